@@ -1,0 +1,131 @@
+//! The ports: what the service needs from storage, the broker and the clock.
+
+use super::{
+    AlarmEvent, AlarmId, AlarmMetadata, AlarmState, ApplyOutcome, Digest, DigestId, DueAlarm, EventTime, UserId,
+};
+use async_trait::async_trait;
+use std::time::Duration;
+
+/// Why a store operation failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// The store could not be reached or timed out; the operation may be retried as is.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The store refused the operation; retrying the same call will fail again.
+    #[error("store rejected the operation: {0}")]
+    Rejected(String),
+    /// Stored data could not be read back as a valid alarm.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Whether retrying later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+/// The right to build and record the next digest of one user, held until released or
+/// until it expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestClaim {
+    /// Whose digest.
+    pub user_id: UserId,
+    /// A token unique to this claim; only its holder can release it.
+    pub holder: String,
+    /// How many digests of this user were recorded before this claim.
+    pub epoch: u64,
+    /// When the claim lapses if not released, in Unix milliseconds.
+    pub expires_at_ms: i64,
+}
+
+/// An alarm as stored, for queries and checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmRecord {
+    /// Whose alarm.
+    pub user_id: UserId,
+    /// Which alarm.
+    pub alarm_id: AlarmId,
+    /// The registers the rules work on.
+    pub state: AlarmState,
+    /// The latest descriptive fields seen.
+    pub metadata: AlarmMetadata,
+}
+
+/// Where alarm state lives. Every method is atomic on its own: decisions that depend on
+/// stored state are taken inside the store, never by reading, deciding and writing back.
+#[async_trait]
+pub trait AlarmStore: Send + Sync + 'static {
+    /// Applies each event with the rules of [`AlarmState::apply`], returning one outcome per
+    /// event in order. When it returns `Ok`, every event is durably committed.
+    ///
+    /// Errors: `Unavailable` when nothing or only part of the batch may have been
+    /// committed; applying the same events again is always safe.
+    async fn apply(&self, events: &[AlarmEvent]) -> Result<Vec<ApplyOutcome>, StoreError>;
+
+    /// The user's alarms that are due now ([`AlarmState::is_due`]), in digest order.
+    async fn due_alarms(&self, user: &UserId) -> Result<Vec<DueAlarm>, StoreError>;
+
+    /// Records that exactly these versions were published under `claim`, and counts the
+    /// digest in the user's epoch. Delivery records only move forward.
+    async fn record_delivery(&self, claim: &DigestClaim, alarms: &[DueAlarm]) -> Result<(), StoreError>;
+
+    /// Takes the user's digest claim for `ttl` if nobody holds it or the holder's claim
+    /// expired; `Ok(None)` when another holder has it. At most one claim of a user is live.
+    async fn claim_digest(
+        &self,
+        user: &UserId,
+        holder: &str,
+        now: EventTime,
+        ttl: Duration,
+    ) -> Result<Option<DigestClaim>, StoreError>;
+
+    /// Gives the claim back; does nothing if it already expired and was taken by another.
+    async fn release_digest(&self, claim: &DigestClaim) -> Result<(), StoreError>;
+
+    /// One stored alarm, if any event for it was applied.
+    async fn alarm(&self, user: &UserId, alarm: &AlarmId) -> Result<Option<AlarmRecord>, StoreError>;
+
+    /// Checks that the store answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// Why a digest could not be published.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PublishError {
+    /// The broker did not confirm the digest; nothing may be recorded as delivered.
+    #[error("digest not confirmed by the broker: {0}")]
+    NotConfirmed(String),
+    /// The digest cannot be encoded or is refused outright.
+    #[error("digest refused: {0}")]
+    Refused(String),
+}
+
+/// Sends digests to the people who act on them.
+#[async_trait]
+pub trait DigestPublisher: Send + Sync + 'static {
+    /// Publishes `digest` under `id` and returns once the broker has it durably, or, for
+    /// brokers without persistence, once it was flushed.
+    ///
+    /// Errors: `NotConfirmed` when the digest may or may not have been stored; the caller
+    /// records nothing and publishing the same id again is safe.
+    async fn publish(&self, digest: &Digest, id: &DigestId) -> Result<(), PublishError>;
+}
+
+/// Where "now" comes from, so tests can control it.
+pub trait Clock: Send + Sync + 'static {
+    /// The current wall-clock instant.
+    fn now(&self) -> EventTime;
+}
+
+/// The system's wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> EventTime {
+        EventTime::from_datetime(chrono::Utc::now()).unwrap_or(EventTime::from_nanos(i64::MAX))
+    }
+}

@@ -1,0 +1,86 @@
+//! Storage adapters behind the [`AlarmStore`] port, chosen by `STORE_URL`.
+
+pub mod mongo;
+pub mod sqlite;
+
+use crate::domain::ports::AlarmStore;
+use std::sync::Arc;
+
+/// Why `STORE_URL` could not be turned into a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreUrlError {
+    /// The scheme is neither `sqlite://` nor `mongodb://`/`mongodb+srv://`.
+    #[error("STORE_URL {0:?} is not supported: use sqlite://PATH or mongodb://HOST/DATABASE")]
+    UnknownScheme(String),
+    /// The scheme is right but the store could not be opened.
+    #[error("cannot open the store at {url}: {reason}")]
+    Open {
+        /// The URL with any password hidden.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// Opens the store a URL names: `sqlite://PATH` (`sqlite::memory:` for a private in-memory
+/// database) or `mongodb://...` with the database taken from the path (default
+/// `alarm_digest`).
+pub async fn open(url: &str) -> Result<Arc<dyn AlarmStore>, StoreUrlError> {
+    let open_err = |reason: String| StoreUrlError::Open {
+        url: redact(url),
+        reason,
+    };
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let store =
+            sqlite::SqliteStore::open(path, sqlite::SqliteOptions::default()).map_err(|e| open_err(e.to_string()))?;
+        Ok(Arc::new(store))
+    } else if url == "sqlite::memory:" {
+        Ok(Arc::new(
+            sqlite::SqliteStore::open_in_memory().map_err(|e| open_err(e.to_string()))?,
+        ))
+    } else if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
+        let store = mongo::MongoStore::connect(url, None)
+            .await
+            .map_err(|e| open_err(e.to_string()))?;
+        Ok(Arc::new(store))
+    } else {
+        Err(StoreUrlError::UnknownScheme(redact(url)))
+    }
+}
+
+/// The URL with the password of its user-info, if any, replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => {
+            let userinfo = &rest[..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}:***{}", &rest[at..])
+        }
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_store_urls_are_hidden() {
+        assert_eq!(
+            redact("mongodb://app:s3cret@db:27017/x"),
+            "mongodb://app:***@db:27017/x"
+        );
+        assert_eq!(redact("sqlite://./data/a.db"), "sqlite://./data/a.db");
+    }
+
+    #[tokio::test]
+    async fn unknown_store_scheme_is_a_clear_error() {
+        let err = open("postgres://localhost/db").await.err().unwrap();
+        assert!(matches!(err, StoreUrlError::UnknownScheme(_)));
+        assert!(err.to_string().contains("sqlite://PATH"));
+    }
+}

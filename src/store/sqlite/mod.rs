@@ -1,0 +1,207 @@
+//! The embedded store: SQLite in WAL mode, one writer thread with group commit, pooled readers.
+
+mod rows;
+mod schema;
+mod writer;
+
+use crate::domain::ports::{AlarmRecord, AlarmStore, DigestClaim, StoreError};
+use crate::domain::{AlarmEvent, AlarmId, ApplyOutcome, DueAlarm, EventTime, UserId};
+use async_trait::async_trait;
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use writer::{job, to_store_error, Job};
+
+/// How much SQLite syncs to disk at commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=FULL`: a committed event survives a power loss.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: survives a crash of the process, may lose the last commits on
+    /// power loss.
+    Normal,
+}
+
+/// Tuning of the embedded store.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SqliteOptions {
+    /// What a commit promises.
+    pub durability: Durability,
+}
+
+/// The embedded [`AlarmStore`].
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: mpsc::Sender<Job>,
+    readers: Option<Arc<ReaderPool>>,
+}
+
+/// Read-only connections to a file database; WAL lets them read while the writer writes.
+struct ReaderPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReaderPool {
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        let conn = self
+            .idle
+            .lock()
+            .map_err(|_| StoreError::Unavailable("reader pool poisoned".into()))?
+            .pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => open_reader(&self.path).map_err(to_store_error)?,
+        };
+        let result = f(&conn).map_err(to_store_error);
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(conn);
+        }
+        result
+    }
+}
+
+fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed, parent directories included) the database at `path`.
+    pub fn open(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, StoreError> {
+        let path = path.as_ref().to_path_buf();
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Unavailable(format!("{}: {e}", parent.display())))?;
+        }
+        let conn = Connection::open(&path).map_err(to_store_error)?;
+        let sync = match options.durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        };
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+        ))
+        .map_err(to_store_error)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(to_store_error)?;
+        schema::migrate(&conn).map_err(to_store_error)?;
+        let readers = Arc::new(ReaderPool {
+            path,
+            idle: Mutex::new(Vec::new()),
+        });
+        Ok(Self {
+            writer: spawn_writer(conn),
+            readers: Some(readers),
+        })
+    }
+
+    /// A private in-memory database, for tests and demos; reads go through the writer.
+    pub fn open_in_memory() -> Result<Self, StoreError> {
+        let conn = Connection::open_in_memory().map_err(to_store_error)?;
+        schema::migrate(&conn).map_err(to_store_error)?;
+        Ok(Self {
+            writer: spawn_writer(conn),
+            readers: None,
+        })
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (job, done) = job(work);
+        self.writer
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Unavailable("writer stopped".into()))?;
+        await_reply(done).await
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        match &self.readers {
+            Some(pool) => {
+                let pool = Arc::clone(pool);
+                tokio::task::spawn_blocking(move || pool.with(work))
+                    .await
+                    .map_err(|e| StoreError::Unavailable(format!("reader task failed: {e}")))?
+            }
+            None => self.write(work).await,
+        }
+    }
+}
+
+async fn await_reply<T>(done: oneshot::Receiver<Result<T, StoreError>>) -> Result<T, StoreError> {
+    done.await
+        .map_err(|_| StoreError::Unavailable("writer stopped before answering".into()))?
+}
+
+fn spawn_writer(conn: Connection) -> mpsc::Sender<Job> {
+    let (tx, rx) = mpsc::channel(4096);
+    std::thread::Builder::new()
+        .name("sqlite-writer".into())
+        .spawn(move || writer::run(conn, rx))
+        .expect("spawning the SQLite writer thread");
+    tx
+}
+
+#[async_trait]
+impl AlarmStore for SqliteStore {
+    async fn apply(&self, events: &[AlarmEvent]) -> Result<Vec<ApplyOutcome>, StoreError> {
+        let events = events.to_vec();
+        self.write(move |conn| {
+            let now = now_ms();
+            events.iter().map(|ev| rows::apply_event(conn, ev, now)).collect()
+        })
+        .await
+    }
+
+    async fn due_alarms(&self, user: &UserId) -> Result<Vec<DueAlarm>, StoreError> {
+        let user = user.clone();
+        self.read(move |conn| rows::due_alarms(conn, &user)).await
+    }
+
+    async fn record_delivery(&self, claim: &DigestClaim, alarms: &[DueAlarm]) -> Result<(), StoreError> {
+        let (claim, alarms) = (claim.clone(), alarms.to_vec());
+        self.write(move |conn| rows::record_delivery(conn, &claim, &alarms, now_ms()))
+            .await
+    }
+
+    async fn claim_digest(
+        &self,
+        user: &UserId,
+        holder: &str,
+        now: EventTime,
+        ttl: Duration,
+    ) -> Result<Option<DigestClaim>, StoreError> {
+        let (user, holder) = (user.clone(), holder.to_string());
+        let now_ms = now.as_nanos() / 1_000_000;
+        let expires = now_ms.saturating_add(ttl.as_millis() as i64);
+        self.write(move |conn| rows::claim(conn, &user, &holder, now_ms, expires))
+            .await
+    }
+
+    async fn release_digest(&self, claim: &DigestClaim) -> Result<(), StoreError> {
+        let claim = claim.clone();
+        self.write(move |conn| rows::release(conn, &claim)).await
+    }
+
+    async fn alarm(&self, user: &UserId, alarm: &AlarmId) -> Result<Option<AlarmRecord>, StoreError> {
+        let (user, alarm) = (user.clone(), alarm.clone());
+        self.read(move |conn| rows::alarm(conn, &user, &alarm)).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(()))).await
+    }
+}

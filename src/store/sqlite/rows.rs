@@ -1,0 +1,227 @@
+//! SQL for each store operation; decisions are made by the domain inside the writer's transaction.
+
+use crate::domain::ports::{AlarmRecord, DigestClaim};
+use crate::domain::{
+    AlarmEvent, AlarmId, AlarmMetadata, AlarmState, ApplyOutcome, DueAlarm, EventTime, Status, StatusRegisters, UserId,
+    Version,
+};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+const STATE_COLUMNS: &str = "cleared_at, warning_at, critical_at, delivered_at, delivered_rank";
+
+fn conversion_error(what: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, what.into())
+}
+
+/// Reads the five state columns starting at `at`.
+fn state_at(row: &Row<'_>, at: usize) -> rusqlite::Result<AlarmState> {
+    let time = |i: usize| -> rusqlite::Result<Option<EventTime>> {
+        Ok(row.get::<_, Option<i64>>(at + i)?.map(EventTime::from_nanos))
+    };
+    let delivered = match (time(3)?, row.get::<_, Option<i64>>(at + 4)?) {
+        (Some(changed_at), Some(rank)) => {
+            let status = Status::from_rank(rank).ok_or_else(|| conversion_error(format!("delivered rank {rank}")))?;
+            Some(Version { changed_at, status })
+        }
+        _ => None,
+    };
+    Ok(AlarmState {
+        seen: StatusRegisters {
+            cleared: time(0)?,
+            warning: time(1)?,
+            critical: time(2)?,
+        },
+        delivered,
+    })
+}
+
+fn nanos(t: Option<EventTime>) -> Option<i64> {
+    t.map(EventTime::as_nanos)
+}
+
+/// Applies one event; the alarm row is read and written in the caller's transaction.
+pub(super) fn apply_event(conn: &Connection, ev: &AlarmEvent, now_ms: i64) -> rusqlite::Result<ApplyOutcome> {
+    let current = conn
+        .prepare_cached(&format!(
+            "SELECT {STATE_COLUMNS}, name, service, user_name FROM alarms WHERE user_id = ?1 AND alarm_id = ?2"
+        ))?
+        .query_row(params![ev.user_id.as_str(), ev.alarm_id.as_str()], |row| {
+            let meta = AlarmMetadata {
+                name: row.get(5)?,
+                service: row.get(6)?,
+                user_name: row.get(7)?,
+            };
+            Ok((state_at(row, 0)?, meta))
+        })
+        .optional()?;
+    let (mut state, old_meta) = current.unwrap_or_default();
+    let outcome = state.apply(ev.version);
+    if outcome == ApplyOutcome::Duplicate && old_meta_covers(&old_meta, &ev.metadata) {
+        return Ok(outcome);
+    }
+    let meta = merge_metadata(old_meta, &ev.metadata, outcome == ApplyOutcome::Applied);
+    let latest = state.latest().unwrap_or(ev.version);
+    conn.prepare_cached(
+        "INSERT INTO alarms (user_id, alarm_id, cleared_at, warning_at, critical_at, status, changed_at, active, due,
+                             name, service, user_name, first_seen_ms, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)
+         ON CONFLICT (user_id, alarm_id) DO UPDATE SET
+             cleared_at = excluded.cleared_at, warning_at = excluded.warning_at, critical_at = excluded.critical_at,
+             status = excluded.status, changed_at = excluded.changed_at, active = excluded.active, due = excluded.due,
+             name = excluded.name, service = excluded.service, user_name = excluded.user_name,
+             updated_ms = excluded.updated_ms",
+    )?
+    .execute(params![
+        ev.user_id.as_str(),
+        ev.alarm_id.as_str(),
+        nanos(state.seen.cleared),
+        nanos(state.seen.warning),
+        nanos(state.seen.critical),
+        latest.status.as_str(),
+        latest.changed_at.as_nanos(),
+        state.is_active(),
+        state.is_due(),
+        meta.name,
+        meta.service,
+        meta.user_name,
+        now_ms,
+    ])?;
+    Ok(outcome)
+}
+
+/// Whether merging `new` into `old` as an older event would change nothing.
+fn old_meta_covers(old: &AlarmMetadata, new: &AlarmMetadata) -> bool {
+    let covered = |old: &Option<String>, new: &Option<String>| new.is_none() || old.is_some();
+    covered(&old.name, &new.name) && covered(&old.service, &new.service) && covered(&old.user_name, &new.user_name)
+}
+
+/// The newest event's fields win; an older event only fills fields never seen.
+fn merge_metadata(old: AlarmMetadata, new: &AlarmMetadata, newer: bool) -> AlarmMetadata {
+    let pick = |old: Option<String>, new: &Option<String>| {
+        if newer {
+            new.clone().or(old)
+        } else {
+            old.or_else(|| new.clone())
+        }
+    };
+    AlarmMetadata {
+        name: pick(old.name, &new.name),
+        service: pick(old.service, &new.service),
+        user_name: pick(old.user_name, &new.user_name),
+    }
+}
+
+/// The user's due alarms in digest order, straight from the partial index.
+pub(super) fn due_alarms(conn: &Connection, user: &UserId) -> rusqlite::Result<Vec<DueAlarm>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT alarm_id, status, changed_at FROM alarms WHERE user_id = ?1 AND due = 1 ORDER BY changed_at, alarm_id",
+    )?;
+    let rows = stmt.query_map([user.as_str()], |row| {
+        let alarm_id = AlarmId::parse(row.get::<_, String>(0)?).map_err(|e| conversion_error(e.to_string()))?;
+        let status: Status = row
+            .get::<_, String>(1)?
+            .parse()
+            .map_err(|e: crate::domain::UnknownStatus| conversion_error(e.to_string()))?;
+        Ok(DueAlarm {
+            alarm_id,
+            version: Version {
+                changed_at: EventTime::from_nanos(row.get(2)?),
+                status,
+            },
+        })
+    })?;
+    rows.collect()
+}
+
+/// Moves each alarm's delivery record forward and counts the digest in the user's epoch.
+pub(super) fn record_delivery(
+    conn: &Connection,
+    claim: &DigestClaim,
+    alarms: &[DueAlarm],
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    let mut read = conn.prepare_cached(&format!(
+        "SELECT {STATE_COLUMNS} FROM alarms WHERE user_id = ?1 AND alarm_id = ?2"
+    ))?;
+    let mut write = conn.prepare_cached(
+        "UPDATE alarms SET delivered_at = ?3, delivered_rank = ?4, due = ?5, delivered_ms = ?6 WHERE user_id = ?1 AND alarm_id = ?2",
+    )?;
+    for alarm in alarms {
+        let key = params![claim.user_id.as_str(), alarm.alarm_id.as_str()];
+        let Some(mut state) = read.query_row(key, |row| state_at(row, 0)).optional()? else {
+            continue;
+        };
+        state.record_delivery(alarm.version);
+        let delivered = state.delivered.unwrap_or(alarm.version);
+        write.execute(params![
+            claim.user_id.as_str(),
+            alarm.alarm_id.as_str(),
+            delivered.changed_at.as_nanos(),
+            delivered.status.rank(),
+            state.is_due(),
+            now_ms,
+        ])?;
+    }
+    conn.prepare_cached(
+        "INSERT INTO digest_claims (user_id, epoch) VALUES (?1, 1) ON CONFLICT (user_id) DO UPDATE SET epoch = epoch + 1",
+    )?
+    .execute([claim.user_id.as_str()])?;
+    Ok(())
+}
+
+/// Takes the claim in one statement: the conflict branch only fires when free or expired.
+pub(super) fn claim(
+    conn: &Connection,
+    user: &UserId,
+    holder: &str,
+    now_ms: i64,
+    expires_at_ms: i64,
+) -> rusqlite::Result<Option<DigestClaim>> {
+    conn.prepare_cached(
+        "INSERT INTO digest_claims (user_id, holder, expires_at_ms, epoch) VALUES (?1, ?2, ?3, 0)
+         ON CONFLICT (user_id) DO UPDATE SET holder = excluded.holder, expires_at_ms = excluded.expires_at_ms
+         WHERE digest_claims.holder IS NULL OR digest_claims.expires_at_ms <= ?4
+         RETURNING epoch",
+    )?
+    .query_row(params![user.as_str(), holder, expires_at_ms, now_ms], |row| {
+        row.get::<_, i64>(0)
+    })
+    .optional()
+    .map(|epoch| {
+        epoch.map(|epoch| DigestClaim {
+            user_id: user.clone(),
+            holder: holder.to_string(),
+            epoch: epoch as u64,
+            expires_at_ms,
+        })
+    })
+}
+
+/// Frees the claim if this holder still has it.
+pub(super) fn release(conn: &Connection, claim: &DigestClaim) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE digest_claims SET holder = NULL, expires_at_ms = 0 WHERE user_id = ?1 AND holder = ?2",
+    )?
+    .execute(params![claim.user_id.as_str(), claim.holder])?;
+    Ok(())
+}
+
+/// One alarm with its state and metadata.
+pub(super) fn alarm(conn: &Connection, user: &UserId, alarm: &AlarmId) -> rusqlite::Result<Option<AlarmRecord>> {
+    conn.prepare_cached(&format!(
+        "SELECT {STATE_COLUMNS}, name, service, user_name FROM alarms WHERE user_id = ?1 AND alarm_id = ?2"
+    ))?
+    .query_row(params![user.as_str(), alarm.as_str()], |row| {
+        Ok(AlarmRecord {
+            user_id: user.clone(),
+            alarm_id: alarm.clone(),
+            state: state_at(row, 0)?,
+            metadata: AlarmMetadata {
+                name: row.get(5)?,
+                service: row.get(6)?,
+                user_name: row.get(7)?,
+            },
+        })
+    })
+    .optional()
+}

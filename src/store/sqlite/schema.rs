@@ -1,0 +1,52 @@
+//! The SQLite schema, created on first use and versioned with `user_version`.
+
+use rusqlite::Connection;
+
+/// The schema version this build writes.
+const VERSION: i64 = 1;
+
+const V1: &str = "
+CREATE TABLE IF NOT EXISTS alarms (
+    user_id        TEXT    NOT NULL,
+    alarm_id       TEXT    NOT NULL,
+    cleared_at     INTEGER,
+    warning_at     INTEGER,
+    critical_at    INTEGER,
+    status         TEXT    NOT NULL,
+    changed_at     INTEGER NOT NULL,
+    active         INTEGER NOT NULL,
+    due            INTEGER NOT NULL,
+    delivered_rank INTEGER,
+    delivered_at   INTEGER,
+    delivered_ms   INTEGER,
+    name           TEXT,
+    service        TEXT,
+    user_name      TEXT,
+    first_seen_ms  INTEGER NOT NULL,
+    updated_ms     INTEGER NOT NULL,
+    PRIMARY KEY (user_id, alarm_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS alarms_due ON alarms (user_id, changed_at, alarm_id) WHERE due = 1;
+CREATE INDEX IF NOT EXISTS alarms_by_time ON alarms (changed_at, user_id, alarm_id);
+CREATE TABLE IF NOT EXISTS digest_claims (
+    user_id       TEXT    PRIMARY KEY,
+    holder        TEXT,
+    expires_at_ms INTEGER NOT NULL DEFAULT 0,
+    epoch         INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+";
+
+/// Creates or upgrades the schema; refuses a database written by a newer version.
+pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > VERSION {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_MISMATCH),
+            Some(format!(
+                "database schema version {current} is newer than this build ({VERSION})"
+            )),
+        ));
+    }
+    conn.execute_batch(V1)?;
+    conn.execute_batch(&format!("PRAGMA user_version = {VERSION}"))
+}

@@ -1,0 +1,405 @@
+//! The store contract: what every [`AlarmStore`] adapter must do, written once.
+
+use alarm_digest::domain::ports::AlarmStore;
+use alarm_digest::domain::{
+    AlarmEvent, AlarmId, AlarmMetadata, AlarmState, ApplyOutcome, DueAlarm, EventTime, Status, UserId, Version,
+};
+use std::sync::Arc;
+use std::time::Duration;
+use Status::{Cleared, Critical, Warning};
+
+/// 2021-06-07T20:40:15Z in nanoseconds, a realistic base time.
+const T0: i64 = 1_623_098_415_000_000_000;
+
+pub fn user(id: &str) -> UserId {
+    UserId::parse(id).unwrap()
+}
+
+pub fn alarm(id: &str) -> AlarmId {
+    AlarmId::parse(id).unwrap()
+}
+
+pub fn v(offset_ns: i64, status: Status) -> Version {
+    Version {
+        changed_at: EventTime::from_nanos(T0 + offset_ns),
+        status,
+    }
+}
+
+pub fn ev(u: &str, a: &str, offset_ns: i64, status: Status) -> AlarmEvent {
+    AlarmEvent {
+        user_id: user(u),
+        alarm_id: alarm(a),
+        version: v(offset_ns, status),
+        metadata: AlarmMetadata::default(),
+    }
+}
+
+async fn due_ids(store: &dyn AlarmStore, u: &str) -> Vec<String> {
+    store
+        .due_alarms(&user(u))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.alarm_id.as_str().to_string())
+        .collect()
+}
+
+async fn state(store: &dyn AlarmStore, u: &str, a: &str) -> AlarmState {
+    store
+        .alarm(&user(u), &alarm(a))
+        .await
+        .unwrap()
+        .expect("alarm stored")
+        .state
+}
+
+/// Claims, records `alarms` as delivered and releases, like a digest would.
+async fn deliver(store: &dyn AlarmStore, u: &str, alarms: &[DueAlarm]) {
+    let claim = store
+        .claim_digest(&user(u), "test", EventTime::from_nanos(T0), Duration::from_secs(30))
+        .await
+        .unwrap()
+        .unwrap();
+    store.record_delivery(&claim, alarms).await.unwrap();
+    store.release_digest(&claim).await.unwrap();
+}
+
+pub async fn first_event_creates_an_active_due_alarm(store: &dyn AlarmStore) {
+    let out = store.apply(&[ev("u1", "a1", 0, Warning)]).await.unwrap();
+    assert_eq!(out, [ApplyOutcome::Applied]);
+    let due = store.due_alarms(&user("u1")).await.unwrap();
+    assert_eq!(
+        due,
+        [DueAlarm {
+            alarm_id: alarm("a1"),
+            version: v(0, Warning)
+        }]
+    );
+}
+
+pub async fn out_of_order_update_never_overwrites_newer_status(store: &dyn AlarmStore) {
+    assert_eq!(
+        store.apply(&[ev("u1", "a1", 20, Critical)]).await.unwrap(),
+        [ApplyOutcome::Applied]
+    );
+    assert_eq!(
+        store.apply(&[ev("u1", "a1", 10, Cleared)]).await.unwrap(),
+        [ApplyOutcome::Stale]
+    );
+    assert_eq!(state(store, "u1", "a1").await.latest(), Some(v(20, Critical)));
+    assert_eq!(store.due_alarms(&user("u1")).await.unwrap()[0].version, v(20, Critical));
+}
+
+pub async fn duplicate_event_is_reported_and_changes_nothing(store: &dyn AlarmStore) {
+    store.apply(&[ev("u1", "a1", 5, Warning)]).await.unwrap();
+    let before = state(store, "u1", "a1").await;
+    assert_eq!(
+        store.apply(&[ev("u1", "a1", 5, Warning)]).await.unwrap(),
+        [ApplyOutcome::Duplicate]
+    );
+    assert_eq!(state(store, "u1", "a1").await, before);
+}
+
+pub async fn equal_time_tie_keeps_the_more_severe_status(store: &dyn AlarmStore) {
+    store
+        .apply(&[
+            ev("u1", "a1", 7, Critical),
+            ev("u1", "a1", 7, Warning),
+            ev("u1", "a1", 7, Cleared),
+        ])
+        .await
+        .unwrap();
+    store
+        .apply(&[
+            ev("u1", "a2", 7, Cleared),
+            ev("u1", "a2", 7, Warning),
+            ev("u1", "a2", 7, Critical),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(state(store, "u1", "a1").await.latest(), Some(v(7, Critical)));
+    assert_eq!(state(store, "u1", "a1").await, state(store, "u1", "a2").await);
+}
+
+pub async fn batch_reports_one_outcome_per_event_in_order(store: &dyn AlarmStore) {
+    let out = store
+        .apply(&[
+            ev("u1", "a1", 2, Warning),
+            ev("u1", "a1", 1, Critical),
+            ev("u1", "a1", 2, Warning),
+            ev("u1", "a2", 1, Warning),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        [
+            ApplyOutcome::Applied,
+            ApplyOutcome::Stale,
+            ApplyOutcome::Duplicate,
+            ApplyOutcome::Applied
+        ]
+    );
+}
+
+pub async fn due_alarms_come_oldest_first_with_ties_by_alarm_id(store: &dyn AlarmStore) {
+    store
+        .apply(&[
+            ev("u1", "c", 2, Warning),
+            ev("u1", "b", 1, Critical),
+            ev("u1", "z", 0, Warning),
+            ev("u1", "a", 2, Critical),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(due_ids(store, "u1").await, ["z", "b", "a", "c"]);
+}
+
+pub async fn nanosecond_times_survive_a_round_trip(store: &dyn AlarmStore) {
+    let precise = EventTime::parse_rfc3339("2021-06-07T20:40:15.598765212Z").unwrap();
+    let mut e = ev("u1", "a1", 0, Warning);
+    e.version.changed_at = precise;
+    store.apply(&[e]).await.unwrap();
+    let due = store.due_alarms(&user("u1")).await.unwrap();
+    assert_eq!(due[0].changed_at().to_rfc3339(), "2021-06-07T20:40:15.598765212Z");
+}
+
+pub async fn cleared_alarm_is_never_due(store: &dyn AlarmStore) {
+    store
+        .apply(&[
+            ev("u1", "a1", 1, Warning),
+            ev("u1", "a1", 2, Cleared),
+            ev("u1", "a2", 1, Cleared),
+        ])
+        .await
+        .unwrap();
+    assert!(due_ids(store, "u1").await.is_empty());
+    assert!(!state(store, "u1", "a1").await.is_active());
+}
+
+pub async fn delivered_alarm_is_not_due_until_its_status_changes(store: &dyn AlarmStore) {
+    store.apply(&[ev("u1", "a1", 1, Warning)]).await.unwrap();
+    let due = store.due_alarms(&user("u1")).await.unwrap();
+    deliver(store, "u1", &due).await;
+    assert!(due_ids(store, "u1").await.is_empty());
+    store.apply(&[ev("u1", "a1", 5, Warning)]).await.unwrap();
+    assert!(
+        due_ids(store, "u1").await.is_empty(),
+        "a newer event with the same status is not a change"
+    );
+    store.apply(&[ev("u1", "a1", 6, Critical)]).await.unwrap();
+    assert_eq!(store.due_alarms(&user("u1")).await.unwrap()[0].version, v(6, Critical));
+}
+
+pub async fn late_cleared_rearms_a_delivered_alarm(store: &dyn AlarmStore) {
+    store.apply(&[ev("u1", "a1", 1, Warning)]).await.unwrap();
+    deliver(store, "u1", &store.due_alarms(&user("u1")).await.unwrap()).await;
+    store.apply(&[ev("u1", "a1", 9, Warning)]).await.unwrap();
+    assert!(due_ids(store, "u1").await.is_empty());
+    assert_eq!(
+        store.apply(&[ev("u1", "a1", 8, Cleared)]).await.unwrap(),
+        [ApplyOutcome::Stale]
+    );
+    let due = store.due_alarms(&user("u1")).await.unwrap();
+    assert_eq!(
+        due,
+        [DueAlarm {
+            alarm_id: alarm("a1"),
+            version: v(9, Warning)
+        }]
+    );
+}
+
+pub async fn event_applied_during_a_digest_keeps_the_alarm_due(store: &dyn AlarmStore) {
+    store.apply(&[ev("u1", "a1", 1, Warning)]).await.unwrap();
+    let read = store.due_alarms(&user("u1")).await.unwrap();
+    store
+        .apply(&[ev("u1", "a1", 2, Cleared), ev("u1", "a1", 3, Warning)])
+        .await
+        .unwrap();
+    deliver(store, "u1", &read).await;
+    assert_eq!(store.due_alarms(&user("u1")).await.unwrap()[0].version, v(3, Warning));
+}
+
+pub async fn delivery_records_only_move_forward(store: &dyn AlarmStore) {
+    store.apply(&[ev("u1", "a1", 9, Critical)]).await.unwrap();
+    deliver(
+        store,
+        "u1",
+        &[DueAlarm {
+            alarm_id: alarm("a1"),
+            version: v(9, Critical),
+        }],
+    )
+    .await;
+    deliver(
+        store,
+        "u1",
+        &[DueAlarm {
+            alarm_id: alarm("a1"),
+            version: v(1, Warning),
+        }],
+    )
+    .await;
+    assert_eq!(state(store, "u1", "a1").await.delivered, Some(v(9, Critical)));
+    assert!(due_ids(store, "u1").await.is_empty());
+}
+
+pub async fn users_never_see_each_others_alarms(store: &dyn AlarmStore) {
+    store
+        .apply(&[ev("u1", "shared", 1, Warning), ev("u2", "shared", 2, Critical)])
+        .await
+        .unwrap();
+    deliver(store, "u1", &store.due_alarms(&user("u1")).await.unwrap()).await;
+    assert!(due_ids(store, "u1").await.is_empty());
+    assert_eq!(store.due_alarms(&user("u2")).await.unwrap()[0].version, v(2, Critical));
+}
+
+pub async fn metadata_of_the_newest_event_is_kept(store: &dyn AlarmStore) {
+    let mut newer = ev("u1", "a1", 5, Warning);
+    newer.metadata = AlarmMetadata {
+        name: Some("Disk full".into()),
+        service: Some("db".into()),
+        user_name: None,
+    };
+    let mut older = ev("u1", "a1", 1, Critical);
+    older.metadata = AlarmMetadata {
+        name: Some("old name".into()),
+        service: None,
+        user_name: Some("Ann".into()),
+    };
+    store.apply(&[newer, older]).await.unwrap();
+    let rec = store.alarm(&user("u1"), &alarm("a1")).await.unwrap().unwrap();
+    assert_eq!(rec.metadata.name.as_deref(), Some("Disk full"));
+    assert_eq!(rec.metadata.service.as_deref(), Some("db"));
+    assert_eq!(
+        rec.metadata.user_name.as_deref(),
+        Some("Ann"),
+        "older events fill fields never seen"
+    );
+}
+
+pub async fn only_one_of_two_racing_claims_wins(store: Arc<dyn AlarmStore>) {
+    for round in 0..20 {
+        let u = user(&format!("racer{round}"));
+        let now = EventTime::from_nanos(T0);
+        let (a, b) = tokio::join!(
+            store.claim_digest(&u, "replica-a", now, Duration::from_secs(30)),
+            store.claim_digest(&u, "replica-b", now, Duration::from_secs(30)),
+        );
+        let winners = [a.unwrap(), b.unwrap()].into_iter().flatten().count();
+        assert_eq!(winners, 1, "round {round}");
+    }
+}
+
+pub async fn claim_is_exclusive_until_released_or_expired(store: &dyn AlarmStore) {
+    let u = user("u1");
+    let t = |ms: i64| EventTime::from_nanos(T0 + ms * 1_000_000);
+    let ttl = Duration::from_millis(1000);
+    let first = store
+        .claim_digest(&u, "a", t(0), ttl)
+        .await
+        .unwrap()
+        .expect("free claim is granted");
+    assert!(
+        store.claim_digest(&u, "b", t(500), ttl).await.unwrap().is_none(),
+        "held claim is refused"
+    );
+    let stale = DigestClaim {
+        holder: "b".into(),
+        ..first.clone()
+    };
+    store.release_digest(&stale).await.unwrap();
+    assert!(
+        store.claim_digest(&u, "c", t(600), ttl).await.unwrap().is_none(),
+        "only the holder can release"
+    );
+    store.release_digest(&first).await.unwrap();
+    let second = store
+        .claim_digest(&u, "b", t(700), ttl)
+        .await
+        .unwrap()
+        .expect("released claim is granted");
+    let third = store
+        .claim_digest(&u, "c", t(1701), ttl)
+        .await
+        .unwrap()
+        .expect("expired claim is taken over");
+    assert_eq!(third.holder, "c");
+    store.release_digest(&second).await.unwrap();
+    assert!(
+        store.claim_digest(&u, "d", t(1800), ttl).await.unwrap().is_none(),
+        "late release of a lost claim frees nothing"
+    );
+}
+
+use alarm_digest::domain::ports::DigestClaim;
+
+pub async fn epoch_counts_recorded_digests(store: &dyn AlarmStore) {
+    let u = user("u1");
+    let now = EventTime::from_nanos(T0);
+    for expected in 0..3u64 {
+        let claim = store
+            .claim_digest(&u, "a", now, Duration::from_secs(5))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(claim.epoch, expected);
+        store.record_delivery(&claim, &[]).await.unwrap();
+        store.release_digest(&claim).await.unwrap();
+    }
+}
+
+/// A deterministic shuffle so failures reproduce.
+fn permuted<T: Clone>(items: &[T], seed: u64) -> Vec<T> {
+    let mut out = items.to_vec();
+    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    for i in (1..out.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+    out
+}
+
+pub async fn concurrent_permuted_duplicated_applies_converge_to_the_sequential_state(store: Arc<dyn AlarmStore>) {
+    let statuses = [Cleared, Warning, Critical];
+    let mut events = Vec::new();
+    for a in 0..6 {
+        for k in 0..12i64 {
+            events.push(ev(
+                "conv",
+                &format!("a{a}"),
+                (k * 7 + a) % 10,
+                statuses[((k + a) % 3) as usize],
+            ));
+        }
+    }
+    let mut expected = std::collections::BTreeMap::new();
+    for e in &events {
+        expected
+            .entry(e.alarm_id.as_str().to_string())
+            .or_insert_with(AlarmState::default)
+            .apply(e.version);
+    }
+    let tasks: Vec<_> = (0..8u64)
+        .map(|seed| {
+            let store = Arc::clone(&store);
+            let mut mine = permuted(&events, seed);
+            mine.extend(permuted(&events, seed + 100).into_iter().take(20));
+            tokio::spawn(async move {
+                for chunk in mine.chunks(1 + seed as usize * 3) {
+                    store.apply(chunk).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    for (a, want) in expected {
+        assert_eq!(state(store.as_ref(), "conv", &a).await, want, "alarm {a}");
+    }
+}

@@ -1,0 +1,101 @@
+//! Runs the store contract against every adapter: SQLite always, MongoDB-wire always
+//! (`MONGODB_URI`, or a SecantusDB server started for this test binary).
+
+mod contract;
+mod support;
+
+use alarm_digest::domain::ports::AlarmStore;
+use alarm_digest::store::mongo::MongoStore;
+use alarm_digest::store::sqlite::{SqliteOptions, SqliteStore};
+use std::sync::Arc;
+use tempfile::TempDir;
+
+/// A file-backed SQLite store in a fresh directory (so WAL readers are exercised).
+fn sqlite() -> (Arc<dyn AlarmStore>, TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("alarms.db"), SqliteOptions::default()).unwrap();
+    (Arc::new(store), dir)
+}
+
+/// A MongoDB store on a database of its own, dropped at the end of the test.
+struct MongoFixture(MongoStore);
+
+async fn mongo() -> (Arc<dyn AlarmStore>, MongoFixture) {
+    let uri = support::mongo_uri();
+    let store = MongoStore::connect(&uri, Some(&support::unique_database("contract")))
+        .await
+        .unwrap();
+    (Arc::new(store.clone()), MongoFixture(store))
+}
+
+impl MongoFixture {
+    async fn cleanup(self) {
+        let _ = self.0.drop_database().await;
+    }
+}
+
+macro_rules! contract_suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_adapter {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (store, _dir) = super::sqlite();
+                    super::contract::$name(super::Arg::from(&store).into()).await;
+                }
+            )*
+        }
+        mod mongo_adapter {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (store, fixture) = super::mongo().await;
+                    super::contract::$name(super::Arg::from(&store).into()).await;
+                    fixture.cleanup().await;
+                }
+            )*
+        }
+    };
+}
+
+/// Lets one macro call contract functions taking `&dyn AlarmStore` or `Arc<dyn AlarmStore>`.
+struct Arg<'a>(&'a Arc<dyn AlarmStore>);
+
+impl<'a> From<&'a Arc<dyn AlarmStore>> for Arg<'a> {
+    fn from(store: &'a Arc<dyn AlarmStore>) -> Self {
+        Arg(store)
+    }
+}
+
+impl<'a> From<Arg<'a>> for &'a dyn AlarmStore {
+    fn from(arg: Arg<'a>) -> Self {
+        arg.0.as_ref()
+    }
+}
+
+impl<'a> From<Arg<'a>> for Arc<dyn AlarmStore> {
+    fn from(arg: Arg<'a>) -> Self {
+        Arc::clone(arg.0)
+    }
+}
+
+contract_suite!(
+    first_event_creates_an_active_due_alarm,
+    out_of_order_update_never_overwrites_newer_status,
+    duplicate_event_is_reported_and_changes_nothing,
+    equal_time_tie_keeps_the_more_severe_status,
+    batch_reports_one_outcome_per_event_in_order,
+    due_alarms_come_oldest_first_with_ties_by_alarm_id,
+    nanosecond_times_survive_a_round_trip,
+    cleared_alarm_is_never_due,
+    delivered_alarm_is_not_due_until_its_status_changes,
+    late_cleared_rearms_a_delivered_alarm,
+    event_applied_during_a_digest_keeps_the_alarm_due,
+    delivery_records_only_move_forward,
+    users_never_see_each_others_alarms,
+    metadata_of_the_newest_event_is_kept,
+    only_one_of_two_racing_claims_wins,
+    claim_is_exclusive_until_released_or_expired,
+    epoch_counts_recorded_digests,
+    concurrent_permuted_duplicated_applies_converge_to_the_sequential_state,
+);

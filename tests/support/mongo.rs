@@ -1,0 +1,66 @@
+//! The MongoDB-wire server for tests: `MONGODB_URI` when set, else one SecantusDB per test
+//! binary, started on a free port and killed by PID when the binary exits.
+
+use super::process::{free_port, spawn_until_ready};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+/// The shared server's watchdog pipe: when this process exits the pipe closes and the
+/// watchdog shell kills the server by its PID.
+static SHARED: OnceLock<(String, Mutex<ChildStdin>)> = OnceLock::new();
+
+/// The URI of a MongoDB-wire server; panics with instructions when none can be had.
+pub fn mongo_uri() -> String {
+    if let Ok(uri) = std::env::var("MONGODB_URI") {
+        if !uri.is_empty() {
+            return uri;
+        }
+    }
+    SHARED.get_or_init(start_secantus).0.clone()
+}
+
+/// A database name no other test uses.
+pub fn unique_database(prefix: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn secantus_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("SECANTUSD") {
+        return PathBuf::from(path);
+    }
+    let local = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/secantusd-py");
+    if local.exists() {
+        return local;
+    }
+    PathBuf::from("secantusd-py")
+}
+
+fn start_secantus() -> (String, Mutex<ChildStdin>) {
+    let port = free_port().to_string();
+    let binary = secantus_binary();
+    let mut cmd = Command::new("sh");
+    // The shell keeps the server's PID and kills it when its stdin (our pipe) closes.
+    cmd.args(["-c", r#""$@" & pid=$!; read _; kill "$pid"; wait "$pid""#, "watchdog"])
+        .arg(&binary)
+        .args(["--host", "127.0.0.1", "--port", &port, "--storage-path", ":memory:"])
+        .stdin(Stdio::piped());
+    cmd.env("PYTHONUNBUFFERED", "1");
+    let (mut child, _) = spawn_until_ready(cmd, "listening on", Duration::from_secs(60));
+    let stdin = child.stdin.take().expect("watchdog stdin");
+    std::mem::forget(child);
+    let mut stdin = stdin;
+    let _ = stdin.flush();
+    (
+        format!("mongodb://127.0.0.1:{port}/?directConnection=true"),
+        Mutex::new(stdin),
+    )
+}

@@ -1,0 +1,75 @@
+//! A private `nats-server -js` on a free port with its own store directory.
+
+use super::process::{spawn_until_ready, stop};
+use std::process::{Child, Command};
+use std::time::Duration;
+use tempfile::TempDir;
+
+/// A running nats-server, killed when dropped.
+pub struct NatsServer {
+    child: Child,
+    /// The client port.
+    pub port: u16,
+    store: TempDir,
+    extra: Vec<String>,
+}
+
+impl NatsServer {
+    /// Starts a JetStream-enabled server on a free port.
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts a server with extra command-line arguments (auth, TLS, ...).
+    pub fn start_with(extra: &[&str]) -> Self {
+        let store = tempfile::tempdir().expect("nats store dir");
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let (child, port) = launch(&store, None, &extra);
+        Self {
+            child,
+            port,
+            store,
+            extra,
+        }
+    }
+
+    /// `nats://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server (like a crash) and starts it again on the same port and store.
+    pub fn restart(&mut self) {
+        stop(&mut self.child);
+        let (child, _) = launch(&self.store, Some(self.port), &self.extra);
+        self.child = child;
+    }
+
+    /// Kills the server without restarting it.
+    pub fn stop(&mut self) {
+        stop(&mut self.child);
+    }
+}
+
+/// Starts nats-server and returns once it says it is ready, with the port it listens on.
+fn launch(store: &TempDir, port: Option<u16>, extra: &[String]) -> (Child, u16) {
+    let mut cmd = Command::new("nats-server");
+    let port_arg = port.map_or("-1".to_string(), |p| p.to_string());
+    cmd.args(["-js", "-a", "127.0.0.1", "-p", &port_arg, "-sd"])
+        .arg(store.path())
+        .args(extra);
+    let (child, lines) = spawn_until_ready(cmd, "Server is ready", Duration::from_secs(20));
+    let port = lines
+        .iter()
+        .find_map(|l| l.split("Listening for client connections on ").nth(1))
+        .and_then(|addr| addr.rsplit(':').next())
+        .and_then(|p| p.trim().parse().ok())
+        .expect("nats-server printed its client port");
+    (child, port)
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}

@@ -1,0 +1,66 @@
+//! Spawning server processes and waiting for the line that says they are ready.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A TCP port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("binding an ephemeral port")
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `cmd` with its output piped, and returns once a line of its output contains
+/// `ready` (with every line seen until then), or panics with that output after `timeout`.
+/// The output keeps being drained afterwards so the server never blocks on a full pipe.
+pub fn spawn_until_ready(mut cmd: Command, ready: &str, timeout: Duration) -> (Child, Vec<String>) {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let (tx, rx) = mpsc::channel::<String>();
+    forward_lines(child.stdout.take().unwrap(), tx.clone());
+    forward_lines(child.stderr.take().unwrap(), tx);
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                let done = line.contains(ready);
+                seen.push(line);
+                if done {
+                    std::thread::spawn(move || rx.into_iter().for_each(drop));
+                    return (child, seen);
+                }
+            }
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "{cmd:?} did not print {ready:?} within {timeout:?}; output:\n{}",
+                    seen.join("\n")
+                );
+            }
+        }
+    }
+}
+
+fn forward_lines(stream: impl Read + Send + 'static, tx: mpsc::Sender<String>) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            if std::env::var_os("TEST_SERVER_LOGS").is_some() {
+                eprintln!("{line}");
+            }
+            let _ = tx.send(line);
+        }
+    });
+}
+
+/// Kills a child by PID and reaps it.
+pub fn stop(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
