@@ -1,7 +1,20 @@
 //! alarm-digest turns a stream of alarm status changes into de-duplicated digests.
 //!
 //! - [`domain`]: alarm state, the digest rule and the ports; synchronous, no IO.
+//! - [`service`]: the use cases over the ports: apply events, send a digest.
 //! - [`store`]: the store port over SQLite (embedded default) and MongoDB (replicas).
+//! - [`bus`]: NATS: wire formats, intake, digest and dead-letter publishing.
+//! - [`http`]: health, readiness, metrics.
+//! - [`app`]: wiring and shutdown; [`config`], [`telemetry`], [`metrics`], [`health`].
 
+pub mod app;
+pub mod bus;
+pub mod config;
 pub mod domain;
+pub mod health;
+pub mod http;
+pub mod metrics;
+pub mod service;
 pub mod store;
+pub mod telemetry;
+pub mod tools;

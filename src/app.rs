@@ -1,0 +1,186 @@
+//! Wiring: store, NATS, service, intake and HTTP, run until a shutdown signal.
+
+use crate::bus::intake::{self, Intake, LaneSettings, Subjects};
+use crate::bus::publish::{CoreDigests, DeadLetters, JetStreamDigests};
+use crate::bus::streams::InputTopology;
+use crate::config::{IntakeMode, ServeConfig};
+use crate::domain::ports::{AlarmStore, DigestPublisher, SystemClock};
+use crate::health::Health;
+use crate::http::{router, AppState};
+use crate::metrics::Metrics;
+use crate::service::{AlarmService, ClaimSettings};
+use anyhow::Context as _;
+use std::future::{Future, IntoFuture};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// A built service, its HTTP port bound, ready to run.
+pub struct Application {
+    config: ServeConfig,
+    listener: TcpListener,
+    store: Arc<dyn AlarmStore>,
+    client: async_nats::Client,
+    health: Arc<Health>,
+    metrics: Arc<Metrics>,
+    service: Arc<AlarmService>,
+}
+
+impl Application {
+    /// Opens the store (a bad `STORE_URL` fails here), connects to NATS (in the background
+    /// if it is not up yet) and binds the HTTP port (port 0 picks a free one).
+    pub async fn build(config: ServeConfig) -> anyhow::Result<Self> {
+        let replica = config.replica_name();
+        let store = crate::store::open(&config.store_url).await?;
+        let (client, _stats) = crate::bus::connect::connect(&config.nats, &replica)
+            .await
+            .context("connecting to NATS")?;
+        let publisher: Arc<dyn DigestPublisher> = match config.intake {
+            IntakeMode::Jetstream => Arc::new(JetStreamDigests::new(
+                async_nats::jetstream::new(client.clone()),
+                &config.digest_subject,
+            )),
+            IntakeMode::Core => Arc::new(CoreDigests::new(client.clone(), &config.digest_subject)),
+        };
+        let claims = ClaimSettings {
+            ttl: config.claim_ttl,
+            wait: config.claim_wait,
+        };
+        let service = Arc::new(AlarmService::new(
+            Arc::clone(&store),
+            publisher,
+            Arc::new(SystemClock),
+            replica,
+            claims,
+        ));
+        let listener = TcpListener::bind(config.http_addr)
+            .await
+            .with_context(|| format!("binding HTTP on {}", config.http_addr))?;
+        let health = Health::new(client.clone());
+        Ok(Self {
+            config,
+            listener,
+            store,
+            client,
+            health,
+            metrics: Arc::new(Metrics::new()),
+            service,
+        })
+    }
+
+    /// The bound HTTP port.
+    pub fn http_port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Serves until `shutdown` completes, then stops taking messages, finishes in-flight
+    /// work (within `SHUTDOWN_TIMEOUT`), drains NATS and returns.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
+        let stop = CancellationToken::new();
+        let cfg = &self.config;
+        tokio::spawn(Arc::clone(&self.health).watch_store(
+            Arc::clone(&self.store),
+            Duration::from_secs(2),
+            stop.clone(),
+        ));
+
+        let js = async_nats::jetstream::new(self.client.clone());
+        let dead_letter_js = (cfg.intake == IntakeMode::Jetstream).then(|| js.clone());
+        let dead_letters = DeadLetters::new(self.client.clone(), dead_letter_js, &cfg.dead_letter_subject);
+        let subjects = Subjects {
+            alarm_status: cfg.alarm_status_subject.clone(),
+            digest_request: cfg.digest_request_subject.clone(),
+        };
+        let lanes = LaneSettings {
+            lanes: cfg.lanes,
+            capacity: cfg.lane_capacity,
+            max_batch: cfg.max_batch,
+            max_payload: cfg.max_payload,
+        };
+        let intake = Intake::new(
+            Arc::clone(&self.service),
+            dead_letters,
+            Arc::clone(&self.health),
+            Arc::clone(&self.metrics),
+            subjects.clone(),
+            lanes,
+        );
+        let grace = cfg.shutdown_timeout.mul_f32(0.8);
+        let intake_task = match cfg.intake {
+            IntakeMode::Jetstream => {
+                let topology = InputTopology {
+                    stream: cfg.input_stream.clone(),
+                    subjects: vec![subjects.alarm_status.clone(), subjects.digest_request.clone()],
+                    max_bytes: cfg.input_stream_max_bytes,
+                    consumer: cfg.consumer_name.clone(),
+                    max_ack_pending: (cfg.lanes * cfg.lane_capacity * 2).max(1000) as i64,
+                    digest_stream: cfg
+                        .manage_digest_stream
+                        .then(|| (cfg.digest_stream.clone(), cfg.digest_subject.clone())),
+                    dead_letter_stream: (cfg.dead_letter_stream.clone(), cfg.dead_letter_subject.clone()),
+                };
+                tokio::spawn(intake::run_jetstream(intake, js, topology, stop.clone(), grace))
+            }
+            IntakeMode::Core => {
+                let (client, group, stop) = (self.client.clone(), cfg.queue_group.clone(), stop.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = intake::run_core(intake, client, group, stop, grace).await {
+                        tracing::error!(error = %e, "core intake stopped");
+                    }
+                })
+            }
+        };
+
+        let port = self.http_port();
+        let state = AppState {
+            health: Arc::clone(&self.health),
+            metrics: Arc::clone(&self.metrics),
+        };
+        let http_stop = stop.clone();
+        let http = tokio::spawn(
+            axum::serve(self.listener, router(state))
+                .with_graceful_shutdown(async move { http_stop.cancelled().await })
+                .into_future(),
+        );
+        tracing::info!(http_port = port, intake = ?cfg.intake, store = %crate::store::redact(&cfg.store_url), "alarm-digest is running");
+
+        shutdown.await;
+        tracing::info!("shutting down: no new messages, finishing in-flight work");
+        stop.cancel();
+        if tokio::time::timeout(cfg.shutdown_timeout, intake_task).await.is_err() {
+            tracing::warn!("intake did not stop within the shutdown timeout");
+        }
+        if tokio::time::timeout(Duration::from_secs(5), self.client.drain())
+            .await
+            .is_err()
+        {
+            tracing::warn!("NATS did not drain in time");
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(2), http).await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

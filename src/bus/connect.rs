@@ -1,0 +1,58 @@
+//! Connecting to NATS with the configured credentials and TLS; reconnects forever.
+
+use crate::config::NatsSettings;
+use async_nats::{Client, ConnectOptions, Event};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Counts of connection events, for metrics.
+#[derive(Debug, Default)]
+pub struct ConnectionStats {
+    /// Times the client connected again after a disconnect.
+    pub reconnects: AtomicU64,
+    connected_once: std::sync::atomic::AtomicBool,
+}
+
+/// Connects (in the background if the server is not up yet) and keeps reconnecting.
+pub async fn connect(settings: &NatsSettings, name: &str) -> anyhow::Result<(Client, Arc<ConnectionStats>)> {
+    let stats = Arc::new(ConnectionStats::default());
+    let events = Arc::clone(&stats);
+    let mut options = ConnectOptions::new()
+        .name(name)
+        .retry_on_initial_connect()
+        .max_reconnects(None)
+        .event_callback(move |event| {
+            let stats = Arc::clone(&events);
+            async move {
+                match event {
+                    Event::Connected => {
+                        if stats.connected_once.swap(true, Ordering::Relaxed) {
+                            stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                        }
+                        tracing::info!("connected to NATS");
+                    }
+                    Event::Disconnected => tracing::warn!("disconnected from NATS; reconnecting"),
+                    other => tracing::info!(event = %other, "NATS connection event"),
+                }
+            }
+        });
+    if let Some(path) = &settings.nats_creds {
+        options = options.credentials_file(path).await?;
+    }
+    if let (Some(user), Some(password)) = (&settings.nats_user, &settings.nats_password) {
+        options = options.user_and_password(user.clone(), password.clone());
+    }
+    if let Some(token) = &settings.nats_token {
+        options = options.token(token.clone());
+    }
+    if let Some(ca) = &settings.nats_tls_ca {
+        options = options.add_root_certificates(ca.clone()).require_tls(true);
+    }
+    if let (Some(cert), Some(key)) = (&settings.nats_tls_cert, &settings.nats_tls_key) {
+        options = options
+            .add_client_certificate(cert.clone(), key.clone())
+            .require_tls(true);
+    }
+    let client = options.connect(settings.nats_url.as_str()).await?;
+    Ok((client, stats))
+}

@@ -1,0 +1,444 @@
+//! Intake: pulls messages (JetStream consumer or core queue group), routes each user to one
+//! lane, applies events in batches and answers digest requests; settles only after commit.
+
+use super::publish::DeadLetters;
+use super::wire::{parse_digest_request, parse_status_changed, WireError};
+use crate::domain::{AlarmEvent, UserId};
+use crate::health::Health;
+use crate::metrics::Metrics;
+use crate::service::AlarmService;
+use async_nats::jetstream::{self, AckKind};
+use async_nats::{Client, Subject};
+use bytes::Bytes;
+use futures::StreamExt;
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// The subjects intake understands.
+#[derive(Debug, Clone)]
+pub struct Subjects {
+    /// AlarmStatusChanged.
+    pub alarm_status: String,
+    /// SendAlarmDigest.
+    pub digest_request: String,
+}
+
+/// Tuning of the lanes.
+#[derive(Debug, Clone, Copy)]
+pub struct LaneSettings {
+    /// Number of lanes.
+    pub lanes: usize,
+    /// Queued messages per lane.
+    pub capacity: usize,
+    /// Events per store call.
+    pub max_batch: usize,
+    /// Largest payload accepted.
+    pub max_payload: usize,
+}
+
+/// How a message is settled with the broker once its fate is known.
+pub enum Receipt {
+    /// Acknowledged to the JetStream consumer.
+    JetStream(jetstream::Message),
+    /// Core NATS: answered on the reply subject, when the producer asked for one.
+    Core {
+        /// For replying.
+        client: Client,
+        /// The producer's inbox, if it used request/reply.
+        reply: Option<Subject>,
+    },
+}
+
+impl Receipt {
+    async fn ack(&self, outcome: &str) {
+        match self {
+            Receipt::JetStream(msg) => {
+                if let Err(e) = msg.ack().await {
+                    tracing::warn!(error = %e, "ack failed; the message will be redelivered and found a duplicate");
+                }
+            }
+            Receipt::Core {
+                client,
+                reply: Some(reply),
+            } => {
+                let body = format!(r#"{{"ok":true,"outcome":"{outcome}"}}"#);
+                let _ = client.publish(reply.clone(), body.into()).await;
+            }
+            Receipt::Core { reply: None, .. } => {}
+        }
+    }
+
+    async fn reject(&self, reason: &str) {
+        match self {
+            Receipt::JetStream(msg) => {
+                let _ = msg.ack_with(AckKind::Term).await;
+            }
+            Receipt::Core {
+                client,
+                reply: Some(reply),
+            } => {
+                let body = serde_json::json!({ "ok": false, "error": reason }).to_string();
+                let _ = client.publish(reply.clone(), body.into()).await;
+            }
+            Receipt::Core { reply: None, .. } => {}
+        }
+    }
+
+    /// Asks the server to wait longer before redelivering (JetStream only).
+    async fn in_progress(&self) {
+        if let Receipt::JetStream(msg) = self {
+            let _ = msg.ack_with(AckKind::Progress).await;
+        }
+    }
+
+    /// Hands the message back for redelivery, at shutdown (JetStream only; a core message
+    /// has no redelivery and its producer must retry).
+    async fn give_back(&self) {
+        if let Receipt::JetStream(msg) = self {
+            let _ = msg.ack_with(AckKind::Nak(None)).await;
+        }
+    }
+
+    fn dedup_id(&self) -> Option<String> {
+        match self {
+            Receipt::JetStream(msg) => msg.info().ok().map(|i| format!("{}-{}", i.stream, i.stream_sequence)),
+            Receipt::Core { .. } => None,
+        }
+    }
+}
+
+enum Work {
+    Event(AlarmEvent, Receipt),
+    Digest(UserId, Receipt),
+}
+
+/// Shared by the dispatcher and the lanes.
+pub struct Intake {
+    service: Arc<AlarmService>,
+    dead_letters: DeadLetters,
+    health: Arc<Health>,
+    metrics: Arc<Metrics>,
+    subjects: Subjects,
+    settings: LaneSettings,
+    hasher: RandomState,
+}
+
+impl Intake {
+    /// Builds the intake around the service.
+    pub fn new(
+        service: Arc<AlarmService>,
+        dead_letters: DeadLetters,
+        health: Arc<Health>,
+        metrics: Arc<Metrics>,
+        subjects: Subjects,
+        settings: LaneSettings,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            service,
+            dead_letters,
+            health,
+            metrics,
+            subjects,
+            settings,
+            hasher: RandomState::new(),
+        })
+    }
+
+    fn spawn_lanes(self: &Arc<Self>, stop: &CancellationToken) -> (Vec<mpsc::Sender<Work>>, JoinSet<()>) {
+        let mut senders = Vec::with_capacity(self.settings.lanes);
+        let mut tasks = JoinSet::new();
+        for _ in 0..self.settings.lanes.max(1) {
+            let (tx, rx) = mpsc::channel(self.settings.capacity.max(1));
+            senders.push(tx);
+            tasks.spawn(Arc::clone(self).run_lane(rx, stop.clone()));
+        }
+        (senders, tasks)
+    }
+
+    fn lane_of(&self, user: &UserId, lanes: usize) -> usize {
+        let mut h = self.hasher.build_hasher();
+        user.hash(&mut h);
+        (h.finish() % lanes as u64) as usize
+    }
+
+    /// Parses and routes one message; rejects go to the dead-letter subject.
+    async fn dispatch(&self, lanes: &[mpsc::Sender<Work>], subject: &str, payload: Bytes, receipt: Receipt) {
+        let max = self.settings.max_payload;
+        let parsed = if subject == self.subjects.alarm_status {
+            parse_status_changed(&payload, max).map(|ev| (ev.user_id.clone(), Some(ev)))
+        } else if subject == self.subjects.digest_request {
+            parse_digest_request(&payload, max).map(|user| (user, None))
+        } else {
+            Err(WireError::Field {
+                field: "subject",
+                reason: format!("{subject} is not an input subject"),
+            })
+        };
+        let (user, work) = match parsed {
+            Ok((user, Some(ev))) => (user, Work::Event(ev, receipt)),
+            Ok((user, None)) => (user.clone(), Work::Digest(user, receipt)),
+            Err(e) => return self.reject(subject, payload, &e.to_string(), receipt).await,
+        };
+        let lane = &lanes[self.lane_of(&user, lanes.len())];
+        // Waiting here when the lane is full is the backpressure: nothing more is pulled.
+        let _ = lane.send(work).await;
+    }
+
+    async fn reject(&self, subject: &str, payload: Bytes, reason: &str, receipt: Receipt) {
+        tracing::warn!(subject, reason, bytes = payload.len(), "rejected an input message");
+        self.metrics.count_message(subject, "invalid");
+        self.dead_letters
+            .publish(subject, payload, reason, receipt.dedup_id())
+            .await;
+        self.metrics.count_message(subject, "dead_lettered");
+        receipt.reject(reason).await;
+    }
+
+    async fn run_lane(self: Arc<Self>, mut rx: mpsc::Receiver<Work>, stop: CancellationToken) {
+        let mut batch = Vec::with_capacity(self.settings.max_batch);
+        while let Some(first) = rx.recv().await {
+            batch.push(first);
+            while batch.len() < self.settings.max_batch {
+                match rx.try_recv() {
+                    Ok(work) => batch.push(work),
+                    Err(_) => break,
+                }
+            }
+            let mut events = Vec::new();
+            for work in batch.drain(..) {
+                match work {
+                    Work::Event(ev, receipt) => events.push((ev, receipt)),
+                    Work::Digest(user, receipt) => {
+                        self.apply(std::mem::take(&mut events), &stop).await;
+                        self.digest(user, receipt, &stop).await;
+                    }
+                }
+            }
+            self.apply(events, &stop).await;
+        }
+    }
+
+    /// Commits a batch, then acks it; on a store outage holds the batch and retries with
+    /// backoff (acking nothing) until the store is back or the service stops.
+    async fn apply(&self, batch: Vec<(AlarmEvent, Receipt)>, stop: &CancellationToken) {
+        if batch.is_empty() {
+            return;
+        }
+        let (events, receipts): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+        let mut pause = Duration::from_millis(50);
+        loop {
+            let started = std::time::Instant::now();
+            match self.service.apply(&events).await {
+                Ok(outcomes) => {
+                    self.health.store_ok();
+                    self.metrics.observe_commit(started.elapsed(), events.len());
+                    for (receipt, outcome) in receipts.iter().zip(outcomes) {
+                        receipt.ack(outcome.as_str()).await;
+                        self.metrics
+                            .count_message(&self.subjects.alarm_status, outcome.as_str());
+                    }
+                    return;
+                }
+                Err(e) if e.is_transient() => {
+                    self.health.store_failed(&e);
+                    for receipt in &receipts {
+                        receipt.in_progress().await;
+                    }
+                    if !pause_or_stop(stop, &mut pause).await {
+                        for receipt in &receipts {
+                            receipt.give_back().await;
+                        }
+                        return;
+                    }
+                }
+                Err(e) => {
+                    for (ev, receipt) in events.iter().zip(receipts) {
+                        let payload = Bytes::from(format!(
+                            "{{\"UserID\":{:?},\"AlarmID\":{:?}}}",
+                            ev.user_id.as_str(),
+                            ev.alarm_id.as_str()
+                        ));
+                        self.reject(
+                            &self.subjects.alarm_status,
+                            payload,
+                            &format!("store rejected the event: {e}"),
+                            receipt,
+                        )
+                        .await;
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn digest(&self, user: UserId, receipt: Receipt, stop: &CancellationToken) {
+        let mut pause = Duration::from_millis(50);
+        loop {
+            let started = std::time::Instant::now();
+            match self.service.send_digest(&user).await {
+                Ok(sent) => {
+                    self.health.store_ok();
+                    self.metrics
+                        .observe_digest(started.elapsed(), sent.digest.alarms.len(), sent.claim_wait);
+                    tracing::debug!(user = %user, digest = %sent.id, alarms = sent.digest.alarms.len(), "digest sent");
+                    receipt.ack("digest_sent").await;
+                    self.metrics.count_message(&self.subjects.digest_request, "digest_sent");
+                    return;
+                }
+                Err(e) if e.is_transient() => {
+                    tracing::warn!(user = %user, error = %e, "digest not sent yet; retrying");
+                    receipt.in_progress().await;
+                    if !pause_or_stop(stop, &mut pause).await {
+                        receipt.give_back().await;
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let payload = Bytes::from(format!("{{\"UserID\":{:?}}}", user.as_str()));
+                    self.reject(&self.subjects.digest_request, payload, &e.to_string(), receipt)
+                        .await;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Waits `pause` (doubling it up to 5 s) unless asked to stop; false when stopping.
+async fn pause_or_stop(stop: &CancellationToken, pause: &mut Duration) -> bool {
+    let wait = *pause;
+    *pause = (*pause * 2).min(Duration::from_secs(5));
+    tokio::select! {
+        _ = stop.cancelled() => false,
+        _ = tokio::time::sleep(wait) => true,
+    }
+}
+
+/// Consumes the shared durable consumer until `stop`; re-creates it after a server restart.
+pub async fn run_jetstream(
+    intake: Arc<Intake>,
+    js: jetstream::Context,
+    topology: super::streams::InputTopology,
+    stop: CancellationToken,
+    grace: Duration,
+) {
+    let lane_stop = CancellationToken::new();
+    let (lanes, mut tasks) = intake.spawn_lanes(&lane_stop);
+    let mut pause = Duration::from_millis(100);
+    'connect: while !stop.is_cancelled() {
+        let consumer = match super::streams::ensure_input(&js, &topology).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "input stream or consumer not available yet");
+                if pause_or_stop(&stop, &mut pause).await {
+                    continue;
+                } else {
+                    break;
+                }
+            }
+        };
+        let batch = intake.settings.max_batch.clamp(1, 1000);
+        let mut messages = match consumer
+            .stream()
+            .max_messages_per_batch(batch)
+            .heartbeat(Duration::from_secs(5))
+            .messages()
+            .await
+        {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot pull from the consumer yet");
+                if pause_or_stop(&stop, &mut pause).await {
+                    continue;
+                } else {
+                    break;
+                }
+            }
+        };
+        intake.health.set_intake(true);
+        pause = Duration::from_millis(100);
+        loop {
+            let next = tokio::select! {
+                _ = stop.cancelled() => break 'connect,
+                next = messages.next() => next,
+            };
+            match next {
+                Some(Ok(msg)) => {
+                    let subject = msg.subject.to_string();
+                    let payload = msg.payload.clone();
+                    intake
+                        .dispatch(&lanes, &subject, payload, Receipt::JetStream(msg))
+                        .await;
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "pulling from the consumer failed; re-creating it");
+                    intake.health.set_intake(false);
+                    continue 'connect;
+                }
+                None => continue 'connect,
+            }
+        }
+    }
+    intake.health.set_intake(false);
+    finish_lanes(lanes, &mut tasks, lane_stop, grace).await;
+}
+
+/// Consumes both subjects in a core NATS queue group until `stop`.
+pub async fn run_core(
+    intake: Arc<Intake>,
+    client: Client,
+    queue_group: String,
+    stop: CancellationToken,
+    grace: Duration,
+) -> anyhow::Result<()> {
+    let lane_stop = CancellationToken::new();
+    let (lanes, mut tasks) = intake.spawn_lanes(&lane_stop);
+    let status = client
+        .queue_subscribe(intake.subjects.alarm_status.clone(), queue_group.clone())
+        .await?;
+    let requests = client
+        .queue_subscribe(intake.subjects.digest_request.clone(), queue_group)
+        .await?;
+    client.flush().await?;
+    intake.health.set_intake(true);
+    let mut inbound = futures::stream::select(status, requests);
+    loop {
+        let next = tokio::select! {
+            _ = stop.cancelled() => break,
+            next = inbound.next() => next,
+        };
+        let Some(msg) = next else { break };
+        let receipt = Receipt::Core {
+            client: client.clone(),
+            reply: msg.reply.clone(),
+        };
+        intake
+            .dispatch(&lanes, msg.subject.as_str(), msg.payload, receipt)
+            .await;
+    }
+    intake.health.set_intake(false);
+    finish_lanes(lanes, &mut tasks, lane_stop, grace).await;
+    Ok(())
+}
+
+/// Lets every lane finish what it holds; after `grace`, a lane still retrying through an
+/// outage gives its messages back instead.
+async fn finish_lanes(
+    lanes: Vec<mpsc::Sender<Work>>,
+    tasks: &mut JoinSet<()>,
+    lane_stop: CancellationToken,
+    grace: Duration,
+) {
+    drop(lanes);
+    let finished = async { while tasks.join_next().await.is_some() {} };
+    if tokio::time::timeout(grace, finished).await.is_err() {
+        tracing::warn!("in-flight work did not finish in time; giving it back to the broker");
+        lane_stop.cancel();
+        while tasks.join_next().await.is_some() {}
+    }
+}

@@ -1,0 +1,7 @@
+//! The NATS adapter: connection, streams, intake, digest and dead-letter publishing.
+
+pub mod connect;
+pub mod intake;
+pub mod publish;
+pub mod streams;
+pub mod wire;

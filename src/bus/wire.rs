@@ -1,0 +1,341 @@
+//! NATS wire formats (PascalCase JSON) translated to and from domain types at the edge.
+
+use crate::domain::{AlarmEvent, AlarmId, AlarmMetadata, Digest, EventTime, Status, UserId, Version};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::borrow::Cow;
+
+/// The default largest payload accepted on an input subject.
+pub const DEFAULT_MAX_PAYLOAD: usize = 64 * 1024;
+
+/// Why an inbound message was rejected; the text names the field and the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    /// Larger than the configured limit.
+    #[error("payload is {size} bytes, the limit is {limit}")]
+    TooLarge {
+        /// Bytes received.
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+    /// Not UTF-8 JSON, or JSON nested too deep.
+    #[error("payload is not valid JSON: {0}")]
+    NotJson(String),
+    /// Valid JSON, but not an object.
+    #[error("payload is not a JSON object")]
+    NotAnObject,
+    /// A field is missing, of the wrong type, duplicated or has an invalid value.
+    #[error("field {field}: {reason}")]
+    Field {
+        /// The wire name of the field.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+fn field(field: &'static str, reason: impl ToString) -> WireError {
+    WireError::Field {
+        field,
+        reason: reason.to_string(),
+    }
+}
+
+#[derive(Deserialize)]
+struct RawStatusChanged<'a> {
+    #[serde(rename = "UserID", borrow)]
+    user_id: Option<Cow<'a, str>>,
+    #[serde(rename = "AlarmID", borrow)]
+    alarm_id: Option<Cow<'a, str>>,
+    #[serde(rename = "Status", borrow)]
+    status: Option<Cow<'a, str>>,
+    #[serde(rename = "ChangedAt", borrow)]
+    changed_at: Option<Cow<'a, str>>,
+    #[serde(rename = "Name", borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(rename = "Service", borrow)]
+    service: Option<Cow<'a, str>>,
+    #[serde(rename = "UserName", borrow)]
+    user_name: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct RawDigestRequest<'a> {
+    #[serde(rename = "UserID", borrow)]
+    user_id: Option<Cow<'a, str>>,
+}
+
+const STATUS_CHANGED_FIELDS: &[&str] = &[
+    "UserID",
+    "AlarmID",
+    "Status",
+    "ChangedAt",
+    "Name",
+    "Service",
+    "UserName",
+];
+
+/// Parses an `AlarmStatusChanged` payload.
+pub fn parse_status_changed(payload: &[u8], max_payload: usize) -> Result<AlarmEvent, WireError> {
+    check_size(payload, max_payload)?;
+    let raw: RawStatusChanged<'_> =
+        serde_json::from_slice(payload).map_err(|e| explain(payload, &e, STATUS_CHANGED_FIELDS))?;
+    let user_id = UserId::parse(required("UserID", raw.user_id)?).map_err(|e| field("UserID", e))?;
+    let alarm_id = AlarmId::parse(required("AlarmID", raw.alarm_id)?).map_err(|e| field("AlarmID", e))?;
+    let status: Status = required("Status", raw.status)?
+        .parse()
+        .map_err(|e| field("Status", e))?;
+    let changed_at =
+        EventTime::parse_rfc3339(&required("ChangedAt", raw.changed_at)?).map_err(|e| field("ChangedAt", e))?;
+    let metadata = AlarmMetadata {
+        name: optional("Name", raw.name)?,
+        service: optional("Service", raw.service)?,
+        user_name: optional("UserName", raw.user_name)?,
+    };
+    Ok(AlarmEvent {
+        user_id,
+        alarm_id,
+        version: Version { changed_at, status },
+        metadata,
+    })
+}
+
+/// Parses a `SendAlarmDigest` payload into the user whose digest is asked for.
+pub fn parse_digest_request(payload: &[u8], max_payload: usize) -> Result<UserId, WireError> {
+    check_size(payload, max_payload)?;
+    let raw: RawDigestRequest<'_> = serde_json::from_slice(payload).map_err(|e| explain(payload, &e, &["UserID"]))?;
+    UserId::parse(required("UserID", raw.user_id)?).map_err(|e| field("UserID", e))
+}
+
+/// The longest metadata value kept, in bytes.
+pub const MAX_METADATA_BYTES: usize = 1024;
+
+fn check_size(payload: &[u8], limit: usize) -> Result<(), WireError> {
+    if payload.len() > limit {
+        return Err(WireError::TooLarge {
+            size: payload.len(),
+            limit,
+        });
+    }
+    Ok(())
+}
+
+fn required(name: &'static str, value: Option<Cow<'_, str>>) -> Result<String, WireError> {
+    value.map(Cow::into_owned).ok_or_else(|| field(name, "is missing"))
+}
+
+fn optional(name: &'static str, value: Option<Cow<'_, str>>) -> Result<Option<String>, WireError> {
+    match value {
+        Some(v) if v.len() > MAX_METADATA_BYTES => {
+            Err(field(name, format!("is longer than {MAX_METADATA_BYTES} bytes")))
+        }
+        Some(v) if v.is_empty() => Ok(None),
+        other => Ok(other.map(Cow::into_owned)),
+    }
+}
+
+/// Turns a deserialization error into one that names the field, re-reading the payload
+/// generically; only rejected messages pay for this.
+fn explain(payload: &[u8], err: &serde_json::Error, fields: &[&'static str]) -> WireError {
+    let value: Value = match serde_json::from_slice(payload) {
+        Ok(v) => v,
+        Err(e) => return WireError::NotJson(e.to_string()),
+    };
+    let Value::Object(map) = value else {
+        return WireError::NotAnObject;
+    };
+    for &name in fields {
+        match map.get(name) {
+            None | Some(Value::Null) | Some(Value::String(_)) => {}
+            Some(other) => return field(name, format!("must be a string, got {}", json_type(other))),
+        }
+    }
+    let text = err.to_string();
+    for &name in fields {
+        if text.contains(&format!("`{name}`")) {
+            return field(name, text.split(" at line").next().unwrap_or(&text));
+        }
+    }
+    WireError::NotJson(text)
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[derive(Serialize)]
+struct WireDigest<'a> {
+    #[serde(rename = "UserID")]
+    user_id: &'a str,
+    #[serde(rename = "ActiveAlarms")]
+    active_alarms: Vec<WireDigestAlarm<'a>>,
+}
+
+#[derive(Serialize)]
+struct WireDigestAlarm<'a> {
+    #[serde(rename = "AlarmID")]
+    alarm_id: &'a str,
+    #[serde(rename = "Status")]
+    status: &'static str,
+    #[serde(rename = "LatestChangedAt")]
+    latest_changed_at: String,
+}
+
+/// Encodes an `AlarmDigest`; `ActiveAlarms` is `[]` when nothing is due.
+pub fn encode_digest(digest: &Digest) -> Vec<u8> {
+    let wire = WireDigest {
+        user_id: digest.user_id.as_str(),
+        active_alarms: digest
+            .alarms
+            .iter()
+            .map(|a| WireDigestAlarm {
+                alarm_id: a.alarm_id.as_str(),
+                status: a.status().as_str(),
+                latest_changed_at: a.changed_at().to_rfc3339(),
+            })
+            .collect(),
+    };
+    serde_json::to_vec(&wire).expect("a digest always serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str =
+        r#"{"AlarmID":"a1","UserID":"u1","Status":"WARNING","ChangedAt":"2021-06-07T20:40:15.598765212Z"}"#;
+
+    fn reject(payload: &str) -> WireError {
+        parse_status_changed(payload.as_bytes(), DEFAULT_MAX_PAYLOAD).unwrap_err()
+    }
+
+    #[test]
+    fn valid_status_change_is_parsed_with_nanoseconds() {
+        let ev = parse_status_changed(GOOD.as_bytes(), DEFAULT_MAX_PAYLOAD).unwrap();
+        assert_eq!(ev.user_id.as_str(), "u1");
+        assert_eq!(ev.version.status, Status::Warning);
+        assert_eq!(ev.version.changed_at.to_rfc3339(), "2021-06-07T20:40:15.598765212Z");
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_and_metadata_is_kept() {
+        let payload = r#"{"AlarmID":"a","UserID":"u","Status":"CRITICAL","ChangedAt":"2021-06-07T20:40:15Z","Extra":{"x":[1,2]},"Name":"Disk","Service":"db","UserName":"Ann"}"#;
+        let ev = parse_status_changed(payload.as_bytes(), DEFAULT_MAX_PAYLOAD).unwrap();
+        assert_eq!(ev.metadata.name.as_deref(), Some("Disk"));
+        assert_eq!(ev.metadata.service.as_deref(), Some("db"));
+        assert_eq!(ev.metadata.user_name.as_deref(), Some("Ann"));
+    }
+
+    #[test]
+    fn each_bad_field_is_named_in_the_rejection() {
+        let cases = [
+            (
+                r#"{"UserID":"u","Status":"WARNING","ChangedAt":"2021-06-07T20:40:15Z"}"#,
+                "AlarmID",
+                "missing",
+            ),
+            (
+                r#"{"AlarmID":"","UserID":"u","Status":"WARNING","ChangedAt":"2021-06-07T20:40:15Z"}"#,
+                "AlarmID",
+                "empty",
+            ),
+            (
+                r#"{"AlarmID":"a","UserID":5,"Status":"WARNING","ChangedAt":"2021-06-07T20:40:15Z"}"#,
+                "UserID",
+                "number",
+            ),
+            (
+                r#"{"AlarmID":"a","UserID":"u","Status":"BROKEN","ChangedAt":"2021-06-07T20:40:15Z"}"#,
+                "Status",
+                "unknown status",
+            ),
+            (
+                r#"{"AlarmID":"a","UserID":"u","Status":"WARNING","ChangedAt":"tuesday"}"#,
+                "ChangedAt",
+                "RFC 3339",
+            ),
+            (
+                r#"{"AlarmID":"a","UserID":"u","Status":"WARNING","ChangedAt":"9999-01-01T00:00:00Z"}"#,
+                "ChangedAt",
+                "range",
+            ),
+            (
+                r#"{"AlarmID":"a","AlarmID":"b","UserID":"u","Status":"WARNING","ChangedAt":"2021-06-07T20:40:15Z"}"#,
+                "AlarmID",
+                "duplicate",
+            ),
+        ];
+        for (payload, name, reason) in cases {
+            match reject(payload) {
+                WireError::Field { field, reason: why } => {
+                    assert_eq!(field, name, "{payload}");
+                    assert!(why.contains(reason), "{payload}: {why}");
+                }
+                other => panic!("{payload}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn non_objects_invalid_json_and_deep_nesting_are_rejected() {
+        assert_eq!(reject("[1,2]"), WireError::NotAnObject);
+        assert!(matches!(reject("{not json"), WireError::NotJson(_)));
+        assert!(matches!(
+            parse_status_changed(b"\xff\xfe{}", DEFAULT_MAX_PAYLOAD),
+            Err(WireError::NotJson(_))
+        ));
+        let deep = format!(r#"{{"X":{}{}}}"#, "[".repeat(500), "]".repeat(500));
+        assert!(matches!(reject(&deep), WireError::NotJson(_)));
+    }
+
+    #[test]
+    fn oversized_payload_is_rejected_before_parsing() {
+        let big = vec![b' '; DEFAULT_MAX_PAYLOAD + 1];
+        assert_eq!(
+            parse_status_changed(&big, DEFAULT_MAX_PAYLOAD),
+            Err(WireError::TooLarge {
+                size: DEFAULT_MAX_PAYLOAD + 1,
+                limit: DEFAULT_MAX_PAYLOAD
+            })
+        );
+    }
+
+    #[test]
+    fn digest_request_needs_a_user_id() {
+        assert_eq!(parse_digest_request(br#"{"UserID":"7"}"#, 100).unwrap().as_str(), "7");
+        assert!(matches!(
+            parse_digest_request(br#"{}"#, 100),
+            Err(WireError::Field { field: "UserID", .. })
+        ));
+    }
+
+    #[test]
+    fn digest_is_encoded_with_wire_names_and_utc_nanoseconds() {
+        let ev = parse_status_changed(GOOD.as_bytes(), DEFAULT_MAX_PAYLOAD).unwrap();
+        let digest = Digest::new(
+            ev.user_id.clone(),
+            vec![crate::domain::DueAlarm {
+                alarm_id: ev.alarm_id,
+                version: ev.version,
+            }],
+        );
+        let json: Value = serde_json::from_slice(&encode_digest(&digest)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"UserID":"u1","ActiveAlarms":[{"AlarmID":"a1","Status":"WARNING","LatestChangedAt":"2021-06-07T20:40:15.598765212Z"}]})
+        );
+        let empty = encode_digest(&Digest::new(ev.user_id, vec![]));
+        assert_eq!(
+            String::from_utf8(empty).unwrap(),
+            r#"{"UserID":"u1","ActiveAlarms":[]}"#
+        );
+    }
+}

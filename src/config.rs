@@ -1,0 +1,266 @@
+//! Command-line and environment settings, parsed once with clap; every flag has an env var.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// alarm-digest: de-duplicated digests of active alarms, from NATS to NATS.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings of `serve`, also accepted without the subcommand.
+    #[command(flatten)]
+    pub serve: ServeConfig,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service (the default).
+    Serve(Box<ServeConfig>),
+    /// Publish one message, like `nats pub SUBJECT PAYLOAD`.
+    Pub(PubArgs),
+    /// Print messages of a subject, like `nats sub SUBJECT`.
+    Sub(SubArgs),
+}
+
+/// How messages come in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IntakeMode {
+    /// A durable JetStream consumer shared by all replicas: nothing is lost while they are down.
+    Jetstream,
+    /// A core NATS queue group: at-most-once unless the producer uses request/reply.
+    Core,
+}
+
+/// Output format of the logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// How to reach NATS.
+#[derive(Debug, Clone, Args)]
+pub struct NatsSettings {
+    /// NATS server URL(s), comma-separated.
+    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    pub nats_url: String,
+    /// NATS credentials file (JWT + NKey).
+    #[arg(long, env = "NATS_CREDS")]
+    pub nats_creds: Option<PathBuf>,
+    /// NATS user name.
+    #[arg(long, env = "NATS_USER")]
+    pub nats_user: Option<String>,
+    /// NATS password.
+    #[arg(long, env = "NATS_PASSWORD", hide_env_values = true)]
+    pub nats_password: Option<String>,
+    /// NATS token.
+    #[arg(long, env = "NATS_TOKEN", hide_env_values = true)]
+    pub nats_token: Option<String>,
+    /// CA certificate (PEM) to verify the NATS server; enables TLS.
+    #[arg(long, env = "NATS_TLS_CA")]
+    pub nats_tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for mutual TLS; needs `--nats-tls-key`.
+    #[arg(long, env = "NATS_TLS_CERT", requires = "nats_tls_key")]
+    pub nats_tls_cert: Option<PathBuf>,
+    /// Client key (PEM) for mutual TLS.
+    #[arg(long, env = "NATS_TLS_KEY", requires = "nats_tls_cert")]
+    pub nats_tls_key: Option<PathBuf>,
+}
+
+/// Everything `serve` needs.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Connection to NATS.
+    #[command(flatten)]
+    pub nats: NatsSettings,
+    /// Where alarm state lives: sqlite://PATH or mongodb://HOST/DATABASE.
+    #[arg(
+        long,
+        env = "STORE_URL",
+        default_value = "sqlite://./data/alarm-digest.db",
+        hide_env_values = true
+    )]
+    pub store_url: String,
+    /// Address of the HTTP server (health, readiness, API).
+    #[arg(long, env = "HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    pub http_addr: SocketAddr,
+    /// How messages come in.
+    #[arg(long, env = "INTAKE", value_enum, default_value = "jetstream")]
+    pub intake: IntakeMode,
+    /// Queue group of the core-mode subscriptions.
+    #[arg(long, env = "QUEUE_GROUP", default_value = "alarm-digest")]
+    pub queue_group: String,
+    /// Subject of AlarmStatusChanged.
+    #[arg(long, env = "ALARM_STATUS_SUBJECT", default_value = "AlarmStatusChanged")]
+    pub alarm_status_subject: String,
+    /// Subject of SendAlarmDigest.
+    #[arg(long, env = "DIGEST_REQUEST_SUBJECT", default_value = "SendAlarmDigest")]
+    pub digest_request_subject: String,
+    /// Subject digests are published to.
+    #[arg(long, env = "DIGEST_SUBJECT", default_value = "AlarmDigest")]
+    pub digest_subject: String,
+    /// Subject rejected messages are published to, with the reason in a header.
+    #[arg(long, env = "DEAD_LETTER_SUBJECT", default_value = "AlarmDigest.deadletter")]
+    pub dead_letter_subject: String,
+    /// JetStream stream capturing the input subjects (created if absent).
+    #[arg(long, env = "INPUT_STREAM", default_value = "ALARM_DIGEST_INPUT")]
+    pub input_stream: String,
+    /// Largest size of the input stream in bytes; publishes beyond it are refused, not dropped.
+    #[arg(long, env = "INPUT_STREAM_MAX_BYTES", default_value_t = 1 << 30)]
+    pub input_stream_max_bytes: i64,
+    /// Durable consumer shared by all replicas.
+    #[arg(long, env = "CONSUMER_NAME", default_value = "alarm-digest")]
+    pub consumer_name: String,
+    /// JetStream stream for digests (jetstream mode).
+    #[arg(long, env = "DIGEST_STREAM", default_value = "ALARM_DIGESTS")]
+    pub digest_stream: String,
+    /// Create the digest stream if absent; off when another service owns that subject.
+    #[arg(long, env = "MANAGE_DIGEST_STREAM", default_value_t = true, action = clap::ArgAction::Set)]
+    pub manage_digest_stream: bool,
+    /// JetStream stream keeping dead letters (created if absent).
+    #[arg(long, env = "DEAD_LETTER_STREAM", default_value = "ALARM_DIGEST_DEADLETTERS")]
+    pub dead_letter_stream: String,
+    /// Parallel lanes of processing; one user always goes to the same lane.
+    #[arg(long, env = "INTAKE_LANES", default_value_t = 8)]
+    pub lanes: usize,
+    /// Messages waiting per lane before intake stops pulling (backpressure).
+    #[arg(long, env = "LANE_CAPACITY", default_value_t = 512)]
+    pub lane_capacity: usize,
+    /// Most events committed in one store call.
+    #[arg(long, env = "MAX_BATCH", default_value_t = 512)]
+    pub max_batch: usize,
+    /// Largest accepted input payload in bytes.
+    #[arg(long, env = "MAX_PAYLOAD_BYTES", default_value_t = crate::bus::wire::DEFAULT_MAX_PAYLOAD)]
+    pub max_payload: usize,
+    /// How long a digest claim lives if its holder dies (e.g. 30s).
+    #[arg(long, env = "CLAIM_TTL", default_value = "30s", value_parser = parse_duration)]
+    pub claim_ttl: Duration,
+    /// How long to wait for another replica's digest claim (e.g. 35s).
+    #[arg(long, env = "CLAIM_WAIT", default_value = "35s", value_parser = parse_duration)]
+    pub claim_wait: Duration,
+    /// Time allowed for in-flight work at shutdown.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
+    /// Name of this replica in claims and logs; defaults to host name and PID.
+    #[arg(long, env = "REPLICA_ID")]
+    pub replica_id: Option<String>,
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+}
+
+/// Arguments of `pub`.
+#[derive(Debug, Clone, Args)]
+pub struct PubArgs {
+    /// Connection to NATS.
+    #[command(flatten)]
+    pub nats: NatsSettings,
+    /// Subject to publish to.
+    pub subject: String,
+    /// Message body.
+    pub payload: String,
+}
+
+/// Arguments of `sub`.
+#[derive(Debug, Clone, Args)]
+pub struct SubArgs {
+    /// Connection to NATS.
+    #[command(flatten)]
+    pub nats: NatsSettings,
+    /// Subject to listen to.
+    pub subject: String,
+    /// Stop after this many messages.
+    #[arg(long)]
+    pub count: Option<usize>,
+}
+
+/// Parses `500ms`, `2s`, `15m`, `1h` (or a bare number of seconds).
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 500ms, 2s, 15m or 1h"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "" | "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("{s:?}: unknown unit {unit:?}; use ms, s, m or h")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("{s:?}: {e}"))
+}
+
+impl ServeConfig {
+    /// Settings for tests and embedding: defaults, with the given NATS and store URLs and
+    /// an HTTP server on a free port.
+    pub fn for_urls(nats_url: &str, store_url: &str) -> Self {
+        let mut cli = Cli::parse_from([
+            "alarm-digest",
+            "--nats-url",
+            nats_url,
+            "--store-url",
+            store_url,
+            "--http-addr",
+            "127.0.0.1:0",
+        ]);
+        cli.serve.nats.nats_url = nats_url.to_string();
+        cli.serve
+    }
+
+    /// This replica's name.
+    pub fn replica_name(&self) -> String {
+        self.replica_id.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/etc/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_default();
+            format!(
+                "{}-{}",
+                if host.is_empty() { "alarm-digest" } else { &host },
+                std::process::id()
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_accept_the_documented_units() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5d").is_err());
+    }
+
+    #[test]
+    fn serve_is_the_default_with_documented_defaults() {
+        let cli = Cli::parse_from(["alarm-digest"]);
+        assert!(cli.command.is_none());
+        assert_eq!(cli.serve.nats.nats_url, "nats://127.0.0.1:4222");
+        assert_eq!(cli.serve.store_url, "sqlite://./data/alarm-digest.db");
+        assert_eq!(cli.serve.intake, IntakeMode::Jetstream);
+        assert_eq!(cli.serve.digest_subject, "AlarmDigest");
+        assert_eq!(cli.serve.dead_letter_subject, "AlarmDigest.deadletter");
+    }
+
+    #[test]
+    fn clap_configuration_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}
