@@ -115,6 +115,7 @@ impl Application {
                     max_bytes: cfg.input_stream_max_bytes,
                     consumer: cfg.consumer_name.clone(),
                     max_ack_pending: (cfg.lanes * cfg.lane_capacity * 2).max(1000) as i64,
+                    ack_wait: cfg.ack_wait,
                     digest_stream: cfg
                         .manage_digest_stream
                         .then(|| (cfg.digest_stream.clone(), cfg.digest_subject.clone())),

@@ -140,6 +140,9 @@ pub struct ServeConfig {
     /// Largest accepted input payload in bytes.
     #[arg(long, env = "MAX_PAYLOAD_BYTES", default_value_t = crate::bus::wire::DEFAULT_MAX_PAYLOAD)]
     pub max_payload: usize,
+    /// How long the broker waits for an ack before redelivering to another replica.
+    #[arg(long, env = "ACK_WAIT", default_value = "30s", value_parser = parse_duration)]
+    pub ack_wait: Duration,
     /// How long a digest claim lives if its holder dies (e.g. 30s).
     #[arg(long, env = "CLAIM_TTL", default_value = "30s", value_parser = parse_duration)]
     pub claim_ttl: Duration,

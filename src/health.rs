@@ -66,7 +66,12 @@ impl Health {
 
     /// Intake is (or is no longer) consuming.
     pub fn set_intake(&self, running: bool) {
-        self.intake.store(running, Ordering::Relaxed);
+        let was = self.intake.swap(running, Ordering::Relaxed);
+        match (was, running) {
+            (false, true) => tracing::info!("intake is consuming"),
+            (true, false) => tracing::warn!("intake stopped consuming"),
+            _ => {}
+        }
     }
 
     /// The current readiness.

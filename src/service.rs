@@ -1,6 +1,6 @@
 //! The use cases: apply alarm events, and answer a digest request exactly once per version.
 
-use crate::domain::ports::{AlarmStore, Clock, DigestPublisher, PublishError, StoreError};
+use crate::domain::ports::{AlarmStore, Clock, DigestClaim, DigestPublisher, PreparedDigest, PublishError, StoreError};
 use crate::domain::{AlarmEvent, ApplyOutcome, Digest, DigestId, UserId};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -33,6 +33,9 @@ pub enum DigestError {
     /// The digest was not confirmed by the broker; its alarms stay due.
     #[error(transparent)]
     Publish(#[from] PublishError),
+    /// This holder's claim expired before the digest was prepared; nothing was published.
+    #[error("the digest claim of user {0} expired before the digest was prepared")]
+    ClaimLost(UserId),
     /// Another replica held the user's claim for longer than the wait bound.
     #[error("the digest of user {0} is being built elsewhere for longer than the wait bound")]
     ClaimBusy(UserId),
@@ -43,7 +46,9 @@ impl DigestError {
     pub fn is_transient(&self) -> bool {
         match self {
             DigestError::Store(e) => e.is_transient(),
-            DigestError::Publish(PublishError::NotConfirmed(_)) | DigestError::ClaimBusy(_) => true,
+            DigestError::Publish(PublishError::NotConfirmed(_))
+            | DigestError::ClaimBusy(_)
+            | DigestError::ClaimLost(_) => true,
             DigestError::Publish(PublishError::Refused(_)) => false,
         }
     }
@@ -100,12 +105,14 @@ impl AlarmService {
     }
 
     /// Builds, publishes and records the user's next digest under the user's claim, so no
-    /// two replicas deliver the same version; the claim is always given back.
-    pub async fn send_digest(&self, user: &UserId) -> Result<DigestSent, DigestError> {
+    /// two replicas deliver the same version; the claim is always given back. A request
+    /// with an id already answered (a redelivery) is answered with `Ok(None)` and nothing
+    /// is published.
+    pub async fn send_digest(&self, user: &UserId, request: Option<&str>) -> Result<Option<DigestSent>, DigestError> {
         let started = Instant::now();
         let holder = format!("{}#{}", self.replica, self.next_claim.fetch_add(1, Ordering::Relaxed));
         let mut pause = Duration::from_millis(5);
-        let claim = loop {
+        let mut claim = loop {
             if let Some(claim) = self
                 .store
                 .claim_digest(user, &holder, self.clock.now(), self.claims.ttl)
@@ -121,17 +128,53 @@ impl AlarmService {
             pause = (pause * 2).min(Duration::from_millis(200));
         };
         let claim_wait = started.elapsed();
-        let result = async {
-            let digest = Digest::new(user.clone(), self.store.due_alarms(user).await?);
-            let id = digest.id(claim.epoch);
-            self.publisher.publish(&digest, &id).await?;
-            self.store.record_delivery(&claim, &digest.alarms).await?;
-            Ok(DigestSent { digest, id, claim_wait })
-        }
-        .await;
+        let result = if request.is_some_and(|r| claim.answered.iter().any(|a| a == r)) {
+            Ok(None)
+        } else {
+            self.build_and_publish(user, &mut claim, request)
+                .await
+                .map(|(digest, id)| Some(DigestSent { digest, id, claim_wait }))
+        };
         if let Err(e) = self.store.release_digest(&claim).await {
             tracing::warn!(user = %user, error = %e, "could not release the digest claim; it will expire");
         }
         result
+    }
+
+    /// Finishes a digest a dead holder left prepared (same id, so the broker drops it if it
+    /// was already published), then prepares, publishes and records this request's digest.
+    async fn build_and_publish(
+        &self,
+        user: &UserId,
+        claim: &mut DigestClaim,
+        request: Option<&str>,
+    ) -> Result<(Digest, DigestId), DigestError> {
+        if let Some(left) = claim.pending.take() {
+            tracing::warn!(user = %user, digest = %left.id, "finishing a digest a previous holder published but never recorded");
+            let digest = Digest::new(user.clone(), left.alarms);
+            self.publisher.publish(&digest, &DigestId::from_stored(left.id)).await?;
+            self.store
+                .record_delivery(claim, &digest.alarms, left.request.as_deref())
+                .await?;
+            claim.epoch += 1;
+            if left.request.is_some() && left.request.as_deref() == request {
+                return Ok((digest, DigestId::from_stored(String::new())));
+            }
+        }
+        let digest = Digest::new(user.clone(), self.store.due_alarms(user).await?);
+        let id = digest.id(claim.epoch);
+        if !digest.alarms.is_empty() {
+            let prepared = PreparedDigest {
+                id: id.as_str().to_string(),
+                alarms: digest.alarms.clone(),
+                request: request.map(str::to_string),
+            };
+            if !self.store.prepare_digest(claim, &prepared).await? {
+                return Err(DigestError::ClaimLost(user.clone()));
+            }
+        }
+        self.publisher.publish(&digest, &id).await?;
+        self.store.record_delivery(claim, &digest.alarms, request).await?;
+        Ok((digest, id))
     }
 }

@@ -98,4 +98,6 @@ contract_suite!(
     claim_is_exclusive_until_released_or_expired,
     epoch_counts_recorded_digests,
     concurrent_permuted_duplicated_applies_converge_to_the_sequential_state,
+    prepared_digest_is_handed_to_the_next_holder_until_recorded,
+    answered_requests_are_remembered_newest_last_and_bounded,
 );

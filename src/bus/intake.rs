@@ -11,7 +11,7 @@ use async_nats::jetstream::{self, AckKind};
 use async_nats::{Client, Subject};
 use bytes::Bytes;
 use futures::StreamExt;
-use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -43,7 +43,7 @@ pub struct LaneSettings {
 /// How a message is settled with the broker once its fate is known.
 pub enum Receipt {
     /// Acknowledged to the JetStream consumer.
-    JetStream(jetstream::Message),
+    JetStream(Box<jetstream::Message>),
     /// Core NATS: answered on the reply subject, when the producer asked for one.
     Core {
         /// For replying.
@@ -109,6 +109,18 @@ impl Receipt {
             Receipt::Core { .. } => None,
         }
     }
+
+    /// A stable identity of a stored request: its stream sequence and publish time, the
+    /// same on every redelivery and distinct even if the stream is ever recreated.
+    fn request_id(&self) -> Option<String> {
+        match self {
+            Receipt::JetStream(msg) => msg
+                .info()
+                .ok()
+                .map(|i| format!("{}@{}", i.stream_sequence, i.published.unix_timestamp_nanos())),
+            Receipt::Core { .. } => None,
+        }
+    }
 }
 
 enum Work {
@@ -160,9 +172,7 @@ impl Intake {
     }
 
     fn lane_of(&self, user: &UserId, lanes: usize) -> usize {
-        let mut h = self.hasher.build_hasher();
-        user.hash(&mut h);
-        (h.finish() % lanes as u64) as usize
+        (self.hasher.hash_one(user) % lanes as u64) as usize
     }
 
     /// Parses and routes one message; rejects go to the dead-letter subject.
@@ -280,8 +290,15 @@ impl Intake {
         let mut pause = Duration::from_millis(50);
         loop {
             let started = std::time::Instant::now();
-            match self.service.send_digest(&user).await {
-                Ok(sent) => {
+            match self.service.send_digest(&user, receipt.request_id().as_deref()).await {
+                Ok(None) => {
+                    tracing::info!(user = %user, "digest request was already answered; acknowledging the redelivery");
+                    receipt.ack("already_answered").await;
+                    self.metrics
+                        .count_message(&self.subjects.digest_request, "already_answered");
+                    return;
+                }
+                Ok(Some(sent)) => {
                     self.health.store_ok();
                     self.metrics
                         .observe_digest(started.elapsed(), sent.digest.alarms.len(), sent.claim_wait);
@@ -372,7 +389,7 @@ pub async fn run_jetstream(
                     let subject = msg.subject.to_string();
                     let payload = msg.payload.clone();
                     intake
-                        .dispatch(&lanes, &subject, payload, Receipt::JetStream(msg))
+                        .dispatch(&lanes, &subject, payload, Receipt::JetStream(Box::new(msg)))
                         .await;
                 }
                 Some(Err(e)) => {

@@ -30,6 +30,8 @@ pub struct InputTopology {
     pub consumer: String,
     /// Messages handed out and not yet acknowledged, at most.
     pub max_ack_pending: i64,
+    /// How long before an unacknowledged message is redelivered.
+    pub ack_wait: Duration,
     /// Digest stream and subject to create when absent, unless another service owns it.
     pub digest_stream: Option<(String, String)>,
     /// Dead-letter stream and subject.
@@ -78,7 +80,7 @@ pub async fn ensure_input(
             pull::Config {
                 durable_name: Some(topology.consumer.clone()),
                 ack_policy: AckPolicy::Explicit,
-                ack_wait: Duration::from_secs(30),
+                ack_wait: topology.ack_wait,
                 deliver_policy: DeliverPolicy::All,
                 max_deliver: -1,
                 max_ack_pending: topology.max_ack_pending,

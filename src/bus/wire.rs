@@ -292,8 +292,11 @@ mod tests {
             parse_status_changed(b"\xff\xfe{}", DEFAULT_MAX_PAYLOAD),
             Err(WireError::NotJson(_))
         ));
-        let deep = format!(r#"{{"X":{}{}}}"#, "[".repeat(500), "]".repeat(500));
-        assert!(matches!(reject(&deep), WireError::NotJson(_)));
+        let deep_known = format!(r#"{{"UserID":{}{}}}"#, "[".repeat(500), "]".repeat(500));
+        assert!(matches!(reject(&deep_known), WireError::NotJson(e) if e.contains("recursion limit")));
+        // Deep nesting in an unknown field is rejected without exhausting the stack.
+        let deep_unknown = format!(r#"{{"X":{}{}}}"#, "[".repeat(20_000), "]".repeat(20_000));
+        assert!(parse_status_changed(deep_unknown.as_bytes(), DEFAULT_MAX_PAYLOAD).is_err());
     }
 
     #[test]

@@ -45,6 +45,22 @@ pub struct AlarmMetadata {
     pub user_name: Option<String>,
 }
 
+impl AlarmMetadata {
+    /// Folds in the fields of another event: a newer event's fields win, an older one
+    /// only fills fields never seen.
+    pub fn merge(&mut self, other: &AlarmMetadata, other_is_newer: bool) {
+        for (mine, theirs) in [
+            (&mut self.name, &other.name),
+            (&mut self.service, &other.service),
+            (&mut self.user_name, &other.user_name),
+        ] {
+            if theirs.is_some() && (other_is_newer || mine.is_none()) {
+                mine.clone_from(theirs);
+            }
+        }
+    }
+}
+
 /// A validated `AlarmStatusChanged`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlarmEvent {
@@ -304,6 +320,39 @@ mod tests {
         s.record_delivery(v(9, Critical));
         s.record_delivery(v(1, Warning));
         assert_eq!(s.delivered, Some(v(9, Critical)));
+    }
+
+    #[test]
+    fn newest_metadata_wins_and_older_only_fills_gaps() {
+        let mut m = AlarmMetadata {
+            name: Some("old".into()),
+            service: None,
+            user_name: None,
+        };
+        m.merge(
+            &AlarmMetadata {
+                name: Some("new".into()),
+                service: None,
+                user_name: None,
+            },
+            true,
+        );
+        m.merge(
+            &AlarmMetadata {
+                name: Some("older".into()),
+                service: Some("db".into()),
+                user_name: None,
+            },
+            false,
+        );
+        assert_eq!(
+            m,
+            AlarmMetadata {
+                name: Some("new".into()),
+                service: Some("db".into()),
+                user_name: None
+            }
+        );
     }
 
     #[test]

@@ -77,6 +77,11 @@ impl Digest {
 pub struct DigestId(String);
 
 impl DigestId {
+    /// An id read back from storage.
+    pub fn from_stored(id: String) -> Self {
+        Self(id)
+    }
+
     /// The id as text (32 hex digits).
     pub fn as_str(&self) -> &str {
         &self.0

@@ -39,6 +39,26 @@ pub struct DigestClaim {
     pub epoch: u64,
     /// When the claim lapses if not released, in Unix milliseconds.
     pub expires_at_ms: i64,
+    /// A digest a previous holder prepared and may have published, but never recorded.
+    pub pending: Option<PreparedDigest>,
+    /// Ids of the user's most recently answered digest requests (at most
+    /// [`ANSWERED_REQUESTS_KEPT`]), so a redelivered request is not answered twice.
+    pub answered: Vec<String>,
+}
+
+/// How many answered request ids a store keeps per user.
+pub const ANSWERED_REQUESTS_KEPT: usize = 64;
+
+/// A digest written down before it is published, so a holder that dies between publishing
+/// and recording leaves enough behind for the next one to finish its work exactly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedDigest {
+    /// The id it is (or was) published under.
+    pub id: String,
+    /// Exactly the versions it carries, in digest order.
+    pub alarms: Vec<DueAlarm>,
+    /// The request it answers, if the request has an id.
+    pub request: Option<String>,
 }
 
 /// An alarm as stored, for queries and checks.
@@ -68,9 +88,19 @@ pub trait AlarmStore: Send + Sync + 'static {
     /// The user's alarms that are due now ([`AlarmState::is_due`]), in digest order.
     async fn due_alarms(&self, user: &UserId) -> Result<Vec<DueAlarm>, StoreError>;
 
-    /// Records that exactly these versions were published under `claim`, and counts the
-    /// digest in the user's epoch. Delivery records only move forward.
-    async fn record_delivery(&self, claim: &DigestClaim, alarms: &[DueAlarm]) -> Result<(), StoreError>;
+    /// Writes down the digest about to be published under `claim`; `Ok(false)` when the
+    /// claim expired and was taken by another holder (nothing is written then).
+    async fn prepare_digest(&self, claim: &DigestClaim, digest: &PreparedDigest) -> Result<bool, StoreError>;
+
+    /// Records that exactly these versions were published under `claim` in answer to
+    /// `request`, counts the digest in the user's epoch, remembers the request id and clears
+    /// the prepared digest. Delivery records only move forward.
+    async fn record_delivery(
+        &self,
+        claim: &DigestClaim,
+        alarms: &[DueAlarm],
+        request: Option<&str>,
+    ) -> Result<(), StoreError>;
 
     /// Takes the user's digest claim for `ttl` if nobody holds it or the holder's claim
     /// expired; `Ok(None)` when another holder has it. At most one claim of a user is live.

@@ -1,6 +1,7 @@
 //! Storage adapters behind the [`AlarmStore`] port, chosen by `STORE_URL`.
 
 pub mod mongo;
+mod prepared;
 pub mod sqlite;
 
 use crate::domain::ports::AlarmStore;

@@ -61,7 +61,7 @@ async fn deliver(store: &dyn AlarmStore, u: &str, alarms: &[DueAlarm]) {
         .await
         .unwrap()
         .unwrap();
-    store.record_delivery(&claim, alarms).await.unwrap();
+    store.record_delivery(&claim, alarms, None).await.unwrap();
     store.release_digest(&claim).await.unwrap();
 }
 
@@ -346,7 +346,7 @@ pub async fn epoch_counts_recorded_digests(store: &dyn AlarmStore) {
             .unwrap()
             .unwrap();
         assert_eq!(claim.epoch, expected);
-        store.record_delivery(&claim, &[]).await.unwrap();
+        store.record_delivery(&claim, &[], None).await.unwrap();
         store.release_digest(&claim).await.unwrap();
     }
 }
@@ -402,4 +402,66 @@ pub async fn concurrent_permuted_duplicated_applies_converge_to_the_sequential_s
     for (a, want) in expected {
         assert_eq!(state(store.as_ref(), "conv", &a).await, want, "alarm {a}");
     }
+}
+
+pub async fn prepared_digest_is_handed_to_the_next_holder_until_recorded(store: &dyn AlarmStore) {
+    use alarm_digest::domain::ports::PreparedDigest;
+    let u = user("u1");
+    let t = |ms: i64| EventTime::from_nanos(T0 + ms * 1_000_000);
+    let ttl = Duration::from_millis(1000);
+    let first = store.claim_digest(&u, "a", t(0), ttl).await.unwrap().unwrap();
+    assert_eq!(first.pending, None);
+    let prepared = PreparedDigest {
+        id: "d1".into(),
+        alarms: vec![DueAlarm {
+            alarm_id: alarm("x"),
+            version: v(3, Critical),
+        }],
+        request: Some("req-1".into()),
+    };
+    assert!(store.prepare_digest(&first, &prepared).await.unwrap());
+    // The holder dies; after expiry the next holder finds the prepared digest.
+    let second = store.claim_digest(&u, "b", t(2000), ttl).await.unwrap().unwrap();
+    assert_eq!(second.pending, Some(prepared.clone()));
+    assert_eq!(second.epoch, first.epoch);
+    assert!(
+        !store.prepare_digest(&first, &prepared).await.unwrap(),
+        "a lost claim cannot prepare"
+    );
+    store
+        .record_delivery(&second, &prepared.alarms, prepared.request.as_deref())
+        .await
+        .unwrap();
+    store.release_digest(&second).await.unwrap();
+    let third = store.claim_digest(&u, "c", t(2100), ttl).await.unwrap().unwrap();
+    assert_eq!(third.pending, None, "recording clears the prepared digest");
+    assert_eq!(third.epoch, first.epoch + 1);
+    assert_eq!(third.answered, ["req-1"], "the answered request is remembered");
+}
+
+pub async fn answered_requests_are_remembered_newest_last_and_bounded(store: &dyn AlarmStore) {
+    use alarm_digest::domain::ports::ANSWERED_REQUESTS_KEPT;
+    let u = user("u1");
+    let now = EventTime::from_nanos(T0);
+    let total = ANSWERED_REQUESTS_KEPT * 2;
+    for i in 0..total {
+        let claim = store
+            .claim_digest(&u, "a", now, Duration::from_secs(5))
+            .await
+            .unwrap()
+            .unwrap();
+        let request = (i % 4 != 0).then(|| format!("r{i}"));
+        store.record_delivery(&claim, &[], request.as_deref()).await.unwrap();
+        store.release_digest(&claim).await.unwrap();
+    }
+    let claim = store
+        .claim_digest(&u, "a", now, Duration::from_secs(5))
+        .await
+        .unwrap()
+        .unwrap();
+    let expected: Vec<String> = (0..total).filter(|i| i % 4 != 0).map(|i| format!("r{i}")).collect();
+    assert!(expected.len() > ANSWERED_REQUESTS_KEPT, "the test must pass the bound");
+    let expected = &expected[expected.len() - ANSWERED_REQUESTS_KEPT..];
+    assert_eq!(claim.answered, expected);
+    assert_eq!(claim.epoch, total as u64, "digests without a request id count too");
 }

@@ -64,3 +64,15 @@ fn start_secantus() -> (String, Mutex<ChildStdin>) {
         Mutex::new(stdin),
     )
 }
+
+/// The test server's URI with `database` as its path, keeping any query string.
+pub fn mongo_uri_for(database: &str) -> String {
+    let uri = mongo_uri();
+    let (scheme, rest) = uri.split_once("://").expect("a mongodb:// URI");
+    let (authority, tail) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let query = tail.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+    format!("{scheme}://{authority}/{database}{query}")
+}

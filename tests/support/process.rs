@@ -38,7 +38,7 @@ pub fn spawn_until_ready(mut cmd: Command, ready: &str, timeout: Duration) -> (C
                 }
             }
             Err(_) => {
-                let _ = child.kill();
+                stop(&mut child);
                 panic!(
                     "{cmd:?} did not print {ready:?} within {timeout:?}; output:\n{}",
                     seen.join("\n")

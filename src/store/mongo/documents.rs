@@ -2,13 +2,20 @@
 
 use crate::domain::ports::{AlarmRecord, StoreError};
 use crate::domain::{
-    AlarmEvent, AlarmId, AlarmMetadata, AlarmState, DueAlarm, EventTime, Status, StatusRegisters, UserId, Version,
+    AlarmId, AlarmMetadata, AlarmState, DueAlarm, EventTime, Status, StatusRegisters, UserId, Version,
 };
 use mongodb::bson::{doc, Bson, Document};
 
-/// The `_id` filter of one alarm; field order is fixed so equality matches.
+/// The `_id` of one alarm: a string `<bytes of user>:<user><alarm>`, injective without
+/// escaping. A scalar id, because some MongoDB-wire servers only use the `_id` index for
+/// scalars (an embedded-document id made every update a collection scan).
+pub(super) fn alarm_id(user: &UserId, alarm: &AlarmId) -> String {
+    format!("{}:{}{}", user.as_str().len(), user, alarm)
+}
+
+/// The `_id` filter of one alarm.
 pub(super) fn alarm_key(user: &UserId, alarm: &AlarmId) -> Document {
-    doc! { "_id": { "u": user.as_str(), "a": alarm.as_str() } }
+    doc! { "_id": alarm_id(user, alarm) }
 }
 
 /// An integer field, whichever integer or double type the server stored it as.
@@ -49,6 +56,15 @@ fn string(doc: &Document, key: &str) -> Option<String> {
     doc.get_str(key).ok().map(str::to_string)
 }
 
+/// The metadata fields of an alarm document.
+pub(super) fn parse_metadata(doc: &Document) -> AlarmMetadata {
+    AlarmMetadata {
+        name: string(doc, "name"),
+        service: string(doc, "service"),
+        user_name: string(doc, "user_name"),
+    }
+}
+
 /// A due alarm from a projected document.
 pub(super) fn parse_due(doc: &Document) -> Result<DueAlarm, StoreError> {
     let alarm_id = doc.get_str("alarm_id").map_err(|_| corrupt(doc, "no alarm_id"))?;
@@ -75,40 +91,57 @@ pub(super) fn parse_record(doc: &Document) -> Result<AlarmRecord, StoreError> {
         user_id: UserId::parse(id("user_id")?).map_err(|e| corrupt(doc, &e.to_string()))?,
         alarm_id: AlarmId::parse(id("alarm_id")?).map_err(|e| corrupt(doc, &e.to_string()))?,
         state: parse_state(doc)?,
-        metadata: AlarmMetadata {
-            name: string(doc, "name"),
-            service: string(doc, "service"),
-            user_name: string(doc, "user_name"),
-        },
+        metadata: parse_metadata(doc),
     })
 }
 
-/// The whole document of an alarm whose first event is `ev`, as the update pipeline would
-/// have built it.
-pub(super) fn new_alarm(ev: &AlarmEvent, now_ms: i64) -> Document {
-    let state = AlarmState::first(ev.version);
-    let mut doc = alarm_key(&ev.user_id, &ev.alarm_id);
-    doc.insert("user_id", ev.user_id.as_str());
-    doc.insert("alarm_id", ev.alarm_id.as_str());
-    doc.insert(
-        super::pipeline::register_field(ev.version.status),
-        ev.version.changed_at.as_nanos(),
-    );
-    doc.insert("status", ev.version.status.as_str());
-    doc.insert("rank", i32::from(ev.version.status.rank()));
-    doc.insert("changed_at", ev.version.changed_at.as_nanos());
-    doc.insert("active", state.is_active());
-    doc.insert("due", state.is_due());
+fn nanos(t: Option<EventTime>) -> Bson {
+    t.map_or(Bson::Null, |t| Bson::Int64(t.as_nanos()))
+}
+
+/// Every field the domain decides, as `$set` content; `rev` is the write's token.
+pub(super) fn state_fields(state: &AlarmState, meta: &AlarmMetadata, rev: &str, now_ms: i64) -> Document {
+    let latest = state.latest().expect("a stored alarm has seen an event");
+    let mut fields = doc! {
+        "cleared_at": nanos(state.seen.cleared),
+        "warning_at": nanos(state.seen.warning),
+        "critical_at": nanos(state.seen.critical),
+        "status": latest.status.as_str(),
+        "rank": i32::from(latest.status.rank()),
+        "changed_at": latest.changed_at.as_nanos(),
+        "active": state.is_active(),
+        "due": state.is_due(),
+        "delivered_at": nanos(state.delivered.map(|d| d.changed_at)),
+        "delivered_rank": state.delivered.map_or(Bson::Null, |d| Bson::Int32(i32::from(d.status.rank()))),
+        "updated_ms": now_ms,
+        "rev": rev,
+    };
     for (key, value) in [
-        ("name", &ev.metadata.name),
-        ("service", &ev.metadata.service),
-        ("user_name", &ev.metadata.user_name),
+        ("name", &meta.name),
+        ("service", &meta.service),
+        ("user_name", &meta.user_name),
     ] {
-        if let Some(value) = value {
-            doc.insert(key, value.as_str());
-        }
+        fields.insert(
+            key,
+            value.as_deref().map_or(Bson::Null, |v| Bson::String(v.to_string())),
+        );
     }
+    fields
+}
+
+/// The whole document of a new alarm.
+pub(super) fn new_alarm(
+    user: &UserId,
+    alarm: &AlarmId,
+    state: &AlarmState,
+    meta: &AlarmMetadata,
+    rev: &str,
+    now_ms: i64,
+) -> Document {
+    let mut doc = alarm_key(user, alarm);
+    doc.insert("user_id", user.as_str());
+    doc.insert("alarm_id", alarm.as_str());
     doc.insert("first_seen_ms", now_ms);
-    doc.insert("updated_ms", now_ms);
+    doc.extend(state_fields(state, meta, rev, now_ms));
     doc
 }

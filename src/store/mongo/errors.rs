@@ -4,7 +4,7 @@ use crate::domain::ports::StoreError;
 use mongodb::error::{Error, ErrorKind, WriteFailure};
 
 /// Server codes that mean "not now": failover, shutdown, network, timeouts, conflicts.
-const TRANSIENT_CODES: &[i32] = &[6, 7, 89, 91, 112, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436, 50];
+pub(super) const TRANSIENT_CODES: &[i32] = &[6, 7, 89, 91, 112, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436, 50];
 
 /// Whether an upsert lost an insert race (E11000).
 pub(super) fn is_duplicate_key(e: &Error) -> bool {

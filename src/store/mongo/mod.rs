@@ -1,30 +1,36 @@
-//! The MongoDB store, shared by replicas: every decision is one atomic pipeline update.
+//! The MongoDB store, shared by replicas: the domain decides, compare-and-set writes land
+//! only on the revision that was read, claims are one conditional pipeline update.
 
+mod bulk;
+mod cas;
 mod documents;
 mod errors;
 mod pipeline;
 
-use crate::domain::ports::{AlarmRecord, AlarmStore, DigestClaim, StoreError};
-use crate::domain::{AlarmEvent, AlarmId, ApplyOutcome, DueAlarm, EventTime, UserId};
+use crate::domain::ports::{AlarmRecord, AlarmStore, DigestClaim, PreparedDigest, StoreError, ANSWERED_REQUESTS_KEPT};
+use crate::domain::{AlarmEvent, AlarmId, AlarmState, ApplyOutcome, DueAlarm, EventTime, UserId};
 use async_trait::async_trait;
-use documents::{alarm_key, parse_due, parse_record, parse_state};
+use documents::{alarm_key, parse_due, parse_record};
 use errors::{is_duplicate_key, to_store_error};
-use futures::{stream, StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
-use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
+use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
 use std::collections::HashMap;
-use std::future::IntoFuture;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The database used when the URI names none.
 pub const DEFAULT_DATABASE: &str = "alarm_digest";
-/// How many events of one batch are in flight to the server at once.
-const APPLY_CONCURRENCY: usize = 32;
-/// How often a first insert that lost the race to another writer of the same key is
-/// retried as an update. Inserts are separate from updates (no upsert) because some
-/// MongoDB-wire servers report the wrong pre-image for racing upserts.
+/// The collection of alarm documents.
+const ALARMS: &str = "alarms";
+/// How often a first claim insert that lost the race to another writer is retried as an
+/// update. Inserts are separate from updates (no upsert) because some MongoDB-wire servers
+/// report the wrong pre-image for racing upserts.
 const INSERT_RACE_RETRIES: usize = 5;
+/// How often a batch re-reads and re-decides the alarms another writer changed under it.
+const CAS_ATTEMPTS: usize = 20;
 
 /// The MongoDB [`AlarmStore`].
 #[derive(Clone)]
@@ -32,6 +38,13 @@ pub struct MongoStore {
     db: Database,
     alarms: Collection<Document>,
     claims: Collection<Document>,
+    writer: Arc<WriterId>,
+}
+
+/// Makes revision tokens unique across processes (random part) and writes (counter).
+struct WriterId {
+    random: u64,
+    next: AtomicU64,
 }
 
 impl MongoStore {
@@ -48,10 +61,17 @@ impl MongoStore {
             .unwrap_or_else(|| DEFAULT_DATABASE.into());
         let client = Client::with_options(options).map_err(to_store_error)?;
         let db = client.database(&name);
+        let random =
+            std::hash::BuildHasher::hash_one(&std::collections::hash_map::RandomState::new(), std::process::id());
+        let writer = Arc::new(WriterId {
+            random,
+            next: AtomicU64::new(0),
+        });
         let store = Self {
-            alarms: db.collection("alarms"),
+            alarms: db.collection(ALARMS),
             claims: db.collection("digest_claims"),
             db,
+            writer,
         };
         store.create_indexes().await?;
         Ok(store)
@@ -77,42 +97,17 @@ impl MongoStore {
         Ok(())
     }
 
+    fn next_rev(&self) -> String {
+        format!(
+            "{:016x}-{}",
+            self.writer.random,
+            self.writer.next.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
     /// Drops this store's database; for tests.
     pub async fn drop_database(&self) -> Result<(), StoreError> {
         self.db.drop().await.map_err(to_store_error)
-    }
-
-    async fn apply_one(&self, ev: &AlarmEvent, now_ms: i64) -> Result<ApplyOutcome, StoreError> {
-        let meta = [
-            ("name", &ev.metadata.name),
-            ("service", &ev.metadata.service),
-            ("user_name", &ev.metadata.user_name),
-        ];
-        let update = vec![
-            pipeline::apply_registers(ev.user_id.as_str(), ev.alarm_id.as_str(), ev.version, &meta, now_ms),
-            pipeline::derive_latest(),
-            pipeline::derive_due(),
-        ];
-        for _ in 0..=INSERT_RACE_RETRIES {
-            let before = self
-                .alarms
-                .find_one_and_update(alarm_key(&ev.user_id, &ev.alarm_id), update.clone())
-                .return_document(ReturnDocument::Before)
-                .await
-                .map_err(to_store_error)?;
-            if let Some(doc) = before {
-                return Ok(parse_state(&doc)?.apply(ev.version));
-            }
-            match self.alarms.insert_one(documents::new_alarm(ev, now_ms)).await {
-                Ok(_) => return Ok(ApplyOutcome::Applied),
-                Err(e) if is_duplicate_key(&e) => continue,
-                Err(e) => return Err(to_store_error(e)),
-            }
-        }
-        Err(StoreError::Unavailable(format!(
-            "alarm {} kept losing insert races",
-            ev.alarm_id
-        )))
     }
 }
 
@@ -123,31 +118,60 @@ fn now_ms() -> i64 {
 #[async_trait]
 impl AlarmStore for MongoStore {
     async fn apply(&self, events: &[AlarmEvent]) -> Result<Vec<ApplyOutcome>, StoreError> {
-        let now = now_ms();
-        // Alarms run concurrently; events of one alarm run in batch order, so each outcome
-        // is the one a sequential apply would report.
-        let mut chains: HashMap<(&UserId, &AlarmId), Vec<usize>> = HashMap::new();
-        for (i, ev) in events.iter().enumerate() {
-            chains.entry((&ev.user_id, &ev.alarm_id)).or_default().push(i);
-        }
-        let pending: Vec<_> = chains
-            .into_values()
-            .map(|chain| async move {
-                let mut done = Vec::with_capacity(chain.len());
-                for i in chain {
-                    done.push((i, self.apply_one(&events[i], now).await?));
-                }
-                Ok::<_, StoreError>(done)
-            })
-            .collect();
         let mut outcomes = vec![ApplyOutcome::Duplicate; events.len()];
-        let mut chains = stream::iter(pending).buffer_unordered(APPLY_CONCURRENCY);
-        while let Some(chain) = chains.next().await {
-            for (i, outcome) in chain? {
-                outcomes[i] = outcome;
+        let mut pending: Vec<usize> = (0..events.len()).collect();
+        for _ in 0..CAS_ATTEMPTS {
+            if pending.is_empty() {
+                return Ok(outcomes);
             }
+            let now = now_ms();
+            let stored = cas::read(
+                &self.alarms,
+                cas::ids(pending.iter().map(|&i| (&events[i].user_id, &events[i].alarm_id))),
+            )
+            .await?;
+            // Per alarm, in batch order: the domain decides from what was read.
+            let mut plans: HashMap<String, (usize, cas::Stored)> = HashMap::new();
+            for &i in &pending {
+                let ev = &events[i];
+                let id = documents::alarm_id(&ev.user_id, &ev.alarm_id);
+                let (_, plan) = plans.entry(id.clone()).or_insert_with(|| {
+                    let before = stored.get(&id).cloned().unwrap_or(cas::Stored {
+                        state: AlarmState::default(),
+                        meta: Default::default(),
+                        rev: None,
+                    });
+                    (i, before)
+                });
+                outcomes[i] = plan.state.apply(ev.version);
+                plan.meta.merge(&ev.metadata, outcomes[i] == ApplyOutcome::Applied);
+            }
+            let writes = plans
+                .iter()
+                .filter(|(id, (_, plan))| {
+                    stored
+                        .get(*id)
+                        .is_none_or(|s| s.state != plan.state || s.meta != plan.meta)
+                })
+                .map(|(_, (first, plan))| cas::Write {
+                    user: &events[*first].user_id,
+                    alarm: &events[*first].alarm_id,
+                    expected_rev: plan.rev.clone(),
+                    state: plan.state,
+                    meta: plan.meta.clone(),
+                })
+                .collect();
+            let conflicts = cas::commit(&self.db, &self.alarms, ALARMS, writes, || self.next_rev(), now).await?;
+            pending.retain(|&i| conflicts.contains(&documents::alarm_id(&events[i].user_id, &events[i].alarm_id)));
         }
-        Ok(outcomes)
+        if pending.is_empty() {
+            Ok(outcomes)
+        } else {
+            Err(StoreError::Unavailable(format!(
+                "{} events kept losing write races; retry",
+                pending.len()
+            )))
+        }
     }
 
     async fn due_alarms(&self, user: &UserId) -> Result<Vec<DueAlarm>, StoreError> {
@@ -164,27 +188,68 @@ impl AlarmStore for MongoStore {
         docs.iter().map(parse_due).collect()
     }
 
-    async fn record_delivery(&self, claim: &DigestClaim, alarms: &[DueAlarm]) -> Result<(), StoreError> {
-        let now = now_ms();
-        let pending: Vec<_> = alarms
-            .iter()
-            .map(|alarm| {
-                let update = vec![pipeline::record_delivery(alarm.version, now), pipeline::derive_due()];
-                self.alarms
-                    .update_one(alarm_key(&claim.user_id, &alarm.alarm_id), update)
-                    .into_future()
-            })
-            .collect();
-        stream::iter(pending)
-            .buffered(APPLY_CONCURRENCY)
-            .map(|r| r.map_err(to_store_error))
-            .try_collect::<Vec<_>>()
-            .await?;
-        self.claims
+    async fn prepare_digest(&self, claim: &DigestClaim, digest: &PreparedDigest) -> Result<bool, StoreError> {
+        let result = self
+            .claims
             .update_one(
-                doc! { "_id": claim.user_id.as_str() },
-                doc! { "$inc": { "epoch": 1_i64 } },
+                doc! { "_id": claim.user_id.as_str(), "holder": &claim.holder },
+                doc! { "$set": { "pending": crate::store::prepared::encode(digest) } },
             )
+            .await
+            .map_err(to_store_error)?;
+        Ok(result.matched_count == 1)
+    }
+
+    async fn record_delivery(
+        &self,
+        claim: &DigestClaim,
+        alarms: &[DueAlarm],
+        request: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let mut pending: Vec<&DueAlarm> = alarms.iter().collect();
+        for _ in 0..CAS_ATTEMPTS {
+            if pending.is_empty() {
+                break;
+            }
+            let now = now_ms();
+            let stored = cas::read(
+                &self.alarms,
+                cas::ids(pending.iter().map(|a| (&claim.user_id, &a.alarm_id))),
+            )
+            .await?;
+            let writes = pending
+                .iter()
+                .filter_map(|a| {
+                    let before = stored.get(&documents::alarm_id(&claim.user_id, &a.alarm_id))?;
+                    let mut state = before.state;
+                    state.record_delivery(a.version);
+                    (state != before.state).then(|| cas::Write {
+                        user: &claim.user_id,
+                        alarm: &a.alarm_id,
+                        expected_rev: before.rev.clone(),
+                        state,
+                        meta: before.meta.clone(),
+                    })
+                })
+                .collect();
+            let conflicts = cas::commit(&self.db, &self.alarms, ALARMS, writes, || self.next_rev(), now).await?;
+            pending.retain(|a| conflicts.contains(&documents::alarm_id(&claim.user_id, &a.alarm_id)));
+        }
+        if !pending.is_empty() {
+            return Err(StoreError::Unavailable(format!(
+                "{} delivery records kept losing write races; retry",
+                pending.len()
+            )));
+        }
+        let mut update = doc! { "$inc": { "epoch": 1_i64 }, "$set": { "pending": null } };
+        if let Some(request) = request {
+            update.insert(
+                "$push",
+                doc! { "answered": { "$each": [request], "$slice": -(ANSWERED_REQUESTS_KEPT as i64) } },
+            );
+        }
+        self.claims
+            .update_one(doc! { "_id": claim.user_id.as_str() }, update)
             .upsert(true)
             .await
             .map_err(to_store_error)?;
@@ -201,39 +266,61 @@ impl AlarmStore for MongoStore {
         let now_ms = now.as_nanos() / 1_000_000;
         let expires_at_ms = now_ms.saturating_add(ttl.as_millis() as i64);
         let update = vec![pipeline::claim(holder, now_ms, expires_at_ms)];
-        let mut after = None;
+        let filter = doc! { "_id": user.as_str() };
         for _ in 0..=INSERT_RACE_RETRIES {
-            after = self
+            // The decision is taken by the update; reading back tells who holds the claim.
+            let taken = self
                 .claims
-                .find_one_and_update(doc! { "_id": user.as_str() }, update.clone())
-                .return_document(ReturnDocument::After)
+                .update_one(filter.clone(), update.clone())
                 .await
                 .map_err(to_store_error)?;
-            if after.is_some() {
-                break;
-            }
-            let first = doc! { "_id": user.as_str(), "holder": holder, "expires_at_ms": expires_at_ms, "epoch": 0_i64 };
-            match self.claims.insert_one(&first).await {
-                Ok(_) => {
-                    after = Some(first);
-                    break;
+            if taken.matched_count == 0 {
+                let first =
+                    doc! { "_id": user.as_str(), "holder": holder, "expires_at_ms": expires_at_ms, "epoch": 0_i64 };
+                match self.claims.insert_one(&first).await {
+                    Ok(_) => {
+                        let claim = DigestClaim {
+                            user_id: user.clone(),
+                            holder: holder.into(),
+                            epoch: 0,
+                            expires_at_ms,
+                            pending: None,
+                            answered: vec![],
+                        };
+                        return Ok(Some(claim));
+                    }
+                    Err(e) if is_duplicate_key(&e) => continue,
+                    Err(e) => return Err(to_store_error(e)),
                 }
-                Err(e) if is_duplicate_key(&e) => continue,
-                Err(e) => return Err(to_store_error(e)),
             }
+            let Some(after) = self.claims.find_one(filter.clone()).await.map_err(to_store_error)? else {
+                continue;
+            };
+            if after.get_str("holder").ok() != Some(holder) {
+                return Ok(None);
+            }
+            let epoch = documents::int(&after, "epoch").unwrap_or(0).max(0) as u64;
+            let pending = after
+                .get_str("pending")
+                .ok()
+                .map(crate::store::prepared::decode)
+                .transpose()?;
+            let answered = after
+                .get_array("answered")
+                .map(|ids| ids.iter().filter_map(|b| b.as_str().map(str::to_string)).collect())
+                .unwrap_or_default();
+            return Ok(Some(DigestClaim {
+                user_id: user.clone(),
+                holder: holder.to_string(),
+                epoch,
+                expires_at_ms,
+                pending,
+                answered,
+            }));
         }
-        let after =
-            after.ok_or_else(|| StoreError::Unavailable(format!("digest claim of {user} kept losing insert races")))?;
-        if after.get_str("holder").ok() != Some(holder) {
-            return Ok(None);
-        }
-        let epoch = documents::int(&after, "epoch").unwrap_or(0).max(0) as u64;
-        Ok(Some(DigestClaim {
-            user_id: user.clone(),
-            holder: holder.to_string(),
-            epoch,
-            expires_at_ms,
-        }))
+        Err(StoreError::Unavailable(format!(
+            "digest claim of {user} kept losing insert races"
+        )))
     }
 
     async fn release_digest(&self, claim: &DigestClaim) -> Result<(), StoreError> {

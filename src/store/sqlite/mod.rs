@@ -4,7 +4,7 @@ mod rows;
 mod schema;
 mod writer;
 
-use crate::domain::ports::{AlarmRecord, AlarmStore, DigestClaim, StoreError};
+use crate::domain::ports::{AlarmRecord, AlarmStore, DigestClaim, PreparedDigest, StoreError};
 use crate::domain::{AlarmEvent, AlarmId, ApplyOutcome, DueAlarm, EventTime, UserId};
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
@@ -171,9 +171,19 @@ impl AlarmStore for SqliteStore {
         self.read(move |conn| rows::due_alarms(conn, &user)).await
     }
 
-    async fn record_delivery(&self, claim: &DigestClaim, alarms: &[DueAlarm]) -> Result<(), StoreError> {
-        let (claim, alarms) = (claim.clone(), alarms.to_vec());
-        self.write(move |conn| rows::record_delivery(conn, &claim, &alarms, now_ms()))
+    async fn prepare_digest(&self, claim: &DigestClaim, digest: &PreparedDigest) -> Result<bool, StoreError> {
+        let (claim, digest) = (claim.clone(), digest.clone());
+        self.write(move |conn| rows::prepare(conn, &claim, &digest)).await
+    }
+
+    async fn record_delivery(
+        &self,
+        claim: &DigestClaim,
+        alarms: &[DueAlarm],
+        request: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let (claim, alarms, request) = (claim.clone(), alarms.to_vec(), request.map(str::to_string));
+        self.write(move |conn| rows::record_delivery(conn, &claim, &alarms, request.as_deref(), now_ms()))
             .await
     }
 

@@ -1,10 +1,11 @@
 //! SQL for each store operation; decisions are made by the domain inside the writer's transaction.
 
-use crate::domain::ports::{AlarmRecord, DigestClaim};
+use crate::domain::ports::{AlarmRecord, DigestClaim, PreparedDigest};
 use crate::domain::{
     AlarmEvent, AlarmId, AlarmMetadata, AlarmState, ApplyOutcome, DueAlarm, EventTime, Status, StatusRegisters, UserId,
     Version,
 };
+use crate::store::prepared;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 const STATE_COLUMNS: &str = "cleared_at, warning_at, critical_at, delivered_at, delivered_rank";
@@ -56,10 +57,11 @@ pub(super) fn apply_event(conn: &Connection, ev: &AlarmEvent, now_ms: i64) -> ru
         .optional()?;
     let (mut state, old_meta) = current.unwrap_or_default();
     let outcome = state.apply(ev.version);
-    if outcome == ApplyOutcome::Duplicate && old_meta_covers(&old_meta, &ev.metadata) {
+    let mut meta = old_meta.clone();
+    meta.merge(&ev.metadata, outcome == ApplyOutcome::Applied);
+    if outcome == ApplyOutcome::Duplicate && meta == old_meta {
         return Ok(outcome);
     }
-    let meta = merge_metadata(old_meta, &ev.metadata, outcome == ApplyOutcome::Applied);
     let latest = state.latest().unwrap_or(ev.version);
     conn.prepare_cached(
         "INSERT INTO alarms (user_id, alarm_id, cleared_at, warning_at, critical_at, status, changed_at, active, due,
@@ -89,28 +91,6 @@ pub(super) fn apply_event(conn: &Connection, ev: &AlarmEvent, now_ms: i64) -> ru
     Ok(outcome)
 }
 
-/// Whether merging `new` into `old` as an older event would change nothing.
-fn old_meta_covers(old: &AlarmMetadata, new: &AlarmMetadata) -> bool {
-    let covered = |old: &Option<String>, new: &Option<String>| new.is_none() || old.is_some();
-    covered(&old.name, &new.name) && covered(&old.service, &new.service) && covered(&old.user_name, &new.user_name)
-}
-
-/// The newest event's fields win; an older event only fills fields never seen.
-fn merge_metadata(old: AlarmMetadata, new: &AlarmMetadata, newer: bool) -> AlarmMetadata {
-    let pick = |old: Option<String>, new: &Option<String>| {
-        if newer {
-            new.clone().or(old)
-        } else {
-            old.or_else(|| new.clone())
-        }
-    };
-    AlarmMetadata {
-        name: pick(old.name, &new.name),
-        service: pick(old.service, &new.service),
-        user_name: pick(old.user_name, &new.user_name),
-    }
-}
-
 /// The user's due alarms in digest order, straight from the partial index.
 pub(super) fn due_alarms(conn: &Connection, user: &UserId) -> rusqlite::Result<Vec<DueAlarm>> {
     let mut stmt = conn.prepare_cached(
@@ -138,6 +118,7 @@ pub(super) fn record_delivery(
     conn: &Connection,
     claim: &DigestClaim,
     alarms: &[DueAlarm],
+    request: Option<&str>,
     now_ms: i64,
 ) -> rusqlite::Result<()> {
     let mut read = conn.prepare_cached(&format!(
@@ -162,10 +143,22 @@ pub(super) fn record_delivery(
             now_ms,
         ])?;
     }
+    let answered: Option<String> = conn
+        .prepare_cached("SELECT answered FROM digest_claims WHERE user_id = ?1")?
+        .query_row([claim.user_id.as_str()], |r| r.get(0))
+        .optional()?;
+    let mut answered: Vec<String> = answered
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default();
+    if let Some(request) = request {
+        prepared::remember(&mut answered, request);
+    }
+    let answered = serde_json::to_string(&answered).expect("strings serialize");
     conn.prepare_cached(
-        "INSERT INTO digest_claims (user_id, epoch) VALUES (?1, 1) ON CONFLICT (user_id) DO UPDATE SET epoch = epoch + 1",
+        "INSERT INTO digest_claims (user_id, epoch, answered) VALUES (?1, 1, ?2)
+         ON CONFLICT (user_id) DO UPDATE SET epoch = epoch + 1, pending = NULL, answered = excluded.answered",
     )?
-    .execute([claim.user_id.as_str()])?;
+    .execute(params![claim.user_id.as_str(), answered])?;
     Ok(())
 }
 
@@ -177,24 +170,45 @@ pub(super) fn claim(
     now_ms: i64,
     expires_at_ms: i64,
 ) -> rusqlite::Result<Option<DigestClaim>> {
-    conn.prepare_cached(
-        "INSERT INTO digest_claims (user_id, holder, expires_at_ms, epoch) VALUES (?1, ?2, ?3, 0)
-         ON CONFLICT (user_id) DO UPDATE SET holder = excluded.holder, expires_at_ms = excluded.expires_at_ms
-         WHERE digest_claims.holder IS NULL OR digest_claims.expires_at_ms <= ?4
-         RETURNING epoch",
-    )?
-    .query_row(params![user.as_str(), holder, expires_at_ms, now_ms], |row| {
-        row.get::<_, i64>(0)
-    })
-    .optional()
-    .map(|epoch| {
-        epoch.map(|epoch| DigestClaim {
-            user_id: user.clone(),
-            holder: holder.to_string(),
-            epoch: epoch as u64,
-            expires_at_ms,
+    let row = conn
+        .prepare_cached(
+            "INSERT INTO digest_claims (user_id, holder, expires_at_ms, epoch) VALUES (?1, ?2, ?3, 0)
+             ON CONFLICT (user_id) DO UPDATE SET holder = excluded.holder, expires_at_ms = excluded.expires_at_ms
+             WHERE digest_claims.holder IS NULL OR digest_claims.expires_at_ms <= ?4
+             RETURNING epoch, pending, answered",
+        )?
+        .query_row(params![user.as_str(), holder, expires_at_ms, now_ms], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, Option<String>>(1)?,
+                row.get::<_, String>(2)?,
+            ))
         })
-    })
+        .optional()?;
+    let Some((epoch, pending, answered)) = row else {
+        return Ok(None);
+    };
+    let pending = pending
+        .map(|text| prepared::decode(&text))
+        .transpose()
+        .map_err(|e| conversion_error(e.to_string()))?;
+    let answered = serde_json::from_str(&answered).map_err(|e| conversion_error(e.to_string()))?;
+    Ok(Some(DigestClaim {
+        user_id: user.clone(),
+        holder: holder.to_string(),
+        epoch: epoch as u64,
+        expires_at_ms,
+        pending,
+        answered,
+    }))
+}
+
+/// Writes the prepared digest if this holder still has the claim.
+pub(super) fn prepare(conn: &Connection, claim: &DigestClaim, digest: &PreparedDigest) -> rusqlite::Result<bool> {
+    let changed = conn
+        .prepare_cached("UPDATE digest_claims SET pending = ?3 WHERE user_id = ?1 AND holder = ?2")?
+        .execute(params![claim.user_id.as_str(), claim.holder, prepared::encode(digest)])?;
+    Ok(changed == 1)
 }
 
 /// Frees the claim if this holder still has it.

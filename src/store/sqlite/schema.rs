@@ -32,7 +32,9 @@ CREATE TABLE IF NOT EXISTS digest_claims (
     user_id       TEXT    PRIMARY KEY,
     holder        TEXT,
     expires_at_ms INTEGER NOT NULL DEFAULT 0,
-    epoch         INTEGER NOT NULL DEFAULT 0
+    epoch         INTEGER NOT NULL DEFAULT 0,
+    pending       TEXT,
+    answered      TEXT    NOT NULL DEFAULT '[]'
 ) WITHOUT ROWID;
 ";
 

@@ -1,0 +1,197 @@
+//! The test's own NATS client: publishing like producers do, watching the consumer drain,
+//! and recording every digest a downstream consumer would see.
+
+use super::model::{DigestEntry, DigestMsg, TestEvent};
+use async_nats::jetstream::{self, consumer::pull};
+use futures::StreamExt;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+
+/// Default stream and consumer names of the service.
+pub const INPUT_STREAM: &str = "ALARM_DIGEST_INPUT";
+pub const CONSUMER: &str = "alarm-digest";
+pub const DIGEST_STREAM: &str = "ALARM_DIGESTS";
+
+/// A client connected to the scenario's server.
+pub struct TestBus {
+    pub client: async_nats::Client,
+    pub js: jetstream::Context,
+}
+
+impl TestBus {
+    pub async fn connect(url: &str) -> Self {
+        let client = async_nats::connect(url).await.unwrap();
+        let js = jetstream::new(client.clone());
+        Self { client, js }
+    }
+
+    /// Publishes events through JetStream, waiting for every PubAck (pipelined).
+    pub async fn publish_events(&self, events: &[TestEvent]) {
+        let mut pending = Vec::with_capacity(256);
+        for e in events {
+            pending.push(self.js.publish("AlarmStatusChanged", e.to_json().into()).await.unwrap());
+            if pending.len() == 256 {
+                for ack in pending.drain(..) {
+                    ack.await.unwrap();
+                }
+            }
+        }
+        for ack in pending {
+            ack.await.unwrap();
+        }
+    }
+
+    /// Publishes one digest request through JetStream.
+    pub async fn request_digest(&self, user: &str) {
+        let body = serde_json::json!({ "UserID": user }).to_string();
+        self.js
+            .publish("SendAlarmDigest", body.into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+
+    /// Publishes raw bytes with core NATS, like `nats pub`, and flushes.
+    pub async fn publish_raw(&self, subject: &str, payload: Vec<u8>) {
+        self.client.publish(subject.to_string(), payload.into()).await.unwrap();
+        self.client.flush().await.unwrap();
+    }
+
+    /// Waits until the shared consumer has nothing pending and nothing unacknowledged:
+    /// everything published so far was committed and acked.
+    pub async fn wait_drained(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let stream = self.js.get_stream(INPUT_STREAM).await.unwrap();
+            let mut consumer: jetstream::consumer::Consumer<pull::Config> =
+                stream.get_consumer(CONSUMER).await.unwrap();
+            let info = consumer.info().await.unwrap();
+            if info.num_pending == 0 && info.num_ack_pending == 0 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "consumer not drained after {timeout:?}: {} pending, {} unacked",
+                info.num_pending,
+                info.num_ack_pending
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Every digest seen by one downstream consumer, in arrival order.
+#[derive(Clone, Default)]
+pub struct DigestLog {
+    digests: Arc<Mutex<Vec<DigestMsg>>>,
+    arrived: Arc<Notify>,
+}
+
+impl DigestLog {
+    /// Reads the digest stream from its start with an ordered consumer, like a downstream
+    /// JetStream consumer: copies the broker deduplicated are not seen.
+    pub async fn from_stream(bus: &TestBus) -> Self {
+        let log = DigestLog::default();
+        let stream = bus
+            .js
+            .get_stream(DIGEST_STREAM)
+            .await
+            .expect("the service creates the digest stream before consuming");
+        let consumer = stream.create_consumer(pull::OrderedConfig::default()).await.unwrap();
+        let mut messages = consumer.messages().await.unwrap();
+        let sink = log.clone();
+        tokio::spawn(async move {
+            while let Some(Ok(msg)) = messages.next().await {
+                sink.push(&msg.payload);
+            }
+        });
+        log
+    }
+
+    /// Listens to the digest subject with core NATS.
+    pub async fn from_core(bus: &TestBus) -> Self {
+        let log = DigestLog::default();
+        let mut sub = bus.client.subscribe("AlarmDigest").await.unwrap();
+        bus.client.flush().await.unwrap();
+        let sink = log.clone();
+        tokio::spawn(async move {
+            while let Some(msg) = sub.next().await {
+                sink.push(&msg.payload);
+            }
+        });
+        log
+    }
+
+    fn push(&self, payload: &[u8]) {
+        let v: serde_json::Value = serde_json::from_slice(payload).expect("digests are JSON");
+        let alarms = v["ActiveAlarms"]
+            .as_array()
+            .expect("ActiveAlarms is an array")
+            .iter()
+            .map(|a| DigestEntry {
+                alarm: a["AlarmID"].as_str().unwrap().to_string(),
+                status: a["Status"].as_str().unwrap().to_string(),
+                changed_at: a["LatestChangedAt"].as_str().unwrap().to_string(),
+            })
+            .collect();
+        self.digests.lock().unwrap().push(DigestMsg {
+            user: v["UserID"].as_str().unwrap().to_string(),
+            alarms,
+        });
+        self.arrived.notify_waiters();
+    }
+
+    /// All digests so far.
+    pub fn all(&self) -> Vec<DigestMsg> {
+        self.digests.lock().unwrap().clone()
+    }
+
+    /// Digests received for `user` so far.
+    pub fn of(&self, user: &str) -> Vec<DigestMsg> {
+        self.all().into_iter().filter(|d| d.user == user).collect()
+    }
+
+    /// Waits until `pred` holds over the digests received, or panics after `timeout`.
+    pub async fn wait_until(
+        &self,
+        timeout: Duration,
+        what: &str,
+        pred: impl Fn(&[DigestMsg]) -> bool,
+    ) -> Vec<DigestMsg> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.arrived.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let all = self.all();
+            if pred(&all) {
+                return all;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!(
+                    "timed out after {timeout:?} waiting for {what}; got {} digests",
+                    self.all().len()
+                );
+            }
+        }
+    }
+
+    /// Waits until every digest stored in the digest stream has been read here.
+    pub async fn wait_caught_up(&self, bus: &TestBus, timeout: Duration) -> Vec<DigestMsg> {
+        let mut stream = bus.js.get_stream(DIGEST_STREAM).await.unwrap();
+        let stored = stream.info().await.unwrap().state.messages as usize;
+        self.wait_until(timeout, &format!("all {stored} stored digests"), |d| d.len() >= stored)
+            .await
+    }
+
+    /// Waits for at least `n` digests of `user`.
+    pub async fn wait_for_user(&self, user: &str, n: usize, timeout: Duration) -> Vec<DigestMsg> {
+        self.wait_until(timeout, &format!("{n} digests of {user}"), |all| {
+            all.iter().filter(|d| d.user == user).count() >= n
+        })
+        .await;
+        self.of(user)
+    }
+}

@@ -1,0 +1,121 @@
+//! One `alarm-digest serve` process: started until it says intake is consuming, killed by PID.
+
+use crate::support::process::{spawn_until_ready, stop};
+use crate::support::{free_port, mongo_uri_for, unique_database};
+use std::process::{Child, Command, ExitStatus};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+/// Which store the replicas share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// An SQLite file in a temporary directory.
+    Sqlite,
+    /// A fresh database on the MongoDB-wire test server.
+    Mongo,
+}
+
+/// What every replica of one scenario is started with.
+pub struct ServiceEnv {
+    /// NATS URL.
+    pub nats_url: String,
+    /// STORE_URL shared by the replicas.
+    pub store_url: String,
+    /// Extra environment (INTAKE, limits, ...).
+    pub extra: Vec<(String, String)>,
+    _dir: TempDir,
+}
+
+impl ServiceEnv {
+    /// A store of `kind` for a scenario on `nats_url`.
+    pub fn new(nats_url: String, kind: StoreKind) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store_url = match kind {
+            StoreKind::Sqlite => format!("sqlite://{}", dir.path().join("alarms.db").display()),
+            StoreKind::Mongo => mongo_uri_for(&unique_database("e2e")),
+        };
+        Self {
+            nats_url,
+            store_url,
+            extra: Vec::new(),
+            _dir: dir,
+        }
+    }
+
+    /// Adds an environment variable for every replica started afterwards.
+    pub fn with(mut self, key: &str, value: &str) -> Self {
+        self.extra.push((key.to_string(), value.to_string()));
+        self
+    }
+}
+
+/// A running replica.
+pub struct Replica {
+    child: Child,
+    /// Its HTTP port.
+    pub http_port: u16,
+}
+
+impl Replica {
+    /// Starts a replica and returns once its intake consumes.
+    pub async fn start(env: &ServiceEnv) -> Replica {
+        let http_port = free_port();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_alarm-digest"));
+        cmd.arg("serve")
+            .env("NATS_URL", &env.nats_url)
+            .env("STORE_URL", &env.store_url)
+            .env("HTTP_ADDR", format!("127.0.0.1:{http_port}"))
+            .env("RUST_LOG", "info,async_nats=warn")
+            .env("LOG_FORMAT", "text")
+            .env("NO_COLOR", "1");
+        for (k, v) in &env.extra {
+            cmd.env(k, v);
+        }
+        let (child, _) =
+            tokio::task::spawn_blocking(move || spawn_until_ready(cmd, "intake is consuming", Duration::from_secs(60)))
+                .await
+                .unwrap();
+        Replica { child, http_port }
+    }
+
+    /// SIGKILL, like a crash.
+    pub fn kill9(&mut self) {
+        stop(&mut self.child);
+    }
+
+    /// SIGTERM; returns the exit status and how long the process took to exit.
+    pub async fn terminate(&mut self) -> (ExitStatus, Duration) {
+        let pid = self.child.id().to_string();
+        let started = Instant::now();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(status.success());
+        let mut child = std::mem::replace(&mut self.child, Command::new("true").spawn().unwrap());
+        let exit = tokio::task::spawn_blocking(move || child.wait().unwrap())
+            .await
+            .unwrap();
+        (exit, started.elapsed())
+    }
+
+    /// GET a path of its HTTP server; (status, body).
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let resp = reqwest::get(format!("http://127.0.0.1:{}{path}", self.http_port))
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+
+    /// The value of one sample of `/metrics`, 0 when absent.
+    pub async fn metric(&self, name_and_labels: &str) -> f64 {
+        let (_, body) = self.get("/metrics").await;
+        body.lines()
+            .find_map(|l| l.strip_prefix(name_and_labels).and_then(|rest| rest.strip_prefix(' ')))
+            .map(|v| v.trim().parse().unwrap())
+            .unwrap_or(0.0)
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}

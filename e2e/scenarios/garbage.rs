@@ -1,0 +1,115 @@
+//! Scenario 7: garbage on every subject; the service keeps running, valid messages around
+//! the garbage are all processed, and every reject is a dead letter with its reason.
+
+use super::{Stage, PATIENCE};
+use crate::harness::{DigestLog, Replica, StoreKind, TestEvent};
+use async_nats::jetstream::consumer::pull;
+use futures::StreamExt;
+
+fn garbage() -> Vec<(&'static str, Vec<u8>)> {
+    let long_id = "x".repeat(10_000);
+    let deep = format!(r#"{{"UserID":{}{}}}"#, "[".repeat(1000), "]".repeat(1000));
+    let mut huge =
+        br#"{"UserID":"g","AlarmID":"a","Status":"WARNING","ChangedAt":"2021-06-07T20:40:15Z","Pad":""#.to_vec();
+    huge.extend(std::iter::repeat_n(b'p', 70_000));
+    huge.extend(b"\"}");
+    let mut out = Vec::new();
+    for subject in ["AlarmStatusChanged", "SendAlarmDigest"] {
+        for body in [
+            b"not json".to_vec(),
+            b"\xff\xfe\xfd".to_vec(),
+            b"[1,2,3]".to_vec(),
+            b"".to_vec(),
+            br#"{"UserID":5,"AlarmID":"a","Status":"WARNING","ChangedAt":"2021-06-07T20:40:15Z"}"#.to_vec(),
+            br#"{"UserID":"","AlarmID":"a","Status":"WARNING","ChangedAt":"2021-06-07T20:40:15Z"}"#.to_vec(),
+            format!(r#"{{"UserID":"{long_id}","AlarmID":"a","Status":"WARNING","ChangedAt":"2021-06-07T20:40:15Z"}}"#)
+                .into_bytes(),
+            br#"{"UserID":"g","UserID":"h","AlarmID":"a","Status":"WARNING","ChangedAt":"2021-06-07T20:40:15Z"}"#
+                .to_vec(),
+            deep.clone().into_bytes(),
+            huge.clone(),
+        ] {
+            out.push((subject, body));
+        }
+    }
+    for body in [
+        br#"{"UserID":"g","AlarmID":"a","Status":"BROKEN","ChangedAt":"2021-06-07T20:40:15Z"}"#.to_vec(),
+        br#"{"UserID":"g","AlarmID":"a","Status":"WARNING","ChangedAt":"9999-12-31T00:00:00Z"}"#.to_vec(),
+        br#"{"UserID":"g","AlarmID":"a","Status":"WARNING","ChangedAt":"yesterday"}"#.to_vec(),
+        br#"{"UserID":"g","AlarmID":"a","Status":"WARNING"}"#.to_vec(),
+    ] {
+        out.push(("AlarmStatusChanged", body));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_on_every_subject_is_dead_lettered_and_valid_messages_survive() {
+    let stage = Stage::new(StoreKind::Sqlite).await;
+    let replica = Replica::start(&stage.env).await;
+    let digests = DigestLog::from_stream(&stage.bus).await;
+    let bad = garbage();
+    let mut valid = Vec::new();
+    for (i, (subject, body)) in bad.iter().enumerate() {
+        let before = TestEvent::new("v", &format!("before-{i:02}"), "WARNING", 1_000 + i as i64);
+        stage
+            .bus
+            .publish_raw("AlarmStatusChanged", before.to_json().into_bytes())
+            .await;
+        stage.bus.publish_raw(subject, body.clone()).await;
+        valid.push(before);
+    }
+    stage.bus.request_digest("v").await;
+    let got = digests.wait_for_user("v", 1, PATIENCE).await;
+    assert_eq!(
+        got[0].alarms.len(),
+        valid.len(),
+        "every valid message around the garbage was applied"
+    );
+
+    let stream = stage.bus.js.get_stream("ALARM_DIGEST_DEADLETTERS").await.unwrap();
+    let consumer = stream.create_consumer(pull::OrderedConfig::default()).await.unwrap();
+    let mut letters = consumer.messages().await.unwrap();
+    let mut reasons = Vec::new();
+    while reasons.len() < bad.len() {
+        let msg = tokio::time::timeout(PATIENCE, letters.next())
+            .await
+            .expect("a dead letter per reject")
+            .unwrap()
+            .unwrap();
+        let headers = msg.headers.clone().expect("dead letters carry headers");
+        let reason = headers.get("Alarm-Digest-Reason").expect("a reason header").to_string();
+        let origin = headers
+            .get("Alarm-Digest-Subject")
+            .expect("an origin header")
+            .to_string();
+        assert!(!reason.is_empty());
+        reasons.push((origin, reason));
+    }
+    for needle in [
+        "not valid JSON",
+        "not a JSON object",
+        "field UserID: must be a string",
+        "field UserID: is empty",
+        "bytes long",
+        "duplicate field",
+        "limit is 65536",
+        "unknown status",
+        "outside the supported range",
+        "field ChangedAt: is missing",
+        "recursion limit",
+    ] {
+        assert!(
+            reasons.iter().any(|(_, r)| r.contains(needle)),
+            "no dead letter says {needle:?}: {reasons:#?}"
+        );
+    }
+    let invalid = replica
+        .metric(r#"alarm_digest_messages_total{subject="AlarmStatusChanged",outcome="invalid"}"#)
+        .await
+        + replica
+            .metric(r#"alarm_digest_messages_total{subject="SendAlarmDigest",outcome="invalid"}"#)
+            .await;
+    assert_eq!(invalid as usize, bad.len(), "each reject is counted once");
+    assert_eq!(replica.get("/readyz").await.0, 200, "the service keeps serving");
+}

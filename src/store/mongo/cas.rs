@@ -1,0 +1,112 @@
+//! Compare-and-set writes: the domain decides each alarm's new state from the revision it
+//! read; the write only lands if the document still has that revision.
+
+use super::bulk;
+use super::documents::{alarm_id, new_alarm, parse_metadata, parse_state, state_fields};
+use super::errors::to_store_error;
+use crate::domain::ports::StoreError;
+use crate::domain::{AlarmId, AlarmMetadata, AlarmState, UserId};
+use futures::TryStreamExt;
+use mongodb::bson::{doc, Document};
+use mongodb::{Collection, Database};
+use std::collections::{HashMap, HashSet};
+
+/// An alarm as read: its state, metadata and the revision token of the last write.
+#[derive(Debug, Clone)]
+pub(super) struct Stored {
+    pub state: AlarmState,
+    pub meta: AlarmMetadata,
+    pub rev: Option<String>,
+}
+
+/// One planned write.
+pub(super) struct Write<'a> {
+    pub user: &'a UserId,
+    pub alarm: &'a AlarmId,
+    /// `None` for an alarm never stored: the write is an insert.
+    pub expected_rev: Option<String>,
+    pub state: AlarmState,
+    pub meta: AlarmMetadata,
+}
+
+/// Reads the stored alarms with these ids, keyed by id.
+pub(super) async fn read(
+    alarms: &Collection<Document>,
+    ids: Vec<String>,
+) -> Result<HashMap<String, Stored>, StoreError> {
+    let docs: Vec<Document> = alarms
+        .find(doc! { "_id": { "$in": ids } })
+        .await
+        .map_err(to_store_error)?
+        .try_collect()
+        .await
+        .map_err(to_store_error)?;
+    docs.iter()
+        .map(|d| {
+            let id = d
+                .get_str("_id")
+                .map_err(|_| StoreError::Corrupt("alarm without a string _id".into()))?
+                .to_string();
+            let stored = Stored {
+                state: parse_state(d)?,
+                meta: parse_metadata(d),
+                rev: d.get_str("rev").ok().map(str::to_string),
+            };
+            Ok((id, stored))
+        })
+        .collect()
+}
+
+/// Commits the writes (inserts, then conditional updates, each kind in one round trip)
+/// and returns the ids whose write did not land because another writer got there first.
+pub(super) async fn commit(
+    db: &Database,
+    alarms: &Collection<Document>,
+    collection: &str,
+    writes: Vec<Write<'_>>,
+    next_rev: impl Fn() -> String,
+    now_ms: i64,
+) -> Result<HashSet<String>, StoreError> {
+    let mut conflicts = HashSet::new();
+    let mut inserts = Vec::new();
+    let mut insert_ids = Vec::new();
+    let mut updates = Vec::new();
+    let mut update_revs: HashMap<String, String> = HashMap::new();
+    for w in writes {
+        let id = alarm_id(w.user, w.alarm);
+        let rev = next_rev();
+        match w.expected_rev {
+            None => {
+                inserts.push(new_alarm(w.user, w.alarm, &w.state, &w.meta, &rev, now_ms));
+                insert_ids.push(id);
+            }
+            Some(expected) => {
+                let filter = doc! { "_id": &id, "rev": expected };
+                updates.push((filter, doc! { "$set": state_fields(&w.state, &w.meta, &rev, now_ms) }));
+                update_revs.insert(id, rev);
+            }
+        }
+    }
+    for lost in bulk::insert(db, collection, inserts).await? {
+        conflicts.insert(insert_ids[lost].clone());
+    }
+    let expected = updates.len() as i64;
+    let matched = bulk::update(db, collection, updates).await?;
+    if matched < expected {
+        // Which ones lost: a document whose revision is not the one we wrote.
+        let ids: Vec<String> = update_revs.keys().cloned().collect();
+        let now = read(alarms, ids).await?;
+        for (id, rev) in update_revs {
+            if now.get(&id).and_then(|s| s.rev.as_ref()) != Some(&rev) {
+                conflicts.insert(id);
+            }
+        }
+    }
+    Ok(conflicts)
+}
+
+/// The id list for [`read`].
+pub(super) fn ids<'a>(keys: impl Iterator<Item = (&'a UserId, &'a AlarmId)>) -> Vec<String> {
+    let set: HashSet<String> = keys.map(|(u, a)| alarm_id(u, a)).collect();
+    set.into_iter().collect()
+}

@@ -1,0 +1,88 @@
+//! The stored form of a prepared digest, shared by both adapters: compact JSON text.
+
+use crate::domain::ports::{PreparedDigest, StoreError};
+use crate::domain::{AlarmId, DueAlarm, EventTime, Status, Version};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    id: String,
+    /// `[alarm id, status rank, event time in ns]` per alarm.
+    alarms: Vec<(String, i64, i64)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request: Option<String>,
+}
+
+/// Encodes a prepared digest for a text column or string field.
+pub(crate) fn encode(digest: &PreparedDigest) -> String {
+    let stored = Stored {
+        id: digest.id.clone(),
+        alarms: digest
+            .alarms
+            .iter()
+            .map(|a| {
+                (
+                    a.alarm_id.as_str().to_string(),
+                    i64::from(a.version.status.rank()),
+                    a.version.changed_at.as_nanos(),
+                )
+            })
+            .collect(),
+        request: digest.request.clone(),
+    };
+    serde_json::to_string(&stored).expect("a prepared digest always serializes")
+}
+
+/// Decodes what [`encode`] wrote.
+pub(crate) fn decode(text: &str) -> Result<PreparedDigest, StoreError> {
+    let corrupt = |e: String| StoreError::Corrupt(format!("prepared digest: {e}"));
+    let stored: Stored = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
+    let alarms = stored
+        .alarms
+        .into_iter()
+        .map(|(id, rank, nanos)| {
+            Ok(DueAlarm {
+                alarm_id: AlarmId::parse(id).map_err(|e| corrupt(e.to_string()))?,
+                version: Version {
+                    changed_at: EventTime::from_nanos(nanos),
+                    status: Status::from_rank(rank).ok_or_else(|| corrupt(format!("rank {rank}")))?,
+                },
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    Ok(PreparedDigest {
+        id: stored.id,
+        alarms,
+        request: stored.request,
+    })
+}
+
+/// Appends `request` to the remembered ids, keeping the newest [`ANSWERED_REQUESTS_KEPT`].
+pub(crate) fn remember(answered: &mut Vec<String>, request: &str) {
+    use crate::domain::ports::ANSWERED_REQUESTS_KEPT;
+    answered.push(request.to_string());
+    let excess = answered.len().saturating_sub(ANSWERED_REQUESTS_KEPT);
+    answered.drain(..excess);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prepared_digest_round_trips() {
+        let digest = PreparedDigest {
+            id: "abc".into(),
+            alarms: vec![DueAlarm {
+                alarm_id: AlarmId::parse("a\"1").unwrap(),
+                version: Version {
+                    changed_at: EventTime::from_nanos(-5),
+                    status: Status::Critical,
+                },
+            }],
+            request: Some("7@1".into()),
+        };
+        assert_eq!(decode(&encode(&digest)).unwrap(), digest);
+        assert!(decode("{").is_err());
+    }
+}
