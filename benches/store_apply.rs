@@ -378,8 +378,14 @@ fn report(figure: &Figure) {
 
 async fn bench_sqlite(adapter: &'static str, durability: Durability, mode: Mode, workload: &Workload) -> Figure {
     let dir = tempfile::tempdir().expect("temp dir for SQLite");
-    let store = SqliteStore::open(dir.path().join("alarms.db"), SqliteOptions { durability })
-        .unwrap_or_else(|e| panic!("{adapter}: cannot open SQLite: {e}"));
+    let store = SqliteStore::open(
+        dir.path().join("alarms.db"),
+        SqliteOptions {
+            durability,
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{adapter}: cannot open SQLite: {e}"));
     let label = format!("{adapter} {}", mode.as_str());
     let elapsed = run(&store, workload, mode, &label).await;
     let figure = Figure {
@@ -396,7 +402,7 @@ async fn bench_sqlite(adapter: &'static str, durability: Durability, mode: Mode,
 async fn bench_mongo(uri: &str, mode: Mode, workload: &Workload) -> Figure {
     let adapter = "mongo";
     let database = support::unique_database("bench_store_apply");
-    let store = MongoStore::connect(uri, Some(&database))
+    let store = MongoStore::connect(uri, Some(&database), Default::default())
         .await
         .unwrap_or_else(|e| panic!("{adapter}: cannot connect to {}: {e}", redact(uri)));
     let label = format!("{adapter} {}", mode.as_str());

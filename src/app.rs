@@ -32,7 +32,7 @@ impl Application {
     /// if it is not up yet) and binds the HTTP port (port 0 picks a free one).
     pub async fn build(config: ServeConfig) -> anyhow::Result<Self> {
         let replica = config.replica_name();
-        let store = crate::store::open(&config.store_url).await?;
+        let store = crate::store::open(&config.store_url, config.history_limits()).await?;
         let (client, _stats) = crate::bus::connect::connect(&config.nats, &replica)
             .await
             .context("connecting to NATS")?;
@@ -97,6 +97,7 @@ impl Application {
             capacity: cfg.lane_capacity,
             max_batch: cfg.max_batch,
             max_payload: cfg.max_payload,
+            store_timeout: cfg.store_timeout,
         };
         let intake = Intake::new(
             Arc::clone(&self.service),

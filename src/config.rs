@@ -149,12 +149,39 @@ pub struct ServeConfig {
     /// How long to wait for another replica's digest claim (e.g. 35s).
     #[arg(long, env = "CLAIM_WAIT", default_value = "35s", value_parser = parse_duration)]
     pub claim_wait: Duration,
+    /// Longest a store call may take before it is abandoned and retried.
+    #[arg(long, env = "STORE_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub store_timeout: Duration,
     /// Time allowed for in-flight work at shutdown.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
     /// Name of this replica in claims and logs; defaults to host name and PID.
     #[arg(long, env = "REPLICA_ID")]
     pub replica_id: Option<String>,
+    /// Newest status changes kept per alarm for `/v1/.../events`.
+    #[arg(long, env = "HISTORY_EVENTS_PER_ALARM", default_value_t = 100)]
+    pub history_events_per_alarm: usize,
+    /// Histories are kept only for this many most recently updated alarms.
+    #[arg(long, env = "HISTORY_ALARMS", default_value_t = 1000)]
+    pub history_alarms: usize,
+    /// How often histories beyond `HISTORY_ALARMS` are dropped.
+    #[arg(long, env = "HISTORY_TRIM_INTERVAL", default_value = "30s", value_parser = parse_duration)]
+    pub history_trim_interval: Duration,
+    /// Bearer token required by every write endpoint of the HTTP API, when set.
+    #[arg(long, env = "API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+    /// Bearer token required by every read endpoint of the HTTP API, when set.
+    #[arg(long, env = "API_READ_TOKEN", hide_env_values = true)]
+    pub api_read_token: Option<String>,
+    /// Largest HTTP request body in bytes.
+    #[arg(long, env = "HTTP_BODY_LIMIT", default_value_t = 1 << 20)]
+    pub http_body_limit: usize,
+    /// Time allowed for one HTTP request.
+    #[arg(long, env = "HTTP_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub http_timeout: Duration,
+    /// Subject of AlarmAcknowledged.
+    #[arg(long, env = "ALARM_ACK_SUBJECT", default_value = "AlarmAcknowledged")]
+    pub alarm_ack_subject: String,
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -204,6 +231,14 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 }
 
 impl ServeConfig {
+    /// The history bounds.
+    pub fn history_limits(&self) -> crate::domain::query::HistoryLimits {
+        crate::domain::query::HistoryLimits {
+            events_per_alarm: self.history_events_per_alarm.max(1),
+            alarms: self.history_alarms.max(1),
+        }
+    }
+
     /// Settings for tests and embedding: defaults, with the given NATS and store URLs and
     /// an HTTP server on a free port.
     pub fn for_urls(nats_url: &str, store_url: &str) -> Self {

@@ -13,7 +13,11 @@ use tempfile::TempDir;
 /// A file-backed SQLite store in a fresh directory (so WAL readers are exercised).
 fn sqlite() -> (Arc<dyn AlarmStore>, TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("alarms.db"), SqliteOptions::default()).unwrap();
+    let options = SqliteOptions {
+        history: contract::LIMITS,
+        ..Default::default()
+    };
+    let store = SqliteStore::open(dir.path().join("alarms.db"), options).unwrap();
     (Arc::new(store), dir)
 }
 
@@ -22,7 +26,7 @@ struct MongoFixture(MongoStore);
 
 async fn mongo() -> (Arc<dyn AlarmStore>, MongoFixture) {
     let uri = support::mongo_uri();
-    let store = MongoStore::connect(&uri, Some(&support::unique_database("contract")))
+    let store = MongoStore::connect(&uri, Some(&support::unique_database("contract")), contract::LIMITS)
         .await
         .unwrap();
     (Arc::new(store.clone()), MongoFixture(store))
@@ -100,4 +104,9 @@ contract_suite!(
     concurrent_permuted_duplicated_applies_converge_to_the_sequential_state,
     prepared_digest_is_handed_to_the_next_holder_until_recorded,
     answered_requests_are_remembered_newest_last_and_bounded,
+    history_keeps_the_newest_events_in_changed_at_order_with_ignored_ones_flagged,
+    trimming_keeps_histories_of_the_most_recently_updated_alarms_only,
+    listing_filters_and_pages_to_the_end_without_gaps_or_duplicates,
+    acknowledgements_are_recorded_once_and_unknown_alarms_refused,
+    counts_report_active_seen_and_received,
 );

@@ -3,6 +3,7 @@
 
 use super::publish::DeadLetters;
 use super::wire::{parse_digest_request, parse_status_changed, WireError};
+use crate::domain::ports::StoreError;
 use crate::domain::{AlarmEvent, UserId};
 use crate::health::Health;
 use crate::metrics::Metrics;
@@ -38,6 +39,8 @@ pub struct LaneSettings {
     pub max_batch: usize,
     /// Largest payload accepted.
     pub max_payload: usize,
+    /// Longest one store-backed step may take before it is abandoned and retried.
+    pub store_timeout: Duration,
 }
 
 /// How a message is settled with the broker once its fate is known.
@@ -242,7 +245,14 @@ impl Intake {
         let mut pause = Duration::from_millis(50);
         loop {
             let started = std::time::Instant::now();
-            match self.service.apply(&events).await {
+            let applied = tokio::time::timeout(self.settings.store_timeout, self.service.apply(&events)).await;
+            let applied = applied.unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(format!(
+                    "apply of {} events timed out",
+                    events.len()
+                )))
+            });
+            match applied {
                 Ok(outcomes) => {
                     self.health.store_ok();
                     self.metrics.observe_commit(started.elapsed(), events.len());
@@ -254,6 +264,7 @@ impl Intake {
                     return;
                 }
                 Err(e) if e.is_transient() => {
+                    tracing::warn!(error = %e, events = events.len(), "events not committed yet; retrying");
                     self.health.store_failed(&e);
                     for receipt in &receipts {
                         receipt.in_progress().await;
@@ -290,7 +301,14 @@ impl Intake {
         let mut pause = Duration::from_millis(50);
         loop {
             let started = std::time::Instant::now();
-            match self.service.send_digest(&user, receipt.request_id().as_deref()).await {
+            let request = receipt.request_id();
+            let sent = tokio::time::timeout(
+                self.settings.store_timeout,
+                self.service.send_digest(&user, request.as_deref()),
+            )
+            .await;
+            let sent = sent.unwrap_or_else(|_| Err(StoreError::Unavailable("digest timed out".into()).into()));
+            match sent {
                 Ok(None) => {
                     tracing::info!(user = %user, "digest request was already answered; acknowledging the redelivery");
                     receipt.ack("already_answered").await;

@@ -2,8 +2,10 @@
 
 pub mod alarm;
 pub mod digest;
+pub mod episodes;
 pub mod ids;
 pub mod ports;
+pub mod query;
 pub mod status;
 pub mod time;
 

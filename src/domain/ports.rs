@@ -1,5 +1,6 @@
 //! The ports: what the service needs from storage, the broker and the clock.
 
+use super::query::{AckOutcome, AlarmFilter, Counts, HistoryEntry, Page, PageRequest};
 use super::{
     AlarmEvent, AlarmId, AlarmMetadata, AlarmState, ApplyOutcome, Digest, DigestId, DueAlarm, EventTime, UserId,
 };
@@ -72,6 +73,12 @@ pub struct AlarmRecord {
     pub state: AlarmState,
     /// The latest descriptive fields seen.
     pub metadata: AlarmMetadata,
+    /// When a digest last delivered it, Unix milliseconds.
+    pub delivered_ms: Option<i64>,
+    /// When its last event was received, Unix milliseconds.
+    pub updated_ms: i64,
+    /// Acknowledgement times recorded for it, oldest first.
+    pub acknowledgements: Vec<EventTime>,
 }
 
 /// Where alarm state lives. Every method is atomic on its own: decisions that depend on
@@ -117,6 +124,23 @@ pub trait AlarmStore: Send + Sync + 'static {
 
     /// One stored alarm, if any event for it was applied.
     async fn alarm(&self, user: &UserId, alarm: &AlarmId) -> Result<Option<AlarmRecord>, StoreError>;
+
+    /// Alarms matching `filter`, one page in (ChangedAt, AlarmID, UserID) order.
+    async fn list_alarms(&self, filter: &AlarmFilter, page: &PageRequest) -> Result<Page<AlarmRecord>, StoreError>;
+
+    /// The retained status changes of one alarm in ChangedAt order (then severity, then
+    /// arrival); empty when unknown or trimmed.
+    async fn history(&self, user: &UserId, alarm: &AlarmId) -> Result<Vec<HistoryEntry>, StoreError>;
+
+    /// Records an acknowledgement time of an alarm; recording the same time again is a no-op.
+    async fn acknowledge(&self, user: &UserId, alarm: &AlarmId, at: EventTime) -> Result<AckOutcome, StoreError>;
+
+    /// Totals over the store.
+    async fn counts(&self) -> Result<Counts, StoreError>;
+
+    /// Drops the histories of all but the most recently updated alarms (the per-alarm cap is
+    /// kept on every write); returns how many histories were dropped.
+    async fn trim_history(&self) -> Result<u64, StoreError>;
 
     /// Checks that the store answers.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -5,6 +5,7 @@ mod prepared;
 pub mod sqlite;
 
 use crate::domain::ports::AlarmStore;
+use crate::domain::query::HistoryLimits;
 use std::sync::Arc;
 
 /// Why `STORE_URL` could not be turned into a store.
@@ -26,21 +27,27 @@ pub enum StoreUrlError {
 /// Opens the store a URL names: `sqlite://PATH` (`sqlite::memory:` for a private in-memory
 /// database) or `mongodb://...` with the database taken from the path (default
 /// `alarm_digest`).
-pub async fn open(url: &str) -> Result<Arc<dyn AlarmStore>, StoreUrlError> {
+pub async fn open(url: &str, history: HistoryLimits) -> Result<Arc<dyn AlarmStore>, StoreUrlError> {
     let open_err = |reason: String| StoreUrlError::Open {
         url: redact(url),
         reason,
     };
     if let Some(path) = url.strip_prefix("sqlite://") {
-        let store =
-            sqlite::SqliteStore::open(path, sqlite::SqliteOptions::default()).map_err(|e| open_err(e.to_string()))?;
+        let store = sqlite::SqliteStore::open(
+            path,
+            sqlite::SqliteOptions {
+                history,
+                ..Default::default()
+            },
+        )
+        .map_err(|e| open_err(e.to_string()))?;
         Ok(Arc::new(store))
     } else if url == "sqlite::memory:" {
         Ok(Arc::new(
-            sqlite::SqliteStore::open_in_memory().map_err(|e| open_err(e.to_string()))?,
+            sqlite::SqliteStore::open_in_memory(history).map_err(|e| open_err(e.to_string()))?,
         ))
     } else if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
-        let store = mongo::MongoStore::connect(url, None)
+        let store = mongo::MongoStore::connect(url, None, history)
             .await
             .map_err(|e| open_err(e.to_string()))?;
         Ok(Arc::new(store))
@@ -80,7 +87,10 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_store_scheme_is_a_clear_error() {
-        let err = open("postgres://localhost/db").await.err().unwrap();
+        let err = open("postgres://localhost/db", HistoryLimits::default())
+            .await
+            .err()
+            .unwrap();
         assert!(matches!(err, StoreUrlError::UnknownScheme(_)));
         assert!(err.to_string().contains("sqlite://PATH"));
     }

@@ -1,12 +1,19 @@
 //! The store contract: what every [`AlarmStore`] adapter must do, written once.
 
 use alarm_digest::domain::ports::AlarmStore;
+use alarm_digest::domain::query::{AckOutcome, AlarmFilter, HistoryLimits, PageRequest, SortOrder};
 use alarm_digest::domain::{
     AlarmEvent, AlarmId, AlarmMetadata, AlarmState, ApplyOutcome, DueAlarm, EventTime, Status, UserId, Version,
 };
 use std::sync::Arc;
 use std::time::Duration;
 use Status::{Cleared, Critical, Warning};
+
+/// Small history bounds, so the contract can reach them.
+pub const LIMITS: HistoryLimits = HistoryLimits {
+    events_per_alarm: 5,
+    alarms: 3,
+};
 
 /// 2021-06-07T20:40:15Z in nanoseconds, a realistic base time.
 const T0: i64 = 1_623_098_415_000_000_000;
@@ -464,4 +471,248 @@ pub async fn answered_requests_are_remembered_newest_last_and_bounded(store: &dy
     let expected = &expected[expected.len() - ANSWERED_REQUESTS_KEPT..];
     assert_eq!(claim.answered, expected);
     assert_eq!(claim.epoch, total as u64, "digests without a request id count too");
+}
+
+pub async fn history_keeps_the_newest_events_in_changed_at_order_with_ignored_ones_flagged(store: &dyn AlarmStore) {
+    store
+        .apply(&[
+            ev("u1", "a1", 50, Warning),
+            ev("u1", "a1", 10, Critical),
+            ev("u1", "a1", 50, Warning),
+        ])
+        .await
+        .unwrap();
+    let h = store.history(&user("u1"), &alarm("a1")).await.unwrap();
+    let seen: Vec<_> = h.iter().map(|e| (e.version, e.outcome)).collect();
+    assert_eq!(
+        seen,
+        [
+            (v(10, Critical), ApplyOutcome::Stale),
+            (v(50, Warning), ApplyOutcome::Applied),
+            (v(50, Warning), ApplyOutcome::Duplicate)
+        ]
+    );
+    for k in 0..10 {
+        store.apply(&[ev("u1", "a1", 100 + k, Critical)]).await.unwrap();
+    }
+    let h = store.history(&user("u1"), &alarm("a1")).await.unwrap();
+    assert_eq!(h.len(), LIMITS.events_per_alarm, "only the newest events are kept");
+    assert_eq!(h.first().unwrap().version, v(105, Critical));
+    assert_eq!(h.last().unwrap().version, v(109, Critical));
+    assert!(store.history(&user("u1"), &alarm("nope")).await.unwrap().is_empty());
+}
+
+pub async fn trimming_keeps_histories_of_the_most_recently_updated_alarms_only(store: &dyn AlarmStore) {
+    for a in 0..6 {
+        store.apply(&[ev("u1", &format!("a{a}"), a, Warning)]).await.unwrap();
+        // Distinct update times: the store stamps milliseconds.
+        let before = std::time::Instant::now();
+        while before.elapsed() < Duration::from_millis(3) {
+            tokio::task::yield_now().await;
+        }
+    }
+    store.trim_history().await.unwrap();
+    let mut kept = Vec::new();
+    for a in 0..6 {
+        if !store
+            .history(&user("u1"), &alarm(&format!("a{a}")))
+            .await
+            .unwrap()
+            .is_empty()
+        {
+            kept.push(a);
+        }
+    }
+    assert_eq!(
+        kept,
+        [3, 4, 5],
+        "histories of the {} most recent alarms remain",
+        LIMITS.alarms
+    );
+    assert!(
+        store.alarm(&user("u1"), &alarm("a0")).await.unwrap().is_some(),
+        "the alarm state itself is kept"
+    );
+}
+
+pub async fn listing_filters_and_pages_to_the_end_without_gaps_or_duplicates(store: &dyn AlarmStore) {
+    let mut events = Vec::new();
+    for u in 0..3 {
+        for a in 0..7 {
+            let mut e = ev(
+                &format!("u{u}"),
+                &format!("a{a}"),
+                (a % 4) as i64,
+                [Warning, Critical, Cleared][a % 3],
+            );
+            e.metadata = AlarmMetadata {
+                name: Some(format!("Disk {a}")),
+                service: Some(format!("svc-{}", a % 2)),
+                user_name: Some(format!("User {u}")),
+            };
+            events.push(e);
+        }
+    }
+    store.apply(&events).await.unwrap();
+    for order in [SortOrder::Asc, SortOrder::Desc] {
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = store
+                .list_alarms(&AlarmFilter::default(), &PageRequest { limit: 4, after, order })
+                .await
+                .unwrap();
+            seen.extend(page.items.iter().map(|r| {
+                (
+                    r.state.latest().unwrap().changed_at,
+                    r.alarm_id.clone(),
+                    r.user_id.clone(),
+                )
+            }));
+            match page.next {
+                Some(key) => after = Some(key),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 21, "{order:?}: every alarm once");
+        let mut sorted = seen.clone();
+        sorted.sort();
+        if order == SortOrder::Desc {
+            sorted.reverse();
+        }
+        assert_eq!(seen, sorted, "{order:?}: in (ChangedAt, AlarmID, UserID) order");
+    }
+    let all = |filter: AlarmFilter| async move {
+        store
+            .list_alarms(
+                &filter,
+                &PageRequest {
+                    limit: 100,
+                    after: None,
+                    order: SortOrder::Asc,
+                },
+            )
+            .await
+            .unwrap()
+            .items
+    };
+    assert_eq!(
+        all(AlarmFilter {
+            user_id: Some(user("u1")),
+            ..Default::default()
+        })
+        .await
+        .len(),
+        7
+    );
+    assert_eq!(
+        all(AlarmFilter {
+            statuses: vec![Critical],
+            ..Default::default()
+        })
+        .await
+        .len(),
+        6
+    );
+    assert_eq!(
+        all(AlarmFilter {
+            statuses: vec![Critical, Cleared],
+            ..Default::default()
+        })
+        .await
+        .len(),
+        12
+    );
+    assert_eq!(
+        all(AlarmFilter {
+            active: Some(false),
+            ..Default::default()
+        })
+        .await
+        .len(),
+        6
+    );
+    assert_eq!(
+        all(AlarmFilter {
+            name: Some("Disk 3".into()),
+            ..Default::default()
+        })
+        .await
+        .len(),
+        3
+    );
+    assert_eq!(
+        all(AlarmFilter {
+            service: Some("svc-1".into()),
+            user_name: Some("User 2".into()),
+            ..Default::default()
+        })
+        .await
+        .len(),
+        3
+    );
+    assert_eq!(
+        all(AlarmFilter {
+            text: Some("user 0".into()),
+            ..Default::default()
+        })
+        .await
+        .len(),
+        7,
+        "q is case-insensitive"
+    );
+    assert_eq!(
+        all(AlarmFilter {
+            text: Some("disk (".into()),
+            ..Default::default()
+        })
+        .await
+        .len(),
+        0,
+        "q is literal text"
+    );
+    let t = |ns: i64| Some(EventTime::from_nanos(T0 + ns));
+    assert_eq!(
+        all(AlarmFilter {
+            changed_after: t(1),
+            changed_before: t(3),
+            ..Default::default()
+        })
+        .await
+        .len(),
+        3 * 2
+    );
+}
+
+pub async fn acknowledgements_are_recorded_once_and_unknown_alarms_refused(store: &dyn AlarmStore) {
+    store.apply(&[ev("u1", "a1", 1, Warning)]).await.unwrap();
+    let at = EventTime::from_nanos(T0 + 5);
+    assert_eq!(
+        store.acknowledge(&user("u1"), &alarm("a1"), at).await.unwrap(),
+        AckOutcome::Recorded
+    );
+    assert_eq!(
+        store.acknowledge(&user("u1"), &alarm("a1"), at).await.unwrap(),
+        AckOutcome::AlreadyRecorded
+    );
+    assert_eq!(
+        store.acknowledge(&user("u1"), &alarm("zz"), at).await.unwrap(),
+        AckOutcome::UnknownAlarm
+    );
+    let rec = store.alarm(&user("u1"), &alarm("a1")).await.unwrap().unwrap();
+    assert_eq!(rec.acknowledgements, [at]);
+}
+
+pub async fn counts_report_active_seen_and_received(store: &dyn AlarmStore) {
+    store
+        .apply(&[
+            ev("u1", "a1", 1, Warning),
+            ev("u1", "a1", 1, Warning),
+            ev("u1", "a2", 1, Cleared),
+            ev("u2", "a1", 1, Critical),
+        ])
+        .await
+        .unwrap();
+    let c = store.counts().await.unwrap();
+    assert_eq!((c.active, c.alarms, c.events_received), (2, 3, 4));
 }

@@ -27,6 +27,13 @@ pub(super) struct Write<'a> {
     pub expected_rev: Option<String>,
     pub state: AlarmState,
     pub meta: AlarmMetadata,
+    /// History entries to append (capped at `history_cap`).
+    pub history: Vec<Document>,
+    /// This write records a delivery now.
+    pub delivered_now: bool,
+    /// The decided state or metadata differ from what was read; when false the write only
+    /// appends history, without a revision check, so it never conflicts with anyone.
+    pub changes_state: bool,
 }
 
 /// Reads the stored alarms with these ids, keyed by id.
@@ -36,6 +43,7 @@ pub(super) async fn read(
 ) -> Result<HashMap<String, Stored>, StoreError> {
     let docs: Vec<Document> = alarms
         .find(doc! { "_id": { "$in": ids } })
+        .projection(doc! { "history": 0, "acks": 0 })
         .await
         .map_err(to_store_error)?
         .try_collect()
@@ -66,23 +74,47 @@ pub(super) async fn commit(
     writes: Vec<Write<'_>>,
     next_rev: impl Fn() -> String,
     now_ms: i64,
+    history_cap: usize,
 ) -> Result<HashSet<String>, StoreError> {
     let mut conflicts = HashSet::new();
     let mut inserts = Vec::new();
     let mut insert_ids = Vec::new();
     let mut updates = Vec::new();
     let mut update_revs: HashMap<String, String> = HashMap::new();
+    let mut appends = Vec::new();
     for w in writes {
         let id = alarm_id(w.user, w.alarm);
         let rev = next_rev();
+        let received = w.history.len() as i64;
+        let mut fields = state_fields(&w.state, &w.meta, &rev, now_ms);
+        if w.delivered_now {
+            fields.insert("delivered_ms", now_ms);
+        }
         match w.expected_rev {
             None => {
-                inserts.push(new_alarm(w.user, w.alarm, &w.state, &w.meta, &rev, now_ms));
+                let mut doc = new_alarm(w.user, w.alarm, &w.state, &w.meta, &rev, now_ms);
+                doc.extend(fields);
+                doc.insert("events_received", received);
+                let skip = w.history.len().saturating_sub(history_cap);
+                doc.insert("history", w.history.into_iter().skip(skip).collect::<Vec<_>>());
+                inserts.push(doc);
                 insert_ids.push(id);
+            }
+            Some(_) if !w.changes_state => {
+                let push = doc! { "$each": w.history, "$slice": -(history_cap as i64) };
+                let update = doc! { "$push": { "history": push }, "$inc": { "events_received": received } };
+                appends.push((doc! { "_id": &id }, update));
             }
             Some(expected) => {
                 let filter = doc! { "_id": &id, "rev": expected };
-                updates.push((filter, doc! { "$set": state_fields(&w.state, &w.meta, &rev, now_ms) }));
+                let mut update = doc! { "$set": fields, "$inc": { "events_received": received } };
+                if !w.history.is_empty() {
+                    update.insert(
+                        "$push",
+                        doc! { "history": { "$each": w.history, "$slice": -(history_cap as i64) } },
+                    );
+                }
+                updates.push((filter, update));
                 update_revs.insert(id, rev);
             }
         }
@@ -90,6 +122,7 @@ pub(super) async fn commit(
     for lost in bulk::insert(db, collection, inserts).await? {
         conflicts.insert(insert_ids[lost].clone());
     }
+    bulk::update(db, collection, appends).await?;
     let expected = updates.len() as i64;
     let matched = bulk::update(db, collection, updates).await?;
     if matched < expected {

@@ -92,7 +92,59 @@ pub(super) fn parse_record(doc: &Document) -> Result<AlarmRecord, StoreError> {
         alarm_id: AlarmId::parse(id("alarm_id")?).map_err(|e| corrupt(doc, &e.to_string()))?,
         state: parse_state(doc)?,
         metadata: parse_metadata(doc),
+        delivered_ms: int(doc, "delivered_ms"),
+        updated_ms: int(doc, "updated_ms").unwrap_or(0),
+        acknowledgements: parse_acks(doc),
     })
+}
+
+/// The acknowledgement times of an alarm document, oldest first.
+pub(super) fn parse_acks(doc: &Document) -> Vec<EventTime> {
+    let mut acks: Vec<EventTime> = doc
+        .get_array("acks")
+        .map(|a| a.iter().filter_map(|b| b.as_i64()).map(EventTime::from_nanos).collect())
+        .unwrap_or_default();
+    acks.sort();
+    acks
+}
+
+/// One history entry as stored in the alarm's capped `history` array.
+pub(super) fn history_entry(version: Version, outcome: crate::domain::ApplyOutcome, received_ms: i64) -> Document {
+    doc! { "t": version.changed_at.as_nanos(), "r": i32::from(version.status.rank()), "o": outcome.as_str(), "ms": received_ms }
+}
+
+/// The `history` array of an alarm document, in ChangedAt, severity, arrival order.
+pub(super) fn parse_history(doc: &Document) -> Vec<crate::domain::query::HistoryEntry> {
+    use crate::domain::ApplyOutcome;
+    let mut entries: Vec<_> = doc
+        .get_array("history")
+        .map(|a| a.iter().filter_map(Bson::as_document).cloned().collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            let status = Status::from_rank(int(&e, "r")?)?;
+            let outcome = match e.get_str("o").unwrap_or("") {
+                "applied" => ApplyOutcome::Applied,
+                "stale" => ApplyOutcome::Stale,
+                _ => ApplyOutcome::Duplicate,
+            };
+            let version = Version {
+                changed_at: EventTime::from_nanos(int(&e, "t")?),
+                status,
+            };
+            Some((
+                i,
+                crate::domain::query::HistoryEntry {
+                    version,
+                    outcome,
+                    received_ms: int(&e, "ms").unwrap_or(0),
+                },
+            ))
+        })
+        .collect();
+    entries.sort_by(|(ia, a), (ib, b)| a.version.cmp(&b.version).then(ia.cmp(ib)));
+    entries.into_iter().map(|(_, e)| e).collect()
 }
 
 fn nanos(t: Option<EventTime>) -> Bson {

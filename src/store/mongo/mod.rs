@@ -6,9 +6,11 @@ mod cas;
 mod documents;
 mod errors;
 mod pipeline;
+mod queries;
 
 use crate::domain::ports::{AlarmRecord, AlarmStore, DigestClaim, PreparedDigest, StoreError, ANSWERED_REQUESTS_KEPT};
-use crate::domain::{AlarmEvent, AlarmId, AlarmState, ApplyOutcome, DueAlarm, EventTime, UserId};
+use crate::domain::query::{AckOutcome, AlarmFilter, Counts, HistoryEntry, HistoryLimits, Page, PageRequest};
+use crate::domain::{AlarmEvent, AlarmId, ApplyOutcome, DueAlarm, EventTime, UserId};
 use async_trait::async_trait;
 use documents::{alarm_key, parse_due, parse_record};
 use errors::{is_duplicate_key, to_store_error};
@@ -39,6 +41,7 @@ pub struct MongoStore {
     alarms: Collection<Document>,
     claims: Collection<Document>,
     writer: Arc<WriterId>,
+    history: HistoryLimits,
 }
 
 /// Makes revision tokens unique across processes (random part) and writes (counter).
@@ -50,7 +53,7 @@ struct WriterId {
 impl MongoStore {
     /// Connects, picks the database (`database`, else the URI's path, else
     /// [`DEFAULT_DATABASE`]) and creates the indexes the queries need.
-    pub async fn connect(uri: &str, database: Option<&str>) -> Result<Self, StoreError> {
+    pub async fn connect(uri: &str, database: Option<&str>, history: HistoryLimits) -> Result<Self, StoreError> {
         let mut options = ClientOptions::parse(uri).await.map_err(to_store_error)?;
         options.app_name.get_or_insert_with(|| "alarm-digest".into());
         options.server_selection_timeout.get_or_insert(Duration::from_secs(5));
@@ -72,6 +75,7 @@ impl MongoStore {
             claims: db.collection("digest_claims"),
             db,
             writer,
+            history,
         };
         store.create_indexes().await?;
         Ok(store)
@@ -122,56 +126,49 @@ impl AlarmStore for MongoStore {
         let mut pending: Vec<usize> = (0..events.len()).collect();
         for _ in 0..CAS_ATTEMPTS {
             if pending.is_empty() {
-                return Ok(outcomes);
+                break;
             }
             let now = now_ms();
-            let stored = cas::read(
-                &self.alarms,
-                cas::ids(pending.iter().map(|&i| (&events[i].user_id, &events[i].alarm_id))),
-            )
-            .await?;
-            // Per alarm, in batch order: the domain decides from what was read.
-            let mut plans: HashMap<String, (usize, cas::Stored)> = HashMap::new();
+            let keys = pending.iter().map(|&i| (&events[i].user_id, &events[i].alarm_id));
+            let stored = cas::read(&self.alarms, cas::ids(keys)).await?;
+            // Per alarm, in batch order: the domain decides from what was read. Every event
+            // is written, if only to its alarm's history (stale and duplicate ones too).
+            let mut plans: HashMap<String, cas::Write<'_>> = HashMap::new();
             for &i in &pending {
                 let ev = &events[i];
                 let id = documents::alarm_id(&ev.user_id, &ev.alarm_id);
-                let (_, plan) = plans.entry(id.clone()).or_insert_with(|| {
-                    let before = stored.get(&id).cloned().unwrap_or(cas::Stored {
-                        state: AlarmState::default(),
-                        meta: Default::default(),
-                        rev: None,
-                    });
-                    (i, before)
+                let plan = plans.entry(id.clone()).or_insert_with(|| {
+                    let before = stored.get(&id);
+                    cas::Write {
+                        user: &ev.user_id,
+                        alarm: &ev.alarm_id,
+                        expected_rev: before.and_then(|b| b.rev.clone()),
+                        state: before.map(|b| b.state).unwrap_or_default(),
+                        meta: before.map(|b| b.meta.clone()).unwrap_or_default(),
+                        history: Vec::new(),
+                        delivered_now: false,
+                        changes_state: before.is_none(),
+                    }
                 });
+                let (state_before, meta_before) = (plan.state, plan.meta.clone());
                 outcomes[i] = plan.state.apply(ev.version);
                 plan.meta.merge(&ev.metadata, outcomes[i] == ApplyOutcome::Applied);
+                plan.changes_state |= plan.state != state_before || plan.meta != meta_before;
+                plan.history
+                    .push(documents::history_entry(ev.version, outcomes[i], now));
             }
-            let writes = plans
-                .iter()
-                .filter(|(id, (_, plan))| {
-                    stored
-                        .get(*id)
-                        .is_none_or(|s| s.state != plan.state || s.meta != plan.meta)
-                })
-                .map(|(_, (first, plan))| cas::Write {
-                    user: &events[*first].user_id,
-                    alarm: &events[*first].alarm_id,
-                    expected_rev: plan.rev.clone(),
-                    state: plan.state,
-                    meta: plan.meta.clone(),
-                })
-                .collect();
-            let conflicts = cas::commit(&self.db, &self.alarms, ALARMS, writes, || self.next_rev(), now).await?;
+            let writes = plans.into_values().collect();
+            let cap = self.history.events_per_alarm;
+            let conflicts = cas::commit(&self.db, &self.alarms, ALARMS, writes, || self.next_rev(), now, cap).await?;
             pending.retain(|&i| conflicts.contains(&documents::alarm_id(&events[i].user_id, &events[i].alarm_id)));
         }
-        if pending.is_empty() {
-            Ok(outcomes)
-        } else {
-            Err(StoreError::Unavailable(format!(
+        if !pending.is_empty() {
+            return Err(StoreError::Unavailable(format!(
                 "{} events kept losing write races; retry",
                 pending.len()
-            )))
+            )));
         }
+        Ok(outcomes)
     }
 
     async fn due_alarms(&self, user: &UserId) -> Result<Vec<DueAlarm>, StoreError> {
@@ -229,10 +226,14 @@ impl AlarmStore for MongoStore {
                         expected_rev: before.rev.clone(),
                         state,
                         meta: before.meta.clone(),
+                        history: Vec::new(),
+                        delivered_now: true,
+                        changes_state: true,
                     })
                 })
                 .collect();
-            let conflicts = cas::commit(&self.db, &self.alarms, ALARMS, writes, || self.next_rev(), now).await?;
+            let cap = self.history.events_per_alarm;
+            let conflicts = cas::commit(&self.db, &self.alarms, ALARMS, writes, || self.next_rev(), now, cap).await?;
             pending.retain(|a| conflicts.contains(&documents::alarm_id(&claim.user_id, &a.alarm_id)));
         }
         if !pending.is_empty() {
@@ -341,6 +342,32 @@ impl AlarmStore for MongoStore {
             .await
             .map_err(to_store_error)?;
         found.as_ref().map(parse_record).transpose()
+    }
+
+    async fn list_alarms(&self, filter: &AlarmFilter, page: &PageRequest) -> Result<Page<AlarmRecord>, StoreError> {
+        queries::list(&self.alarms, filter, page).await
+    }
+
+    async fn history(&self, user: &UserId, alarm: &AlarmId) -> Result<Vec<HistoryEntry>, StoreError> {
+        let found = self
+            .alarms
+            .find_one(alarm_key(user, alarm))
+            .projection(doc! { "history": 1 })
+            .await
+            .map_err(to_store_error)?;
+        Ok(found.as_ref().map(documents::parse_history).unwrap_or_default())
+    }
+
+    async fn acknowledge(&self, user: &UserId, alarm: &AlarmId, at: EventTime) -> Result<AckOutcome, StoreError> {
+        queries::acknowledge(&self.alarms, user, alarm, at).await
+    }
+
+    async fn counts(&self) -> Result<Counts, StoreError> {
+        queries::counts(&self.alarms).await
+    }
+
+    async fn trim_history(&self) -> Result<u64, StoreError> {
+        queries::trim_history(&self.alarms, self.history).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -1,10 +1,12 @@
 //! The embedded store: SQLite in WAL mode, one writer thread with group commit, pooled readers.
 
+mod queries;
 mod rows;
 mod schema;
 mod writer;
 
 use crate::domain::ports::{AlarmRecord, AlarmStore, DigestClaim, PreparedDigest, StoreError};
+use crate::domain::query::{AckOutcome, AlarmFilter, Counts, HistoryEntry, HistoryLimits, Page, PageRequest};
 use crate::domain::{AlarmEvent, AlarmId, ApplyOutcome, DueAlarm, EventTime, UserId};
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
@@ -30,6 +32,8 @@ pub enum Durability {
 pub struct SqliteOptions {
     /// What a commit promises.
     pub durability: Durability,
+    /// How much event history is kept.
+    pub history: HistoryLimits,
 }
 
 /// The embedded [`AlarmStore`].
@@ -37,6 +41,7 @@ pub struct SqliteOptions {
 pub struct SqliteStore {
     writer: mpsc::Sender<Job>,
     readers: Option<Arc<ReaderPool>>,
+    history: HistoryLimits,
 }
 
 /// Read-only connections to a file database; WAL lets them read while the writer writes.
@@ -100,16 +105,18 @@ impl SqliteStore {
         Ok(Self {
             writer: spawn_writer(conn),
             readers: Some(readers),
+            history: options.history,
         })
     }
 
     /// A private in-memory database, for tests and demos; reads go through the writer.
-    pub fn open_in_memory() -> Result<Self, StoreError> {
+    pub fn open_in_memory(history: HistoryLimits) -> Result<Self, StoreError> {
         let conn = Connection::open_in_memory().map_err(to_store_error)?;
         schema::migrate(&conn).map_err(to_store_error)?;
         Ok(Self {
             writer: spawn_writer(conn),
             readers: None,
+            history,
         })
     }
 
@@ -159,9 +166,10 @@ fn spawn_writer(conn: Connection) -> mpsc::Sender<Job> {
 impl AlarmStore for SqliteStore {
     async fn apply(&self, events: &[AlarmEvent]) -> Result<Vec<ApplyOutcome>, StoreError> {
         let events = events.to_vec();
+        let cap = self.history.events_per_alarm;
         self.write(move |conn| {
             let now = now_ms();
-            events.iter().map(|ev| rows::apply_event(conn, ev, now)).collect()
+            events.iter().map(|ev| rows::apply_event(conn, ev, now, cap)).collect()
         })
         .await
     }
@@ -209,6 +217,31 @@ impl AlarmStore for SqliteStore {
     async fn alarm(&self, user: &UserId, alarm: &AlarmId) -> Result<Option<AlarmRecord>, StoreError> {
         let (user, alarm) = (user.clone(), alarm.clone());
         self.read(move |conn| rows::alarm(conn, &user, &alarm)).await
+    }
+
+    async fn list_alarms(&self, filter: &AlarmFilter, page: &PageRequest) -> Result<Page<AlarmRecord>, StoreError> {
+        let (filter, page) = (filter.clone(), page.clone());
+        self.read(move |conn| queries::list(conn, &filter, &page)).await
+    }
+
+    async fn history(&self, user: &UserId, alarm: &AlarmId) -> Result<Vec<HistoryEntry>, StoreError> {
+        let (user, alarm) = (user.clone(), alarm.clone());
+        self.read(move |conn| queries::history(conn, &user, &alarm)).await
+    }
+
+    async fn acknowledge(&self, user: &UserId, alarm: &AlarmId, at: EventTime) -> Result<AckOutcome, StoreError> {
+        let (user, alarm) = (user.clone(), alarm.clone());
+        self.write(move |conn| queries::acknowledge(conn, &user, &alarm, at))
+            .await
+    }
+
+    async fn counts(&self) -> Result<Counts, StoreError> {
+        self.read(queries::counts).await
+    }
+
+    async fn trim_history(&self) -> Result<u64, StoreError> {
+        let limits = self.history;
+        self.write(move |conn| queries::trim_history(conn, limits)).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

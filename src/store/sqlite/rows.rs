@@ -41,7 +41,12 @@ fn nanos(t: Option<EventTime>) -> Option<i64> {
 }
 
 /// Applies one event; the alarm row is read and written in the caller's transaction.
-pub(super) fn apply_event(conn: &Connection, ev: &AlarmEvent, now_ms: i64) -> rusqlite::Result<ApplyOutcome> {
+pub(super) fn apply_event(
+    conn: &Connection,
+    ev: &AlarmEvent,
+    now_ms: i64,
+    history_cap: usize,
+) -> rusqlite::Result<ApplyOutcome> {
     let current = conn
         .prepare_cached(&format!(
             "SELECT {STATE_COLUMNS}, name, service, user_name FROM alarms WHERE user_id = ?1 AND alarm_id = ?2"
@@ -57,21 +62,26 @@ pub(super) fn apply_event(conn: &Connection, ev: &AlarmEvent, now_ms: i64) -> ru
         .optional()?;
     let (mut state, old_meta) = current.unwrap_or_default();
     let outcome = state.apply(ev.version);
+    super::queries::record_history(conn, ev, outcome, now_ms, history_cap)?;
     let mut meta = old_meta.clone();
     meta.merge(&ev.metadata, outcome == ApplyOutcome::Applied);
     if outcome == ApplyOutcome::Duplicate && meta == old_meta {
+        conn.prepare_cached(
+            "UPDATE alarms SET events_received = events_received + 1 WHERE user_id = ?1 AND alarm_id = ?2",
+        )?
+        .execute(params![ev.user_id.as_str(), ev.alarm_id.as_str()])?;
         return Ok(outcome);
     }
     let latest = state.latest().unwrap_or(ev.version);
     conn.prepare_cached(
         "INSERT INTO alarms (user_id, alarm_id, cleared_at, warning_at, critical_at, status, changed_at, active, due,
-                             name, service, user_name, first_seen_ms, updated_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)
+                             name, service, user_name, first_seen_ms, updated_ms, events_received)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, 1)
          ON CONFLICT (user_id, alarm_id) DO UPDATE SET
              cleared_at = excluded.cleared_at, warning_at = excluded.warning_at, critical_at = excluded.critical_at,
              status = excluded.status, changed_at = excluded.changed_at, active = excluded.active, due = excluded.due,
              name = excluded.name, service = excluded.service, user_name = excluded.user_name,
-             updated_ms = excluded.updated_ms",
+             updated_ms = excluded.updated_ms, events_received = alarms.events_received + 1",
     )?
     .execute(params![
         ev.user_id.as_str(),
@@ -220,22 +230,41 @@ pub(super) fn release(conn: &Connection, claim: &DigestClaim) -> rusqlite::Resul
     Ok(())
 }
 
-/// One alarm with its state and metadata.
-pub(super) fn alarm(conn: &Connection, user: &UserId, alarm: &AlarmId) -> rusqlite::Result<Option<AlarmRecord>> {
-    conn.prepare_cached(&format!(
-        "SELECT {STATE_COLUMNS}, name, service, user_name FROM alarms WHERE user_id = ?1 AND alarm_id = ?2"
-    ))?
-    .query_row(params![user.as_str(), alarm.as_str()], |row| {
-        Ok(AlarmRecord {
-            user_id: user.clone(),
-            alarm_id: alarm.clone(),
-            state: state_at(row, 0)?,
-            metadata: AlarmMetadata {
-                name: row.get(5)?,
-                service: row.get(6)?,
-                user_name: row.get(7)?,
-            },
-        })
+/// The columns [`record_at`] reads, in order.
+pub(super) const RECORD_COLUMNS: &str =
+    "user_id, alarm_id, cleared_at, warning_at, critical_at, delivered_at, delivered_rank, name, service, user_name, delivered_ms, updated_ms";
+
+/// An alarm record from a row of [`RECORD_COLUMNS`]; acknowledgements are filled by the caller.
+pub(super) fn record_at(row: &Row<'_>) -> rusqlite::Result<AlarmRecord> {
+    let user_id = UserId::parse(row.get::<_, String>(0)?).map_err(|e| conversion_error(e.to_string()))?;
+    let alarm_id = AlarmId::parse(row.get::<_, String>(1)?).map_err(|e| conversion_error(e.to_string()))?;
+    Ok(AlarmRecord {
+        user_id,
+        alarm_id,
+        state: state_at(row, 2)?,
+        metadata: AlarmMetadata {
+            name: row.get(7)?,
+            service: row.get(8)?,
+            user_name: row.get(9)?,
+        },
+        delivered_ms: row.get(10)?,
+        updated_ms: row.get(11)?,
+        acknowledgements: Vec::new(),
     })
-    .optional()
+}
+
+/// One alarm with its state, metadata and acknowledgements.
+pub(super) fn alarm(conn: &Connection, user: &UserId, alarm: &AlarmId) -> rusqlite::Result<Option<AlarmRecord>> {
+    let record = conn
+        .prepare_cached(&format!(
+            "SELECT {RECORD_COLUMNS} FROM alarms WHERE user_id = ?1 AND alarm_id = ?2"
+        ))?
+        .query_row(params![user.as_str(), alarm.as_str()], record_at)
+        .optional()?;
+    record
+        .map(|mut r| {
+            r.acknowledgements = super::queries::acknowledgements(conn, user, alarm)?;
+            Ok(r)
+        })
+        .transpose()
 }

@@ -24,10 +24,31 @@ CREATE TABLE IF NOT EXISTS alarms (
     user_name      TEXT,
     first_seen_ms  INTEGER NOT NULL,
     updated_ms     INTEGER NOT NULL,
+    events_received INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (user_id, alarm_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS alarms_due ON alarms (user_id, changed_at, alarm_id) WHERE due = 1;
-CREATE INDEX IF NOT EXISTS alarms_by_time ON alarms (changed_at, user_id, alarm_id);
+CREATE INDEX IF NOT EXISTS alarms_by_time ON alarms (changed_at, alarm_id, user_id);
+CREATE INDEX IF NOT EXISTS alarms_by_user_time ON alarms (user_id, changed_at, alarm_id);
+CREATE INDEX IF NOT EXISTS alarms_by_updated ON alarms (updated_ms);
+CREATE INDEX IF NOT EXISTS alarms_active ON alarms (active);
+CREATE TABLE IF NOT EXISTS alarm_events (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id     TEXT    NOT NULL,
+    alarm_id    TEXT    NOT NULL,
+    changed_at  INTEGER NOT NULL,
+    rank        INTEGER NOT NULL,
+    outcome     TEXT    NOT NULL,
+    received_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alarm_events_by_alarm ON alarm_events (user_id, alarm_id, id);
+CREATE TABLE IF NOT EXISTS alarm_acks (
+    user_id  TEXT    NOT NULL,
+    alarm_id TEXT    NOT NULL,
+    acked_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, alarm_id, acked_at)
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS digest_claims (
     user_id       TEXT    PRIMARY KEY,
     holder        TEXT,

@@ -1,0 +1,118 @@
+//! What the API asks of stored alarms: filters, keyset pages, history and counts.
+
+use super::{AlarmId, ApplyOutcome, EventTime, Status, UserId, Version};
+
+/// Which alarms to list; every set field must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlarmFilter {
+    /// Only this user's alarms.
+    pub user_id: Option<UserId>,
+    /// Only alarms whose latest status is one of these (any when empty).
+    pub statuses: Vec<Status>,
+    /// Only active (true) or only cleared (false) alarms.
+    pub active: Option<bool>,
+    /// Exact alarm name.
+    pub name: Option<String>,
+    /// Exact service.
+    pub service: Option<String>,
+    /// Exact user display name.
+    pub user_name: Option<String>,
+    /// Case-insensitive substring of name, service or user name.
+    pub text: Option<String>,
+    /// Latest change strictly after this instant.
+    pub changed_after: Option<EventTime>,
+    /// Latest change strictly before this instant.
+    pub changed_before: Option<EventTime>,
+}
+
+/// Listing direction over (ChangedAt, AlarmID, UserID).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortOrder {
+    /// Oldest first.
+    #[default]
+    Asc,
+    /// Newest first.
+    Desc,
+}
+
+/// Where a page ends: the sort key of its last alarm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageKey {
+    /// Latest change of the last alarm.
+    pub changed_at: EventTime,
+    /// Its alarm.
+    pub alarm_id: AlarmId,
+    /// Its user.
+    pub user_id: UserId,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Most items returned.
+    pub limit: usize,
+    /// Continue strictly after this key.
+    pub after: Option<PageKey>,
+    /// Direction.
+    pub order: SortOrder,
+}
+
+/// A page of items and the key to ask for the next, if there may be more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The items, in order.
+    pub items: Vec<T>,
+    /// Set when more items follow.
+    pub next: Option<PageKey>,
+}
+
+/// One status change as received, kept in the alarm's bounded history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// The status and its event time.
+    pub version: Version,
+    /// What applying it did: stale and duplicate events were ignored.
+    pub outcome: ApplyOutcome,
+    /// When it was received, Unix milliseconds.
+    pub received_ms: i64,
+}
+
+/// How much history is kept, so nothing grows without bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryLimits {
+    /// Newest events kept per alarm.
+    pub events_per_alarm: usize,
+    /// Histories kept only for this many most recently updated alarms.
+    pub alarms: usize,
+}
+
+impl Default for HistoryLimits {
+    fn default() -> Self {
+        Self {
+            events_per_alarm: 100,
+            alarms: 1000,
+        }
+    }
+}
+
+/// Totals over the whole store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Alarms active now.
+    pub active: u64,
+    /// Alarms ever seen (cleared ones included).
+    pub alarms: u64,
+    /// Status changes received, duplicates and stale ones included.
+    pub events_received: u64,
+}
+
+/// What an acknowledgement did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AckOutcome {
+    /// Stored.
+    Recorded,
+    /// The same acknowledgement was already stored.
+    AlreadyRecorded,
+    /// No such alarm.
+    UnknownAlarm,
+}

@@ -1,0 +1,215 @@
+//! SQL for the API's reads: filtered keyset pages, bounded history, acknowledgements, counts.
+
+use super::rows::{record_at, RECORD_COLUMNS};
+use crate::domain::ports::AlarmRecord;
+use crate::domain::query::{
+    AckOutcome, AlarmFilter, Counts, HistoryEntry, HistoryLimits, Page, PageKey, PageRequest, SortOrder,
+};
+use crate::domain::{AlarmEvent, AlarmId, ApplyOutcome, EventTime, Status, UserId, Version};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+
+/// Appends an event to its alarm's history, keeping the newest `cap`.
+pub(super) fn record_history(
+    conn: &Connection,
+    ev: &AlarmEvent,
+    outcome: ApplyOutcome,
+    now_ms: i64,
+    cap: usize,
+) -> rusqlite::Result<()> {
+    let (user, alarm) = (ev.user_id.as_str(), ev.alarm_id.as_str());
+    conn.prepare_cached(
+        "INSERT INTO alarm_events (user_id, alarm_id, changed_at, rank, outcome, received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![user, alarm, ev.version.changed_at.as_nanos(), ev.version.status.rank(), outcome.as_str(), now_ms])?;
+    conn.prepare_cached(
+        "DELETE FROM alarm_events WHERE user_id = ?1 AND alarm_id = ?2 AND id <= (
+             SELECT id FROM alarm_events WHERE user_id = ?1 AND alarm_id = ?2 ORDER BY id DESC LIMIT 1 OFFSET ?3)",
+    )?
+    .execute(params![user, alarm, cap as i64])?;
+    Ok(())
+}
+
+fn outcome_of(text: &str) -> ApplyOutcome {
+    match text {
+        "applied" => ApplyOutcome::Applied,
+        "stale" => ApplyOutcome::Stale,
+        _ => ApplyOutcome::Duplicate,
+    }
+}
+
+/// An alarm's retained history in ChangedAt order, then severity, then arrival.
+pub(super) fn history(conn: &Connection, user: &UserId, alarm: &AlarmId) -> rusqlite::Result<Vec<HistoryEntry>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT changed_at, rank, outcome, received_ms FROM alarm_events WHERE user_id = ?1 AND alarm_id = ?2
+         ORDER BY changed_at, rank, id",
+    )?;
+    let rows = stmt.query_map(params![user.as_str(), alarm.as_str()], |row| {
+        let rank: i64 = row.get(1)?;
+        Ok(HistoryEntry {
+            version: Version {
+                changed_at: EventTime::from_nanos(row.get(0)?),
+                status: Status::from_rank(rank).unwrap_or(Status::Cleared),
+            },
+            outcome: outcome_of(&row.get::<_, String>(2)?),
+            received_ms: row.get(3)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// Drops the histories of alarms outside the `limits.alarms` most recently updated.
+pub(super) fn trim_history(conn: &Connection, limits: HistoryLimits) -> rusqlite::Result<u64> {
+    let cutoff: Option<i64> = conn
+        .query_row(
+            "SELECT updated_ms FROM alarms ORDER BY updated_ms DESC LIMIT 1 OFFSET ?1",
+            [limits.alarms as i64 - 1],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(cutoff) = cutoff else { return Ok(0) };
+    let dropped = conn.execute(
+        "DELETE FROM alarm_events WHERE (user_id, alarm_id) IN (
+             SELECT user_id, alarm_id FROM alarms WHERE updated_ms < ?1
+             EXCEPT SELECT user_id, alarm_id FROM (SELECT user_id, alarm_id FROM alarms ORDER BY updated_ms DESC LIMIT ?2))",
+        params![cutoff, limits.alarms as i64],
+    )?;
+    Ok(dropped as u64)
+}
+
+/// Acknowledgement times of one alarm, oldest first.
+pub(super) fn acknowledgements(conn: &Connection, user: &UserId, alarm: &AlarmId) -> rusqlite::Result<Vec<EventTime>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT acked_at FROM alarm_acks WHERE user_id = ?1 AND alarm_id = ?2 ORDER BY acked_at")?;
+    let rows = stmt.query_map(params![user.as_str(), alarm.as_str()], |r| {
+        Ok(EventTime::from_nanos(r.get(0)?))
+    })?;
+    rows.collect()
+}
+
+/// Records an acknowledgement of a known alarm.
+pub(super) fn acknowledge(
+    conn: &Connection,
+    user: &UserId,
+    alarm: &AlarmId,
+    at: EventTime,
+) -> rusqlite::Result<AckOutcome> {
+    let known: Option<i64> = conn
+        .prepare_cached("SELECT 1 FROM alarms WHERE user_id = ?1 AND alarm_id = ?2")?
+        .query_row(params![user.as_str(), alarm.as_str()], |r| r.get(0))
+        .optional()?;
+    if known.is_none() {
+        return Ok(AckOutcome::UnknownAlarm);
+    }
+    let inserted = conn
+        .prepare_cached("INSERT OR IGNORE INTO alarm_acks (user_id, alarm_id, acked_at) VALUES (?1, ?2, ?3)")?
+        .execute(params![user.as_str(), alarm.as_str(), at.as_nanos()])?;
+    Ok(if inserted == 1 {
+        AckOutcome::Recorded
+    } else {
+        AckOutcome::AlreadyRecorded
+    })
+}
+
+/// Totals.
+pub(super) fn counts(conn: &Connection) -> rusqlite::Result<Counts> {
+    conn.query_row(
+        "SELECT count(*), coalesce(sum(active), 0), coalesce(sum(events_received), 0) FROM alarms",
+        [],
+        |r| {
+            Ok(Counts {
+                alarms: r.get::<_, i64>(0)? as u64,
+                active: r.get::<_, i64>(1)? as u64,
+                events_received: r.get::<_, i64>(2)? as u64,
+            })
+        },
+    )
+}
+
+/// One page of alarms matching `filter`, by keyset over (changed_at, alarm_id, user_id).
+pub(super) fn list(conn: &Connection, filter: &AlarmFilter, page: &PageRequest) -> rusqlite::Result<Page<AlarmRecord>> {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
+    let mut arg = |v: Value| {
+        args.push(v);
+        format!("?{}", args.len())
+    };
+    if let Some(u) = &filter.user_id {
+        clauses.push(format!("user_id = {}", arg(Value::Text(u.as_str().into()))));
+    }
+    if !filter.statuses.is_empty() {
+        let list: Vec<String> = filter
+            .statuses
+            .iter()
+            .map(|s| arg(Value::Text(s.as_str().into())))
+            .collect();
+        clauses.push(format!("status IN ({})", list.join(", ")));
+    }
+    if let Some(active) = filter.active {
+        clauses.push(format!("active = {}", arg(Value::Integer(i64::from(active)))));
+    }
+    for (column, value) in [
+        ("name", &filter.name),
+        ("service", &filter.service),
+        ("user_name", &filter.user_name),
+    ] {
+        if let Some(v) = value {
+            clauses.push(format!("{column} = {}", arg(Value::Text(v.clone()))));
+        }
+    }
+    if let Some(text) = &filter.text {
+        let p = arg(Value::Text(text.to_lowercase()));
+        clauses.push(format!(
+            "(instr(lower(coalesce(name, '')), {p}) > 0 OR instr(lower(coalesce(service, '')), {p}) > 0 OR instr(lower(coalesce(user_name, '')), {p}) > 0)"
+        ));
+    }
+    if let Some(t) = filter.changed_after {
+        clauses.push(format!("changed_at > {}", arg(Value::Integer(t.as_nanos()))));
+    }
+    if let Some(t) = filter.changed_before {
+        clauses.push(format!("changed_at < {}", arg(Value::Integer(t.as_nanos()))));
+    }
+    let (cmp, dir) = match page.order {
+        SortOrder::Asc => (">", "ASC"),
+        SortOrder::Desc => ("<", "DESC"),
+    };
+    if let Some(key) = &page.after {
+        let (t, a, u) = (
+            arg(Value::Integer(key.changed_at.as_nanos())),
+            arg(Value::Text(key.alarm_id.as_str().into())),
+            arg(Value::Text(key.user_id.as_str().into())),
+        );
+        clauses.push(format!("(changed_at, alarm_id, user_id) {cmp} ({t}, {a}, {u})"));
+    }
+    let limit = arg(Value::Integer(page.limit as i64 + 1));
+    let condition = if clauses.is_empty() {
+        "1".to_string()
+    } else {
+        clauses.join(" AND ")
+    };
+    let sql = format!(
+        "SELECT {RECORD_COLUMNS} FROM alarms WHERE {condition} ORDER BY changed_at {dir}, alarm_id {dir}, user_id {dir} LIMIT {limit}"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut items: Vec<AlarmRecord> = stmt
+        .query_map(params_from_iter(args.iter()), record_at)?
+        .collect::<Result<_, _>>()?;
+    let next = if items.len() > page.limit {
+        items.truncate(page.limit);
+        items.last().map(|r| PageKey {
+            changed_at: r
+                .state
+                .latest()
+                .map(|v| v.changed_at)
+                .unwrap_or(EventTime::from_nanos(0)),
+            alarm_id: r.alarm_id.clone(),
+            user_id: r.user_id.clone(),
+        })
+    } else {
+        None
+    };
+    for item in &mut items {
+        item.acknowledgements = acknowledgements(conn, &item.user_id, &item.alarm_id)?;
+    }
+    Ok(Page { items, next })
+}
