@@ -2,6 +2,7 @@
 
 use crate::metrics::{HttpLabels, Metrics};
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
@@ -20,7 +21,7 @@ pub fn observed(router: Router, metrics: Arc<Metrics>) -> Router {
 /// Times one request and records it under its route pattern, not its raw path.
 async fn record(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_string();
+    let method = method_label(request.method()).to_string();
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -34,6 +35,21 @@ async fn record(State(metrics): State<Arc<Metrics>>, request: Request, next: Nex
     };
     metrics.observe_http(&labels, started.elapsed());
     response
+}
+
+/// The `method` label: the standard methods by name, anything else as `other`, so made-up
+/// methods cannot grow the series either.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 #[cfg(test)]
@@ -60,11 +76,18 @@ mod tests {
         for path in ["/healthz", "/users/1", "/users/2", "/nowhere"] {
             reqwest::get(format!("{base}{path}")).await.unwrap();
         }
+        let made_up = Method::from_bytes(b"BREW").unwrap();
+        reqwest::Client::new()
+            .request(made_up, format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap();
         let text = metrics.encode();
         for expected in [
             "alarm_digest_http_request_seconds_count{method=\"GET\",route=\"/healthz\",status=\"200\"} 1\n",
             "alarm_digest_http_request_seconds_count{method=\"GET\",route=\"/users/{id}\",status=\"200\"} 2\n",
             "alarm_digest_http_request_seconds_count{method=\"GET\",route=\"unmatched\",status=\"404\"} 1\n",
+            "alarm_digest_http_request_seconds_count{method=\"other\",route=\"/healthz\",status=\"405\"} 1\n",
         ] {
             assert!(text.contains(expected), "missing {expected} in\n{text}");
         }
