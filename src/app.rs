@@ -1,20 +1,26 @@
 //! Wiring: store, NATS, service, intake and HTTP, run until a shutdown signal.
 
+use crate::bus::backlog::BacklogSampling;
 use crate::bus::intake::{self, Intake, LaneSettings, Subjects};
 use crate::bus::publish::{CoreDigests, DeadLetters, JetStreamDigests};
 use crate::bus::streams::InputTopology;
 use crate::config::{IntakeMode, ServeConfig};
 use crate::domain::ports::{AlarmStore, DigestPublisher, SystemClock};
 use crate::health::Health;
+use crate::http::observe::observed;
 use crate::http::{router, AppState};
 use crate::metrics::Metrics;
 use crate::service::{AlarmService, ClaimSettings};
+use crate::store::instrumented::InstrumentedStore;
 use anyhow::Context as _;
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+/// How often the JetStream consumer's backlog is sampled into the metrics.
+const BACKLOG_SAMPLE_EVERY: Duration = Duration::from_secs(5);
 
 /// A built service, its HTTP port bound, ready to run.
 pub struct Application {
@@ -33,9 +39,13 @@ impl Application {
     pub async fn build(config: ServeConfig) -> anyhow::Result<Self> {
         let replica = config.replica_name();
         let store = crate::store::open(&config.store_url, config.history_limits()).await?;
-        let (client, _stats) = crate::bus::connect::connect(&config.nats, &replica)
+        let (client, nats_stats) = crate::bus::connect::connect(&config.nats, &replica)
             .await
             .context("connecting to NATS")?;
+        let mut metrics = Metrics::new();
+        metrics.track_nats(nats_stats);
+        let metrics = Arc::new(metrics);
+        let store = InstrumentedStore::wrap(store, Arc::clone(&metrics));
         let publisher: Arc<dyn DigestPublisher> = match config.intake {
             IntakeMode::Jetstream => Arc::new(JetStreamDigests::new(
                 async_nats::jetstream::new(client.clone()),
@@ -64,7 +74,7 @@ impl Application {
             store,
             client,
             health,
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             service,
         })
     }
@@ -99,6 +109,10 @@ impl Application {
             max_payload: cfg.max_payload,
             store_timeout: cfg.store_timeout,
         };
+        self.metrics
+            .expect_messages(&subjects.alarm_status, crate::metrics::EVENT_OUTCOMES);
+        self.metrics
+            .expect_messages(&subjects.digest_request, crate::metrics::DIGEST_REQUEST_OUTCOMES);
         let intake = Intake::new(
             Arc::clone(&self.service),
             dead_letters,
@@ -122,6 +136,17 @@ impl Application {
                         .then(|| (cfg.digest_stream.clone(), cfg.digest_subject.clone())),
                     dead_letter_stream: (cfg.dead_letter_stream.clone(), cfg.dead_letter_subject.clone()),
                 };
+                let sampling = BacklogSampling {
+                    stream: cfg.input_stream.clone(),
+                    consumer: cfg.consumer_name.clone(),
+                    every: BACKLOG_SAMPLE_EVERY,
+                };
+                tokio::spawn(crate::bus::backlog::sample(
+                    js.clone(),
+                    sampling,
+                    Arc::clone(&self.metrics),
+                    stop.clone(),
+                ));
                 tokio::spawn(intake::run_jetstream(intake, js, topology, stop.clone(), grace))
             }
             IntakeMode::Core => {
@@ -141,7 +166,7 @@ impl Application {
         };
         let http_stop = stop.clone();
         let http = tokio::spawn(
-            axum::serve(self.listener, router(state))
+            axum::serve(self.listener, observed(router(state), Arc::clone(&self.metrics)))
                 .with_graceful_shutdown(async move { http_stop.cancelled().await })
                 .into_future(),
         );

@@ -1,11 +1,30 @@
 //! Prometheus metrics: one registry, typed handles for the code paths that record them.
+//!
+//! The exposition is OpenMetrics text: counters are registered without `_total` and the
+//! encoder appends it. [`process`] adds the standard `process_*` metrics at each scrape.
 
+mod labels;
+pub mod process;
+mod scraped;
+
+pub use labels::{
+    BuildLabels, HttpLabels, StoreErrorLabels, StoreOperationLabels, BUILD, DIGEST_REQUEST_OUTCOMES, EVENT_OUTCOMES,
+    STORE_ERROR_KINDS,
+};
+
+use crate::bus::connect::ConnectionStats;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
+
+/// The media type of [`Metrics::encode`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Labels of the message counter.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -16,16 +35,32 @@ pub struct MessageLabels {
     pub outcome: String,
 }
 
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
 /// Every metric the service records.
 pub struct Metrics {
     registry: Registry,
     messages: Family<MessageLabels, Counter>,
     commit_seconds: Histogram,
     batch_events: Histogram,
+    event_commit_seconds: Histogram,
     digest_seconds: Histogram,
     digest_alarms: Histogram,
     digests: Counter,
     claim_waits: Counter,
+    store_seconds: HistogramFamily<StoreOperationLabels>,
+    store_errors: Family<StoreErrorLabels, Counter>,
+    http_seconds: HistogramFamily<HttpLabels>,
+    consumer_pending: Gauge,
+    consumer_ack_pending: Gauge,
+}
+
+fn store_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.0002, 2.0, 16))
+}
+
+fn http_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.0005, 2.0, 14))
 }
 
 impl Default for Metrics {
@@ -76,15 +111,85 @@ impl Metrics {
             "Digest requests that waited for another replica's claim",
             claim_waits.clone(),
         );
+        let event_commit_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
+        registry.register(
+            "alarm_digest_event_commit_seconds",
+            "Time from receiving an event to its store commit",
+            event_commit_seconds.clone(),
+        );
+        let store_seconds = HistogramFamily::<StoreOperationLabels>::new_with_constructor(store_buckets);
+        registry.register(
+            "alarm_digest_store_operation_seconds",
+            "Store operations by kind",
+            store_seconds.clone(),
+        );
+        let store_errors = Family::<StoreErrorLabels, Counter>::default();
+        registry.register(
+            "alarm_digest_store_errors",
+            "Failed store operations by operation and error kind",
+            store_errors.clone(),
+        );
+        let http_seconds = HistogramFamily::<HttpLabels>::new_with_constructor(http_buckets);
+        registry.register(
+            "alarm_digest_http_request_seconds",
+            "HTTP requests by method, route and status",
+            http_seconds.clone(),
+        );
+        let consumer_pending = Gauge::default();
+        registry.register(
+            "alarm_digest_consumer_pending_messages",
+            "Messages in the input stream not yet delivered to the consumer (sampled)",
+            consumer_pending.clone(),
+        );
+        let consumer_ack_pending = Gauge::default();
+        registry.register(
+            "alarm_digest_consumer_ack_pending_messages",
+            "Messages delivered to a replica and not yet acknowledged (sampled)",
+            consumer_ack_pending.clone(),
+        );
+        let build_info = Family::<BuildLabels, Gauge>::default();
+        build_info.get_or_create(&BUILD).set(1);
+        registry.register(
+            "alarm_digest_build_info",
+            "Version and git commit of the running binary; always 1",
+            build_info,
+        );
+        registry.register_collector(Box::new(process::ProcessCollector::default()));
         Self {
             registry,
             messages,
             commit_seconds,
             batch_events,
+            event_commit_seconds,
             digest_seconds,
             digest_alarms,
             digests,
             claim_waits,
+            store_seconds,
+            store_errors,
+            http_seconds,
+            consumer_pending,
+            consumer_ack_pending,
+        }
+    }
+
+    /// Exports the reconnect count of a NATS connection, read at each scrape.
+    pub fn track_nats(&mut self, stats: Arc<ConnectionStats>) {
+        self.registry.register_collector(Box::new(scraped::ScrapedCounter::new(
+            "alarm_digest_nats_reconnects",
+            "Times the NATS connection was re-established after a disconnect",
+            move || stats.reconnects.load(Ordering::Relaxed),
+        )));
+    }
+
+    /// Creates the message counters of `subject` at zero, so every outcome has a series
+    /// from the start and the first occurrence shows in `rate()` and `increase()`.
+    pub fn expect_messages(&self, subject: &str, outcomes: &[&str]) {
+        for outcome in outcomes {
+            let _ = self.messages.get_or_create(&MessageLabels {
+                subject: subject.to_string(),
+                outcome: outcome.to_string(),
+            });
         }
     }
 
@@ -104,6 +209,38 @@ impl Metrics {
         self.batch_events.observe(events as f64);
     }
 
+    /// Records the time from receiving one event to its commit.
+    pub fn observe_event_commit(&self, took: Duration) {
+        self.event_commit_seconds.observe(took.as_secs_f64());
+    }
+
+    /// Records one store operation; `error_kind` (one of [`STORE_ERROR_KINDS`]) names the
+    /// error when it failed. The operation's error counters exist from its first call, at
+    /// zero, so the first error shows in `rate()`.
+    pub fn observe_store_operation(&self, operation: &'static str, took: Duration, error_kind: Option<&'static str>) {
+        self.store_seconds
+            .get_or_create(&StoreOperationLabels { operation })
+            .observe(took.as_secs_f64());
+        for kind in STORE_ERROR_KINDS {
+            let counter = self.store_errors.get_or_create(&StoreErrorLabels { operation, kind });
+            if error_kind == Some(*kind) {
+                counter.inc();
+            }
+        }
+    }
+
+    /// Records one answered HTTP request.
+    pub fn observe_http(&self, labels: &HttpLabels, took: Duration) {
+        self.http_seconds.get_or_create(labels).observe(took.as_secs_f64());
+    }
+
+    /// Sets the sampled backlog of the JetStream consumer.
+    pub fn set_consumer_backlog(&self, pending: u64, ack_pending: u64) {
+        self.consumer_pending.set(i64::try_from(pending).unwrap_or(i64::MAX));
+        self.consumer_ack_pending
+            .set(i64::try_from(ack_pending).unwrap_or(i64::MAX));
+    }
+
     /// Records a published digest.
     pub fn observe_digest(&self, took: Duration, alarms: usize, claim_wait: Duration) {
         self.digests.inc();
@@ -119,5 +256,108 @@ impl Metrics {
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample_line<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+        text.lines().find(|l| l.starts_with(prefix))
+    }
+
+    #[test]
+    fn build_info_is_a_gauge_of_one_labelled_with_version_and_commit() {
+        let text = Metrics::new().encode();
+        assert!(text.contains("# TYPE alarm_digest_build_info gauge"), "{text}");
+        let line = sample_line(&text, "alarm_digest_build_info{").unwrap();
+        assert!(
+            line.contains(&format!("version=\"{}\"", env!("CARGO_PKG_VERSION"))),
+            "{line}"
+        );
+        assert!(line.contains("git_sha=\""), "{line}");
+        assert!(line.ends_with(" 1"), "{line}");
+    }
+
+    #[test]
+    fn failed_store_operations_are_timed_and_counted_by_kind() {
+        let metrics = Metrics::new();
+        metrics.observe_store_operation("apply", Duration::from_millis(3), None);
+        metrics.observe_store_operation("apply", Duration::from_millis(3), Some("unavailable"));
+        let text = metrics.encode();
+        let count = sample_line(&text, "alarm_digest_store_operation_seconds_count{operation=\"apply\"}").unwrap();
+        assert!(count.ends_with(" 2"), "{count}");
+        assert!(
+            text.contains("alarm_digest_store_errors_total{operation=\"apply\",kind=\"unavailable\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("alarm_digest_store_errors_total{operation=\"apply\",kind=\"corrupt\"} 0\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn expected_message_outcomes_are_exposed_at_zero_before_any_message() {
+        let metrics = Metrics::new();
+        metrics.expect_messages("AlarmStatusChanged", EVENT_OUTCOMES);
+        let text = metrics.encode();
+        for outcome in EVENT_OUTCOMES {
+            let line =
+                format!("alarm_digest_messages_total{{subject=\"AlarmStatusChanged\",outcome=\"{outcome}\"}} 0\n");
+            assert!(text.contains(&line), "missing {line} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn nats_reconnects_are_read_from_the_connection_at_scrape_time() {
+        let stats = Arc::new(ConnectionStats::default());
+        let mut metrics = Metrics::new();
+        metrics.track_nats(Arc::clone(&stats));
+        stats.reconnects.fetch_add(2, Ordering::Relaxed);
+        let text = metrics.encode();
+        assert_eq!(
+            sample_line(&text, "alarm_digest_nats_reconnects_total"),
+            Some("alarm_digest_nats_reconnects_total 2")
+        );
+    }
+
+    #[test]
+    fn consumer_backlog_and_http_requests_are_exposed() {
+        let metrics = Metrics::new();
+        metrics.set_consumer_backlog(12, 3);
+        let labels = HttpLabels {
+            method: "GET".into(),
+            route: "/readyz".into(),
+            status: "503".into(),
+        };
+        metrics.observe_http(&labels, Duration::from_millis(1));
+        let text = metrics.encode();
+        assert!(text.contains("alarm_digest_consumer_pending_messages 12\n"), "{text}");
+        assert!(
+            text.contains("alarm_digest_consumer_ack_pending_messages 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "alarm_digest_http_request_seconds_count{method=\"GET\",route=\"/readyz\",status=\"503\"} 1\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn process_cpu_memory_and_file_descriptors_are_exposed_on_linux() {
+        let text = Metrics::new().encode();
+        for name in [
+            "process_cpu_seconds_total ",
+            "process_resident_memory_bytes ",
+            "process_open_fds ",
+            "process_start_time_seconds ",
+        ] {
+            assert!(sample_line(&text, name).is_some(), "{name} missing from\n{text}");
+        }
     }
 }

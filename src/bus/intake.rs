@@ -14,7 +14,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -127,7 +127,8 @@ impl Receipt {
 }
 
 enum Work {
-    Event(AlarmEvent, Receipt),
+    /// An event, with when it was received (for the receipt-to-commit latency).
+    Event(AlarmEvent, Receipt, Instant),
     Digest(UserId, Receipt),
 }
 
@@ -180,6 +181,7 @@ impl Intake {
 
     /// Parses and routes one message; rejects go to the dead-letter subject.
     async fn dispatch(&self, lanes: &[mpsc::Sender<Work>], subject: &str, payload: Bytes, receipt: Receipt) {
+        let received = Instant::now();
         let max = self.settings.max_payload;
         let parsed = if subject == self.subjects.alarm_status {
             parse_status_changed(&payload, max).map(|ev| (ev.user_id.clone(), Some(ev)))
@@ -192,7 +194,7 @@ impl Intake {
             })
         };
         let (user, work) = match parsed {
-            Ok((user, Some(ev))) => (user, Work::Event(ev, receipt)),
+            Ok((user, Some(ev))) => (user, Work::Event(ev, receipt, received)),
             Ok((user, None)) => (user.clone(), Work::Digest(user, receipt)),
             Err(e) => return self.reject(subject, payload, &e.to_string(), receipt).await,
         };
@@ -224,7 +226,7 @@ impl Intake {
             let mut events = Vec::new();
             for work in batch.drain(..) {
                 match work {
-                    Work::Event(ev, receipt) => events.push((ev, receipt)),
+                    Work::Event(ev, receipt, received) => events.push((ev, (receipt, received))),
                     Work::Digest(user, receipt) => {
                         self.apply(std::mem::take(&mut events), &stop).await;
                         self.digest(user, receipt, &stop).await;
@@ -237,11 +239,12 @@ impl Intake {
 
     /// Commits a batch, then acks it; on a store outage holds the batch and retries with
     /// backoff (acking nothing) until the store is back or the service stops.
-    async fn apply(&self, batch: Vec<(AlarmEvent, Receipt)>, stop: &CancellationToken) {
+    async fn apply(&self, batch: Vec<(AlarmEvent, (Receipt, Instant))>, stop: &CancellationToken) {
         if batch.is_empty() {
             return;
         }
-        let (events, receipts): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+        let (events, received): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+        let (receipts, received): (Vec<_>, Vec<_>) = received.into_iter().unzip();
         let mut pause = Duration::from_millis(50);
         loop {
             let started = std::time::Instant::now();
@@ -256,6 +259,9 @@ impl Intake {
                 Ok(outcomes) => {
                     self.health.store_ok();
                     self.metrics.observe_commit(started.elapsed(), events.len());
+                    for at in &received {
+                        self.metrics.observe_event_commit(at.elapsed());
+                    }
                     for (receipt, outcome) in receipts.iter().zip(outcomes) {
                         receipt.ack(outcome.as_str()).await;
                         self.metrics

@@ -1,5 +1,6 @@
 //! The NATS adapter: connection, streams, intake, digest and dead-letter publishing.
 
+pub mod backlog;
 pub mod connect;
 pub mod intake;
 pub mod publish;

@@ -1,5 +1,7 @@
 //! The HTTP server: health, readiness and metrics (the API issue adds `/v1`).
 
+pub mod observe;
+
 use crate::health::Health;
 use crate::metrics::Metrics;
 use axum::extract::State;
@@ -43,10 +45,10 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     (code, Json(readiness))
 }
 
-/// Prometheus text exposition.
+/// Prometheus exposition, in OpenMetrics text.
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         state.metrics.encode(),
     )
 }

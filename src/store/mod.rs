@@ -1,5 +1,6 @@
 //! Storage adapters behind the [`AlarmStore`] port, chosen by `STORE_URL`.
 
+pub mod instrumented;
 pub mod mongo;
 mod prepared;
 pub mod sqlite;

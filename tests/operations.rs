@@ -1,0 +1,315 @@
+//! Operations checks that need no Docker engine: the compose file, the Prometheus
+//! configuration, a real Prometheus scraping a real service, the Grafana dashboard against
+//! the service's `/metrics`, and the consumer backlog sampler.
+
+mod ops;
+mod support;
+
+use alarm_digest::bus::backlog::{self, BacklogSampling};
+use alarm_digest::metrics::Metrics;
+use futures::StreamExt;
+use ops::processes::{run_in_repo, Prometheus, Service};
+use ops::{exposition, promql, repo_file, repo_yaml};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::NatsServer;
+use tokio_util::sync::CancellationToken;
+
+const DASHBOARD: &str = "ops/grafana/dashboards/alarm-digest.json";
+const PROMETHEUS_CONFIG: &str = "ops/prometheus/prometheus.yml";
+
+#[test]
+fn docker_compose_accepts_the_compose_file() {
+    run_in_repo("docker-compose", &["-f", "docker-compose.yml", "config", "-q"]);
+}
+
+/// The names of a service's networks, whether compose wrote them as a list or a map.
+fn networks(service: &Value) -> BTreeSet<String> {
+    match &service["networks"] {
+        Value::Array(list) => list.iter().filter_map(|n| n.as_str().map(str::to_string)).collect(),
+        Value::Object(map) => map.keys().cloned().collect(),
+        _ => BTreeSet::new(),
+    }
+}
+
+#[test]
+fn compose_keeps_store_and_broker_off_the_monitoring_network_and_publishes_only_the_dashboards() {
+    let resolved = run_in_repo("docker-compose", &["-f", "docker-compose.yml", "config"]);
+    let compose: Value = serde_yaml_ng::from_str(&resolved).unwrap();
+    let services = compose["services"].as_object().unwrap();
+    let set = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+    for name in ["nats", "mongo", "alarm-digest", "prometheus", "grafana"] {
+        assert!(services.contains_key(name), "service {name} missing");
+    }
+    assert_eq!(networks(&services["nats"]), set(&["app"]));
+    assert_eq!(networks(&services["mongo"]), set(&["app"]));
+    assert_eq!(networks(&services["alarm-digest"]), set(&["app", "monitoring"]));
+    assert_eq!(networks(&services["prometheus"]), set(&["monitoring"]));
+    assert_eq!(networks(&services["grafana"]), set(&["monitoring"]));
+
+    let app = &services["alarm-digest"];
+    assert_eq!(app["deploy"]["replicas"], 2);
+    let store_url = app["environment"]["STORE_URL"].as_str().unwrap();
+    assert!(store_url.contains("replicaSet=rs0"), "{store_url}");
+    let mongo_check = services["mongo"]["healthcheck"]["test"].to_string();
+    assert!(
+        mongo_check.contains("rs.initiate"),
+        "mongo must initiate its replica set: {mongo_check}"
+    );
+
+    let published: BTreeSet<String> = services
+        .iter()
+        .filter(|(_, s)| {
+            s.get("ports")
+                .is_some_and(|p| !p.as_array().is_none_or(|a| a.is_empty()))
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+    assert_eq!(published, set(&["grafana", "prometheus"]));
+}
+
+#[test]
+fn promtool_accepts_the_prometheus_config() {
+    let out = run_in_repo("promtool", &["check", "config", PROMETHEUS_CONFIG]);
+    assert!(out.contains("SUCCESS"), "{out}");
+}
+
+#[test]
+fn the_dashboard_reads_the_provisioned_data_source_from_the_provisioned_folder() {
+    let datasources = repo_yaml("ops/grafana/provisioning/datasources/prometheus.yml");
+    let uid = datasources["datasources"][0]["uid"].as_str().unwrap().to_string();
+    let dashboard: Value = serde_json::from_str(&repo_file(DASHBOARD)).unwrap();
+    for panel in panels(&dashboard) {
+        if panel["type"] == "row" {
+            continue;
+        }
+        assert_eq!(panel["datasource"]["uid"], uid.as_str(), "panel {}", panel["title"]);
+    }
+    let providers = repo_yaml("ops/grafana/provisioning/dashboards/alarm-digest.yml");
+    let folder = providers["providers"][0]["options"]["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let compose = repo_file("docker-compose.yml");
+    assert!(
+        compose.contains(&format!("./ops/grafana/dashboards:{folder}:ro")),
+        "docker-compose.yml must mount the dashboards at {folder}"
+    );
+}
+
+/// Every panel, including those nested in collapsed rows.
+fn panels(dashboard: &Value) -> Vec<&Value> {
+    let mut all = Vec::new();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        all.push(panel);
+        if let Some(nested) = panel["panels"].as_array() {
+            all.extend(nested);
+        }
+    }
+    all
+}
+
+/// The metric names each query of the dashboard reads, with the panel it is in.
+fn dashboard_metrics(dashboard: &Value) -> Vec<(String, BTreeSet<String>)> {
+    panels(dashboard)
+        .into_iter()
+        .flat_map(|panel| {
+            let title = panel["title"].as_str().unwrap_or("?").to_string();
+            panel["targets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(move |t| (title.clone(), promql::metric_names(t["expr"].as_str().unwrap_or(""))))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_metric_the_dashboard_queries_is_exposed_by_the_service() {
+    let nats = NatsServer::start();
+    let (service, _nats) = tokio::task::spawn_blocking(move || (Service::start(&nats), nats))
+        .await
+        .unwrap();
+    let dashboard: Value = serde_json::from_str(&repo_file(DASHBOARD)).unwrap();
+    let queries = dashboard_metrics(&dashboard);
+    let queried: BTreeSet<String> = queries.iter().flat_map(|(_, names)| names.iter().cloned()).collect();
+
+    // A family shows once it has a series: requests with the first request (the probe is
+    // one), store errors with the first store call (the readiness ping). Poll until they
+    // have, within a deadline.
+    service.get("/healthz").await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let exposed = loop {
+        let exposed = exposition::selectable_names(&service.get("/metrics").await);
+        if queried.is_subset(&exposed) || Instant::now() > deadline {
+            break exposed;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    for (panel, names) in &queries {
+        assert!(!names.is_empty(), "a query of panel {panel:?} reads no metric");
+        for name in names {
+            assert!(
+                exposed.contains(name),
+                "panel {panel:?} queries {name}, which /metrics does not expose; it exposes {exposed:?}"
+            );
+        }
+    }
+    // The panels operators were promised: CPU and memory per replica, events by outcome,
+    // digest latency, dead letters (a messages outcome), consumer backlog, HTTP errors.
+    for name in [
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "alarm_digest_messages_total",
+        "alarm_digest_digest_seconds_bucket",
+        "alarm_digest_consumer_pending_messages",
+        "alarm_digest_http_request_seconds_count",
+    ] {
+        assert!(queried.contains(name), "the dashboard has no panel on {name}");
+    }
+}
+
+/// The repository's scrape job for the service, aimed at `target` instead of the compose
+/// service name, scraping every second so the check is quick.
+fn scrape_config_for(target: &str) -> String {
+    let config = repo_yaml(PROMETHEUS_CONFIG);
+    let mut job = config["scrape_configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|job| job["job_name"] == "alarm-digest")
+        .expect("a scrape job named alarm-digest")
+        .clone();
+    let fields = job.as_object_mut().unwrap();
+    fields.retain(|key, _| !key.ends_with("_sd_configs"));
+    fields.insert("static_configs".into(), json!([{ "targets": [target] }]));
+    fields.insert("scrape_interval".into(), json!("1s"));
+    json!({ "global": { "scrape_interval": "1s" }, "scrape_configs": [job] }).to_string()
+}
+
+#[tokio::test]
+async fn prometheus_scrapes_events_counters_from_a_running_service_with_the_repository_job() {
+    let nats = NatsServer::start();
+    let (service, nats) = tokio::task::spawn_blocking(move || (Service::start(&nats), nats))
+        .await
+        .unwrap();
+    let config = scrape_config_for(&service.address());
+    let prometheus = tokio::task::spawn_blocking(move || Prometheus::start(&config))
+        .await
+        .unwrap();
+
+    let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    for alarm in ["disk", "cpu", "memory"] {
+        let event = json!({
+            "UserID": "ops", "AlarmID": alarm, "Status": "CRITICAL", "ChangedAt": "2021-06-07T20:40:15Z"
+        });
+        js.publish("AlarmStatusChanged", event.to_string().into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+
+    let within = Duration::from_secs(60);
+    prometheus
+        .await_result(r#"up{job="alarm-digest"}"#, within, |r| {
+            r.first().is_some_and(|s| s["value"][1] == "1")
+        })
+        .await;
+    let series = prometheus
+        .await_result(
+            r#"alarm_digest_messages_total{job="alarm-digest",outcome="applied"}"#,
+            within,
+            |r| r.first().is_some_and(|s| s["value"][1] == "3"),
+        )
+        .await;
+    assert_eq!(series[0]["metric"]["subject"], "AlarmStatusChanged");
+    assert_eq!(series[0]["metric"]["instance"], service.address().as_str());
+
+    // Every dashboard query is valid PromQL for this Prometheus (query() asserts success),
+    // with Grafana's interval variable replaced by a plain range.
+    let dashboard: Value = serde_json::from_str(&repo_file(DASHBOARD)).unwrap();
+    for panel in panels(&dashboard) {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let expr = target["expr"].as_str().unwrap().replace("$__rate_interval", "1m");
+            prometheus.query(&expr).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn backlog_sampler_reports_pending_and_unacknowledged_messages_and_stops_on_shutdown() {
+    let nats = NatsServer::start();
+    let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+    let stream = js
+        .create_stream(async_nats::jetstream::stream::Config {
+            name: "BACKLOG".into(),
+            subjects: vec!["backlog".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let consumer = stream
+        .create_consumer(async_nats::jetstream::consumer::pull::Config {
+            durable_name: Some("watched".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for n in 0..3 {
+        js.publish("backlog", n.to_string().into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+
+    let metrics = Arc::new(Metrics::new());
+    let stop = CancellationToken::new();
+    let sampling = BacklogSampling {
+        stream: "BACKLOG".into(),
+        consumer: "watched".into(),
+        every: Duration::from_millis(100),
+    };
+    let sampler = tokio::spawn(backlog::sample(
+        js.clone(),
+        sampling,
+        Arc::clone(&metrics),
+        stop.clone(),
+    ));
+    await_page(&metrics, &["alarm_digest_consumer_pending_messages 3\n"]).await;
+
+    // One message handed out and not acknowledged: it moves from pending to ack pending.
+    let mut batch = consumer.fetch().max_messages(1).messages().await.unwrap();
+    let _unacked = batch.next().await.unwrap().unwrap();
+    await_page(
+        &metrics,
+        &[
+            "alarm_digest_consumer_pending_messages 2\n",
+            "alarm_digest_consumer_ack_pending_messages 1\n",
+        ],
+    )
+    .await;
+
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(5), sampler)
+        .await
+        .expect("the sampler stops when cancelled")
+        .unwrap();
+}
+
+/// Waits (polling the registry: a sample lands on the sampler's own schedule) until the
+/// metrics page contains every one of `lines`.
+async fn await_page(metrics: &Metrics, lines: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let page = metrics.encode();
+        if lines.iter().all(|l| page.contains(l)) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{lines:?} never showed up in\n{page}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -1,0 +1,18 @@
+//! What the operations checks share: PromQL and exposition parsing, and real processes.
+
+pub mod exposition;
+pub mod processes;
+pub mod promql;
+
+use std::path::PathBuf;
+
+/// A file of the repository, read whole.
+pub fn repo_file(path: &str) -> String {
+    let full = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path);
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+}
+
+/// A YAML file of the repository as JSON values.
+pub fn repo_yaml(path: &str) -> serde_json::Value {
+    serde_yaml_ng::from_str(&repo_file(path)).unwrap_or_else(|e| panic!("{path} is not valid YAML: {e}"))
+}

@@ -1,0 +1,142 @@
+//! The real processes the operations checks run: `alarm-digest serve` and `prometheus`,
+//! each on a free port and killed by PID when dropped.
+
+use crate::support::process::{spawn_until_ready, stop};
+use crate::support::{free_port, NatsServer};
+use std::path::Path;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+/// A running `alarm-digest serve` on an SQLite store in a temporary directory.
+pub struct Service {
+    child: Child,
+    /// Its HTTP port.
+    pub http_port: u16,
+    _dir: TempDir,
+}
+
+impl Service {
+    /// Starts the service against `nats` and returns once its intake consumes.
+    pub fn start(nats: &NatsServer) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let http_port = free_port();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_alarm-digest"));
+        cmd.arg("serve")
+            .env("NATS_URL", nats.url())
+            .env("STORE_URL", format!("sqlite://{}", dir.path().join("a.db").display()))
+            .env("HTTP_ADDR", format!("127.0.0.1:{http_port}"))
+            .env("RUST_LOG", "info,async_nats=warn")
+            .env("LOG_FORMAT", "text")
+            .env("NO_COLOR", "1");
+        let (child, _) = spawn_until_ready(cmd, "intake is consuming", Duration::from_secs(60));
+        Self {
+            child,
+            http_port,
+            _dir: dir,
+        }
+    }
+
+    /// `127.0.0.1:PORT` of its HTTP server.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.http_port)
+    }
+
+    /// The body of `GET path`, which must succeed.
+    pub async fn get(&self, path: &str) -> String {
+        let resp = reqwest::get(format!("http://{}{path}", self.address())).await.unwrap();
+        assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
+        resp.text().await.unwrap()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
+
+/// A running Prometheus with its own storage directory.
+pub struct Prometheus {
+    child: Child,
+    /// Its web and API port.
+    pub port: u16,
+    _dir: TempDir,
+}
+
+impl Prometheus {
+    /// Starts `prometheus` with the configuration `config` (YAML, or JSON which is YAML too)
+    /// and returns once it serves its API.
+    pub fn start(config: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join("prometheus.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let port = free_port();
+        let mut cmd = Command::new("prometheus");
+        cmd.arg(format!("--config.file={}", config_path.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"));
+        let (child, _) = spawn_until_ready(cmd, "Server is ready to receive web requests", Duration::from_secs(60));
+        Self { child, port, _dir: dir }
+    }
+
+    /// The result vector of an instant query.
+    pub async fn query(&self, promql: &str) -> Vec<serde_json::Value> {
+        let url = format!("http://127.0.0.1:{}/api/v1/query", self.port);
+        let resp = reqwest::Client::new()
+            .get(url)
+            .query(&[("query", promql)])
+            .send()
+            .await
+            .unwrap();
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(body["status"], "success", "query {promql}: {body}");
+        body["data"]["result"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Queries until `accept` takes the result, or panics with the last result after `within`.
+    /// Prometheus offers nothing to wait on for "the next scrape landed", so this polls.
+    pub async fn await_result(
+        &self,
+        promql: &str,
+        within: Duration,
+        accept: impl Fn(&[serde_json::Value]) -> bool,
+    ) -> Vec<serde_json::Value> {
+        let deadline = Instant::now() + within;
+        loop {
+            let result = self.query(promql).await;
+            if accept(&result) {
+                return result;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{promql} did not give the expected result within {within:?}; last: {result:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
+
+/// Runs a command in the repository and returns its stdout; panics with its output if it fails.
+pub fn run_in_repo(program: &str, args: &[&str]) -> String {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(repo)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program} (scripts/ensure-tools.sh installs it): {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed with {}:\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
