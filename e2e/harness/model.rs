@@ -182,6 +182,17 @@ impl Model {
         Ok(())
     }
 
+    /// Asserts that each user got exactly the one digest the model predicts, and that all
+    /// digests keep the guarantees; `seed` is named in every failure.
+    pub fn assert_first_digests(&self, all: &[DigestMsg], seed: u64) {
+        for user in self.users() {
+            let got: Vec<_> = all.iter().filter(|d| d.user == user).collect();
+            assert_eq!(got.len(), 1, "user {user}, seed {seed}");
+            assert_eq!(got[0].entries(), self.first_digest(&user), "user {user}, seed {seed}");
+        }
+        self.check(all).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    }
+
     pub fn users(&self) -> Vec<String> {
         let set: std::collections::BTreeSet<_> = self.events.iter().map(|e| e.user.clone()).collect();
         set.into_iter().collect()

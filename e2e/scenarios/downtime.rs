@@ -25,15 +25,5 @@ async fn messages_published_while_all_replicas_are_down_are_processed_on_start()
     let all = digests
         .wait_until(PATIENCE, "one digest per user", |d| d.len() >= users.len())
         .await;
-    for user in &users {
-        let got: Vec<_> = all.iter().filter(|d| &d.user == user).collect();
-        assert_eq!(got.len(), 1);
-        assert_eq!(
-            got[0].entries(),
-            model.first_digest(user),
-            "user {user}, seed {}",
-            w.seed
-        );
-    }
-    model.check(&all).unwrap_or_else(|e| panic!("seed {}: {e}", w.seed));
+    model.assert_first_digests(&all, w.seed);
 }

@@ -24,17 +24,7 @@ async fn shuffled_duplicated_events_yield_the_model_digest(kind: StoreKind) {
     let all = digests
         .wait_until(PATIENCE, "one digest per user", |d| d.len() >= users.len())
         .await;
-    for user in &users {
-        let got: Vec<_> = all.iter().filter(|d| &d.user == user).collect();
-        assert_eq!(got.len(), 1, "seed {}", w.seed);
-        assert_eq!(
-            got[0].entries(),
-            model.first_digest(user),
-            "user {user}, seed {}",
-            w.seed
-        );
-    }
-    model.check(&all).unwrap_or_else(|e| panic!("seed {}: {e}", w.seed));
+    model.assert_first_digests(&all, w.seed);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

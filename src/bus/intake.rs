@@ -2,14 +2,15 @@
 //! lane, applies events in batches and answers digest requests; settles only after commit.
 
 use super::publish::DeadLetters;
+use super::receipt::Receipt;
 use super::wire::{parse_digest_request, parse_status_changed, WireError};
 use crate::domain::ports::StoreError;
 use crate::domain::{AlarmEvent, UserId};
 use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::service::AlarmService;
-use async_nats::jetstream::{self, AckKind};
-use async_nats::{Client, Subject};
+use async_nats::jetstream;
+use async_nats::Client;
 use bytes::Bytes;
 use futures::StreamExt;
 use std::hash::{BuildHasher, RandomState};
@@ -41,89 +42,6 @@ pub struct LaneSettings {
     pub max_payload: usize,
     /// Longest one store-backed step may take before it is abandoned and retried.
     pub store_timeout: Duration,
-}
-
-/// How a message is settled with the broker once its fate is known.
-pub enum Receipt {
-    /// Acknowledged to the JetStream consumer.
-    JetStream(Box<jetstream::Message>),
-    /// Core NATS: answered on the reply subject, when the producer asked for one.
-    Core {
-        /// For replying.
-        client: Client,
-        /// The producer's inbox, if it used request/reply.
-        reply: Option<Subject>,
-    },
-}
-
-impl Receipt {
-    async fn ack(&self, outcome: &str) {
-        match self {
-            Receipt::JetStream(msg) => {
-                if let Err(e) = msg.ack().await {
-                    tracing::warn!(error = %e, "ack failed; the message will be redelivered and found a duplicate");
-                }
-            }
-            Receipt::Core {
-                client,
-                reply: Some(reply),
-            } => {
-                let body = format!(r#"{{"ok":true,"outcome":"{outcome}"}}"#);
-                let _ = client.publish(reply.clone(), body.into()).await;
-            }
-            Receipt::Core { reply: None, .. } => {}
-        }
-    }
-
-    async fn reject(&self, reason: &str) {
-        match self {
-            Receipt::JetStream(msg) => {
-                let _ = msg.ack_with(AckKind::Term).await;
-            }
-            Receipt::Core {
-                client,
-                reply: Some(reply),
-            } => {
-                let body = serde_json::json!({ "ok": false, "error": reason }).to_string();
-                let _ = client.publish(reply.clone(), body.into()).await;
-            }
-            Receipt::Core { reply: None, .. } => {}
-        }
-    }
-
-    /// Asks the server to wait longer before redelivering (JetStream only).
-    async fn in_progress(&self) {
-        if let Receipt::JetStream(msg) = self {
-            let _ = msg.ack_with(AckKind::Progress).await;
-        }
-    }
-
-    /// Hands the message back for redelivery, at shutdown (JetStream only; a core message
-    /// has no redelivery and its producer must retry).
-    async fn give_back(&self) {
-        if let Receipt::JetStream(msg) = self {
-            let _ = msg.ack_with(AckKind::Nak(None)).await;
-        }
-    }
-
-    fn dedup_id(&self) -> Option<String> {
-        match self {
-            Receipt::JetStream(msg) => msg.info().ok().map(|i| format!("{}-{}", i.stream, i.stream_sequence)),
-            Receipt::Core { .. } => None,
-        }
-    }
-
-    /// A stable identity of a stored request: its stream sequence and publish time, the
-    /// same on every redelivery and distinct even if the stream is ever recreated.
-    fn request_id(&self) -> Option<String> {
-        match self {
-            Receipt::JetStream(msg) => msg
-                .info()
-                .ok()
-                .map(|i| format!("{}@{}", i.stream_sequence, i.published.unix_timestamp_nanos())),
-            Receipt::Core { .. } => None,
-        }
-    }
 }
 
 enum Work {

@@ -4,5 +4,6 @@ pub mod backlog;
 pub mod connect;
 pub mod intake;
 pub mod publish;
+pub mod receipt;
 pub mod streams;
 pub mod wire;

@@ -5,8 +5,8 @@ pub mod mongo;
 mod prepared;
 pub mod sqlite;
 
-use crate::domain::ports::AlarmStore;
-use crate::domain::query::HistoryLimits;
+use crate::domain::ports::{AlarmRecord, AlarmStore};
+use crate::domain::query::{HistoryLimits, Page, PageKey};
 use std::sync::Arc;
 
 /// Why `STORE_URL` could not be turned into a store.
@@ -55,6 +55,24 @@ pub async fn open(url: &str, history: HistoryLimits) -> Result<Arc<dyn AlarmStor
     } else {
         Err(StoreUrlError::UnknownScheme(redact(url)))
     }
+}
+
+/// Cuts a listing fetched with one row more than `limit` into a page whose `next` key is
+/// the last item's, present only when that extra row showed more follow.
+pub(crate) fn page_from(mut items: Vec<AlarmRecord>, limit: usize) -> Page<AlarmRecord> {
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().and_then(|r| {
+            Some(PageKey {
+                changed_at: r.state.latest()?.changed_at,
+                alarm_id: r.alarm_id.clone(),
+                user_id: r.user_id.clone(),
+            })
+        })
+    } else {
+        None
+    };
+    Page { items, next }
 }
 
 /// The URL with the password of its user-info, if any, replaced by `***`.

@@ -107,22 +107,8 @@ pub(super) async fn list(
         .try_collect()
         .await
         .map_err(to_store_error)?;
-    let mut items: Vec<AlarmRecord> = docs.iter().map(parse_record).collect::<Result<_, _>>()?;
-    let next = if items.len() > page.limit {
-        items.truncate(page.limit);
-        items.last().map(|r| PageKey {
-            changed_at: r
-                .state
-                .latest()
-                .map(|v| v.changed_at)
-                .unwrap_or(EventTime::from_nanos(0)),
-            alarm_id: r.alarm_id.clone(),
-            user_id: r.user_id.clone(),
-        })
-    } else {
-        None
-    };
-    Ok(Page { items, next })
+    let items: Vec<AlarmRecord> = docs.iter().map(parse_record).collect::<Result<_, _>>()?;
+    Ok(crate::store::page_from(items, page.limit))
 }
 
 /// Adds an acknowledgement time unless already there.

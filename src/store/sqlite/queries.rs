@@ -3,7 +3,7 @@
 use super::rows::{record_at, RECORD_COLUMNS};
 use crate::domain::ports::AlarmRecord;
 use crate::domain::query::{
-    AckOutcome, AlarmFilter, Counts, HistoryEntry, HistoryLimits, Page, PageKey, PageRequest, SortOrder,
+    AckOutcome, AlarmFilter, Counts, HistoryEntry, HistoryLimits, Page, PageRequest, SortOrder,
 };
 use crate::domain::{AlarmEvent, AlarmId, ApplyOutcome, EventTime, Status, UserId, Version};
 use rusqlite::types::Value;
@@ -191,25 +191,12 @@ pub(super) fn list(conn: &Connection, filter: &AlarmFilter, page: &PageRequest) 
         "SELECT {RECORD_COLUMNS} FROM alarms WHERE {condition} ORDER BY changed_at {dir}, alarm_id {dir}, user_id {dir} LIMIT {limit}"
     );
     let mut stmt = conn.prepare(&sql)?;
-    let mut items: Vec<AlarmRecord> = stmt
+    let items: Vec<AlarmRecord> = stmt
         .query_map(params_from_iter(args.iter()), record_at)?
         .collect::<Result<_, _>>()?;
-    let next = if items.len() > page.limit {
-        items.truncate(page.limit);
-        items.last().map(|r| PageKey {
-            changed_at: r
-                .state
-                .latest()
-                .map(|v| v.changed_at)
-                .unwrap_or(EventTime::from_nanos(0)),
-            alarm_id: r.alarm_id.clone(),
-            user_id: r.user_id.clone(),
-        })
-    } else {
-        None
-    };
-    for item in &mut items {
+    let mut page = crate::store::page_from(items, page.limit);
+    for item in &mut page.items {
         item.acknowledgements = acknowledgements(conn, &item.user_id, &item.alarm_id)?;
     }
-    Ok(Page { items, next })
+    Ok(page)
 }
