@@ -42,6 +42,32 @@ impl TestBus {
         }
     }
 
+    /// Publishes events one by one, retrying each until the stream confirms it: for
+    /// publishing through a broker restart, like a careful producer would.
+    pub async fn publish_events_through_outages(&self, events: &[TestEvent], patience: Duration) {
+        for e in events {
+            let deadline = Instant::now() + patience;
+            loop {
+                let attempt = async {
+                    self.js
+                        .publish("AlarmStatusChanged", e.to_json().into())
+                        .await?
+                        .await
+                        .map_err(Into::into)
+                };
+                let result: Result<_, Box<dyn std::error::Error + Send + Sync>> = attempt.await;
+                match result {
+                    Ok(_) => break,
+                    Err(err) => {
+                        assert!(Instant::now() < deadline, "event never confirmed: {err}");
+                        // Nothing to await while the broker is down: retry shortly.
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        }
+    }
+
     /// Publishes one digest request through JetStream.
     pub async fn request_digest(&self, user: &str) {
         let body = serde_json::json!({ "UserID": user }).to_string();
@@ -57,6 +83,14 @@ impl TestBus {
     pub async fn publish_raw(&self, subject: &str, payload: Vec<u8>) {
         self.client.publish(subject.to_string(), payload.into()).await.unwrap();
         self.client.flush().await.unwrap();
+    }
+
+    /// Messages of the shared consumer not yet acknowledged: pending plus in flight.
+    pub async fn backlog(&self) -> u64 {
+        let stream = self.js.get_stream(INPUT_STREAM).await.unwrap();
+        let mut consumer: jetstream::consumer::Consumer<pull::Config> = stream.get_consumer(CONSUMER).await.unwrap();
+        let info = consumer.info().await.unwrap();
+        info.num_pending + info.num_ack_pending as u64
     }
 
     /// Waits until the shared consumer has nothing pending and nothing unacknowledged:

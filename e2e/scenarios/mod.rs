@@ -2,6 +2,7 @@
 
 mod core_mode;
 mod downtime;
+mod faults;
 mod garbage;
 mod no_repeat;
 mod out_of_order;

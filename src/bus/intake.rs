@@ -301,7 +301,9 @@ pub async fn run_jetstream(
                 }
             }
         };
-        let batch = intake.settings.max_batch.clamp(1, 1000);
+        // How many messages one pull asks for; independent of the store batch size, so a
+        // small MAX_BATCH does not turn into one network round trip per message.
+        let batch = intake.settings.capacity.clamp(1, 1000);
         let mut messages = match consumer
             .stream()
             .max_messages_per_batch(batch)
