@@ -71,3 +71,50 @@ async fn sigterm_under_load_exits_in_time_and_loses_nothing() {
     let all = digests.wait_caught_up(&stage.bus, PATIENCE).await;
     model.assert_first_digests(&all, w.seed);
 }
+
+/// Polls readiness until it is `want` (there is no event to await from outside).
+async fn await_readiness(replica: &Replica, want: u16) {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    loop {
+        if replica.get("/readyz").await.0 == want {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "/readyz never answered {want}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_outage_holds_messages_and_loses_nothing() {
+    let mut store = crate::support::SecantusServer::start();
+    let mut stage = Stage::new(StoreKind::Sqlite).await;
+    stage.env.store_url = store.uri("e2e_outage");
+    let env = stage.env.with("STORE_TIMEOUT", "3s");
+    let replica = Replica::start(&env).await;
+    let mut w = Workload::seeded("store_outage");
+    let events = w.events(20, 5, 1_000);
+    let mut model = Model::default();
+    model.record(&events);
+    let (before, during) = events.split_at(events.len() / 2);
+    stage.bus.publish_events(before).await;
+    stage.bus.wait_drained(PATIENCE).await;
+
+    store.stop();
+    await_readiness(&replica, 503).await;
+    stage.bus.publish_events(during).await;
+    let held = stage.bus.backlog().await;
+    assert!(held > 0, "nothing can be acked while the store is down");
+    assert_eq!(replica.get("/healthz").await.0, 200, "the process stays up");
+
+    store.resume();
+    await_readiness(&replica, 200).await;
+    stage.bus.wait_drained(PATIENCE).await;
+    let digests = DigestLog::from_stream(&stage.bus).await;
+    for user in model.users() {
+        stage.bus.request_digest(&user).await;
+    }
+    stage.bus.wait_drained(PATIENCE).await;
+    let all = digests.wait_caught_up(&stage.bus, PATIENCE).await;
+    model.assert_first_digests(&all, w.seed);
+    println!("store_outage: {held} messages held during the outage, all applied after it");
+}

@@ -5,6 +5,6 @@ pub mod mongo;
 pub mod nats;
 pub mod process;
 
-pub use mongo::{mongo_uri, mongo_uri_for, unique_database};
+pub use mongo::{mongo_uri, mongo_uri_for, unique_database, SecantusServer};
 pub use nats::NatsServer;
 pub use process::free_port;

@@ -76,3 +76,62 @@ pub fn mongo_uri_for(database: &str) -> String {
     let query = tail.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
     format!("{scheme}://{authority}/{database}{query}")
 }
+
+/// A SecantusDB of one test, on disk, that the test can stop and start again on the same
+/// port and data: a store outage. Killed by PID when dropped.
+pub struct SecantusServer {
+    child: Option<std::process::Child>,
+    /// Its port.
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl SecantusServer {
+    /// Starts a server on a free port with a fresh data directory.
+    pub fn start() -> Self {
+        let mut server = Self {
+            child: None,
+            port: free_port(),
+            dir: tempfile::tempdir().unwrap(),
+        };
+        server.resume();
+        server
+    }
+
+    /// `mongodb://127.0.0.1:PORT/DATABASE?directConnection=true`.
+    pub fn uri(&self, database: &str) -> String {
+        format!("mongodb://127.0.0.1:{}/{database}?directConnection=true", self.port)
+    }
+
+    /// Stops the server (SIGTERM, so what it committed is on disk) and waits for it.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port and data directory.
+    pub fn resume(&mut self) {
+        let mut cmd = Command::new(secantus_binary());
+        cmd.args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &self.port.to_string(),
+            "--storage-path",
+        ])
+        .arg(self.dir.path());
+        cmd.env("PYTHONUNBUFFERED", "1");
+        let (child, _) = spawn_until_ready(cmd, "listening on", Duration::from_secs(60));
+        self.child = Some(child);
+    }
+}
+
+impl Drop for SecantusServer {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            super::process::stop(child);
+        }
+    }
+}
