@@ -27,7 +27,7 @@ lint: ## cargo fmt --check and clippy with warnings denied
 	cargo clippy --all-targets -- -D warnings
 
 test: tools lint ## tools, lint, all tests, then a quick run of the benchmark
-	$(TEST_ENV) cargo test --all-targets
+	$(TEST_ENV) cargo test --lib --bins --tests
 	$(TEST_ENV) BENCH_QUICK=1 cargo bench --bench store_apply
 
 bench: tools ## Run the store_apply benchmark in full
