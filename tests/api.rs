@@ -80,4 +80,5 @@ api_suite!(
     acknowledging_is_201_then_200_and_404_for_an_unknown_alarm,
     malformed_requests_get_problem_json_with_the_right_status,
     tokens_guard_reads_and_writes_but_never_health,
+    stats_match_figures_worked_out_by_hand,
 );

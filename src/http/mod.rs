@@ -6,6 +6,7 @@ pub mod error;
 pub mod events;
 pub mod listing;
 pub mod observe;
+pub mod stats;
 
 use crate::domain::ports::AlarmStore;
 use crate::health::Health;
@@ -51,7 +52,9 @@ pub struct HttpLimits {
 /// All routes: health, readiness and metrics stay open; `/v1` reads and writes require
 /// their token when one is configured. Errors are `application/problem+json`.
 pub fn router(state: AppState) -> Router {
-    let reads = alarms::router().route_layer(from_fn_with_state(state.clone(), auth::require_read));
+    let reads = alarms::router()
+        .merge(stats::router())
+        .route_layer(from_fn_with_state(state.clone(), auth::require_read));
     let writes = events::router().route_layer(from_fn_with_state(state.clone(), auth::require_write));
     let limits = state.limits;
     Router::new()
