@@ -12,15 +12,14 @@ use crate::domain::ports::AlarmStore;
 use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::service::AlarmService;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, StatusCode};
-use axum::middleware::from_fn_with_state;
-use axum::response::IntoResponse;
+use axum::middleware::{from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use std::sync::Arc;
 use std::time::Duration;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// What handlers share.
@@ -66,12 +65,21 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            limits.timeout,
-        ))
+        .layer(from_fn_with_state(limits.timeout, deadline))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Answers 503 as a problem when a request takes longer than `HTTP_TIMEOUT`; the handler's
+/// future is dropped, so a store call in flight is abandoned, not left running.
+async fn deadline(State(timeout): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => error::problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the request took longer than {} ms", timeout.as_millis()),
+        ),
+    }
 }
 
 /// The process is up.
@@ -96,4 +104,22 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         state.metrics.encode(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_over_the_deadline_gets_a_503_problem() {
+        let app = Router::new()
+            .route("/stuck", get(std::future::pending::<&'static str>))
+            .layer(from_fn_with_state(Duration::from_millis(50), deadline));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let response = reqwest::get(format!("http://{addr}/stuck")).await.unwrap();
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], error::PROBLEM_JSON);
+    }
 }
