@@ -81,4 +81,5 @@ api_suite!(
     malformed_requests_get_problem_json_with_the_right_status,
     tokens_guard_reads_and_writes_but_never_health,
     stats_match_figures_worked_out_by_hand,
+    allma_alerts_become_status_changes_and_acknowledgements,
 );

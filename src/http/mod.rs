@@ -1,6 +1,7 @@
 //! The HTTP server: health, readiness, metrics and the `/v1` API.
 
 pub mod alarms;
+pub mod allma;
 pub mod auth;
 pub mod error;
 pub mod events;
@@ -54,7 +55,9 @@ pub fn router(state: AppState) -> Router {
     let reads = alarms::router()
         .merge(stats::router())
         .route_layer(from_fn_with_state(state.clone(), auth::require_read));
-    let writes = events::router().route_layer(from_fn_with_state(state.clone(), auth::require_write));
+    let writes = events::router()
+        .merge(allma::router())
+        .route_layer(from_fn_with_state(state.clone(), auth::require_write));
     let limits = state.limits;
     Router::new()
         .route("/healthz", get(healthz))

@@ -431,3 +431,62 @@ pub async fn stats_match_figures_worked_out_by_hand(store: Arc<dyn AlarmStore>) 
     );
     assert_eq!(api.get("/v1/stats?since=later").await.0, 400);
 }
+
+pub async fn allma_alerts_become_status_changes_and_acknowledgements(store: Arc<dyn AlarmStore>) {
+    let api = Api::start(store, Tokens::default()).await;
+    let alert = |status: &str, extra: Value| {
+        let mut a = json!({
+            "alertId": "al-1", "name": "Disk full", "status": status, "triggeredOn": at(10),
+            "responder": {"userId": "u1", "name": "Ann"}, "service": {"name": "storage"},
+        });
+        a.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        a
+    };
+    // A change for an alert never seen is inserted, not refused.
+    let changed = json!({"eventType": "ALERT_CHANGED", "alert": alert("TRIGGERED", json!({}))});
+    let (status, body) = api.post("/v1/intake/allma", &changed).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["Outcomes"], json!(["applied"]));
+    let (_, alarm) = api.get("/v1/users/u1/alarms/al-1").await;
+    assert_eq!(
+        (
+            &alarm["Status"],
+            &alarm["ChangedAt"],
+            &alarm["Name"],
+            &alarm["Service"],
+            &alarm["UserName"]
+        ),
+        (
+            &json!("WARNING"),
+            &json!(at(10)),
+            &json!("Disk full"),
+            &json!("storage"),
+            &json!("Ann")
+        )
+    );
+
+    let acked = alert("ACKNOWLEDGED", json!({"acknowledgedOn": at(40)}));
+    let (status, body) = api.post("/v1/intake/allma", &acked).await;
+    assert_eq!(
+        (status, &body["Outcomes"], &body["Acknowledged"]),
+        (202, &json!(["duplicate"]), &json!(true))
+    );
+
+    let resolved = alert("RESOLVED", json!({"acknowledgedOn": at(40), "resolvedOn": at(70)}));
+    let (status, body) = api.post("/v1/intake/allma", &resolved).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["Outcomes"], json!(["duplicate", "applied"]));
+    let (_, alarm) = api.get("/v1/users/u1/alarms/al-1").await;
+    assert_eq!((&alarm["Status"], &alarm["Active"]), (&json!("CLEARED"), &json!(false)));
+    assert_eq!(alarm["Acknowledgements"], json!([at(40)]));
+
+    for invalid in [
+        json!({"alertId": "al-2", "status": "TRIGGERED", "triggeredOn": at(1)}),
+        alert("EXPLODED", json!({})),
+        alert("RESOLVED", json!({})),
+        alert("TRIGGERED", json!({"triggeredOn": "noon"})),
+    ] {
+        let (status, problem) = api.post("/v1/intake/allma", &invalid).await;
+        assert_eq!(status, 422, "{invalid}: {problem}");
+    }
+}
