@@ -3,6 +3,8 @@
 
 #[path = "api/cases.rs"]
 mod cases;
+#[path = "api/reports.rs"]
+mod reports;
 #[path = "api/server.rs"]
 mod server;
 mod support;
@@ -44,6 +46,12 @@ async fn mongo() -> (Arc<dyn AlarmStore>, Fixture) {
     (Arc::new(store.clone()), Fixture::Mongo(store))
 }
 
+/// Every test body, whichever file it lives in.
+mod all {
+    pub use super::cases::*;
+    pub use super::reports::*;
+}
+
 macro_rules! api_suite {
     ($($name:ident),* $(,)?) => {
         mod sqlite_store {
@@ -51,7 +59,7 @@ macro_rules! api_suite {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let (store, fixture) = super::sqlite();
-                    super::cases::$name(store).await;
+                    super::all::$name(store).await;
                     fixture.cleanup().await;
                 }
             )*
@@ -61,7 +69,7 @@ macro_rules! api_suite {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let (store, fixture) = super::mongo().await;
-                    super::cases::$name(store).await;
+                    super::all::$name(store).await;
                     fixture.cleanup().await;
                 }
             )*
