@@ -7,8 +7,9 @@ use crate::bus::streams::InputTopology;
 use crate::config::{IntakeMode, ServeConfig};
 use crate::domain::ports::{AlarmStore, DigestPublisher, SystemClock};
 use crate::health::Health;
+use crate::http::auth::Tokens;
 use crate::http::observe::observed;
-use crate::http::{router, AppState};
+use crate::http::{router, AppState, HttpLimits};
 use crate::metrics::Metrics;
 use crate::service::{AlarmService, ClaimSettings};
 use crate::store::instrumented::InstrumentedStore;
@@ -163,6 +164,16 @@ impl Application {
         let state = AppState {
             health: Arc::clone(&self.health),
             metrics: Arc::clone(&self.metrics),
+            store: Arc::clone(&self.store),
+            service: Arc::clone(&self.service),
+            tokens: Arc::new(Tokens {
+                write: cfg.api_token.clone(),
+                read: cfg.api_read_token.clone(),
+            }),
+            limits: HttpLimits {
+                body_bytes: cfg.http_body_limit,
+                timeout: cfg.http_timeout,
+            },
         };
         let http_stop = stop.clone();
         let http = tokio::spawn(

@@ -4,7 +4,7 @@
 //! - [`service`]: the use cases over the ports: apply events, send a digest.
 //! - [`store`]: the store port over SQLite (embedded default) and MongoDB (replicas).
 //! - [`bus`]: NATS: wire formats, intake, digest and dead-letter publishing.
-//! - [`http`]: health, readiness, metrics.
+//! - [`http`]: health, readiness, metrics and the `/v1` API (problem+json errors, tokens).
 //! - [`app`]: wiring and shutdown; [`config`], [`telemetry`], [`metrics`], [`health`].
 
 pub mod app;

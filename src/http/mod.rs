@@ -1,15 +1,27 @@
-//! The HTTP server: health, readiness and metrics (the API issue adds `/v1`).
+//! The HTTP server: health, readiness, metrics and the `/v1` API.
 
+pub mod alarms;
+pub mod allma;
+pub mod auth;
+pub mod error;
+pub mod events;
+pub mod listing;
 pub mod observe;
+pub mod stats;
 
+use crate::domain::ports::AlarmStore;
 use crate::health::Health;
 use crate::metrics::Metrics;
-use axum::extract::State;
+use crate::service::AlarmService;
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::middleware::{from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use std::sync::Arc;
+use std::time::Duration;
+use tower_http::trace::TraceLayer;
 
 /// What handlers share.
 #[derive(Clone)]
@@ -18,15 +30,59 @@ pub struct AppState {
     pub health: Arc<Health>,
     /// The metrics registry.
     pub metrics: Arc<Metrics>,
+    /// Alarm queries.
+    pub store: Arc<dyn AlarmStore>,
+    /// Event intake and acknowledgements.
+    pub service: Arc<AlarmService>,
+    /// The bearer tokens of the API.
+    pub tokens: Arc<auth::Tokens>,
+    /// Body size and time limits.
+    pub limits: HttpLimits,
 }
 
-/// All routes.
+/// Limits on every request.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    /// Largest request body in bytes (`HTTP_BODY_LIMIT`); larger bodies get a 413.
+    pub body_bytes: usize,
+    /// Longest time a request may take (`HTTP_TIMEOUT`); slower ones get a 503.
+    pub timeout: Duration,
+}
+
+/// All routes: health, readiness and metrics stay open; `/v1` reads and writes require
+/// their token when one is configured. Errors are `application/problem+json`.
 pub fn router(state: AppState) -> Router {
+    let reads = alarms::router()
+        .merge(stats::router())
+        .route_layer(from_fn_with_state(state.clone(), auth::require_read));
+    let writes = events::router()
+        .merge(allma::router())
+        .route_layer(from_fn_with_state(state.clone(), auth::require_write));
+    let limits = state.limits;
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(reads)
+        .merge(writes)
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(limits.body_bytes))
+        .layer(from_fn_with_state(limits.timeout, deadline))
+        .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Answers 503 as a problem when a request takes longer than `HTTP_TIMEOUT`; the handler's
+/// future is dropped, so a store call in flight is abandoned, not left running.
+async fn deadline(State(timeout): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => error::problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the request took longer than {} ms", timeout.as_millis()),
+        ),
+    }
 }
 
 /// The process is up.
@@ -51,4 +107,22 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
         state.metrics.encode(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_over_the_deadline_gets_a_503_problem() {
+        let app = Router::new()
+            .route("/stuck", get(std::future::pending::<&'static str>))
+            .layer(from_fn_with_state(Duration::from_millis(50), deadline));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let response = reqwest::get(format!("http://{addr}/stuck")).await.unwrap();
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], error::PROBLEM_JSON);
+    }
 }

@@ -1,0 +1,151 @@
+//! The API's one error type, rendered as RFC 9457 `application/problem+json`.
+
+use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Why an API request failed; each variant has one status code.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A query parameter, path segment or body is malformed (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The bearer token is missing or wrong (401); the token itself is never echoed.
+    #[error("a valid bearer token is required")]
+    Unauthorized,
+    /// No such resource (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// The route exists, but not for this method (405); axum sets `Allow`.
+    #[error("method not allowed for this resource")]
+    MethodNotAllowed,
+    /// The body exceeds `HTTP_BODY_LIMIT` (413).
+    #[error("request body exceeds the configured limit")]
+    PayloadTooLarge,
+    /// The body is not `application/json` (415).
+    #[error("expected a body with content type application/json")]
+    UnsupportedMediaType,
+    /// Well-formed JSON that is not a valid request or event (422).
+    #[error("{0}")]
+    Unprocessable(String),
+    /// The store could not be reached (503); detail is logged, not shown.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else (500); detail is logged, not shown.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    /// The status code this error answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<crate::domain::ports::StoreError> for ApiError {
+    fn from(e: crate::domain::ports::StoreError) -> Self {
+        if e.is_transient() {
+            ApiError::Unavailable(e.to_string())
+        } else {
+            ApiError::Unexpected(anyhow::Error::new(e))
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
+            JsonRejection::JsonDataError(e) => ApiError::Unprocessable(e.body_text()),
+            JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest(e.body_text()),
+            JsonRejection::BytesRejection(e) => e.into(),
+            other => ApiError::BadRequest(other.body_text()),
+        }
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(rejection: BytesRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::BadRequest(rejection.body_text())
+        }
+    }
+}
+
+/// The RFC 9457 body.
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    title: &'a str,
+    status: u16,
+    detail: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let detail = if status.is_server_error() {
+            tracing::error!(error = %self, status = status.as_u16(), "request failed");
+            "the server could not complete the request; it has been logged".to_string()
+        } else {
+            self.to_string()
+        };
+        problem(status, detail)
+    }
+}
+
+/// A problem response with `status` and `detail`.
+pub fn problem(status: StatusCode, detail: String) -> Response {
+    let body = Problem {
+        kind: "about:blank",
+        title: status.canonical_reason().unwrap_or("Error"),
+        status: status.as_u16(),
+        detail,
+    };
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+    let mut response = (status, bytes).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    response
+}
+
+/// The answer for paths no route matches.
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound("no such resource".into())
+}
+
+/// The answer for a known path with the wrong method (axum adds `Allow`).
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_errors_hide_their_detail_from_the_client() {
+        let response = ApiError::Unexpected(anyhow::anyhow!("secret connection string")).into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+    }
+}

@@ -1,0 +1,169 @@
+//! Write routes: status changes over HTTP (same rules as NATS intake) and acknowledgements.
+
+use super::alarms::record;
+use super::error::ApiError;
+use super::listing::instant;
+use super::AppState;
+use crate::bus::wire::parse_status_changed;
+use crate::domain::query::AckOutcome;
+use crate::domain::{AlarmEvent, ApplyOutcome, EventTime};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The write routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/events", post(submit))
+        .route("/v1/users/{user_id}/alarms/{alarm_id}/ack", post(acknowledge))
+}
+
+/// What happened to one submitted item.
+#[derive(Serialize)]
+struct ItemResult {
+    index: usize,
+    outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+/// The answer to a submission.
+#[derive(Serialize, Default)]
+struct Submitted {
+    applied: usize,
+    stale: usize,
+    duplicate: usize,
+    rejected: usize,
+    items: Vec<ItemResult>,
+}
+
+/// `POST /v1/events`: one `AlarmStatusChanged` object or an array of them. Each item is
+/// parsed from its own JSON exactly as a NATS message would be; valid ones are applied
+/// together. A single invalid object is a 422; invalid items of an array are reported.
+async fn submit(
+    State(state): State<AppState>,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<(StatusCode, Json<Submitted>), ApiError> {
+    let Json(body) = body?;
+    let (items, single) = match body {
+        Value::Array(items) => (items, false),
+        other => (vec![other], true),
+    };
+    let mut parsed: Vec<Result<AlarmEvent, String>> = Vec::with_capacity(items.len());
+    for item in &items {
+        let raw = serde_json::to_vec(item).map_err(anyhow::Error::from)?;
+        parsed.push(parse_status_changed(&raw, usize::MAX).map_err(|e| e.to_string()));
+    }
+    if single {
+        if let Some(Err(reason)) = parsed.first() {
+            return Err(ApiError::Unprocessable(reason.clone()));
+        }
+    }
+    let valid: Vec<AlarmEvent> = parsed.iter().filter_map(|p| p.as_ref().ok().cloned()).collect();
+    let mut outcomes = if valid.is_empty() {
+        Vec::new()
+    } else {
+        state.service.apply(&valid).await?
+    }
+    .into_iter();
+    let mut answer = Submitted::default();
+    for (index, item) in parsed.into_iter().enumerate() {
+        let (outcome, reason) = match item {
+            Err(reason) => {
+                answer.rejected += 1;
+                ("rejected", Some(reason))
+            }
+            Ok(_) => {
+                let outcome = outcomes
+                    .next()
+                    .ok_or_else(|| anyhow::anyhow!("store returned fewer outcomes than events"))?;
+                match outcome {
+                    ApplyOutcome::Applied => answer.applied += 1,
+                    ApplyOutcome::Stale => answer.stale += 1,
+                    ApplyOutcome::Duplicate => answer.duplicate += 1,
+                }
+                (outcome.as_str(), None)
+            }
+        };
+        answer.items.push(ItemResult { index, outcome, reason });
+    }
+    Ok((StatusCode::ACCEPTED, Json(answer)))
+}
+
+/// The optional body of an acknowledgement.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AckBody {
+    #[serde(rename = "AckedAt")]
+    acked_at: Option<String>,
+}
+
+/// An acknowledgement as answered.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct AckView {
+    #[serde(rename = "UserID")]
+    user_id: String,
+    #[serde(rename = "AlarmID")]
+    alarm_id: String,
+    acked_at: String,
+    recorded: bool,
+}
+
+/// `POST /v1/users/{user_id}/alarms/{alarm_id}/ack`: 201 when recorded, 200 when the same
+/// time was already recorded, 404 for an unknown alarm. Without a body, the time is now.
+async fn acknowledge(
+    State(state): State<AppState>,
+    Path((user, alarm)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<AckView>), ApiError> {
+    let body = body?;
+    let at = if body.iter().all(u8::is_ascii_whitespace) {
+        now()
+    } else {
+        let is_json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim() == "application/json"));
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let parsed: AckBody = serde_json::from_slice(&body).map_err(|e| {
+            if e.is_data() {
+                ApiError::Unprocessable(e.to_string())
+            } else {
+                ApiError::BadRequest(e.to_string())
+            }
+        })?;
+        match parsed.acked_at {
+            Some(t) => instant("AckedAt", &t).map_err(|e| ApiError::Unprocessable(e.to_string()))?,
+            None => now(),
+        }
+    };
+    let r = record(&state, &user, &alarm).await?;
+    let status = match state.store.acknowledge(&r.user_id, &r.alarm_id, at).await? {
+        AckOutcome::Recorded => StatusCode::CREATED,
+        AckOutcome::AlreadyRecorded => StatusCode::OK,
+        AckOutcome::UnknownAlarm => return Err(ApiError::NotFound(format!("no alarm {alarm} of user {user}"))),
+    };
+    Ok((
+        status,
+        Json(AckView {
+            user_id: r.user_id.as_str().to_string(),
+            alarm_id: r.alarm_id.as_str().to_string(),
+            acked_at: at.to_rfc3339(),
+            recorded: status == StatusCode::CREATED,
+        }),
+    ))
+}
+
+fn now() -> EventTime {
+    use crate::domain::ports::{Clock, SystemClock};
+    SystemClock.now()
+}

@@ -1,0 +1,93 @@
+//! The HTTP API over real HTTP, on SQLite and on a MongoDB-wire server (`MONGODB_URI`, or
+//! a SecantusDB started for this test binary).
+
+#[path = "api/cases.rs"]
+mod cases;
+#[path = "api/reports.rs"]
+mod reports;
+#[path = "api/server.rs"]
+mod server;
+mod support;
+
+use alarm_digest::domain::ports::AlarmStore;
+use alarm_digest::store::mongo::MongoStore;
+use alarm_digest::store::sqlite::{SqliteOptions, SqliteStore};
+use std::sync::Arc;
+
+/// Keeps a test's store alive and removes it afterwards.
+enum Fixture {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Mongo(MongoStore),
+}
+
+impl Fixture {
+    async fn cleanup(self) {
+        if let Fixture::Mongo(store) = self {
+            let _ = store.drop_database().await;
+        }
+    }
+}
+
+fn sqlite() -> (Arc<dyn AlarmStore>, Fixture) {
+    let dir = tempfile::tempdir().unwrap();
+    let options = SqliteOptions {
+        history: server::LIMITS,
+        ..Default::default()
+    };
+    let store = SqliteStore::open(dir.path().join("alarms.db"), options).unwrap();
+    (Arc::new(store), Fixture::Sqlite(dir))
+}
+
+async fn mongo() -> (Arc<dyn AlarmStore>, Fixture) {
+    let uri = support::mongo_uri();
+    let store = MongoStore::connect(&uri, Some(&support::unique_database("api")), server::LIMITS)
+        .await
+        .unwrap();
+    (Arc::new(store.clone()), Fixture::Mongo(store))
+}
+
+/// Every test body, whichever file it lives in.
+mod all {
+    pub use super::cases::*;
+    pub use super::reports::*;
+}
+
+macro_rules! api_suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (store, fixture) = super::sqlite();
+                    super::all::$name(store).await;
+                    fixture.cleanup().await;
+                }
+            )*
+        }
+        mod mongo_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (store, fixture) = super::mongo().await;
+                    super::all::$name(store).await;
+                    fixture.cleanup().await;
+                }
+            )*
+        }
+    };
+}
+
+api_suite!(
+    every_listing_filter_selects_exactly_the_matching_alarms,
+    pages_walk_to_the_end_without_gaps_or_duplicates_in_both_orders,
+    one_alarm_shows_its_state_and_unknown_alarms_are_404,
+    history_keeps_the_newest_events_in_changed_at_order_with_ignored_ones_flagged,
+    counts_report_active_alarms_alarms_and_events_received,
+    a_batch_applies_valid_items_and_reports_each_rejected_one,
+    a_single_invalid_event_is_a_422_problem,
+    acknowledging_is_201_then_200_and_404_for_an_unknown_alarm,
+    malformed_requests_get_problem_json_with_the_right_status,
+    tokens_guard_reads_and_writes_but_never_health,
+    stats_match_figures_worked_out_by_hand,
+    allma_alerts_become_status_changes_and_acknowledgements,
+);

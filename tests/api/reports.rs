@@ -1,0 +1,169 @@
+//! API test bodies for the stats and the external alert intake; each runs once per store.
+
+use crate::server::{event, Api};
+use alarm_digest::domain::ports::AlarmStore;
+use alarm_digest::http::auth::Tokens;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// `2024-01-01T00:00:00Z` plus `seconds`.
+fn at(seconds: u32) -> String {
+    format!(
+        "2024-01-01T{:02}:{:02}:{:02}Z",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
+}
+
+/// Asserts a stats summary equals (count, min, mean, max, p50, p95).
+fn assert_summary(actual: &Value, expected: (u64, f64, f64, f64, f64, f64), what: &str) {
+    let (count, min, mean, max, p50, p95) = expected;
+    assert_eq!(actual["count"], count, "{what}: {actual}");
+    for (field, want) in [("min", min), ("mean", mean), ("max", max), ("p50", p50), ("p95", p95)] {
+        let got = actual[field].as_f64().unwrap();
+        assert!((got - want).abs() < 1e-9, "{what}.{field}: {got} != {want}");
+    }
+}
+
+pub async fn stats_match_figures_worked_out_by_hand(store: Arc<dyn AlarmStore>) {
+    let api = Api::start(store, Tokens::default()).await;
+    let e = |user: &str, alarm: &str, status: &str, second: u32, service: &str| {
+        event(user, alarm, status, &at(second), "n", service, "p")
+    };
+    // Episodes (start, acknowledged, resolved), in seconds:
+    // u1/a1 storage (0, 30, 60); u1/a2 compute (10, 20, open); u1/a4 storage (100, 160, 400);
+    // u2/a3 storage (200, none, 290).
+    api.seed(&[
+        e("u1", "a1", "WARNING", 0, "storage"),
+        e("u1", "a1", "CLEARED", 60, "storage"),
+        e("u1", "a2", "CRITICAL", 10, "compute"),
+        e("u1", "a4", "WARNING", 100, "storage"),
+        e("u1", "a4", "CLEARED", 400, "storage"),
+        e("u2", "a3", "WARNING", 200, "storage"),
+        e("u2", "a3", "CLEARED", 290, "storage"),
+    ])
+    .await;
+    for (alarm, second) in [("a1", 30), ("a2", 20), ("a4", 160)] {
+        let (status, _) = api
+            .post(
+                &format!("/v1/users/u1/alarms/{alarm}/ack"),
+                &json!({"AckedAt": at(second)}),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    let (status, all) = api.get("/v1/stats").await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(all["alarms"], json!({"CLEARED": 3, "WARNING": 0, "CRITICAL": 1}));
+    assert_eq!(all["episodes"], 4);
+    assert_summary(
+        &all["time_to_acknowledge"],
+        (3, 10.0, 100.0 / 3.0, 60.0, 30.0, 60.0),
+        "all ack",
+    );
+    assert_summary(
+        &all["time_to_resolve"],
+        (3, 60.0, 150.0, 300.0, 90.0, 300.0),
+        "all resolve",
+    );
+
+    let (_, u1) = api.get("/v1/stats?user_id=u1").await;
+    assert_eq!(u1["alarms"], json!({"CLEARED": 2, "WARNING": 0, "CRITICAL": 1}));
+    assert_summary(
+        &u1["time_to_resolve"],
+        (2, 60.0, 180.0, 300.0, 60.0, 300.0),
+        "u1 resolve",
+    );
+
+    let since = at(50).replace(':', "%3A");
+    let (_, storage) = api.get(&format!("/v1/stats?service=storage&since={since}")).await;
+    assert_eq!(storage["alarms"], json!({"CLEARED": 3, "WARNING": 0, "CRITICAL": 0}));
+    assert_eq!(storage["episodes"], 2);
+    assert_summary(
+        &storage["time_to_acknowledge"],
+        (1, 60.0, 60.0, 60.0, 60.0, 60.0),
+        "storage ack",
+    );
+    assert_summary(
+        &storage["time_to_resolve"],
+        (2, 90.0, 195.0, 300.0, 90.0, 300.0),
+        "storage resolve",
+    );
+
+    // `until` is exclusive: the episode starting at 10 s is outside [.., 10 s).
+    let (_, early) = api.get(&format!("/v1/stats?until={}", at(10))).await;
+    assert_eq!(early["episodes"], 1);
+    assert_summary(
+        &early["time_to_acknowledge"],
+        (1, 30.0, 30.0, 30.0, 30.0, 30.0),
+        "early ack",
+    );
+
+    let (_, none) = api.get(&format!("/v1/stats?since={}", at(1000))).await;
+    assert_eq!(none["episodes"], 0);
+    assert_eq!(
+        (&none["time_to_acknowledge"], &none["time_to_resolve"]),
+        (&Value::Null, &Value::Null)
+    );
+    assert_eq!(api.get("/v1/stats?since=later").await.0, 400);
+}
+
+pub async fn allma_alerts_become_status_changes_and_acknowledgements(store: Arc<dyn AlarmStore>) {
+    let api = Api::start(store, Tokens::default()).await;
+    let alert = |status: &str, extra: Value| {
+        let mut a = json!({
+            "alertId": "al-1", "name": "Disk full", "status": status, "triggeredOn": at(10),
+            "responder": {"userId": "u1", "name": "Ann"}, "service": {"name": "storage"},
+        });
+        a.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        a
+    };
+    // A change for an alert never seen is inserted, not refused.
+    let changed = json!({"eventType": "ALERT_CHANGED", "alert": alert("TRIGGERED", json!({}))});
+    let (status, body) = api.post("/v1/intake/allma", &changed).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["Outcomes"], json!(["applied"]));
+    let (_, alarm) = api.get("/v1/users/u1/alarms/al-1").await;
+    assert_eq!(
+        (
+            &alarm["Status"],
+            &alarm["ChangedAt"],
+            &alarm["Name"],
+            &alarm["Service"],
+            &alarm["UserName"]
+        ),
+        (
+            &json!("WARNING"),
+            &json!(at(10)),
+            &json!("Disk full"),
+            &json!("storage"),
+            &json!("Ann")
+        )
+    );
+
+    let acked = alert("ACKNOWLEDGED", json!({"acknowledgedOn": at(40)}));
+    let (status, body) = api.post("/v1/intake/allma", &acked).await;
+    assert_eq!(
+        (status, &body["Outcomes"], &body["Acknowledged"]),
+        (202, &json!(["duplicate"]), &json!(true))
+    );
+
+    let resolved = alert("RESOLVED", json!({"acknowledgedOn": at(40), "resolvedOn": at(70)}));
+    let (status, body) = api.post("/v1/intake/allma", &resolved).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["Outcomes"], json!(["duplicate", "applied"]));
+    let (_, alarm) = api.get("/v1/users/u1/alarms/al-1").await;
+    assert_eq!((&alarm["Status"], &alarm["Active"]), (&json!("CLEARED"), &json!(false)));
+    assert_eq!(alarm["Acknowledgements"], json!([at(40)]));
+
+    for invalid in [
+        json!({"alertId": "al-2", "status": "TRIGGERED", "triggeredOn": at(1)}),
+        alert("EXPLODED", json!({})),
+        alert("RESOLVED", json!({})),
+        alert("TRIGGERED", json!({"triggeredOn": "noon"})),
+    ] {
+        let (status, problem) = api.post("/v1/intake/allma", &invalid).await;
+        assert_eq!(status, 422, "{invalid}: {problem}");
+    }
+}

@@ -1,0 +1,140 @@
+//! Serves the app's router over real HTTP on a free port, on a store of the caller's choice.
+
+use alarm_digest::domain::ports::{AlarmStore, DigestPublisher, PublishError, SystemClock};
+use alarm_digest::domain::query::HistoryLimits;
+use alarm_digest::domain::{Digest, DigestId};
+use alarm_digest::health::Health;
+use alarm_digest::http::auth::Tokens;
+use alarm_digest::http::{router, AppState, HttpLimits};
+use alarm_digest::metrics::Metrics;
+use alarm_digest::service::{AlarmService, ClaimSettings};
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Small history limits, so retention is visible with a handful of events.
+pub const LIMITS: HistoryLimits = HistoryLimits {
+    events_per_alarm: 3,
+    alarms: 1000,
+};
+
+/// The body limit the tests run with.
+pub const BODY_LIMIT: usize = 16 * 1024;
+
+/// Keeps published digests; digests are not under test here, the service just needs one.
+#[derive(Default)]
+struct RecordedDigests(Mutex<Vec<DigestId>>);
+
+#[async_trait::async_trait]
+impl DigestPublisher for RecordedDigests {
+    async fn publish(&self, _digest: &Digest, id: &DigestId) -> Result<(), PublishError> {
+        self.0.lock().unwrap().push(id.clone());
+        Ok(())
+    }
+}
+
+/// A running API and a client for it.
+pub struct Api {
+    /// `http://127.0.0.1:port`.
+    pub base: String,
+    /// The client requests go through.
+    pub client: reqwest::Client,
+}
+
+impl Api {
+    /// Serves the router on `store` with `tokens`.
+    pub async fn start(store: Arc<dyn AlarmStore>, tokens: Tokens) -> Api {
+        // Readiness is not under test; a client that never connects is enough for it.
+        let nats = async_nats::ConnectOptions::new()
+            .retry_on_initial_connect()
+            .connect("nats://127.0.0.1:1")
+            .await
+            .unwrap();
+        let service = Arc::new(AlarmService::new(
+            Arc::clone(&store),
+            Arc::new(RecordedDigests::default()),
+            Arc::new(SystemClock),
+            "api-test",
+            ClaimSettings {
+                ttl: Duration::from_secs(5),
+                wait: Duration::from_secs(1),
+            },
+        ));
+        let state = AppState {
+            health: Health::new(nats),
+            metrics: Arc::new(Metrics::new()),
+            store,
+            service,
+            tokens: Arc::new(tokens),
+            limits: HttpLimits {
+                body_bytes: BODY_LIMIT,
+                timeout: Duration::from_secs(10),
+            },
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+        Api {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// GET `path`, answering status and JSON body (`Null` when the body is not JSON).
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
+        answer(response).await
+    }
+
+    /// POST `body` as JSON to `path`.
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        answer(response).await
+    }
+
+    /// POSTs status changes and checks they were all accepted.
+    pub async fn seed(&self, events: &[Value]) {
+        let (status, body) = self.post("/v1/events", &Value::from(events.to_vec())).await;
+        assert_eq!(status, 202, "{body}");
+        assert_eq!(body["rejected"], 0, "{body}");
+    }
+}
+
+/// Status and JSON body of a response.
+pub async fn answer(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// An `AlarmStatusChanged` object.
+pub fn event(
+    user: &str,
+    alarm: &str,
+    status: &str,
+    changed_at: &str,
+    name: &str,
+    service: &str,
+    user_name: &str,
+) -> Value {
+    serde_json::json!({
+        "UserID": user, "AlarmID": alarm, "Status": status, "ChangedAt": changed_at,
+        "Name": name, "Service": service, "UserName": user_name,
+    })
+}
+
+/// `user/alarm` of every item of a listing, in order.
+pub fn keys(listing: &Value) -> Vec<String> {
+    listing["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| format!("{}/{}", i["UserID"].as_str().unwrap(), i["AlarmID"].as_str().unwrap()))
+        .collect()
+}
