@@ -95,6 +95,11 @@ impl Application {
             Duration::from_secs(2),
             stop.clone(),
         ));
+        tokio::spawn(trim_history_every(
+            Arc::clone(&self.store),
+            cfg.history_trim_interval,
+            stop.clone(),
+        ));
 
         let js = async_nats::jetstream::new(self.client.clone());
         let dead_letter_js = (cfg.intake == IntakeMode::Jetstream).then(|| js.clone());
@@ -198,6 +203,22 @@ impl Application {
         let _ = tokio::time::timeout(Duration::from_secs(2), http).await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Drops the histories beyond `HISTORY_ALARMS` every `every` until `stop`, so history
+/// stays bounded however long the service runs.
+async fn trim_history_every(store: Arc<dyn AlarmStore>, every: Duration, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        match store.trim_history().await {
+            Ok(0) => {}
+            Ok(dropped) => tracing::debug!(dropped, "dropped old alarm histories"),
+            Err(e) => tracing::warn!(error = %e, "could not trim alarm histories; will try again"),
+        }
     }
 }
 

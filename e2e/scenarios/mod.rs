@@ -4,6 +4,7 @@ mod core_mode;
 mod downtime;
 mod faults;
 mod garbage;
+mod history;
 mod no_repeat;
 mod out_of_order;
 mod readme_example;
