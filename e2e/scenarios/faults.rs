@@ -1,7 +1,7 @@
 //! Faults: the broker restarts mid-stream; a replica is stopped (SIGTERM) under load.
 
-use super::{Stage, PATIENCE};
-use crate::harness::{DigestLog, Model, Replica, StoreKind, TestBus, Workload};
+use super::{digests_for_every_user, Stage, PATIENCE};
+use crate::harness::{Model, Replica, StoreKind, Workload};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -17,13 +17,7 @@ async fn nats_server_restart_mid_stream_loses_nothing() {
     stage.nats.restart();
     // The test's own client reconnects too; publish the rest as soon as the server is back.
     stage.bus.publish_events_through_outages(after, PATIENCE).await;
-    stage.bus.wait_drained(PATIENCE).await;
-    let digests = DigestLog::from_stream(&stage.bus).await;
-    for user in model.users() {
-        stage.bus.request_digest(&user).await;
-    }
-    stage.bus.wait_drained(PATIENCE).await;
-    let all = digests.wait_caught_up(&stage.bus, PATIENCE).await;
+    let all = digests_for_every_user(&stage.bus, &model).await;
     model.assert_first_digests(&all, w.seed);
     assert!(
         replica.metric("alarm_digest_nats_reconnects_total").await >= 1.0,
@@ -61,14 +55,7 @@ async fn sigterm_under_load_exits_in_time_and_loses_nothing() {
 
     // Whatever it acked was committed: a fresh replica finishes the rest and nothing is lost.
     let _successor = Replica::start(&env).await;
-    let requests = TestBus::connect(&stage.nats.url()).await;
-    stage.bus.wait_drained(PATIENCE).await;
-    let digests = DigestLog::from_stream(&stage.bus).await;
-    for user in model.users() {
-        requests.request_digest(&user).await;
-    }
-    stage.bus.wait_drained(PATIENCE).await;
-    let all = digests.wait_caught_up(&stage.bus, PATIENCE).await;
+    let all = digests_for_every_user(&stage.bus, &model).await;
     model.assert_first_digests(&all, w.seed);
 }
 
@@ -108,13 +95,7 @@ async fn store_outage_holds_messages_and_loses_nothing() {
 
     store.resume();
     await_readiness(&replica, 200).await;
-    stage.bus.wait_drained(PATIENCE).await;
-    let digests = DigestLog::from_stream(&stage.bus).await;
-    for user in model.users() {
-        stage.bus.request_digest(&user).await;
-    }
-    stage.bus.wait_drained(PATIENCE).await;
-    let all = digests.wait_caught_up(&stage.bus, PATIENCE).await;
+    let all = digests_for_every_user(&stage.bus, &model).await;
     model.assert_first_digests(&all, w.seed);
     println!("store_outage: {held} messages held during the outage, all applied after it");
 }

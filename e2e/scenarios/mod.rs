@@ -10,7 +10,8 @@ mod out_of_order;
 mod readme_example;
 mod replicas;
 
-use crate::harness::{ServiceEnv, StoreKind, TestBus};
+use crate::harness::model::DigestMsg;
+use crate::harness::{DigestLog, Model, ServiceEnv, StoreKind, TestBus};
 use crate::support::NatsServer;
 
 /// A private nats-server, a store, and the test's own client.
@@ -27,6 +28,18 @@ impl Stage {
         let bus = TestBus::connect(&nats.url()).await;
         Self { nats, env, bus }
     }
+}
+
+/// Once everything published is processed, asks every user of `model` for a digest and
+/// returns every digest the digest stream then holds.
+pub async fn digests_for_every_user(bus: &TestBus, model: &Model) -> Vec<DigestMsg> {
+    bus.wait_drained(PATIENCE).await;
+    let digests = DigestLog::from_stream(bus).await;
+    for user in model.users() {
+        bus.request_digest(&user).await;
+    }
+    bus.wait_drained(PATIENCE).await;
+    digests.wait_caught_up(bus, PATIENCE).await
 }
 
 /// How long any single wait may take before the scenario fails.
