@@ -376,6 +376,21 @@ fn report(figure: &Figure) {
     );
 }
 
+/// Applies the workload to `store`, reports the figure, then checks nothing was lost.
+async fn measure(store: &dyn AlarmStore, adapter: &'static str, mode: Mode, workload: &Workload) -> Figure {
+    let label = format!("{adapter} {}", mode.as_str());
+    let elapsed = run(store, workload, mode, &label).await;
+    let figure = Figure {
+        adapter,
+        mode,
+        events: workload.events.len(),
+        elapsed,
+    };
+    report(&figure);
+    verify(store, workload, &label).await;
+    figure
+}
+
 async fn bench_sqlite(adapter: &'static str, durability: Durability, mode: Mode, workload: &Workload) -> Figure {
     let dir = tempfile::tempdir().expect("temp dir for SQLite");
     let store = SqliteStore::open(
@@ -386,16 +401,7 @@ async fn bench_sqlite(adapter: &'static str, durability: Durability, mode: Mode,
         },
     )
     .unwrap_or_else(|e| panic!("{adapter}: cannot open SQLite: {e}"));
-    let label = format!("{adapter} {}", mode.as_str());
-    let elapsed = run(&store, workload, mode, &label).await;
-    let figure = Figure {
-        adapter,
-        mode,
-        events: workload.events.len(),
-        elapsed,
-    };
-    report(&figure);
-    verify(&store, workload, &label).await;
+    let figure = measure(&store, adapter, mode, workload).await;
     figure
 }
 
@@ -405,16 +411,7 @@ async fn bench_mongo(uri: &str, mode: Mode, workload: &Workload) -> Figure {
     let store = MongoStore::connect(uri, Some(&database), Default::default())
         .await
         .unwrap_or_else(|e| panic!("{adapter}: cannot connect to {}: {e}", redact(uri)));
-    let label = format!("{adapter} {}", mode.as_str());
-    let elapsed = run(&store, workload, mode, &label).await;
-    let figure = Figure {
-        adapter,
-        mode,
-        events: workload.events.len(),
-        elapsed,
-    };
-    report(&figure);
-    verify(&store, workload, &label).await;
+    let figure = measure(&store, adapter, mode, workload).await;
     if let Err(e) = store.drop_database().await {
         println!("  note: could not drop database {database}: {e}");
     }

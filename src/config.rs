@@ -239,22 +239,6 @@ impl ServeConfig {
         }
     }
 
-    /// Settings for tests and embedding: defaults, with the given NATS and store URLs and
-    /// an HTTP server on a free port.
-    pub fn for_urls(nats_url: &str, store_url: &str) -> Self {
-        let mut cli = Cli::parse_from([
-            "alarm-digest",
-            "--nats-url",
-            nats_url,
-            "--store-url",
-            store_url,
-            "--http-addr",
-            "127.0.0.1:0",
-        ]);
-        cli.serve.nats.nats_url = nats_url.to_string();
-        cli.serve
-    }
-
     /// This replica's name.
     pub fn replica_name(&self) -> String {
         self.replica_id.clone().unwrap_or_else(|| {

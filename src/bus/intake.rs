@@ -278,6 +278,24 @@ async fn pause_or_stop(stop: &CancellationToken, pause: &mut Duration) -> bool {
     }
 }
 
+/// Makes sure the streams and the shared consumer exist and starts pulling from it.
+async fn pull_messages(
+    js: &jetstream::Context,
+    topology: &super::streams::InputTopology,
+    lane_capacity: usize,
+) -> anyhow::Result<jetstream::consumer::pull::Stream> {
+    let consumer = super::streams::ensure_input(js, topology).await?;
+    // How many messages one pull asks for; independent of the store batch size, so a
+    // small MAX_BATCH does not turn into one network round trip per message.
+    let batch = lane_capacity.clamp(1, 1000);
+    Ok(consumer
+        .stream()
+        .max_messages_per_batch(batch)
+        .heartbeat(Duration::from_secs(5))
+        .messages()
+        .await?)
+}
+
 /// Consumes the shared durable consumer until `stop`; re-creates it after a server restart.
 pub async fn run_jetstream(
     intake: Arc<Intake>,
@@ -290,30 +308,10 @@ pub async fn run_jetstream(
     let (lanes, mut tasks) = intake.spawn_lanes(&lane_stop);
     let mut pause = Duration::from_millis(100);
     'connect: while !stop.is_cancelled() {
-        let consumer = match super::streams::ensure_input(&js, &topology).await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!(error = %e, "input stream or consumer not available yet");
-                if pause_or_stop(&stop, &mut pause).await {
-                    continue;
-                } else {
-                    break;
-                }
-            }
-        };
-        // How many messages one pull asks for; independent of the store batch size, so a
-        // small MAX_BATCH does not turn into one network round trip per message.
-        let batch = intake.settings.capacity.clamp(1, 1000);
-        let mut messages = match consumer
-            .stream()
-            .max_messages_per_batch(batch)
-            .heartbeat(Duration::from_secs(5))
-            .messages()
-            .await
-        {
+        let mut messages = match pull_messages(&js, &topology, intake.settings.capacity).await {
             Ok(m) => m,
             Err(e) => {
-                tracing::warn!(error = %e, "cannot pull from the consumer yet");
+                tracing::warn!(error = %e, "cannot pull from the input stream yet");
                 if pause_or_stop(&stop, &mut pause).await {
                     continue;
                 } else {
