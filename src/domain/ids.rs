@@ -1,4 +1,4 @@
-//! Validated user and alarm identifiers.
+//! Validated user, alarm and service identifiers.
 
 use std::fmt;
 
@@ -73,6 +73,10 @@ identifier!(
 identifier!(
     /// An alarm, unique within one user.
     AlarmId
+);
+identifier!(
+    /// A monitored service: what an escalation policy belongs to and an incident is about.
+    ServiceId
 );
 
 #[cfg(test)]

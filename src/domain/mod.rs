@@ -1,9 +1,10 @@
-//! The domain: alarm state, the digest rule and the ports adapters implement; no IO here.
+//! The domain: alarm state, the digest rule, the pager and the ports adapters implement; no IO here.
 
 pub mod alarm;
 pub mod digest;
 pub mod episodes;
 pub mod ids;
+pub mod pager;
 pub mod ports;
 pub mod query;
 pub mod status;
@@ -11,6 +12,6 @@ pub mod time;
 
 pub use alarm::{AlarmEvent, AlarmMetadata, AlarmState, ApplyOutcome, StatusRegisters, Version};
 pub use digest::{Digest, DigestId, DueAlarm};
-pub use ids::{AlarmId, IdError, UserId};
+pub use ids::{AlarmId, IdError, ServiceId, UserId};
 pub use status::{Status, UnknownStatus};
 pub use time::{EventTime, TimeError};

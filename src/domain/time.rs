@@ -58,6 +58,14 @@ impl EventTime {
         self.to_datetime().to_rfc3339_opts(SecondsFormat::AutoSi, true)
     }
 
+    /// The instant `duration` later, saturating at the end of the range.
+    pub fn after(self, duration: std::time::Duration) -> Self {
+        Self(
+            self.0
+                .saturating_add(i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX)),
+        )
+    }
+
     /// Seconds between `earlier` and `self`, as a float.
     pub fn seconds_since(self, earlier: EventTime) -> f64 {
         (self.0 as f64 - earlier.0 as f64) / 1e9

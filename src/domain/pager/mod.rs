@@ -1,0 +1,15 @@
+//! The pager: escalation policies, service health and incidents, the rules that decide
+//! who is notified and when, and the ports the pager needs. Synchronous, no IO.
+
+pub mod decide;
+pub mod incident;
+pub mod policy;
+pub mod ports;
+
+#[cfg(test)]
+mod behaviours;
+
+pub use decide::{Alert, Decision, Effect, Notification, Outcome};
+pub use incident::{Acknowledgement, Incident, ServiceState};
+pub use policy::{Channel, EscalationPolicy, LastLevelTimeout, Level, PolicyError, Target};
+pub use ports::{Notifier, NotifyError, PagerRecord, PagerStore};

@@ -1,0 +1,299 @@
+//! Escalation policies: who is paged for a service, level after level, and what happens
+//! when the last level does not answer.
+
+use crate::domain::ServiceId;
+use std::fmt;
+
+/// The most levels a policy may have.
+pub const MAX_LEVELS: usize = 20;
+/// The most targets one level may have.
+pub const MAX_TARGETS_PER_LEVEL: usize = 50;
+/// The longest e-mail address accepted (RFC 5321 path limit).
+const MAX_EMAIL_BYTES: usize = 254;
+
+/// Why a policy or a target is not valid; the text says which part and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// The policy has no level, or more than [`MAX_LEVELS`].
+    #[error("a policy needs 1 to {MAX_LEVELS} levels, got {0}")]
+    LevelCount(usize),
+    /// A level has no target, or more than [`MAX_TARGETS_PER_LEVEL`].
+    #[error("level {level} needs 1 to {MAX_TARGETS_PER_LEVEL} targets, got {count}")]
+    TargetCount {
+        /// 1-based level number.
+        level: usize,
+        /// Targets it had.
+        count: usize,
+    },
+    /// The same target twice in one level.
+    #[error("level {level} lists {target} twice")]
+    DuplicateTarget {
+        /// 1-based level number.
+        level: usize,
+        /// The repeated target.
+        target: String,
+    },
+    /// Not a plausible e-mail address.
+    #[error("{0:?} is not an e-mail address like a@example.com")]
+    Email(String),
+    /// Not an E.164 phone number.
+    #[error("{0:?} is not an E.164 phone number like +33600000000")]
+    Phone(String),
+}
+
+/// How a notification reaches its target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// E-mail.
+    Email,
+    /// Text message.
+    Sms,
+}
+
+impl Channel {
+    /// `email` or `sms`: the wire name and the subject suffix.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+        }
+    }
+}
+
+/// Someone to notify: an e-mail address or a phone number, validated.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// An e-mail address.
+    Email(String),
+    /// A phone number in E.164 form.
+    Sms(String),
+}
+
+impl Target {
+    /// An e-mail target: one `@`, a non-empty local part, a dotted domain, no white space
+    /// or control characters, at most 254 bytes.
+    pub fn email(address: &str) -> Result<Self, PolicyError> {
+        let bad = || PolicyError::Email(address.to_string());
+        if address.len() > MAX_EMAIL_BYTES || address.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad());
+        }
+        let (local, domain) = address.split_once('@').ok_or_else(bad)?;
+        let labels_ok = domain
+            .split('.')
+            .all(|l| !l.is_empty() && !l.starts_with('-') && l.chars().all(|c| c.is_alphanumeric() || c == '-'));
+        if local.is_empty() || domain.contains('@') || !domain.contains('.') || !labels_ok {
+            return Err(bad());
+        }
+        Ok(Target::Email(address.to_string()))
+    }
+
+    /// An SMS target in E.164 form: `+`, then 8 to 15 digits, the first not 0.
+    pub fn sms(phone: &str) -> Result<Self, PolicyError> {
+        let digits = phone.strip_prefix('+').unwrap_or("");
+        let ok =
+            (8..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0');
+        if ok {
+            Ok(Target::Sms(phone.to_string()))
+        } else {
+            Err(PolicyError::Phone(phone.to_string()))
+        }
+    }
+
+    /// The channel it is reached on.
+    pub fn channel(&self) -> Channel {
+        match self {
+            Target::Email(_) => Channel::Email,
+            Target::Sms(_) => Channel::Sms,
+        }
+    }
+
+    /// The address or the phone number.
+    pub fn address(&self) -> &str {
+        match self {
+            Target::Email(a) | Target::Sms(a) => a,
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    /// `email:a@example.com` or `sms:+33600000000`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.channel().as_str(), self.address())
+    }
+}
+
+/// One level of a policy: everyone notified together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Level {
+    targets: Vec<Target>,
+}
+
+impl Level {
+    /// The targets, in the order given.
+    pub fn targets(&self) -> &[Target] {
+        &self.targets
+    }
+}
+
+/// What happens when the last level was notified and its timeout fires unacknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LastLevelTimeout {
+    /// Nobody more is notified and no timeout is set; the incident stays open.
+    #[default]
+    Stop,
+    /// The last level is notified again, with a new timeout, until someone acknowledges.
+    Repeat,
+}
+
+impl LastLevelTimeout {
+    /// `stop` or `repeat`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LastLevelTimeout::Stop => "stop",
+            LastLevelTimeout::Repeat => "repeat",
+        }
+    }
+}
+
+/// Who is paged for one service, level by level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EscalationPolicy {
+    service_id: ServiceId,
+    levels: Vec<Level>,
+    last_level_timeout: LastLevelTimeout,
+}
+
+impl EscalationPolicy {
+    /// A policy of 1 to [`MAX_LEVELS`] levels, each of 1 to [`MAX_TARGETS_PER_LEVEL`]
+    /// distinct targets.
+    pub fn new(
+        service_id: ServiceId,
+        levels: Vec<Vec<Target>>,
+        last_level_timeout: LastLevelTimeout,
+    ) -> Result<Self, PolicyError> {
+        if levels.is_empty() || levels.len() > MAX_LEVELS {
+            return Err(PolicyError::LevelCount(levels.len()));
+        }
+        for (i, targets) in levels.iter().enumerate() {
+            if targets.is_empty() || targets.len() > MAX_TARGETS_PER_LEVEL {
+                return Err(PolicyError::TargetCount {
+                    level: i + 1,
+                    count: targets.len(),
+                });
+            }
+            let repeated = targets.iter().enumerate().find(|(j, t)| targets[..*j].contains(t));
+            if let Some((_, dup)) = repeated {
+                return Err(PolicyError::DuplicateTarget {
+                    level: i + 1,
+                    target: dup.to_string(),
+                });
+            }
+        }
+        Ok(Self {
+            service_id,
+            levels: levels.into_iter().map(|targets| Level { targets }).collect(),
+            last_level_timeout,
+        })
+    }
+
+    /// The service it belongs to.
+    pub fn service_id(&self) -> &ServiceId {
+        &self.service_id
+    }
+
+    /// The levels, first level first.
+    pub fn levels(&self) -> &[Level] {
+        &self.levels
+    }
+
+    /// Level `n`, counted from 1.
+    pub fn level(&self, n: u32) -> Option<&Level> {
+        (n as usize).checked_sub(1).and_then(|i| self.levels.get(i))
+    }
+
+    /// How many levels it has.
+    pub fn last_level(&self) -> u32 {
+        self.levels.len() as u32
+    }
+
+    /// What a timeout of the last level does.
+    pub fn last_level_timeout(&self) -> LastLevelTimeout {
+        self.last_level_timeout
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ordinary_email_addresses_and_e164_numbers_are_accepted() {
+        assert_eq!(
+            Target::email("a@example.com").unwrap().to_string(),
+            "email:a@example.com"
+        );
+        assert_eq!(
+            Target::email("first.last+tag@mail.example.org").unwrap().address(),
+            "first.last+tag@mail.example.org"
+        );
+        assert_eq!(Target::sms("+33600000000").unwrap().to_string(), "sms:+33600000000");
+    }
+
+    #[test]
+    fn malformed_email_addresses_are_refused() {
+        for bad in [
+            "",
+            "a",
+            "a@",
+            "@example.com",
+            "a@b@c.com",
+            "a@localhost",
+            "a b@x.com",
+            "a@x..com",
+            "a@-x.com",
+        ] {
+            assert!(matches!(Target::email(bad), Err(PolicyError::Email(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn phone_numbers_must_be_e164() {
+        for bad in [
+            "",
+            "0600000000",
+            "+0600000000",
+            "+33 6 00 00 00 00",
+            "+1234567",
+            "+1234567890123456",
+            "+33a00000000",
+        ] {
+            assert!(matches!(Target::sms(bad), Err(PolicyError::Phone(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn policies_need_levels_with_distinct_targets() {
+        let service = ServiceId::parse("db").unwrap();
+        let a = Target::email("a@example.com").unwrap();
+        assert_eq!(
+            EscalationPolicy::new(service.clone(), vec![], LastLevelTimeout::Stop),
+            Err(PolicyError::LevelCount(0))
+        );
+        assert_eq!(
+            EscalationPolicy::new(service.clone(), vec![vec![a.clone()], vec![]], LastLevelTimeout::Stop),
+            Err(PolicyError::TargetCount { level: 2, count: 0 })
+        );
+        assert!(matches!(
+            EscalationPolicy::new(
+                service.clone(),
+                vec![vec![a.clone(), a.clone()]],
+                LastLevelTimeout::Stop
+            ),
+            Err(PolicyError::DuplicateTarget { level: 1, .. })
+        ));
+        let policy = EscalationPolicy::new(service, vec![vec![a.clone()]], LastLevelTimeout::default()).unwrap();
+        assert_eq!(policy.level(1).unwrap().targets(), [a]);
+        assert!(policy.level(0).is_none() && policy.level(2).is_none());
+        assert_eq!(policy.last_level_timeout(), LastLevelTimeout::Stop);
+    }
+}
