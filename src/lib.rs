@@ -2,6 +2,7 @@
 //!
 //! - [`domain`]: alarm state, the digest rule and the ports; synchronous, no IO.
 //! - [`service`]: the use cases over the ports: apply events, send a digest.
+//! - [`pager`]: on-call paging: alerts, escalation timeouts, acknowledgements.
 //! - [`store`]: the store port over SQLite (embedded default) and MongoDB (replicas).
 //! - [`bus`]: NATS: wire formats, intake, digest and dead-letter publishing.
 //! - [`http`]: health, readiness, metrics and the `/v1` API (problem+json errors, tokens).
@@ -14,6 +15,7 @@ pub mod domain;
 pub mod health;
 pub mod http;
 pub mod metrics;
+pub mod pager;
 pub mod service;
 pub mod store;
 pub mod telemetry;

@@ -4,6 +4,7 @@
 //! encoder appends it. [`process`] adds the standard `process_*` metrics at each scrape.
 
 mod labels;
+mod pager;
 pub mod process;
 mod scraped;
 
@@ -53,6 +54,7 @@ pub struct Metrics {
     http_seconds: HistogramFamily<HttpLabels>,
     consumer_pending: Gauge,
     consumer_ack_pending: Gauge,
+    pager: pager::PagerMetrics,
 }
 
 fn store_buckets() -> Histogram {
@@ -154,8 +156,10 @@ impl Metrics {
             "Version and git commit of the running binary; always 1",
             build_info,
         );
+        let pager = pager::PagerMetrics::register(&mut registry);
         registry.register_collector(Box::new(process::ProcessCollector::default()));
         Self {
+            pager,
             registry,
             messages,
             commit_seconds,
@@ -249,6 +253,11 @@ impl Metrics {
         if claim_wait > Duration::from_millis(1) {
             self.claim_waits.inc();
         }
+    }
+
+    /// Records what one pager input (alert, acknowledgement, recovery, timeout) did.
+    pub fn observe_pager(&self, report: &crate::pager::PagerReport) {
+        self.pager.observe(report);
     }
 
     /// The registry in Prometheus text format.

@@ -2,9 +2,11 @@
 
 pub mod instrumented;
 pub mod mongo;
+mod pager_codec;
 mod prepared;
 pub mod sqlite;
 
+use crate::domain::pager::PagerStore;
 use crate::domain::ports::{AlarmRecord, AlarmStore};
 use crate::domain::query::{HistoryLimits, Page, PageKey};
 use std::sync::Arc;
@@ -25,14 +27,35 @@ pub enum StoreUrlError {
     },
 }
 
+/// Both ports over the one adapter a URL names.
+#[derive(Clone)]
+pub struct Stores {
+    /// Alarms, digests and their claims.
+    pub alarms: Arc<dyn AlarmStore>,
+    /// Escalation policies, service states, timers and sent notifications.
+    pub pager: Arc<dyn PagerStore>,
+}
+
+/// Opens the alarm store a URL names; see [`open_stores`].
+pub async fn open(url: &str, history: HistoryLimits) -> Result<Arc<dyn AlarmStore>, StoreUrlError> {
+    Ok(open_stores(url, history).await?.alarms)
+}
+
 /// Opens the store a URL names: `sqlite://PATH` (`sqlite::memory:` for a private in-memory
 /// database) or `mongodb://...` with the database taken from the path (default
-/// `alarm_digest`).
-pub async fn open(url: &str, history: HistoryLimits) -> Result<Arc<dyn AlarmStore>, StoreUrlError> {
+/// `alarm_digest`), as both the alarm and the pager port.
+pub async fn open_stores(url: &str, history: HistoryLimits) -> Result<Stores, StoreUrlError> {
     let open_err = |reason: String| StoreUrlError::Open {
         url: redact(url),
         reason,
     };
+    fn both<S: AlarmStore + PagerStore>(store: S) -> Stores {
+        let store = Arc::new(store);
+        Stores {
+            alarms: store.clone(),
+            pager: store,
+        }
+    }
     if let Some(path) = url.strip_prefix("sqlite://") {
         let store = sqlite::SqliteStore::open(
             path,
@@ -42,16 +65,16 @@ pub async fn open(url: &str, history: HistoryLimits) -> Result<Arc<dyn AlarmStor
             },
         )
         .map_err(|e| open_err(e.to_string()))?;
-        Ok(Arc::new(store))
+        Ok(both(store))
     } else if url == "sqlite::memory:" {
-        Ok(Arc::new(
+        Ok(both(
             sqlite::SqliteStore::open_in_memory(history).map_err(|e| open_err(e.to_string()))?,
         ))
     } else if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
         let store = mongo::MongoStore::connect(url, None, history)
             .await
             .map_err(|e| open_err(e.to_string()))?;
-        Ok(Arc::new(store))
+        Ok(both(store))
     } else {
         Err(StoreUrlError::UnknownScheme(redact(url)))
     }

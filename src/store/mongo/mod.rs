@@ -5,6 +5,7 @@ mod bulk;
 mod cas;
 mod documents;
 mod errors;
+mod pager;
 mod pipeline;
 mod queries;
 
@@ -78,6 +79,7 @@ impl MongoStore {
             history,
         };
         store.create_indexes().await?;
+        store.create_pager_indexes().await?;
         Ok(store)
     }
 

@@ -1,5 +1,6 @@
 //! The embedded store: SQLite in WAL mode, one writer thread with group commit, pooled readers.
 
+mod pager;
 mod queries;
 mod rows;
 mod schema;

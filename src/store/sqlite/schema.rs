@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-const VERSION: i64 = 1;
+const VERSION: i64 = 2;
 
 const V1: &str = "
 CREATE TABLE IF NOT EXISTS alarms (
@@ -59,6 +59,30 @@ CREATE TABLE IF NOT EXISTS digest_claims (
 ) WITHOUT ROWID;
 ";
 
+/// The pager: policies, one conditional-write record per service (`due_at` is what the
+/// timer loop claims on), and sent notifications under their unique idempotency key.
+const V2: &str = "
+CREATE TABLE IF NOT EXISTS pager_policies (
+    service_id TEXT PRIMARY KEY,
+    policy     TEXT    NOT NULL,
+    updated_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pager_services (
+    service_id TEXT    PRIMARY KEY,
+    revision   INTEGER NOT NULL,
+    state      TEXT    NOT NULL,
+    outbox     TEXT    NOT NULL DEFAULT '[]',
+    due_at     INTEGER
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS pager_services_due ON pager_services (due_at) WHERE due_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS pager_notifications (
+    idempotency_key TEXT    PRIMARY KEY,
+    service_id      TEXT    NOT NULL,
+    notification    TEXT    NOT NULL,
+    sent_at         INTEGER NOT NULL
+) WITHOUT ROWID;
+";
+
 /// Creates or upgrades the schema; refuses a database written by a newer version.
 pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -71,5 +95,6 @@ pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         ));
     }
     conn.execute_batch(V1)?;
+    conn.execute_batch(V2)?;
     conn.execute_batch(&format!("PRAGMA user_version = {VERSION}"))
 }
