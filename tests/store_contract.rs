@@ -4,6 +4,7 @@
 mod contract;
 mod support;
 
+use alarm_digest::domain::pager::PagerStore;
 use alarm_digest::domain::ports::AlarmStore;
 use alarm_digest::store::mongo::MongoStore;
 use alarm_digest::store::sqlite::{SqliteOptions, SqliteStore};
@@ -109,4 +110,44 @@ contract_suite!(
     listing_filters_and_pages_to_the_end_without_gaps_or_duplicates,
     acknowledgements_are_recorded_once_and_unknown_alarms_refused,
     counts_report_active_seen_and_received,
+);
+
+/// The pager contract, against the same two adapters, each test on a fresh store.
+macro_rules! pager_contract_suite {
+    ($($name:ident),* $(,)?) => {
+        mod pager_on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let store = super::SqliteStore::open(dir.path().join("pager.db"), Default::default()).unwrap();
+                    let store: std::sync::Arc<dyn super::PagerStore> = std::sync::Arc::new(store);
+                    super::contract::pager::$name(store).await;
+                }
+            )*
+        }
+        mod pager_on_mongo {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (_, fixture) = super::mongo().await;
+                    let store: std::sync::Arc<dyn super::PagerStore> = std::sync::Arc::new(fixture.0.clone());
+                    super::contract::pager::$name(store).await;
+                    fixture.cleanup().await;
+                }
+            )*
+        }
+    };
+}
+
+pager_contract_suite!(
+    pager_record_is_absent_until_the_first_save_creates_revision_one,
+    pager_save_lands_only_on_the_revision_it_was_decided_from,
+    pager_racing_saves_from_one_revision_let_exactly_one_win,
+    pager_notification_is_recorded_once_per_idempotency_key,
+    pager_racing_records_of_one_key_record_it_once,
+    pager_due_services_are_claimed_by_exactly_one_of_racing_claimers,
+    pager_claimed_service_is_due_again_only_when_the_claim_lapses,
+    pager_policies_are_created_replaced_and_deleted,
+    pager_racing_alerts_of_two_replicas_notify_each_level_one_target_once,
 );

@@ -1,5 +1,7 @@
 //! The store contract: what every [`AlarmStore`] adapter must do, written once.
 
+pub mod pager;
+
 use alarm_digest::domain::ports::AlarmStore;
 use alarm_digest::domain::query::{AckOutcome, AlarmFilter, HistoryLimits, PageRequest, SortOrder};
 use alarm_digest::domain::{

@@ -1,0 +1,255 @@
+//! The pager store contract: conditional writes, the unique idempotency key, atomic timer
+//! claims and policies, the same on every adapter.
+
+use alarm_digest::domain::pager::decide::{raise, Alert};
+use alarm_digest::domain::pager::{
+    EscalationPolicy, LastLevelTimeout, Notification, Notifier, NotifyError, PagerRecord, PagerStore, ServiceState,
+    Target,
+};
+use alarm_digest::domain::ports::SystemClock;
+use alarm_digest::domain::{EventTime, ServiceId};
+use alarm_digest::pager::{PagerService, PagerSettings};
+use async_trait::async_trait;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const T0: EventTime = EventTime::from_nanos(1_700_000_000_000_000_000);
+const MINUTE: Duration = Duration::from_secs(60);
+
+fn service(id: &str) -> ServiceId {
+    ServiceId::parse(id).unwrap()
+}
+
+fn policy(id: &str) -> EscalationPolicy {
+    EscalationPolicy::new(
+        service(id),
+        vec![
+            vec![
+                Target::email("a@example.com").unwrap(),
+                Target::sms("+33600000000").unwrap(),
+            ],
+            vec![Target::email("b@example.com").unwrap()],
+        ],
+        LastLevelTimeout::Stop,
+    )
+    .unwrap()
+}
+
+/// The record an alert at T0 leads to, with its notifications in the outbox.
+fn opened(id: &str, due_at: Option<EventTime>) -> PagerRecord {
+    let alert = Alert {
+        service_id: service(id),
+        message: "down".into(),
+        raised_at: T0,
+    };
+    let d = raise(&ServiceState::default(), Some(&policy(id)), &alert, T0, 15 * MINUTE);
+    PagerRecord {
+        revision: 0,
+        outbox: d.notifications().cloned().collect(),
+        state: d.state,
+        due_at,
+    }
+}
+
+pub async fn pager_record_is_absent_until_the_first_save_creates_revision_one(store: Arc<dyn PagerStore>) {
+    let s = service("db");
+    assert_eq!(store.pager_record(&s).await.unwrap(), None);
+    let record = opened("db", Some(T0));
+    assert!(store.save_pager_record(&s, 0, &record).await.unwrap());
+    let stored = store.pager_record(&s).await.unwrap().unwrap();
+    assert_eq!(stored, PagerRecord { revision: 1, ..record });
+}
+
+pub async fn pager_save_lands_only_on_the_revision_it_was_decided_from(store: Arc<dyn PagerStore>) {
+    let s = service("db");
+    let first = opened("db", Some(T0));
+    assert!(store.save_pager_record(&s, 0, &first).await.unwrap());
+    assert!(
+        !store.save_pager_record(&s, 0, &first).await.unwrap(),
+        "a second first save"
+    );
+    let healthy = PagerRecord {
+        state: ServiceState::Healthy { incidents: 1 },
+        ..Default::default()
+    };
+    assert!(
+        !store.save_pager_record(&s, 7, &healthy).await.unwrap(),
+        "a stale revision"
+    );
+    assert_eq!(store.pager_record(&s).await.unwrap().unwrap().revision, 1);
+    assert!(store.save_pager_record(&s, 1, &healthy).await.unwrap());
+    let stored = store.pager_record(&s).await.unwrap().unwrap();
+    assert_eq!((stored.revision, stored.state, stored.due_at), (2, healthy.state, None));
+}
+
+pub async fn pager_racing_saves_from_one_revision_let_exactly_one_win(store: Arc<dyn PagerStore>) {
+    let s = service("db");
+    for expected in 0..3u64 {
+        let saves = (0..4).map(|_| {
+            let (store, s) = (Arc::clone(&store), s.clone());
+            tokio::spawn(async move {
+                store
+                    .save_pager_record(&s, expected, &opened("db", None))
+                    .await
+                    .unwrap()
+            })
+        });
+        let won = futures::future::join_all(saves)
+            .await
+            .into_iter()
+            .filter(|r| *r.as_ref().unwrap())
+            .count();
+        assert_eq!(won, 1, "from revision {expected}");
+    }
+}
+
+pub async fn pager_notification_is_recorded_once_per_idempotency_key(store: Arc<dyn PagerStore>) {
+    let outbox = opened("db", None).outbox;
+    let key = outbox[0].key();
+    assert!(!store.notification_sent(&key).await.unwrap());
+    assert!(store.record_notification(&outbox[0], T0).await.unwrap());
+    assert!(store.notification_sent(&key).await.unwrap());
+    assert!(!store.record_notification(&outbox[0], T0).await.unwrap());
+    assert!(!store.notification_sent(&outbox[1].key()).await.unwrap());
+}
+
+pub async fn pager_racing_records_of_one_key_record_it_once(store: Arc<dyn PagerStore>) {
+    let notification = opened("db", None).outbox[1].clone();
+    let records = (0..4).map(|_| {
+        let (store, n) = (Arc::clone(&store), notification.clone());
+        tokio::spawn(async move { store.record_notification(&n, T0).await.unwrap() })
+    });
+    let recorded = futures::future::join_all(records)
+        .await
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap())
+        .count();
+    assert_eq!(recorded, 1);
+}
+
+pub async fn pager_due_services_are_claimed_by_exactly_one_of_racing_claimers(store: Arc<dyn PagerStore>) {
+    for (id, due) in [
+        ("due-1", T0),
+        ("due-2", T0.after(MINUTE)),
+        ("later", T0.after(10 * MINUTE)),
+    ] {
+        assert!(store
+            .save_pager_record(&service(id), 0, &opened(id, Some(due)))
+            .await
+            .unwrap());
+    }
+    let healthy = PagerRecord::default();
+    assert!(store.save_pager_record(&service("healthy"), 0, &healthy).await.unwrap());
+    let now = T0.after(MINUTE);
+    let claims = (0..3).map(|_| {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move { store.claim_due(now, now.after(MINUTE), 10).await.unwrap() })
+    });
+    let mut claimed: Vec<String> = futures::future::join_all(claims)
+        .await
+        .into_iter()
+        .flat_map(|r| r.unwrap())
+        .map(|s| s.as_str().to_string())
+        .collect();
+    claimed.sort();
+    assert_eq!(claimed, ["due-1", "due-2"]);
+}
+
+pub async fn pager_claimed_service_is_due_again_only_when_the_claim_lapses(store: Arc<dyn PagerStore>) {
+    let s = service("db");
+    assert!(store.save_pager_record(&s, 0, &opened("db", Some(T0))).await.unwrap());
+    assert_eq!(store.claim_due(T0, T0.after(MINUTE), 10).await.unwrap(), [s.clone()]);
+    assert_eq!(
+        store.pager_record(&s).await.unwrap().unwrap().due_at,
+        Some(T0.after(MINUTE))
+    );
+    assert!(store
+        .claim_due(T0.after(MINUTE / 2), T0.after(2 * MINUTE), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .claim_due(T0.after(MINUTE), T0.after(2 * MINUTE), 10)
+            .await
+            .unwrap(),
+        [s]
+    );
+    assert_eq!(
+        store
+            .claim_due(T0.after(MINUTE), T0.after(3 * MINUTE), 1)
+            .await
+            .unwrap(),
+        []
+    );
+}
+
+pub async fn pager_policies_are_created_replaced_and_deleted(store: Arc<dyn PagerStore>) {
+    let s = service("db");
+    assert_eq!(store.policy(&s).await.unwrap(), None);
+    assert!(store.put_policy(&policy("db")).await.unwrap(), "created");
+    assert_eq!(store.policy(&s).await.unwrap(), Some(policy("db")));
+    let replacement = EscalationPolicy::new(
+        s.clone(),
+        vec![vec![Target::sms("+15550000000").unwrap()]],
+        LastLevelTimeout::Repeat,
+    )
+    .unwrap();
+    assert!(!store.put_policy(&replacement).await.unwrap(), "replaced");
+    assert_eq!(store.policy(&s).await.unwrap(), Some(replacement));
+    assert_eq!(store.policy(&service("other")).await.unwrap(), None);
+    assert!(store.delete_policy(&s).await.unwrap());
+    assert!(!store.delete_policy(&s).await.unwrap());
+    assert_eq!(store.policy(&s).await.unwrap(), None);
+}
+
+/// Records what it is asked to send.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<Notification>>);
+
+#[async_trait]
+impl Notifier for Recorder {
+    async fn send(&self, notification: &Notification) -> Result<(), NotifyError> {
+        self.0.lock().unwrap().push(notification.clone());
+        Ok(())
+    }
+}
+
+pub async fn pager_racing_alerts_of_two_replicas_notify_each_level_one_target_once(store: Arc<dyn PagerStore>) {
+    store.put_policy(&policy("db")).await.unwrap();
+    let notifier = Arc::new(Recorder::default());
+    let replica = || {
+        Arc::new(PagerService::new(
+            Arc::clone(&store),
+            notifier.clone(),
+            Arc::new(SystemClock),
+            PagerSettings::default(),
+        ))
+    };
+    let replicas = [replica(), replica()];
+    let alerts = replicas.iter().cycle().take(4).map(|pager| {
+        let pager = Arc::clone(pager);
+        tokio::spawn(async move {
+            let alert = Alert {
+                service_id: service("db"),
+                message: "down".into(),
+                raised_at: T0,
+            };
+            pager.alert(&alert).await.unwrap()
+        })
+    });
+    let reports: Vec<_> = futures::future::join_all(alerts)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let sent: usize = reports.iter().map(|r| r.sent.len()).sum();
+    assert_eq!(sent, 2, "one record per level-1 target");
+    let mut keys: Vec<String> = notifier.0.lock().unwrap().iter().map(Notification::key).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        ["db/1/1/email:a@example.com", "db/1/1/sms:+33600000000"],
+        "one notification per level-1 target"
+    );
+}
