@@ -1,7 +1,8 @@
-//! Wiring: store, NATS, service, intake and HTTP, run until a shutdown signal.
+//! Wiring: store, NATS, service, pager, intake and HTTP, run until a shutdown signal.
 
 use crate::bus::backlog::BacklogSampling;
-use crate::bus::intake::{self, Intake, LaneSettings, Subjects};
+use crate::bus::intake::{self, Intake, LaneSettings, PagerIntake, PagerSubjects, Subjects};
+use crate::bus::notify::NatsNotifier;
 use crate::bus::publish::{CoreDigests, DeadLetters, JetStreamDigests};
 use crate::bus::streams::InputTopology;
 use crate::config::{IntakeMode, ServeConfig};
@@ -11,6 +12,7 @@ use crate::http::auth::Tokens;
 use crate::http::observe::observed;
 use crate::http::{router, AppState, HttpLimits};
 use crate::metrics::Metrics;
+use crate::pager::{PagerService, PagerSettings};
 use crate::service::{AlarmService, ClaimSettings};
 use crate::store::instrumented::InstrumentedStore;
 use anyhow::Context as _;
@@ -32,6 +34,7 @@ pub struct Application {
     health: Arc<Health>,
     metrics: Arc<Metrics>,
     service: Arc<AlarmService>,
+    pager: Arc<PagerService>,
 }
 
 impl Application {
@@ -39,7 +42,8 @@ impl Application {
     /// if it is not up yet) and binds the HTTP port (port 0 picks a free one).
     pub async fn build(config: ServeConfig) -> anyhow::Result<Self> {
         let replica = config.replica_name();
-        let store = crate::store::open(&config.store_url, config.history_limits()).await?;
+        let stores = crate::store::open_stores(&config.store_url, config.history_limits()).await?;
+        let store = stores.alarms;
         let (client, nats_stats) = crate::bus::connect::connect(&config.nats, &replica)
             .await
             .context("connecting to NATS")?;
@@ -65,6 +69,21 @@ impl Application {
             replica,
             claims,
         ));
+        let notifier = NatsNotifier::new(
+            client.clone(),
+            (config.intake == IntakeMode::Jetstream).then(|| async_nats::jetstream::new(client.clone())),
+            &config.pager.notification_subject_prefix,
+        );
+        let pager = Arc::new(PagerService::new(
+            stores.pager,
+            Arc::new(notifier),
+            Arc::new(SystemClock),
+            PagerSettings {
+                ack_timeout: config.pager.ack_timeout,
+                claim_ttl: config.pager.pager_claim_ttl,
+                ..Default::default()
+            },
+        ));
         let listener = TcpListener::bind(config.http_addr)
             .await
             .with_context(|| format!("binding HTTP on {}", config.http_addr))?;
@@ -77,6 +96,7 @@ impl Application {
             health,
             metrics,
             service,
+            pager,
         })
     }
 
@@ -104,9 +124,20 @@ impl Application {
         let js = async_nats::jetstream::new(self.client.clone());
         let dead_letter_js = (cfg.intake == IntakeMode::Jetstream).then(|| js.clone());
         let dead_letters = DeadLetters::new(self.client.clone(), dead_letter_js, &cfg.dead_letter_subject);
+        tokio::spawn(crate::pager::timer::run(
+            Arc::clone(&self.pager),
+            Arc::clone(&self.metrics),
+            cfg.pager.pager_tick,
+            stop.clone(),
+        ));
         let subjects = Subjects {
             alarm_status: cfg.alarm_status_subject.clone(),
             digest_request: cfg.digest_request_subject.clone(),
+        };
+        let pager_subjects = PagerSubjects {
+            alert: cfg.pager.pager_alert_subject.clone(),
+            acknowledge: cfg.pager.pager_acknowledge_subject.clone(),
+            healthy: cfg.pager.service_healthy_subject.clone(),
         };
         let lanes = LaneSettings {
             lanes: cfg.lanes,
@@ -126,13 +157,21 @@ impl Application {
             Arc::clone(&self.metrics),
             subjects.clone(),
             lanes,
+            Some(PagerIntake {
+                service: Arc::clone(&self.pager),
+                subjects: pager_subjects.clone(),
+                page_on_critical: cfg.pager.page_on_critical,
+            }),
         );
         let grace = cfg.shutdown_timeout.mul_f32(0.8);
         let intake_task = match cfg.intake {
             IntakeMode::Jetstream => {
                 let topology = InputTopology {
                     stream: cfg.input_stream.clone(),
-                    subjects: vec![subjects.alarm_status.clone(), subjects.digest_request.clone()],
+                    subjects: [subjects.alarm_status.clone(), subjects.digest_request.clone()]
+                        .into_iter()
+                        .chain(pager_subjects.all())
+                        .collect(),
                     max_bytes: cfg.input_stream_max_bytes,
                     consumer: cfg.consumer_name.clone(),
                     max_ack_pending: (cfg.lanes * cfg.lane_capacity * 2).max(1000) as i64,
@@ -141,6 +180,10 @@ impl Application {
                         .manage_digest_stream
                         .then(|| (cfg.digest_stream.clone(), cfg.digest_subject.clone())),
                     dead_letter_stream: (cfg.dead_letter_stream.clone(), cfg.dead_letter_subject.clone()),
+                    notification_stream: Some((
+                        cfg.pager.notification_stream.clone(),
+                        cfg.pager.notification_subjects(),
+                    )),
                 };
                 let sampling = BacklogSampling {
                     stream: cfg.input_stream.clone(),

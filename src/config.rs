@@ -1,5 +1,9 @@
 //! Command-line and environment settings, parsed once with clap; every flag has an env var.
 
+mod pager;
+
+pub use pager::PagerConfig;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -185,6 +189,9 @@ pub struct ServeConfig {
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
+    /// The pager.
+    #[command(flatten)]
+    pub pager: PagerConfig,
 }
 
 /// Arguments of `pub`.
@@ -278,6 +285,12 @@ mod tests {
         assert_eq!(cli.serve.intake, IntakeMode::Jetstream);
         assert_eq!(cli.serve.digest_subject, "AlarmDigest");
         assert_eq!(cli.serve.dead_letter_subject, "AlarmDigest.deadletter");
+        assert_eq!(cli.serve.pager.ack_timeout, Duration::from_secs(15 * 60));
+        assert_eq!(
+            cli.serve.pager.notification_subjects(),
+            ["Notification.email", "Notification.sms"]
+        );
+        assert!(!cli.serve.pager.page_on_critical);
     }
 
     #[test]

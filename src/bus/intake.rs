@@ -1,6 +1,12 @@
 //! Intake: pulls messages (JetStream consumer or core queue group), routes each user to one
 //! lane, applies events in batches and answers digest requests; settles only after commit.
+//! Pager inputs ride the same lanes, keyed by service ([`pager`]).
 
+mod pager;
+
+pub use pager::{PagerIntake, PagerSubjects};
+
+use super::pager_wire::PagerInput;
 use super::publish::DeadLetters;
 use super::receipt::Receipt;
 use super::wire::{parse_digest_request, parse_status_changed, WireError};
@@ -48,6 +54,7 @@ enum Work {
     /// An event, with when it was received (for the receipt-to-commit latency).
     Event(AlarmEvent, Receipt, Instant),
     Digest(UserId, Receipt),
+    Pager(PagerInput, Receipt),
 }
 
 /// Shared by the dispatcher and the lanes.
@@ -59,10 +66,11 @@ pub struct Intake {
     subjects: Subjects,
     settings: LaneSettings,
     hasher: RandomState,
+    pager: Option<PagerIntake>,
 }
 
 impl Intake {
-    /// Builds the intake around the service.
+    /// Builds the intake around the service, and the pager when given.
     pub fn new(
         service: Arc<AlarmService>,
         dead_letters: DeadLetters,
@@ -70,6 +78,7 @@ impl Intake {
         metrics: Arc<Metrics>,
         subjects: Subjects,
         settings: LaneSettings,
+        pager: Option<PagerIntake>,
     ) -> Arc<Self> {
         Arc::new(Self {
             service,
@@ -79,6 +88,7 @@ impl Intake {
             subjects,
             settings,
             hasher: RandomState::new(),
+            pager,
         })
     }
 
@@ -93,13 +103,22 @@ impl Intake {
         (senders, tasks)
     }
 
-    fn lane_of(&self, user: &UserId, lanes: usize) -> usize {
-        (self.hasher.hash_one(user) % lanes as u64) as usize
+    fn lane_of(&self, key: &impl std::hash::Hash, lanes: usize) -> usize {
+        (self.hasher.hash_one(key) % lanes as u64) as usize
     }
 
     /// Parses and routes one message; rejects go to the dead-letter subject.
     async fn dispatch(&self, lanes: &[mpsc::Sender<Work>], subject: &str, payload: Bytes, receipt: Receipt) {
         let received = Instant::now();
+        if let Some(parsed) = self.parse_pager(subject, &payload) {
+            return match parsed {
+                Ok(input) => {
+                    let lane = &lanes[self.lane_of(input.service_id(), lanes.len())];
+                    let _ = lane.send(Work::Pager(input, receipt)).await;
+                }
+                Err(e) => self.reject(subject, payload, &e.to_string(), receipt).await,
+            };
+        }
         let max = self.settings.max_payload;
         let parsed = if subject == self.subjects.alarm_status {
             parse_status_changed(&payload, max).map(|ev| (ev.user_id.clone(), Some(ev)))
@@ -149,6 +168,10 @@ impl Intake {
                         self.apply(std::mem::take(&mut events), &stop).await;
                         self.digest(user, receipt, &stop).await;
                     }
+                    Work::Pager(input, receipt) => {
+                        self.apply(std::mem::take(&mut events), &stop).await;
+                        self.page(input, receipt, &stop).await;
+                    }
                 }
             }
             self.apply(events, &stop).await;
@@ -176,6 +199,7 @@ impl Intake {
             match applied {
                 Ok(outcomes) => {
                     self.health.store_ok();
+                    self.page_on_critical(&events, &outcomes, stop).await;
                     self.metrics.observe_commit(started.elapsed(), events.len());
                     for at in &received {
                         self.metrics.observe_event_commit(at.elapsed());
@@ -357,15 +381,20 @@ pub async fn run_core(
 ) -> anyhow::Result<()> {
     let lane_stop = CancellationToken::new();
     let (lanes, mut tasks) = intake.spawn_lanes(&lane_stop);
-    let status = client
-        .queue_subscribe(intake.subjects.alarm_status.clone(), queue_group.clone())
-        .await?;
-    let requests = client
-        .queue_subscribe(intake.subjects.digest_request.clone(), queue_group)
-        .await?;
+    let mut subjects = vec![
+        intake.subjects.alarm_status.clone(),
+        intake.subjects.digest_request.clone(),
+    ];
+    if let Some(pager) = &intake.pager {
+        subjects.extend(pager.subjects.all());
+    }
+    let mut subscriptions = Vec::with_capacity(subjects.len());
+    for subject in subjects {
+        subscriptions.push(client.queue_subscribe(subject, queue_group.clone()).await?);
+    }
     client.flush().await?;
     intake.health.set_intake(true);
-    let mut inbound = futures::stream::select(status, requests);
+    let mut inbound = futures::stream::select_all(subscriptions);
     loop {
         let next = tokio::select! {
             _ = stop.cancelled() => break,

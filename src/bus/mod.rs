@@ -1,8 +1,10 @@
-//! The NATS adapter: connection, streams, intake, digest and dead-letter publishing.
+//! The NATS adapter: connection, streams, intake, digest, notification and dead-letter publishing.
 
 pub mod backlog;
 pub mod connect;
 pub mod intake;
+pub mod notify;
+pub mod pager_wire;
 pub mod publish;
 pub mod receipt;
 pub mod streams;

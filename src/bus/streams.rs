@@ -36,6 +36,8 @@ pub struct InputTopology {
     pub digest_stream: Option<(String, String)>,
     /// Dead-letter stream and subject.
     pub dead_letter_stream: (String, String),
+    /// Notification stream and its subjects, when the pager publishes through JetStream.
+    pub notification_stream: Option<(String, Vec<String>)>,
 }
 
 /// Makes sure the input stream captures our subjects, creating it as a work queue when
@@ -60,6 +62,9 @@ pub async fn ensure_input(
         ensure_digest_stream(js, name, subject).await?;
     }
     ensure_dead_letter_stream(js, &topology.dead_letter_stream.0, &topology.dead_letter_stream.1).await?;
+    if let Some((name, subjects)) = &topology.notification_stream {
+        ensure_notification_stream(js, name, subjects).await?;
+    }
     let mut stream = js.get_or_create_stream(wanted).await?;
     let mut config = stream.info().await?.config.clone();
     let missing: Vec<_> = topology
@@ -97,6 +102,22 @@ pub async fn ensure_digest_stream(js: &Context, name: &str, subject: &str) -> an
     js.get_or_create_stream(Config {
         name: name.to_string(),
         subjects: vec![subject.to_string()],
+        retention: RetentionPolicy::Limits,
+        storage: StorageType::File,
+        max_age: DIGEST_MAX_AGE,
+        duplicate_window: DIGEST_DUPLICATE_WINDOW,
+        ..Default::default()
+    })
+    .await?;
+    Ok(())
+}
+
+/// Creates the notification stream when absent: the same duplicate window as digests, so
+/// a notification re-published under its idempotency key after a crash is dropped.
+pub async fn ensure_notification_stream(js: &Context, name: &str, subjects: &[String]) -> anyhow::Result<()> {
+    js.get_or_create_stream(Config {
+        name: name.to_string(),
+        subjects: subjects.to_vec(),
         retention: RetentionPolicy::Limits,
         storage: StorageType::File,
         max_age: DIGEST_MAX_AGE,

@@ -35,7 +35,7 @@ pub enum WireError {
     },
 }
 
-fn field(field: &'static str, reason: impl ToString) -> WireError {
+pub(super) fn field(field: &'static str, reason: impl ToString) -> WireError {
     WireError::Field {
         field,
         reason: reason.to_string(),
@@ -111,7 +111,7 @@ pub fn parse_digest_request(payload: &[u8], max_payload: usize) -> Result<UserId
 /// The longest metadata value kept, in bytes.
 pub const MAX_METADATA_BYTES: usize = 1024;
 
-fn check_size(payload: &[u8], limit: usize) -> Result<(), WireError> {
+pub(super) fn check_size(payload: &[u8], limit: usize) -> Result<(), WireError> {
     if payload.len() > limit {
         return Err(WireError::TooLarge {
             size: payload.len(),
@@ -121,11 +121,11 @@ fn check_size(payload: &[u8], limit: usize) -> Result<(), WireError> {
     Ok(())
 }
 
-fn required(name: &'static str, value: Option<Cow<'_, str>>) -> Result<String, WireError> {
+pub(super) fn required(name: &'static str, value: Option<Cow<'_, str>>) -> Result<String, WireError> {
     value.map(Cow::into_owned).ok_or_else(|| field(name, "is missing"))
 }
 
-fn optional(name: &'static str, value: Option<Cow<'_, str>>) -> Result<Option<String>, WireError> {
+pub(super) fn optional(name: &'static str, value: Option<Cow<'_, str>>) -> Result<Option<String>, WireError> {
     match value {
         Some(v) if v.len() > MAX_METADATA_BYTES => {
             Err(field(name, format!("is longer than {MAX_METADATA_BYTES} bytes")))
@@ -137,7 +137,7 @@ fn optional(name: &'static str, value: Option<Cow<'_, str>>) -> Result<Option<St
 
 /// Turns a deserialization error into one that names the field, re-reading the payload
 /// generically; only rejected messages pay for this.
-fn explain(payload: &[u8], err: &serde_json::Error, fields: &[&'static str]) -> WireError {
+pub(super) fn explain(payload: &[u8], err: &serde_json::Error, fields: &[&'static str]) -> WireError {
     let value: Value = match serde_json::from_slice(payload) {
         Ok(v) => v,
         Err(e) => return WireError::NotJson(e.to_string()),

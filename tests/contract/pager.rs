@@ -158,7 +158,10 @@ pub async fn pager_due_services_are_claimed_by_exactly_one_of_racing_claimers(st
 pub async fn pager_claimed_service_is_due_again_only_when_the_claim_lapses(store: Arc<dyn PagerStore>) {
     let s = service("db");
     assert!(store.save_pager_record(&s, 0, &opened("db", Some(T0))).await.unwrap());
-    assert_eq!(store.claim_due(T0, T0.after(MINUTE), 10).await.unwrap(), vec![s.clone()]);
+    assert_eq!(
+        store.claim_due(T0, T0.after(MINUTE), 10).await.unwrap(),
+        vec![s.clone()]
+    );
     assert_eq!(
         store.pager_record(&s).await.unwrap().unwrap().due_at,
         Some(T0.after(MINUTE))
