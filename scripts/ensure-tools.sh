@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 # Usage: scripts/ensure-tools.sh [GROUP...]   (default: all)
 # Groups: nats, compose, prometheus, venv, rust, all
 SECANTUS_SPEC="SecantusDB==0.7.0b3"
+# The OpenAPI document's validator and the API fuzzer, pinned like the test server.
+PY_TOOLS=("openapi-spec-validator==0.9.0" "schemathesis==4.32.5")
 VENV_DIR=".venv"
 
 # Debian puts nats-server in /usr/sbin, which a non-root PATH may lack.
@@ -109,11 +111,16 @@ if [ "$want_prometheus" -eq 1 ]; then
     have prometheus || die "prometheus still missing"
 fi
 
-# --- SecantusDB (MongoDB-wire test server) in .venv ----------------------------------------
+# --- SecantusDB (MongoDB-wire test server), OpenAPI validator and fuzzer in .venv ---------
 make_venv() {
     python3 -m venv --clear "$VENV_DIR" >/dev/null 2>&1
 }
-if [ "$want_venv" -eq 1 ] && [ ! -x "$VENV_DIR/bin/secantusd-py" ]; then
+venv_complete() {
+    for tool in secantusd-py openapi-spec-validator st; do
+        [ -x "$VENV_DIR/bin/$tool" ] || return 1
+    done
+}
+if [ "$want_venv" -eq 1 ] && ! venv_complete; then
     have python3 || apt_install python3 python3-venv
     have python3 || die "python3 still missing"
     if [ ! -x "$VENV_DIR/bin/python" ] || ! "$VENV_DIR/bin/python" -m pip --version >/dev/null 2>&1; then
@@ -124,9 +131,9 @@ if [ "$want_venv" -eq 1 ] && [ ! -x "$VENV_DIR/bin/secantusd-py" ]; then
             python3 -m venv --clear "$VENV_DIR" || die "python3 -m venv $VENV_DIR failed"
         fi
     fi
-    log "pip install $SECANTUS_SPEC"
-    "$VENV_DIR/bin/python" -m pip install -q --disable-pip-version-check "$SECANTUS_SPEC"
-    [ -x "$VENV_DIR/bin/secantusd-py" ] || die "$VENV_DIR/bin/secantusd-py missing after pip install"
+    log "pip install $SECANTUS_SPEC ${PY_TOOLS[*]}"
+    "$VENV_DIR/bin/python" -m pip install -q --disable-pip-version-check "$SECANTUS_SPEC" "${PY_TOOLS[@]}"
+    venv_complete || die "a tool of $VENV_DIR/bin is missing after pip install"
 fi
 
 # --- rustfmt and clippy --------------------------------------------------------------------
@@ -153,6 +160,8 @@ if [ "$want_prometheus" -eq 1 ]; then
 fi
 if [ "$want_venv" -eq 1 ]; then
     echo "secantusd-py (SecantusDB $("$VENV_DIR/bin/python" -m pip show SecantusDB 2>/dev/null | sed -n 's/^Version: //p')): $VENV_DIR/bin/secantusd-py"
+    first_line "$VENV_DIR/bin/openapi-spec-validator" --version
+    first_line "$VENV_DIR/bin/st" --version
 fi
 if [ "$want_rust" -eq 1 ]; then
     first_line cargo fmt --version

@@ -3,6 +3,8 @@
 
 #[path = "api/cases.rs"]
 mod cases;
+#[path = "api/openapi.rs"]
+mod openapi;
 #[path = "api/reports.rs"]
 mod reports;
 #[path = "api/server.rs"]
@@ -49,6 +51,7 @@ async fn mongo() -> (Arc<dyn AlarmStore>, Fixture) {
 /// Every test body, whichever file it lives in.
 mod all {
     pub use super::cases::*;
+    pub use super::openapi::*;
     pub use super::reports::*;
 }
 
@@ -90,4 +93,6 @@ api_suite!(
     tokens_guard_reads_and_writes_but_never_health,
     stats_match_figures_worked_out_by_hand,
     allma_alerts_become_status_changes_and_acknowledgements,
+    the_openapi_document_validates_and_names_every_route,
+    every_documented_query_parameter_is_accepted_by_the_server,
 );

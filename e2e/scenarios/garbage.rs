@@ -91,7 +91,7 @@ async fn garbage_on_every_subject_is_dead_lettered_and_valid_messages_survive() 
         "not a JSON object",
         "field UserID: must be a string",
         "field UserID: is empty",
-        "bytes long",
+        "characters long",
         "duplicate field",
         "limit is 65536",
         "unknown status",

@@ -2,8 +2,9 @@
 
 use std::fmt;
 
-/// The longest identifier accepted, in bytes; longer ones are hostile or broken input.
-pub const MAX_ID_BYTES: usize = 256;
+/// The longest identifier accepted, in characters (so at most 1 KiB of UTF-8); longer ones
+/// are hostile or broken input.
+pub const MAX_ID_CHARS: usize = 256;
 
 /// Why a string is not a valid identifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -11,8 +12,8 @@ pub enum IdError {
     /// The identifier is empty or only white space.
     #[error("is empty")]
     Empty,
-    /// The identifier is longer than [`MAX_ID_BYTES`].
-    #[error("is {0} bytes long, the limit is {MAX_ID_BYTES}")]
+    /// The identifier is longer than [`MAX_ID_CHARS`].
+    #[error("is {0} characters long, the limit is {MAX_ID_CHARS}")]
     TooLong(usize),
     /// The identifier contains a control character.
     #[error("contains a control character")]
@@ -23,8 +24,9 @@ fn validate(s: &str) -> Result<(), IdError> {
     if s.trim().is_empty() {
         return Err(IdError::Empty);
     }
-    if s.len() > MAX_ID_BYTES {
-        return Err(IdError::TooLong(s.len()));
+    let chars = s.chars().count();
+    if chars > MAX_ID_CHARS {
+        return Err(IdError::TooLong(chars));
     }
     if s.chars().any(char::is_control) {
         return Err(IdError::ControlCharacter);
@@ -95,5 +97,14 @@ mod tests {
         assert_eq!(UserId::parse("   "), Err(IdError::Empty));
         assert_eq!(AlarmId::parse("x".repeat(10_000)), Err(IdError::TooLong(10_000)));
         assert_eq!(AlarmId::parse("a\nb"), Err(IdError::ControlCharacter));
+    }
+
+    #[test]
+    fn the_length_limit_counts_characters_not_bytes() {
+        assert!(UserId::parse("é".repeat(MAX_ID_CHARS)).is_ok());
+        assert_eq!(
+            UserId::parse("é".repeat(MAX_ID_CHARS + 1)),
+            Err(IdError::TooLong(MAX_ID_CHARS + 1))
+        );
     }
 }

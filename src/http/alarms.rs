@@ -2,50 +2,64 @@
 
 use super::error::ApiError;
 use super::listing::{alarm_id, encode_cursor, listing, user_id};
+use super::openapi::{AlarmPath, ListingParams, StatusName, UserFilter, UserPath};
 use super::AppState;
 use crate::domain::ports::AlarmRecord;
 use crate::domain::query::{Counts, HistoryEntry, Page};
 use crate::domain::{ApplyOutcome, EventTime};
 use axum::extract::{Path, RawQuery, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// The read routes of alarms.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/alarms", get(list))
-        .route("/v1/users/{user_id}/alarms", get(list_for_user))
-        .route("/v1/users/{user_id}/alarms/{alarm_id}", get(one))
-        .route("/v1/users/{user_id}/alarms/{alarm_id}/events", get(events))
-        .route("/v1/counts", get(counts))
+/// The read routes of alarms, each documented by its handler's annotation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(list_for_user))
+        .routes(routes!(one))
+        .routes(routes!(events))
+        .routes(routes!(counts))
 }
 
 /// One alarm as the API shows it, in the PascalCase of the NATS wire.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
+#[schema(as = Alarm)]
 pub struct AlarmView {
     #[serde(rename = "UserID")]
     user_id: String,
     #[serde(rename = "AlarmID")]
     alarm_id: String,
+    /// The latest status.
+    #[schema(value_type = Option<StatusName>)]
     status: Option<&'static str>,
+    /// When the latest status changed (RFC 3339, nanoseconds).
     changed_at: Option<String>,
+    /// The latest status is WARNING or CRITICAL.
     active: bool,
+    /// The next digest for the user would include this alarm.
     due: bool,
     name: Option<String>,
     service: Option<String>,
     user_name: Option<String>,
+    /// What a digest last delivered, if any.
     last_delivered: Option<DeliveryView>,
+    /// Acknowledgement times, oldest first.
     acknowledgements: Vec<String>,
 }
 
 /// The version a digest last delivered, and when.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
+#[schema(as = Delivery)]
 struct DeliveryView {
+    #[schema(value_type = StatusName)]
     status: &'static str,
     changed_at: String,
+    /// When the digest was recorded as sent.
     at: Option<String>,
 }
 
@@ -77,9 +91,11 @@ impl From<AlarmRecord> for AlarmView {
 }
 
 /// A page of alarms and the cursor of the next page.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = AlarmPage)]
 pub struct PageView {
     items: Vec<AlarmView>,
+    /// Pass as `cursor` for the next page; null on the last page.
     next_cursor: Option<String>,
 }
 
@@ -92,24 +108,29 @@ impl From<Page<AlarmRecord>> for PageView {
     }
 }
 
-/// `GET /v1/alarms`.
+/// All alarms, filtered, sorted by ChangedAt then AlarmID, one page at a time.
+#[utoipa::path(get, path = "/v1/alarms", tag = "alarms", params(UserFilter, ListingParams),
+    responses((status = 200, description = "A page of alarms", body = PageView)))]
 async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Json<PageView>, ApiError> {
     let (filter, page) = listing(query.as_deref())?;
     Ok(Json(state.store.list_alarms(&filter, &page).await?.into()))
 }
 
-/// `GET /v1/users/{user_id}/alarms`: the listing with the user fixed by the path.
+/// One user's alarms: the listing with the user fixed by the path.
+#[utoipa::path(get, path = "/v1/users/{user_id}/alarms", tag = "alarms", params(UserPath, ListingParams),
+    responses((status = 200, description = "A page of the user's alarms", body = PageView)))]
 async fn list_for_user(
     State(state): State<AppState>,
     Path(user): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<PageView>, ApiError> {
     let (mut filter, page) = listing(query.as_deref())?;
-    let user = user_id(&user)?;
-    if filter.user_id.as_ref().is_some_and(|u| *u != user) {
-        return Err(ApiError::BadRequest("user_id: differs from the path".into()));
+    if filter.user_id.is_some() {
+        return Err(ApiError::BadRequest(
+            "user_id: the path names the user; it is not a query parameter here".into(),
+        ));
     }
-    filter.user_id = Some(user);
+    filter.user_id = Some(user_id(&user)?);
     Ok(Json(state.store.list_alarms(&filter, &page).await?.into()))
 }
 
@@ -123,7 +144,9 @@ pub async fn record(state: &AppState, user: &str, alarm: &str) -> Result<AlarmRe
         .ok_or_else(|| ApiError::NotFound(format!("no alarm {alarm} of user {user}")))
 }
 
-/// `GET /v1/users/{user_id}/alarms/{alarm_id}`.
+/// One alarm: its latest status, its last delivery and whether it is due now.
+#[utoipa::path(get, path = "/v1/users/{user_id}/alarms/{alarm_id}", tag = "alarms", params(AlarmPath),
+    responses((status = 200, description = "The alarm", body = AlarmView)))]
 async fn one(
     State(state): State<AppState>,
     Path((user, alarm)): Path<(String, String)>,
@@ -132,13 +155,18 @@ async fn one(
 }
 
 /// One retained status change.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
+#[schema(as = AlarmEvent)]
 struct EventView {
+    #[schema(value_type = StatusName)]
     status: &'static str,
     changed_at: String,
     received_at: String,
+    /// True when the event was stale or a duplicate and changed nothing.
     ignored: bool,
+    /// `applied`, `stale` or `duplicate`.
+    #[schema(value_type = String)]
     outcome: &'static str,
 }
 
@@ -154,7 +182,9 @@ impl From<&HistoryEntry> for EventView {
     }
 }
 
-/// `GET /v1/users/{user_id}/alarms/{alarm_id}/events`: the retained history.
+/// The retained status changes of one alarm, in ChangedAt order.
+#[utoipa::path(get, path = "/v1/users/{user_id}/alarms/{alarm_id}/events", tag = "alarms", params(AlarmPath),
+    responses((status = 200, description = "The alarm's retained history", body = Vec<EventView>)))]
 async fn events(
     State(state): State<AppState>,
     Path((user, alarm)): Path<(String, String)>,
@@ -165,15 +195,18 @@ async fn events(
 }
 
 /// Totals over the store.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
+#[schema(as = Counts)]
 struct CountsView {
     active_alarms: u64,
     alarms: u64,
     events_received: u64,
 }
 
-/// `GET /v1/counts`.
+/// Active alarms now, alarms ever seen and events received.
+#[utoipa::path(get, path = "/v1/counts", tag = "alarms",
+    responses((status = 200, description = "Totals", body = CountsView)))]
 async fn counts(State(state): State<AppState>) -> Result<Json<CountsView>, ApiError> {
     let Counts {
         active,

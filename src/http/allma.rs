@@ -2,6 +2,7 @@
 //! changes (and acknowledgements) at the edge.
 
 use super::error::ApiError;
+use super::openapi::Identifier;
 use super::AppState;
 use crate::bus::wire::parse_status_changed;
 use crate::domain::query::AckOutcome;
@@ -9,56 +10,108 @@ use crate::domain::{AlarmEvent, EventTime};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The intake route.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/intake/allma", post(intake))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(intake))
+}
+
+/// The emitter's event: the alert and why it was sent. Either type inserts an alert not
+/// seen before, so a missed `ALERT_CREATED` loses nothing.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = AllmaEvent)]
+#[allow(dead_code)]
+struct Envelope {
+    /// Why the emitter sent the alert; not needed to apply it.
+    #[serde(rename = "type")]
+    kind: Option<EventType>,
+    alert: Alert,
+}
+
+/// The emitter's event types.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[schema(as = AllmaEventType)]
+enum EventType {
+    AlertCreated,
+    AlertChanged,
 }
 
 /// The fields of an alert this service uses; anything else in the payload is ignored.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = AllmaAlert)]
 struct Alert {
-    alert_id: Option<String>,
+    /// Becomes the AlarmID.
+    #[schema(value_type = Identifier)]
+    alert_id: String,
+    /// Becomes the alarm's Name.
     name: Option<String>,
-    status: Option<String>,
-    triggered_on: Option<String>,
+    status: AlertStatus,
+    /// When the alert was triggered (ISO 8601); the alarm is WARNING from then.
+    #[schema(format = DateTime)]
+    triggered_on: String,
+    /// The first acknowledgement (ISO 8601), when there was one.
+    #[schema(format = DateTime)]
     acknowledged_on: Option<String>,
+    /// When the alert was resolved (ISO 8601); the alarm is CLEARED from then. Required
+    /// when the status is RESOLVED.
+    #[schema(format = DateTime)]
     resolved_on: Option<String>,
-    responder: Option<Named>,
-    service: Option<Named>,
+    responder: Responder,
+    service: Option<Service>,
 }
 
-#[derive(Deserialize)]
+/// An alert's status.
+#[derive(Deserialize, ToSchema, PartialEq)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[schema(as = AllmaAlertStatus)]
+enum AlertStatus {
+    Triggered,
+    Acknowledged,
+    Resolved,
+}
+
+/// The person responsible for the alert.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Named {
-    user_id: Option<String>,
+#[schema(as = AllmaResponder)]
+struct Responder {
+    /// Becomes the UserID.
+    #[schema(value_type = Identifier)]
+    user_id: String,
+    /// Becomes the alarm's UserName.
     name: Option<String>,
 }
 
-/// The payload: the alert itself, or an envelope `{"eventType": ..., "alert": {...}}`.
-/// The event type is not needed: an alert not seen before is inserted whatever the type
-/// (an `ALERT_CHANGED` for an unknown alert included), so a missed creation loses nothing.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Payload {
-    Envelope { alert: Alert },
-    Bare(Alert),
+/// The monitored service.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = AllmaService)]
+#[allow(dead_code)]
+struct Service {
+    service_id: Option<String>,
+    /// Becomes the alarm's Service.
+    name: Option<String>,
 }
 
 /// What the intake did.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
+#[schema(as = AllmaIntake)]
 struct IntakeView {
     #[serde(rename = "UserID")]
     user_id: String,
     #[serde(rename = "AlarmID")]
     alarm_id: String,
     /// One outcome per status change derived from the alert.
+    #[schema(value_type = Vec<String>)]
     outcomes: Vec<&'static str>,
     /// Whether an acknowledgement was newly recorded.
     acknowledged: bool,
@@ -68,47 +121,33 @@ fn invalid(reason: impl Into<String>) -> ApiError {
     ApiError::Unprocessable(reason.into())
 }
 
-/// The status changes an alert stands for: WARNING at `triggeredOn` while triggered or
-/// acknowledged, and CLEARED at `resolvedOn` once resolved.
+/// The alert of an event, with serde's reason (naming the field) when it does not fit.
+fn alert(body: Value) -> Result<Alert, ApiError> {
+    serde_json::from_value::<Envelope>(body)
+        .map(|e| e.alert)
+        .map_err(|e| invalid(e.to_string()))
+}
+
+/// The status changes an alert stands for: WARNING at `triggeredOn`, and CLEARED at
+/// `resolvedOn` once resolved.
 fn events(alert: &Alert) -> Result<Vec<AlarmEvent>, ApiError> {
-    let alarm_id = alert
-        .alert_id
-        .as_deref()
-        .ok_or_else(|| invalid("alertId is required"))?;
-    let responder = alert.responder.as_ref();
-    let user_id = responder
-        .and_then(|r| r.user_id.as_deref())
-        .ok_or_else(|| invalid("responder.userId is required"))?;
-    let status = alert.status.as_deref().unwrap_or("");
-    let resolved = status == "RESOLVED" || alert.resolved_on.is_some();
-    let mut changes: Vec<(&str, &str, &str)> = Vec::new();
-    match status {
-        "TRIGGERED" | "ACKNOWLEDGED" | "RESOLVED" | "" => {}
-        other => return Err(invalid(format!("status: unknown alert status {other}"))),
-    }
-    if let Some(t) = alert.triggered_on.as_deref() {
-        changes.push(("WARNING", t, "triggeredOn"));
-    } else if !resolved {
-        return Err(invalid("triggeredOn is required while the alert is not resolved"));
-    }
-    if resolved {
-        let t = alert
-            .resolved_on
-            .as_deref()
-            .ok_or_else(|| invalid("resolvedOn is required for a RESOLVED alert"))?;
-        changes.push(("CLEARED", t, "resolvedOn"));
+    let mut changes = vec![("WARNING", alert.triggered_on.as_str(), "triggeredOn")];
+    match (&alert.status, alert.resolved_on.as_deref()) {
+        (_, Some(resolved_on)) => changes.push(("CLEARED", resolved_on, "resolvedOn")),
+        (AlertStatus::Resolved, None) => return Err(invalid("resolvedOn is required for a RESOLVED alert")),
+        _ => {}
     }
     changes
         .into_iter()
         .map(|(status, changed_at, field)| {
             let wire = json!({
-                "UserID": user_id,
-                "AlarmID": alarm_id,
+                "UserID": alert.responder.user_id,
+                "AlarmID": alert.alert_id,
                 "Status": status,
                 "ChangedAt": changed_at,
                 "Name": alert.name,
                 "Service": alert.service.as_ref().and_then(|s| s.name.as_deref()),
-                "UserName": responder.and_then(|r| r.name.as_deref()),
+                "UserName": alert.responder.name,
             });
             let raw = serde_json::to_vec(&wire).map_err(anyhow::Error::from)?;
             parse_status_changed(&raw, usize::MAX).map_err(|e| invalid(format!("{field}: {e}")))
@@ -116,23 +155,25 @@ fn events(alert: &Alert) -> Result<Vec<AlarmEvent>, ApiError> {
         .collect()
 }
 
-/// Applies the alert's status changes, then records `acknowledgedOn` if present.
+/// Takes one event of the Allma alert emitter: applies the alert's status changes (WARNING
+/// at `triggeredOn`, CLEARED at `resolvedOn` once resolved), then records `acknowledgedOn`
+/// if present.
+#[utoipa::path(post, path = "/v1/intake/allma", tag = "intake",
+    request_body(content = Envelope, content_type = "application/json"),
+    responses((status = 202, description = "The status changes were applied", body = IntakeView)))]
 async fn intake(
     State(state): State<AppState>,
-    body: Result<Json<Payload>, JsonRejection>,
+    body: Result<Json<Value>, JsonRejection>,
 ) -> Result<(StatusCode, Json<IntakeView>), ApiError> {
-    let alert = match body? {
-        Json(Payload::Envelope { alert } | Payload::Bare(alert)) => alert,
-    };
+    let Json(body) = body?;
+    let alert = alert(body)?;
     let events = events(&alert)?;
     let acked_at = alert
         .acknowledged_on
         .as_deref()
         .map(|t| EventTime::parse_rfc3339(t).map_err(|e| invalid(format!("acknowledgedOn: {e}"))))
         .transpose()?;
-    let first = events
-        .first()
-        .ok_or_else(|| invalid("the alert carries no status change"))?;
+    let first = &events[0];
     let outcomes = state.service.apply(&events).await?;
     let acknowledged = match acked_at {
         Some(at) => state.store.acknowledge(&first.user_id, &first.alarm_id, at).await? == AckOutcome::Recorded,

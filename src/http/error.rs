@@ -90,12 +90,16 @@ impl From<BytesRejection> for ApiError {
 }
 
 /// The RFC 9457 body.
-#[derive(Serialize)]
-struct Problem<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem<'a> {
+    /// Always `about:blank`: the status code says it all.
     #[serde(rename = "type")]
     kind: &'a str,
+    /// The status code's reason phrase.
     title: &'a str,
+    /// The HTTP status code.
     status: u16,
+    /// What went wrong, for a person to read.
     detail: String,
 }
 

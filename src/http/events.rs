@@ -3,6 +3,7 @@
 use super::alarms::record;
 use super::error::ApiError;
 use super::listing::instant;
+use super::openapi::{AlarmPath, StatusChange};
 use super::AppState;
 use crate::bus::wire::parse_status_changed;
 use crate::domain::query::AckOutcome;
@@ -11,29 +12,36 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, JsonRejection};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The write routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/events", post(submit))
-        .route("/v1/users/{user_id}/alarms/{alarm_id}/ack", post(acknowledge))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(submit))
+        .routes(routes!(acknowledge))
 }
 
 /// What happened to one submitted item.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = SubmittedItem)]
 struct ItemResult {
+    /// Position in the submitted array (0 for a single object).
     index: usize,
+    /// `applied`, `stale`, `duplicate` or `rejected`.
+    #[schema(value_type = String)]
     outcome: &'static str,
+    /// Why the item was rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
 }
 
 /// The answer to a submission.
-#[derive(Serialize, Default)]
+#[derive(Serialize, Default, ToSchema)]
 struct Submitted {
     applied: usize,
     stale: usize,
@@ -42,9 +50,13 @@ struct Submitted {
     items: Vec<ItemResult>,
 }
 
-/// `POST /v1/events`: one `AlarmStatusChanged` object or an array of them. Each item is
-/// parsed from its own JSON exactly as a NATS message would be; valid ones are applied
-/// together. A single invalid object is a 422; invalid items of an array are reported.
+/// Applies one `AlarmStatusChanged` object or an array of them, with exactly the rules of
+/// NATS intake. Each item is parsed from its own JSON as a NATS message would be; valid ones
+/// are applied together. A single invalid object is a 422; invalid items of an array are
+/// reported per item.
+#[utoipa::path(post, path = "/v1/events", tag = "intake",
+    request_body(content = StatusChanges, content_type = "application/json"),
+    responses((status = 202, description = "Applied, stale, duplicate and rejected counts, per item", body = Submitted)))]
 async fn submit(
     State(state): State<AppState>,
     body: Result<Json<Value>, JsonRejection>,
@@ -95,17 +107,32 @@ async fn submit(
     Ok((StatusCode::ACCEPTED, Json(answer)))
 }
 
+/// One status change, or an array of them. An invalid single object is refused; invalid
+/// items of an array are rejected one by one in the answer, so the array's items may be
+/// anything.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+enum StatusChanges {
+    One(StatusChange),
+    Many(Vec<Value>),
+}
+
 /// The optional body of an acknowledgement.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Acknowledgement)]
 struct AckBody {
+    /// When the alarm was acknowledged (RFC 3339); now when absent.
     #[serde(rename = "AckedAt")]
+    #[schema(format = DateTime)]
     acked_at: Option<String>,
 }
 
 /// An acknowledgement as answered.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "PascalCase")]
+#[schema(as = AcknowledgementRecorded)]
 struct AckView {
     #[serde(rename = "UserID")]
     user_id: String,
@@ -115,8 +142,14 @@ struct AckView {
     recorded: bool,
 }
 
-/// `POST /v1/users/{user_id}/alarms/{alarm_id}/ack`: 201 when recorded, 200 when the same
-/// time was already recorded, 404 for an unknown alarm. Without a body, the time is now.
+/// Records an acknowledgement of the alarm: 201 when recorded, 200 when the same time was
+/// already recorded, 404 for an unknown alarm. Without a body, the time is now.
+#[utoipa::path(post, path = "/v1/users/{user_id}/alarms/{alarm_id}/ack", tag = "intake", params(AlarmPath),
+    request_body(content = Option<AckBody>, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Recorded", body = AckView),
+        (status = 200, description = "This time was already recorded", body = AckView),
+    ))]
 async fn acknowledge(
     State(state): State<AppState>,
     Path((user, alarm)): Path<(String, String)>,
@@ -134,14 +167,14 @@ async fn acknowledge(
         if !is_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let parsed: AckBody = serde_json::from_slice(&body).map_err(|e| {
+        let parsed: Option<AckBody> = serde_json::from_slice(&body).map_err(|e| {
             if e.is_data() {
                 ApiError::Unprocessable(e.to_string())
             } else {
                 ApiError::BadRequest(e.to_string())
             }
         })?;
-        match parsed.acked_at {
+        match parsed.and_then(|p| p.acked_at) {
             Some(t) => instant("AckedAt", &t).map_err(|e| ApiError::Unprocessable(e.to_string()))?,
             None => now(),
         }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod events;
 pub mod listing;
 pub mod observe;
+pub mod openapi;
 pub mod stats;
 
 use crate::domain::ports::AlarmStore;
@@ -22,6 +23,8 @@ use axum::{Json, Router};
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::trace::TraceLayer;
+use utoipa::{Modify as _, OpenApi as _};
+use utoipa_axum::router::OpenApiRouter;
 
 /// What handlers share.
 #[derive(Clone)]
@@ -49,22 +52,41 @@ pub struct HttpLimits {
     pub timeout: Duration,
 }
 
-/// All routes: health, readiness and metrics stay open; `/v1` reads and writes require
-/// their token when one is configured. Errors are `application/problem+json`.
-pub fn router(state: AppState) -> Router {
+/// The `/v1` routes and the OpenAPI document generated from the same registrations, so the
+/// document cannot list a route the server lacks or miss one it has.
+pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let reads = alarms::router()
         .merge(stats::router())
         .route_layer(from_fn_with_state(state.clone(), auth::require_read));
     let writes = events::router()
         .merge(allma::router())
         .route_layer(from_fn_with_state(state.clone(), auth::require_write));
+    let (routes, mut document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(reads)
+        .merge(writes)
+        .split_for_parts();
+    openapi::Conventions.modify(&mut document);
+    (routes, document)
+}
+
+/// All routes: health, readiness and metrics stay open; `/v1` reads and writes require
+/// their token when one is configured. Errors are `application/problem+json`.
+pub fn router(state: AppState) -> Router {
+    let (api, document) = api(&state);
+    let document = Arc::new(document);
     let limits = state.limits;
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .merge(reads)
-        .merge(writes)
+        .route(
+            "/v1/openapi.json",
+            get(move || {
+                let document = Arc::clone(&document);
+                async move { Json(document.as_ref().clone()) }
+            }),
+        )
+        .merge(api)
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.body_bytes))

@@ -2,23 +2,27 @@
 
 use super::error::ApiError;
 use super::listing::{instant, pairs, user_id, MAX_LIMIT};
+use super::openapi::StatsParams;
 use super::AppState;
 use crate::domain::episodes::{episodes, summarize, Episode, Summary};
 use crate::domain::query::{AlarmFilter, PageRequest, SortOrder};
 use crate::domain::{EventTime, Status, Version};
 use axum::extract::{RawQuery, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The stats route.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/stats", get(stats))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(stats))
 }
 
-/// Durations in seconds.
-#[derive(Serialize)]
+/// Durations in seconds over the episodes that have one.
+#[derive(Serialize, ToSchema)]
+#[schema(as = DurationSummary)]
 struct SummaryView {
     count: usize,
     min: f64,
@@ -42,9 +46,11 @@ impl From<Summary> for SummaryView {
 }
 
 /// The answer.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Stats)]
 struct StatsView {
-    /// Matching alarms by current status.
+    /// Matching alarms by current status (CLEARED, WARNING, CRITICAL).
+    #[schema(value_type = BTreeMap<String, u64>)]
     alarms: BTreeMap<&'static str, u64>,
     /// Episodes that started in the window.
     episodes: usize,
@@ -82,8 +88,11 @@ fn parse(raw: Option<&str>) -> Result<(AlarmFilter, Window), ApiError> {
     Ok((filter, window))
 }
 
-/// `GET /v1/stats?user_id=&service=&since=&until=`: episodes are rebuilt from each matching
-/// alarm's retained history, its latest status per severity and its acknowledgements.
+/// Alarms by current status, and time to acknowledge and to resolve (seconds) over the alarm
+/// episodes that started in the window. Episodes are rebuilt from each matching alarm's
+/// retained history, its latest status per severity and its acknowledgements.
+#[utoipa::path(get, path = "/v1/stats", tag = "stats", params(StatsParams),
+    responses((status = 200, description = "Counts and response times", body = StatsView)))]
 async fn stats(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Json<StatsView>, ApiError> {
     let (filter, window) = parse(query.as_deref())?;
     let mut alarms: BTreeMap<&'static str, u64> = Status::ALL.iter().map(|s| (s.as_str(), 0)).collect();

@@ -117,10 +117,10 @@ pub async fn allma_alerts_become_status_changes_and_acknowledgements(store: Arc<
             "responder": {"userId": "u1", "name": "Ann"}, "service": {"name": "storage"},
         });
         a.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-        a
+        json!({"type": "ALERT_CHANGED", "alert": a})
     };
     // A change for an alert never seen is inserted, not refused.
-    let changed = json!({"eventType": "ALERT_CHANGED", "alert": alert("TRIGGERED", json!({}))});
+    let changed = alert("TRIGGERED", json!({}));
     let (status, body) = api.post("/v1/intake/allma", &changed).await;
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["Outcomes"], json!(["applied"]));
@@ -158,7 +158,8 @@ pub async fn allma_alerts_become_status_changes_and_acknowledgements(store: Arc<
     assert_eq!(alarm["Acknowledgements"], json!([at(40)]));
 
     for invalid in [
-        json!({"alertId": "al-2", "status": "TRIGGERED", "triggeredOn": at(1)}),
+        json!({"type": "ALERT_CREATED", "alert": {"alertId": "al-2", "status": "TRIGGERED", "triggeredOn": at(1)}}),
+        alert("TRIGGERED", json!({}))["alert"].clone(),
         alert("EXPLODED", json!({})),
         alert("RESOLVED", json!({})),
         alert("TRIGGERED", json!({"triggeredOn": "noon"})),
