@@ -214,6 +214,7 @@ impl Application {
             metrics: Arc::clone(&self.metrics),
             store: Arc::clone(&self.store),
             service: Arc::clone(&self.service),
+            pager: Arc::clone(&self.pager),
             tokens: Arc::new(Tokens {
                 write: cfg.api_token.clone(),
                 read: cfg.api_read_token.clone(),

@@ -5,12 +5,15 @@
 mod cases;
 #[path = "api/openapi.rs"]
 mod openapi;
+#[path = "api/pager.rs"]
+mod pager;
 #[path = "api/reports.rs"]
 mod reports;
 #[path = "api/server.rs"]
 mod server;
 mod support;
 
+use alarm_digest::domain::pager::PagerStore;
 use alarm_digest::domain::ports::AlarmStore;
 use alarm_digest::store::mongo::MongoStore;
 use alarm_digest::store::sqlite::{SqliteOptions, SqliteStore};
@@ -95,4 +98,41 @@ api_suite!(
     allma_alerts_become_status_changes_and_acknowledgements,
     the_openapi_document_validates_and_names_every_route,
     every_documented_query_parameter_is_accepted_by_the_server,
+);
+
+/// The pager's routes need the pager port of the same adapter as the alarm port.
+macro_rules! pager_api_suite {
+    ($($name:ident),* $(,)?) => {
+        mod pager_routes_on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let store = super::SqliteStore::open(dir.path().join("alarms.db"), Default::default()).unwrap();
+                    let store = std::sync::Arc::new(store);
+                    let pager: std::sync::Arc<dyn super::PagerStore> = store.clone();
+                    super::pager::$name(store, pager).await;
+                }
+            )*
+        }
+        mod pager_routes_on_mongo {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let uri = super::support::mongo_uri();
+                    let db = super::support::unique_database("api");
+                    let store = super::MongoStore::connect(&uri, Some(&db), super::server::LIMITS).await.unwrap();
+                    let pager: std::sync::Arc<dyn super::PagerStore> = std::sync::Arc::new(store.clone());
+                    super::pager::$name(std::sync::Arc::new(store.clone()), pager).await;
+                    let _ = store.drop_database().await;
+                }
+            )*
+        }
+    };
+}
+
+pager_api_suite!(
+    escalation_policies_are_created_replaced_read_and_deleted,
+    invalid_escalation_policies_are_422_problems_naming_the_fault,
+    a_service_shows_its_incident_until_the_console_acknowledges_and_heals_it,
 );

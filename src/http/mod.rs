@@ -8,11 +8,14 @@ pub mod events;
 pub mod listing;
 pub mod observe;
 pub mod openapi;
+pub mod policies;
+pub mod services;
 pub mod stats;
 
 use crate::domain::ports::AlarmStore;
 use crate::health::Health;
 use crate::metrics::Metrics;
+use crate::pager::PagerService;
 use crate::service::AlarmService;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, StatusCode};
@@ -37,6 +40,8 @@ pub struct AppState {
     pub store: Arc<dyn AlarmStore>,
     /// Event intake and acknowledgements.
     pub service: Arc<AlarmService>,
+    /// Escalation policies, service health and the console's pager actions.
+    pub pager: Arc<PagerService>,
     /// The bearer tokens of the API.
     pub tokens: Arc<auth::Tokens>,
     /// Body size and time limits.
@@ -57,9 +62,13 @@ pub struct HttpLimits {
 pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let reads = alarms::router()
         .merge(stats::router())
+        .merge(services::read_router())
+        .merge(policies::read_router())
         .route_layer(from_fn_with_state(state.clone(), auth::require_read));
     let writes = events::router()
         .merge(allma::router())
+        .merge(services::write_router())
+        .merge(policies::write_router())
         .route_layer(from_fn_with_state(state.clone(), auth::require_write));
     let (routes, mut document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(reads)

@@ -22,6 +22,7 @@ use utoipa::{IntoParams, Modify, ToSchema};
         (name = "alarms", description = "Alarms and their retained history"),
         (name = "stats", description = "Response statistics over alarm episodes"),
         (name = "intake", description = "Status changes and acknowledgements"),
+        (name = "pager", description = "Escalation policies, service health and the console's pager actions"),
         (name = "operations", description = "Health, readiness and metrics"),
     ),
     components(schemas(super::error::Problem, Identifier))

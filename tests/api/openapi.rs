@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 /// The routes the API promises, as `METHOD path`.
-const ROUTES: [&str; 9] = [
+const ROUTES: [&str; 15] = [
     "GET /v1/alarms",
     "GET /v1/counts",
     "GET /v1/stats",
@@ -20,6 +20,12 @@ const ROUTES: [&str; 9] = [
     "POST /v1/events",
     "POST /v1/intake/allma",
     "POST /v1/users/{user_id}/alarms/{alarm_id}/ack",
+    "GET /v1/services/{service_id}",
+    "POST /v1/services/{service_id}/acknowledge",
+    "POST /v1/services/{service_id}/healthy",
+    "PUT /v1/services/{service_id}/escalation-policy",
+    "GET /v1/services/{service_id}/escalation-policy",
+    "DELETE /v1/services/{service_id}/escalation-policy",
 ];
 
 async fn document(api: &Api) -> Value {

@@ -1,5 +1,6 @@
 //! Serves the app's router over real HTTP on a free port, on a store of the caller's choice.
 
+use alarm_digest::domain::pager::{Notification, Notifier, NotifyError, PagerStore};
 use alarm_digest::domain::ports::{AlarmStore, DigestPublisher, PublishError, SystemClock};
 use alarm_digest::domain::query::HistoryLimits;
 use alarm_digest::domain::{Digest, DigestId};
@@ -7,7 +8,9 @@ use alarm_digest::health::Health;
 use alarm_digest::http::auth::Tokens;
 use alarm_digest::http::{router, AppState, HttpLimits};
 use alarm_digest::metrics::Metrics;
+use alarm_digest::pager::{PagerService, PagerSettings};
 use alarm_digest::service::{AlarmService, ClaimSettings};
+use alarm_digest::store::sqlite::SqliteStore;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -33,6 +36,18 @@ impl DigestPublisher for RecordedDigests {
     }
 }
 
+/// Keeps notifications; the pager's HTTP routes are under test, not its notifications.
+#[derive(Default)]
+pub struct RecordedNotifications(pub Mutex<Vec<Notification>>);
+
+#[async_trait::async_trait]
+impl Notifier for RecordedNotifications {
+    async fn send(&self, notification: &Notification) -> Result<(), NotifyError> {
+        self.0.lock().unwrap().push(notification.clone());
+        Ok(())
+    }
+}
+
 /// A running API and a client for it.
 pub struct Api {
     /// `http://127.0.0.1:port`.
@@ -42,8 +57,14 @@ pub struct Api {
 }
 
 impl Api {
-    /// Serves the router on `store` with `tokens`.
+    /// Serves the router on `store` with `tokens`, the pager on a private in-memory store.
     pub async fn start(store: Arc<dyn AlarmStore>, tokens: Tokens) -> Api {
+        let pager: Arc<dyn PagerStore> = Arc::new(SqliteStore::open_in_memory(LIMITS).unwrap());
+        Self::start_with_pager(store, pager, tokens).await
+    }
+
+    /// Serves the router on `store` and `pager` with `tokens`.
+    pub async fn start_with_pager(store: Arc<dyn AlarmStore>, pager: Arc<dyn PagerStore>, tokens: Tokens) -> Api {
         // Readiness is not under test; a client that never connects is enough for it.
         let nats = async_nats::ConnectOptions::new()
             .retry_on_initial_connect()
@@ -60,11 +81,18 @@ impl Api {
                 wait: Duration::from_secs(1),
             },
         ));
+        let pager = Arc::new(PagerService::new(
+            pager,
+            Arc::new(RecordedNotifications::default()),
+            Arc::new(SystemClock),
+            PagerSettings::default(),
+        ));
         let state = AppState {
             health: Health::new(nats),
             metrics: Arc::new(Metrics::new()),
             store,
             service,
+            pager,
             tokens: Arc::new(tokens),
             limits: HttpLimits {
                 body_bytes: BODY_LIMIT,

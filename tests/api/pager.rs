@@ -1,0 +1,144 @@
+//! The pager's HTTP routes: escalation policies, a service's health and incident, and the
+//! console's acknowledge and healthy actions.
+
+use super::server::Api;
+use alarm_digest::domain::pager::decide::Alert;
+use alarm_digest::domain::pager::PagerStore;
+use alarm_digest::domain::ports::{AlarmStore, SystemClock};
+use alarm_digest::domain::{EventTime, ServiceId};
+use alarm_digest::http::auth::Tokens;
+use alarm_digest::pager::{PagerService, PagerSettings};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+const POLICY: &str = "/v1/services/payments/escalation-policy";
+
+fn two_levels() -> Value {
+    json!({"levels": [
+        {"targets": [{"type": "email", "address": "a@example.com"}, {"type": "sms", "phone": "+33600000000"}]},
+        {"targets": [{"type": "email", "address": "b@example.com"}]}
+    ]})
+}
+
+async fn put(api: &Api, path: &str, body: &Value) -> (u16, Value) {
+    let response = api
+        .client
+        .put(format!("{}{path}", api.base))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    super::server::answer(response).await
+}
+
+async fn delete(api: &Api, path: &str) -> u16 {
+    let response = api.client.delete(format!("{}{path}", api.base)).send().await.unwrap();
+    response.status().as_u16()
+}
+
+pub async fn escalation_policies_are_created_replaced_read_and_deleted(
+    store: Arc<dyn AlarmStore>,
+    pager: Arc<dyn PagerStore>,
+) {
+    let api = Api::start_with_pager(store, pager, Tokens::default()).await;
+    assert_eq!(api.get(POLICY).await.0, 404);
+    let (status, created) = put(&api, POLICY, &two_levels()).await;
+    assert_eq!(status, 201, "{created}");
+    let mut expected = two_levels();
+    expected["last_level_timeout"] = json!("stop");
+    assert_eq!(created, expected);
+    let repeat =
+        json!({"levels": [{"targets": [{"type": "sms", "phone": "+15550000000"}]}], "last_level_timeout": "repeat"});
+    assert_eq!(put(&api, POLICY, &repeat).await, (200, repeat.clone()));
+    assert_eq!(api.get(POLICY).await, (200, repeat));
+    assert_eq!(delete(&api, POLICY).await, 204);
+    assert_eq!(delete(&api, POLICY).await, 404);
+    assert_eq!(api.get(POLICY).await.0, 404);
+}
+
+pub async fn invalid_escalation_policies_are_422_problems_naming_the_fault(
+    store: Arc<dyn AlarmStore>,
+    pager: Arc<dyn PagerStore>,
+) {
+    let api = Api::start_with_pager(store, pager, Tokens::default()).await;
+    let cases = [
+        (json!({"levels": []}), "levels"),
+        (json!({"levels": [{"targets": []}]}), "level 1"),
+        (
+            json!({"levels": [{"targets": [{"type": "email", "address": "nobody"}]}]}),
+            "nobody",
+        ),
+        (
+            json!({"levels": [{"targets": [{"type": "sms", "phone": "0600000000"}]}]}),
+            "0600000000",
+        ),
+        (
+            json!({"levels": [{"targets": [{"type": "pigeon", "address": "x"}]}]}),
+            "pigeon",
+        ),
+        (
+            json!({"levels": [{"targets": [{"type": "email", "address": "a@example.com"}, {"type": "email", "address": "a@example.com"}]}]}),
+            "twice",
+        ),
+    ];
+    for (body, named) in cases {
+        let (status, problem) = put(&api, POLICY, &body).await;
+        assert_eq!(status, 422, "{body} -> {problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains(named),
+            "{body} -> {problem}"
+        );
+    }
+    assert_eq!(api.get(POLICY).await.0, 404, "nothing was stored");
+}
+
+pub async fn a_service_shows_its_incident_until_the_console_acknowledges_and_heals_it(
+    store: Arc<dyn AlarmStore>,
+    pager_store: Arc<dyn PagerStore>,
+) {
+    let api = Api::start_with_pager(store, Arc::clone(&pager_store), Tokens::default()).await;
+    assert_eq!(api.get("/v1/services/payments").await.0, 404);
+    assert_eq!(put(&api, POLICY, &two_levels()).await.0, 201);
+    let (status, fresh) = api.get("/v1/services/payments").await;
+    assert_eq!(
+        (status, &fresh["Healthy"], &fresh["Incident"]),
+        (200, &json!(true), &Value::Null)
+    );
+
+    let pager = PagerService::new(
+        pager_store,
+        Arc::new(super::server::RecordedNotifications::default()),
+        Arc::new(SystemClock),
+        PagerSettings::default(),
+    );
+    let alert = Alert {
+        service_id: ServiceId::parse("payments").unwrap(),
+        message: "checkout is failing".into(),
+        raised_at: EventTime::parse_rfc3339("2024-01-01T00:00:00Z").unwrap(),
+    };
+    pager.alert(&alert).await.unwrap();
+    let (_, open) = api.get("/v1/services/payments").await;
+    assert_eq!(open["Healthy"], json!(false));
+    assert_eq!(open["Incident"]["Level"], json!(1));
+    assert_eq!(open["Incident"]["Message"], json!("checkout is failing"));
+    assert_eq!(open["Incident"]["RaisedAt"], json!("2024-01-01T00:00:00Z"));
+    assert!(open["Incident"]["TimeoutAt"].is_string(), "{open}");
+
+    let ack = "/v1/services/payments/acknowledge";
+    let (status, acked) = api.post(ack, &json!({"AcknowledgedBy": "ann"})).await;
+    assert_eq!(status, 200, "{acked}");
+    assert_eq!(acked["Outcome"], json!("acknowledged"));
+    assert_eq!(acked["Incident"]["AcknowledgedBy"], json!("ann"));
+    assert_eq!(acked["Incident"]["TimeoutAt"], Value::Null);
+    assert_eq!(
+        api.post(ack, &json!({})).await.1["Outcome"],
+        json!("already_acknowledged")
+    );
+
+    let (status, healed) = api.post("/v1/services/payments/healthy", &Value::Null).await;
+    assert_eq!(
+        (status, &healed["Outcome"], &healed["Healthy"]),
+        (200, &json!("recovered"), &json!(true))
+    );
+    assert_eq!(api.post(ack, &Value::Null).await.1["Outcome"], json!("no_incident"));
+}
