@@ -7,6 +7,7 @@ mod garbage;
 mod history;
 mod no_repeat;
 mod out_of_order;
+mod pager;
 mod readme_example;
 mod replicas;
 
