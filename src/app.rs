@@ -15,6 +15,7 @@ use crate::metrics::Metrics;
 use crate::pager::{PagerService, PagerSettings};
 use crate::service::{AlarmService, ClaimSettings};
 use crate::store::instrumented::InstrumentedStore;
+use crate::store::instrumented_pager::InstrumentedPager;
 use anyhow::Context as _;
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
@@ -75,7 +76,7 @@ impl Application {
             &config.pager.notification_subject_prefix,
         );
         let pager = Arc::new(PagerService::new(
-            stores.pager,
+            InstrumentedPager::wrap(stores.pager, Arc::clone(&metrics)),
             Arc::new(notifier),
             Arc::new(SystemClock),
             PagerSettings {
@@ -150,6 +151,13 @@ impl Application {
             .expect_messages(&subjects.alarm_status, crate::metrics::EVENT_OUTCOMES);
         self.metrics
             .expect_messages(&subjects.digest_request, crate::metrics::DIGEST_REQUEST_OUTCOMES);
+        for (subject, outcomes) in [
+            (&pager_subjects.alert, crate::metrics::PAGER_ALERT_OUTCOMES),
+            (&pager_subjects.acknowledge, crate::metrics::PAGER_ACKNOWLEDGE_OUTCOMES),
+            (&pager_subjects.healthy, crate::metrics::SERVICE_HEALTHY_OUTCOMES),
+        ] {
+            self.metrics.expect_messages(subject, outcomes);
+        }
         let intake = Intake::new(
             Arc::clone(&self.service),
             dead_letters,

@@ -10,7 +10,7 @@ mod scraped;
 
 pub use labels::{
     BuildLabels, HttpLabels, StoreErrorLabels, StoreOperationLabels, BUILD, DIGEST_REQUEST_OUTCOMES, EVENT_OUTCOMES,
-    STORE_ERROR_KINDS,
+    PAGER_ACKNOWLEDGE_OUTCOMES, PAGER_ALERT_OUTCOMES, SERVICE_HEALTHY_OUTCOMES, STORE_ERROR_KINDS,
 };
 
 use crate::bus::connect::ConnectionStats;

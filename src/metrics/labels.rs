@@ -8,6 +8,21 @@ pub const EVENT_OUTCOMES: &[&str] = &["applied", "stale", "duplicate", "invalid"
 /// Outcomes of a `SendAlarmDigest` message.
 pub const DIGEST_REQUEST_OUTCOMES: &[&str] = &["digest_sent", "already_answered", "invalid", "dead_lettered"];
 
+/// Outcomes of a `PagerAlert` message.
+pub const PAGER_ALERT_OUTCOMES: &[&str] = &["opened", "already_open", "invalid", "dead_lettered"];
+
+/// Outcomes of a `PagerAcknowledge` message.
+pub const PAGER_ACKNOWLEDGE_OUTCOMES: &[&str] = &[
+    "acknowledged",
+    "already_acknowledged",
+    "no_incident",
+    "invalid",
+    "dead_lettered",
+];
+
+/// Outcomes of a `ServiceHealthy` message.
+pub const SERVICE_HEALTHY_OUTCOMES: &[&str] = &["recovered", "no_incident", "invalid", "dead_lettered"];
+
 /// The `kind` label values of `alarm_digest_store_errors_total`.
 pub const STORE_ERROR_KINDS: &[&str] = &["unavailable", "rejected", "corrupt"];
 

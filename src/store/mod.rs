@@ -1,6 +1,7 @@
 //! Storage adapters behind the [`AlarmStore`] port, chosen by `STORE_URL`.
 
 pub mod instrumented;
+pub mod instrumented_pager;
 pub mod mongo;
 mod pager_codec;
 mod prepared;
