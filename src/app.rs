@@ -125,7 +125,7 @@ impl Application {
         let js = async_nats::jetstream::new(self.client.clone());
         let dead_letter_js = (cfg.intake == IntakeMode::Jetstream).then(|| js.clone());
         let dead_letters = DeadLetters::new(self.client.clone(), dead_letter_js, &cfg.dead_letter_subject);
-        tokio::spawn(crate::pager::timer::run(
+        let timers = tokio::spawn(crate::pager::timer::run(
             Arc::clone(&self.pager),
             Arc::clone(&self.metrics),
             cfg.pager.pager_tick,
@@ -188,10 +188,10 @@ impl Application {
                         .manage_digest_stream
                         .then(|| (cfg.digest_stream.clone(), cfg.digest_subject.clone())),
                     dead_letter_stream: (cfg.dead_letter_stream.clone(), cfg.dead_letter_subject.clone()),
-                    notification_stream: Some((
-                        cfg.pager.notification_stream.clone(),
-                        cfg.pager.notification_subjects(),
-                    )),
+                    notification_stream: cfg
+                        .pager
+                        .manage_notification_stream
+                        .then(|| (cfg.pager.notification_stream.clone(), cfg.pager.notification_subjects())),
                 };
                 let sampling = BacklogSampling {
                     stream: cfg.input_stream.clone(),
@@ -245,6 +245,11 @@ impl Application {
         stop.cancel();
         if tokio::time::timeout(cfg.shutdown_timeout, intake_task).await.is_err() {
             tracing::warn!("intake did not stop within the shutdown timeout");
+        }
+        // A timer pass in flight finishes before NATS drains; what it cannot finish waits
+        // in the store for the next claimer.
+        if tokio::time::timeout(cfg.shutdown_timeout, timers).await.is_err() {
+            tracing::warn!("the pager's timer pass did not finish within the shutdown timeout");
         }
         if tokio::time::timeout(Duration::from_secs(5), self.client.drain())
             .await

@@ -191,3 +191,38 @@ async fn pager_replica_killed_holding_a_due_timeout_leaves_it_to_the_next_to_fir
     let sent = second.metric("alarm_digest_pages_sent_total{channel=\"email\"}").await;
     assert_eq!(sent, 1.0, "the second replica recorded level 2 once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pager_in_core_mode_answers_alerts_after_commit_and_publishes_keyed_notifications() {
+    let stage = Stage::new(StoreKind::Sqlite).await;
+    let env = stage.env.with("INTAKE", "core");
+    let replica = Replica::start(&env).await;
+    replica.put_policy("payments", &policy(1)).await;
+    let client = &stage.bus.client;
+    let mut emails = client.subscribe("Notification.email").await.unwrap();
+    client.flush().await.unwrap();
+    let alert = json!({"ServiceID": "payments", "Message": "down", "RaisedAt": "2024-01-01T00:00:00Z"});
+    let reply = client
+        .request("PagerAlert", alert.to_string().into())
+        .await
+        .expect("a reply after commit");
+    let reply: Value = serde_json::from_slice(&reply.payload).unwrap();
+    assert_eq!(
+        (&reply["ok"], &reply["outcome"]),
+        (&json!(true), &json!("opened")),
+        "{reply}"
+    );
+    let email = tokio::time::timeout(PATIENCE, futures::StreamExt::next(&mut emails))
+        .await
+        .expect("the level-1 e-mail")
+        .unwrap();
+    let key = "payments/1/1/email:a@example.com";
+    let body: Value = serde_json::from_slice(&email.payload).unwrap();
+    assert_eq!(body["IdempotencyKey"], key);
+    let header = email
+        .headers
+        .as_ref()
+        .and_then(|h| h.get("Nats-Msg-Id"))
+        .map(|v| v.as_str().to_string());
+    assert_eq!(header.as_deref(), Some(key));
+}

@@ -22,6 +22,9 @@ pub struct PagerConfig {
     /// JetStream stream keeping notifications (created if absent, jetstream mode).
     #[arg(long, env = "NOTIFICATION_STREAM", default_value = "PAGER_NOTIFICATIONS")]
     pub notification_stream: String,
+    /// Create the notification stream if absent; off when another service owns the subjects.
+    #[arg(long, env = "MANAGE_NOTIFICATION_STREAM", default_value_t = true, action = clap::ArgAction::Set)]
+    pub manage_notification_stream: bool,
     /// How long a level has to acknowledge before the next is notified (e.g. 15m, 2s, 500ms).
     #[arg(long, env = "ACK_TIMEOUT", default_value = "15m", value_parser = parse_duration)]
     pub ack_timeout: Duration,

@@ -149,6 +149,7 @@ impl From<&EscalationPolicy> for PolicyView {
     responses(
         (status = 201, description = "Created", body = PolicyView),
         (status = 200, description = "Replaced", body = PolicyView),
+        (status = 413, description = "The body exceeds the limit", body = super::error::Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not application/json", body = super::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a valid policy", body = super::error::Problem, content_type = "application/problem+json"),
     ))]
