@@ -3,6 +3,8 @@
 
 use super::{Stage, PATIENCE};
 use crate::harness::{levels_and_targets, NotificationLog, Replica, StoreKind, TestBus, TestEvent};
+use async_nats::jetstream::consumer::pull;
+use futures::StreamExt;
 use serde_json::{json, Value};
 
 fn policy(levels: usize) -> Value {
@@ -212,7 +214,7 @@ async fn pager_in_core_mode_answers_alerts_after_commit_and_publishes_keyed_noti
         (&json!(true), &json!("opened")),
         "{reply}"
     );
-    let email = tokio::time::timeout(PATIENCE, futures::StreamExt::next(&mut emails))
+    let email = tokio::time::timeout(PATIENCE, emails.next())
         .await
         .expect("the level-1 e-mail")
         .unwrap();
@@ -225,4 +227,68 @@ async fn pager_in_core_mode_answers_alerts_after_commit_and_publishes_keyed_noti
         .and_then(|h| h.get("Nats-Msg-Id"))
         .map(|v| v.as_str().to_string());
     assert_eq!(header.as_deref(), Some(key));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pager_garbage_is_dead_lettered_with_its_reason_and_valid_alerts_still_page() {
+    let stage = Stage::new(StoreKind::Sqlite).await;
+    let replica = Replica::start(&stage.env).await;
+    let log = NotificationLog::from_stream(&stage.bus).await;
+    replica.put_policy("payments", &policy(1)).await;
+    let garbage: [(&str, &[u8], &str); 6] = [
+        ("PagerAlert", b"not json", "not valid JSON"),
+        (
+            "PagerAlert",
+            br#"{"ServiceID":"payments","RaisedAt":"2024-01-01T00:00:00Z"}"#,
+            "field Message: is missing",
+        ),
+        (
+            "PagerAlert",
+            br#"{"ServiceID":"payments","Message":"x","RaisedAt":"soon"}"#,
+            "field RaisedAt",
+        ),
+        (
+            "PagerAcknowledge",
+            br#"{"ServiceID":7}"#,
+            "field ServiceID: must be a string",
+        ),
+        (
+            "PagerAcknowledge",
+            br#"{"ServiceID":"payments","AcknowledgedBy":[]}"#,
+            "field AcknowledgedBy",
+        ),
+        ("ServiceHealthy", b"[]", "not a JSON object"),
+    ];
+    for (subject, body, _) in &garbage {
+        stage.bus.publish_raw(subject, body.to_vec()).await;
+    }
+    stage.bus.alert("payments").await;
+    log.wait_for("payments", 2, PATIENCE).await;
+
+    let stream = stage.bus.js.get_stream("ALARM_DIGEST_DEADLETTERS").await.unwrap();
+    let consumer = stream.create_consumer(pull::OrderedConfig::default()).await.unwrap();
+    let mut letters = consumer.messages().await.unwrap();
+    let mut reasons = Vec::new();
+    while reasons.len() < garbage.len() {
+        let msg = tokio::time::timeout(PATIENCE, letters.next())
+            .await
+            .expect("a dead letter per reject")
+            .unwrap()
+            .unwrap();
+        let headers = msg.headers.clone().expect("dead letters carry headers");
+        let origin = headers.get("Alarm-Digest-Subject").unwrap().to_string();
+        reasons.push((origin, headers.get("Alarm-Digest-Reason").unwrap().to_string()));
+    }
+    for (subject, _, needle) in &garbage {
+        assert!(
+            reasons
+                .iter()
+                .any(|(origin, reason)| origin == subject && reason.contains(needle)),
+            "no dead letter of {subject} says {needle:?}: {reasons:#?}"
+        );
+    }
+    let invalid = replica
+        .metric(r#"alarm_digest_messages_total{subject="PagerAlert",outcome="invalid"}"#)
+        .await;
+    assert_eq!(invalid, 3.0);
 }
