@@ -107,6 +107,7 @@ impl Application {
         let subjects = Subjects {
             alarm_status: cfg.alarm_status_subject.clone(),
             digest_request: cfg.digest_request_subject.clone(),
+            acknowledgement: cfg.alarm_ack_subject.clone(),
         };
         let lanes = LaneSettings {
             lanes: cfg.lanes,
@@ -119,6 +120,8 @@ impl Application {
             .expect_messages(&subjects.alarm_status, crate::metrics::EVENT_OUTCOMES);
         self.metrics
             .expect_messages(&subjects.digest_request, crate::metrics::DIGEST_REQUEST_OUTCOMES);
+        self.metrics
+            .expect_messages(&subjects.acknowledgement, crate::metrics::ACKNOWLEDGEMENT_OUTCOMES);
         let intake = Intake::new(
             Arc::clone(&self.service),
             dead_letters,
@@ -132,7 +135,7 @@ impl Application {
             IntakeMode::Jetstream => {
                 let topology = InputTopology {
                     stream: cfg.input_stream.clone(),
-                    subjects: vec![subjects.alarm_status.clone(), subjects.digest_request.clone()],
+                    subjects: subjects.all(),
                     max_bytes: cfg.input_stream_max_bytes,
                     consumer: cfg.consumer_name.clone(),
                     max_ack_pending: (cfg.lanes * cfg.lane_capacity * 2).max(1000) as i64,

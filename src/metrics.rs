@@ -8,8 +8,8 @@ pub mod process;
 mod scraped;
 
 pub use labels::{
-    BuildLabels, HttpLabels, StoreErrorLabels, StoreOperationLabels, BUILD, DIGEST_REQUEST_OUTCOMES, EVENT_OUTCOMES,
-    STORE_ERROR_KINDS,
+    BuildLabels, HttpLabels, StoreErrorLabels, StoreOperationLabels, ACKNOWLEDGEMENT_OUTCOMES, BUILD,
+    DIGEST_REQUEST_OUTCOMES, EVENT_OUTCOMES, STORE_ERROR_KINDS,
 };
 
 use crate::bus::connect::ConnectionStats;

@@ -66,6 +66,27 @@ struct RawDigestRequest<'a> {
     user_id: Option<Cow<'a, str>>,
 }
 
+#[derive(Deserialize)]
+struct RawAcknowledgement<'a> {
+    #[serde(rename = "UserID", borrow)]
+    user_id: Option<Cow<'a, str>>,
+    #[serde(rename = "AlarmID", borrow)]
+    alarm_id: Option<Cow<'a, str>>,
+    #[serde(rename = "AckedAt", borrow)]
+    acked_at: Option<Cow<'a, str>>,
+}
+
+/// An `AlarmAcknowledged`: the user acknowledged the alarm at `acked_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acknowledgement {
+    /// Whose alarm.
+    pub user_id: UserId,
+    /// Which alarm.
+    pub alarm_id: AlarmId,
+    /// When it was acknowledged; required, since a redelivered message is handled later.
+    pub acked_at: EventTime,
+}
+
 const STATUS_CHANGED_FIELDS: &[&str] = &[
     "UserID",
     "AlarmID",
@@ -106,6 +127,18 @@ pub fn parse_digest_request(payload: &[u8], max_payload: usize) -> Result<UserId
     check_size(payload, max_payload)?;
     let raw: RawDigestRequest<'_> = serde_json::from_slice(payload).map_err(|e| explain(payload, &e, &["UserID"]))?;
     UserId::parse(required("UserID", raw.user_id)?).map_err(|e| field("UserID", e))
+}
+
+/// Parses an `AlarmAcknowledged` payload.
+pub fn parse_acknowledgement(payload: &[u8], max_payload: usize) -> Result<Acknowledgement, WireError> {
+    check_size(payload, max_payload)?;
+    let raw: RawAcknowledgement<'_> =
+        serde_json::from_slice(payload).map_err(|e| explain(payload, &e, &["UserID", "AlarmID", "AckedAt"]))?;
+    Ok(Acknowledgement {
+        user_id: UserId::parse(required("UserID", raw.user_id)?).map_err(|e| field("UserID", e))?,
+        alarm_id: AlarmId::parse(required("AlarmID", raw.alarm_id)?).map_err(|e| field("AlarmID", e))?,
+        acked_at: EventTime::parse_rfc3339(&required("AckedAt", raw.acked_at)?).map_err(|e| field("AckedAt", e))?,
+    })
 }
 
 /// The longest metadata value kept, in bytes.
@@ -309,6 +342,39 @@ mod tests {
                 limit: DEFAULT_MAX_PAYLOAD
             })
         );
+    }
+
+    #[test]
+    fn an_acknowledgement_needs_every_field_and_a_valid_time() {
+        let ack = parse_acknowledgement(
+            br#"{"UserID":"u1","AlarmID":"a1","AckedAt":"2026-01-01T00:00:00.000000001Z"}"#,
+            DEFAULT_MAX_PAYLOAD,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                ack.user_id.as_str(),
+                ack.alarm_id.as_str(),
+                ack.acked_at.as_nanos() % 10
+            ),
+            ("u1", "a1", 1)
+        );
+        for (payload, named) in [
+            (r#"{"UserID":"u1","AlarmID":"a1"}"#, "AckedAt"),
+            (r#"{"UserID":"u1","AckedAt":"2026-01-01T00:00:00Z"}"#, "AlarmID"),
+            (
+                r#"{"UserID":"","AlarmID":"a1","AckedAt":"2026-01-01T00:00:00Z"}"#,
+                "UserID",
+            ),
+            (r#"{"UserID":"u1","AlarmID":"a1","AckedAt":"yesterday"}"#, "AckedAt"),
+            (r#"{"UserID":"u1","AlarmID":"a1","AckedAt":7}"#, "AckedAt"),
+        ] {
+            let err = parse_acknowledgement(payload.as_bytes(), DEFAULT_MAX_PAYLOAD).unwrap_err();
+            assert!(
+                err.to_string().starts_with(&format!("field {named}:")),
+                "{payload}: {err}"
+            );
+        }
     }
 
     #[test]
