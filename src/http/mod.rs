@@ -3,6 +3,7 @@
 pub mod alarms;
 pub mod allma;
 pub mod auth;
+pub mod body;
 pub mod error;
 pub mod events;
 pub mod listing;
