@@ -144,6 +144,9 @@ pub fn parse_acknowledgement(payload: &[u8], max_payload: usize) -> Result<Ackno
 /// The longest metadata value kept, in bytes.
 pub const MAX_METADATA_BYTES: usize = 1024;
 
+/// The checks before parsing: the size, and that the payload is an object. A derived
+/// struct would also accept a JSON array of the field values in order, which no producer
+/// means to send.
 fn check_size(payload: &[u8], limit: usize) -> Result<(), WireError> {
     if payload.len() > limit {
         return Err(WireError::TooLarge {
@@ -151,7 +154,13 @@ fn check_size(payload: &[u8], limit: usize) -> Result<(), WireError> {
             limit,
         });
     }
-    Ok(())
+    if payload.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        return Ok(());
+    }
+    Err(match serde_json::from_slice::<serde::de::IgnoredAny>(payload) {
+        Ok(_) => WireError::NotAnObject,
+        Err(e) => WireError::NotJson(e.to_string()),
+    })
 }
 
 fn required(name: &'static str, value: Option<Cow<'_, str>>) -> Result<String, WireError> {
@@ -330,6 +339,19 @@ mod tests {
         // Deep nesting in an unknown field is rejected without exhausting the stack.
         let deep_unknown = format!(r#"{{"X":{}{}}}"#, "[".repeat(20_000), "]".repeat(20_000));
         assert!(parse_status_changed(deep_unknown.as_bytes(), DEFAULT_MAX_PAYLOAD).is_err());
+    }
+
+    #[test]
+    fn an_array_of_the_field_values_is_not_a_message() {
+        let tuple = br#"["u","a","WARNING","2026-01-01T00:00:00Z"]"#;
+        assert_eq!(
+            parse_status_changed(tuple, DEFAULT_MAX_PAYLOAD),
+            Err(WireError::NotAnObject)
+        );
+        assert_eq!(
+            parse_digest_request(br#"["u"]"#, DEFAULT_MAX_PAYLOAD),
+            Err(WireError::NotAnObject)
+        );
     }
 
     #[test]

@@ -102,6 +102,6 @@ mod tests {
         assert!(with("Application/JSON; charset=utf-8"));
         assert!(with("application/problem+json"));
         assert!(!with("text/plain"));
-        assert!(!json_bytes(&HeaderMap::new(), Ok(Bytes::new())).is_ok());
+        assert!(json_bytes(&HeaderMap::new(), Ok(Bytes::new())).is_err());
     }
 }

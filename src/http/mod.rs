@@ -7,6 +7,8 @@ pub mod body;
 pub mod error;
 pub mod events;
 pub mod listing;
+#[cfg(test)]
+mod listing_properties;
 pub mod observe;
 pub mod openapi;
 pub mod stats;

@@ -110,13 +110,17 @@ async fn post_raw(api: &Api, c: &Case) -> (u16, String, Value) {
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     let media = head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-type: ").map(str::to_string))
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type: ")
+                .map(str::to_string)
+        })
         .unwrap_or_default();
     (status, media, serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
 pub async fn hostile_bodies_on_every_write_route_get_a_reasoned_problem_and_are_counted(store: Arc<dyn AlarmStore>) {
-    assert!(BODY_LIMIT < 10 * 1024 * 1024);
+    const { assert!(BODY_LIMIT < 10 * 1024 * 1024) };
     let api = Api::start(store, Tokens::default()).await;
     api.seed(&[event(
         "u1",
