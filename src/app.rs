@@ -134,6 +134,7 @@ impl Application {
         let subjects = Subjects {
             alarm_status: cfg.alarm_status_subject.clone(),
             digest_request: cfg.digest_request_subject.clone(),
+            acknowledgement: cfg.alarm_ack_subject.clone(),
         };
         let pager_subjects = PagerSubjects {
             alert: cfg.pager.pager_alert_subject.clone(),
@@ -151,6 +152,8 @@ impl Application {
             .expect_messages(&subjects.alarm_status, crate::metrics::EVENT_OUTCOMES);
         self.metrics
             .expect_messages(&subjects.digest_request, crate::metrics::DIGEST_REQUEST_OUTCOMES);
+        self.metrics
+            .expect_messages(&subjects.acknowledgement, crate::metrics::ACKNOWLEDGEMENT_OUTCOMES);
         for (subject, outcomes) in [
             (&pager_subjects.alert, crate::metrics::PAGER_ALERT_OUTCOMES),
             (&pager_subjects.acknowledge, crate::metrics::PAGER_ACKNOWLEDGE_OUTCOMES),
@@ -176,10 +179,7 @@ impl Application {
             IntakeMode::Jetstream => {
                 let topology = InputTopology {
                     stream: cfg.input_stream.clone(),
-                    subjects: [subjects.alarm_status.clone(), subjects.digest_request.clone()]
-                        .into_iter()
-                        .chain(pager_subjects.all())
-                        .collect(),
+                    subjects: subjects.all().into_iter().chain(pager_subjects.all()).collect(),
                     max_bytes: cfg.input_stream_max_bytes,
                     consumer: cfg.consumer_name.clone(),
                     max_ack_pending: (cfg.lanes * cfg.lane_capacity * 2).max(1000) as i64,

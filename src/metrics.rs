@@ -9,8 +9,9 @@ pub mod process;
 mod scraped;
 
 pub use labels::{
-    BuildLabels, HttpLabels, StoreErrorLabels, StoreOperationLabels, BUILD, DIGEST_REQUEST_OUTCOMES, EVENT_OUTCOMES,
-    PAGER_ACKNOWLEDGE_OUTCOMES, PAGER_ALERT_OUTCOMES, SERVICE_HEALTHY_OUTCOMES, STORE_ERROR_KINDS,
+    BuildLabels, HttpLabels, StoreErrorLabels, StoreOperationLabels, ACKNOWLEDGEMENT_OUTCOMES, BUILD,
+    DIGEST_REQUEST_OUTCOMES, EVENT_OUTCOMES, PAGER_ACKNOWLEDGE_OUTCOMES, PAGER_ALERT_OUTCOMES,
+    SERVICE_HEALTHY_OUTCOMES, STORE_ERROR_KINDS,
 };
 
 use crate::bus::connect::ConnectionStats;

@@ -1,7 +1,8 @@
 //! The use cases: apply alarm events, and answer a digest request exactly once per version.
 
 use crate::domain::ports::{AlarmStore, Clock, DigestClaim, DigestPublisher, PreparedDigest, PublishError, StoreError};
-use crate::domain::{AlarmEvent, ApplyOutcome, Digest, DigestId, UserId};
+use crate::domain::query::AckOutcome;
+use crate::domain::{AlarmEvent, AlarmId, ApplyOutcome, Digest, DigestId, EventTime, UserId};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -102,6 +103,11 @@ impl AlarmService {
     /// Applies events; when it returns `Ok` they are committed.
     pub async fn apply(&self, events: &[AlarmEvent]) -> Result<Vec<ApplyOutcome>, StoreError> {
         self.store.apply(events).await
+    }
+
+    /// Records that `user` acknowledged `alarm` at `at`; idempotent.
+    pub async fn acknowledge(&self, user: &UserId, alarm: &AlarmId, at: EventTime) -> Result<AckOutcome, StoreError> {
+        self.store.acknowledge(user, alarm, at).await
     }
 
     /// Builds, publishes and records the user's next digest under the user's claim, so no

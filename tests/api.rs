@@ -3,6 +3,8 @@
 
 #[path = "api/cases.rs"]
 mod cases;
+#[path = "api/hostile.rs"]
+mod hostile;
 #[path = "api/openapi.rs"]
 mod openapi;
 #[path = "api/pager.rs"]
@@ -54,6 +56,7 @@ async fn mongo() -> (Arc<dyn AlarmStore>, Fixture) {
 /// Every test body, whichever file it lives in.
 mod all {
     pub use super::cases::*;
+    pub use super::hostile::*;
     pub use super::openapi::*;
     pub use super::reports::*;
 }
@@ -98,6 +101,7 @@ api_suite!(
     allma_alerts_become_status_changes_and_acknowledgements,
     the_openapi_document_validates_and_names_every_route,
     every_documented_query_parameter_is_accepted_by_the_server,
+    hostile_bodies_on_every_write_route_get_a_reasoned_problem_and_are_counted,
 );
 
 /// The pager's routes need the pager port of the same adapter as the alarm port.

@@ -14,7 +14,7 @@ fn garbage() -> Vec<(&'static str, Vec<u8>)> {
     huge.extend(std::iter::repeat_n(b'p', 70_000));
     huge.extend(b"\"}");
     let mut out = Vec::new();
-    for subject in ["AlarmStatusChanged", "SendAlarmDigest"] {
+    for subject in ["AlarmStatusChanged", "SendAlarmDigest", "AlarmAcknowledged"] {
         for body in [
             b"not json".to_vec(),
             b"\xff\xfe\xfd".to_vec(),
@@ -40,6 +40,10 @@ fn garbage() -> Vec<(&'static str, Vec<u8>)> {
     ] {
         out.push(("AlarmStatusChanged", body));
     }
+    out.push((
+        "AlarmAcknowledged",
+        br#"{"UserID":"g","AlarmID":"a","AckedAt":"noon"}"#.to_vec(),
+    ));
     out
 }
 
@@ -98,18 +102,18 @@ async fn garbage_on_every_subject_is_dead_lettered_and_valid_messages_survive() 
         "outside the supported range",
         "field ChangedAt: is missing",
         "recursion limit",
+        "field AckedAt: is not an RFC 3339",
     ] {
         assert!(
             reasons.iter().any(|(_, r)| r.contains(needle)),
             "no dead letter says {needle:?}: {reasons:#?}"
         );
     }
-    let invalid = replica
-        .metric(r#"alarm_digest_messages_total{subject="AlarmStatusChanged",outcome="invalid"}"#)
-        .await
-        + replica
-            .metric(r#"alarm_digest_messages_total{subject="SendAlarmDigest",outcome="invalid"}"#)
-            .await;
+    let mut invalid = 0.0;
+    for subject in ["AlarmStatusChanged", "SendAlarmDigest", "AlarmAcknowledged"] {
+        let counter = format!(r#"alarm_digest_messages_total{{subject="{subject}",outcome="invalid"}}"#);
+        invalid += replica.metric(&counter).await;
+    }
     assert_eq!(invalid as usize, bad.len(), "each reject is counted once");
     assert_eq!(replica.get("/readyz").await.0, 200, "the service keeps serving");
 }

@@ -1,5 +1,6 @@
 //! The scenarios, each against real processes.
 
+mod acknowledgements;
 mod core_mode;
 mod downtime;
 mod faults;

@@ -9,8 +9,9 @@ pub use pager::{PagerIntake, PagerSubjects};
 use super::pager_wire::PagerInput;
 use super::publish::DeadLetters;
 use super::receipt::Receipt;
-use super::wire::{parse_digest_request, parse_status_changed, WireError};
+use super::wire::{parse_acknowledgement, parse_digest_request, parse_status_changed, Acknowledgement, WireError};
 use crate::domain::ports::StoreError;
+use crate::domain::query::AckOutcome;
 use crate::domain::{AlarmEvent, UserId};
 use crate::health::Health;
 use crate::metrics::Metrics;
@@ -33,7 +34,24 @@ pub struct Subjects {
     pub alarm_status: String,
     /// SendAlarmDigest.
     pub digest_request: String,
+    /// AlarmAcknowledged.
+    pub acknowledgement: String,
 }
+
+impl Subjects {
+    /// Every input subject.
+    pub fn all(&self) -> Vec<String> {
+        vec![
+            self.alarm_status.clone(),
+            self.digest_request.clone(),
+            self.acknowledgement.clone(),
+        ]
+    }
+}
+
+/// How many times an acknowledgement of an alarm not seen yet is delivered (its event may
+/// still be on its way) before it is dead-lettered.
+pub const ACKNOWLEDGEMENT_DELIVERIES: i64 = 5;
 
 /// Tuning of the lanes.
 #[derive(Debug, Clone, Copy)]
@@ -55,6 +73,7 @@ enum Work {
     Event(AlarmEvent, Receipt, Instant),
     Digest(UserId, Receipt),
     Pager(PagerInput, Receipt),
+    Acknowledgement(Acknowledgement, Receipt),
 }
 
 /// Shared by the dispatcher and the lanes.
@@ -121,9 +140,11 @@ impl Intake {
         }
         let max = self.settings.max_payload;
         let parsed = if subject == self.subjects.alarm_status {
-            parse_status_changed(&payload, max).map(|ev| (ev.user_id.clone(), Some(ev)))
+            parse_status_changed(&payload, max).map(Parsed::Event)
         } else if subject == self.subjects.digest_request {
-            parse_digest_request(&payload, max).map(|user| (user, None))
+            parse_digest_request(&payload, max).map(Parsed::Digest)
+        } else if subject == self.subjects.acknowledgement {
+            parse_acknowledgement(&payload, max).map(Parsed::Acknowledgement)
         } else {
             Err(WireError::Field {
                 field: "subject",
@@ -131,8 +152,9 @@ impl Intake {
             })
         };
         let (user, work) = match parsed {
-            Ok((user, Some(ev))) => (user, Work::Event(ev, receipt, received)),
-            Ok((user, None)) => (user.clone(), Work::Digest(user, receipt)),
+            Ok(Parsed::Event(ev)) => (ev.user_id.clone(), Work::Event(ev, receipt, received)),
+            Ok(Parsed::Digest(user)) => (user.clone(), Work::Digest(user, receipt)),
+            Ok(Parsed::Acknowledgement(ack)) => (ack.user_id.clone(), Work::Acknowledgement(ack, receipt)),
             Err(e) => return self.reject(subject, payload, &e.to_string(), receipt).await,
         };
         let lane = &lanes[self.lane_of(&user, lanes.len())];
@@ -171,6 +193,10 @@ impl Intake {
                     Work::Pager(input, receipt) => {
                         self.apply(std::mem::take(&mut events), &stop).await;
                         self.page(input, receipt, &stop).await;
+                    }
+                    Work::Acknowledgement(ack, receipt) => {
+                        self.apply(std::mem::take(&mut events), &stop).await;
+                        self.acknowledge(ack, receipt, &stop).await;
                     }
                 }
             }
@@ -292,6 +318,83 @@ impl Intake {
     }
 }
 
+impl Intake {
+    /// Records an acknowledgement. One for an alarm not seen yet is retried later (its first
+    /// event may be behind it in the stream), then dead-lettered after
+    /// [`ACKNOWLEDGEMENT_DELIVERIES`] deliveries; core NATS has no redelivery, so there it is
+    /// dead-lettered at once.
+    async fn acknowledge(&self, ack: Acknowledgement, receipt: Receipt, stop: &CancellationToken) {
+        let subject = &self.subjects.acknowledgement;
+        let mut pause = Duration::from_millis(50);
+        loop {
+            let recorded = tokio::time::timeout(
+                self.settings.store_timeout,
+                self.service.acknowledge(&ack.user_id, &ack.alarm_id, ack.acked_at),
+            )
+            .await
+            .unwrap_or_else(|_| Err(StoreError::Unavailable("acknowledgement timed out".into())));
+            let outcome = match recorded {
+                Ok(AckOutcome::Recorded) => "recorded",
+                Ok(AckOutcome::AlreadyRecorded) => "duplicate",
+                Ok(AckOutcome::UnknownAlarm) => {
+                    let deliveries = receipt.deliveries();
+                    let delay = Duration::from_millis(500 * deliveries.clamp(1, 60) as u64);
+                    if deliveries < ACKNOWLEDGEMENT_DELIVERIES && receipt.retry_later(delay).await {
+                        self.metrics.count_message(subject, "deferred");
+                        return;
+                    }
+                    let reason = format!(
+                        "no alarm {} of user {} after {deliveries} deliveries",
+                        ack.alarm_id, ack.user_id
+                    );
+                    return self
+                        .reject(subject, acknowledgement_payload(&ack), &reason, receipt)
+                        .await;
+                }
+                Err(e) if e.is_transient() => {
+                    tracing::warn!(error = %e, "acknowledgement not recorded yet; retrying");
+                    self.health.store_failed(&e);
+                    receipt.in_progress().await;
+                    if !pause_or_stop(stop, &mut pause).await {
+                        receipt.give_back().await;
+                        return;
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    let reason = format!("store rejected the acknowledgement: {e}");
+                    return self
+                        .reject(subject, acknowledgement_payload(&ack), &reason, receipt)
+                        .await;
+                }
+            };
+            self.health.store_ok();
+            receipt.ack(outcome).await;
+            self.metrics.count_message(subject, outcome);
+            return;
+        }
+    }
+}
+
+/// The parsed content of an input message.
+enum Parsed {
+    Event(AlarmEvent),
+    Digest(UserId),
+    Acknowledgement(Acknowledgement),
+}
+
+/// An acknowledgement as a dead letter carries it.
+fn acknowledgement_payload(ack: &Acknowledgement) -> Bytes {
+    Bytes::from(
+        serde_json::json!({
+            "UserID": ack.user_id.as_str(),
+            "AlarmID": ack.alarm_id.as_str(),
+            "AckedAt": ack.acked_at.to_rfc3339(),
+        })
+        .to_string(),
+    )
+}
+
 /// Waits `pause` (doubling it up to 5 s) unless asked to stop; false when stopping.
 async fn pause_or_stop(stop: &CancellationToken, pause: &mut Duration) -> bool {
     let wait = *pause;
@@ -381,10 +484,7 @@ pub async fn run_core(
 ) -> anyhow::Result<()> {
     let lane_stop = CancellationToken::new();
     let (lanes, mut tasks) = intake.spawn_lanes(&lane_stop);
-    let mut subjects = vec![
-        intake.subjects.alarm_status.clone(),
-        intake.subjects.digest_request.clone(),
-    ];
+    let mut subjects = intake.subjects.all();
     if let Some(pager) = &intake.pager {
         subjects.extend(pager.subjects.all());
     }

@@ -9,3 +9,5 @@ pub mod publish;
 pub mod receipt;
 pub mod streams;
 pub mod wire;
+#[cfg(test)]
+mod wire_properties;

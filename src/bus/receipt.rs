@@ -67,6 +67,26 @@ impl Receipt {
         }
     }
 
+    /// Hands the message back to be redelivered after `delay`; false when there is no
+    /// redelivery (core NATS), so the caller must settle it otherwise.
+    pub(super) async fn retry_later(&self, delay: std::time::Duration) -> bool {
+        match self {
+            Receipt::JetStream(msg) => {
+                let _ = msg.ack_with(AckKind::Nak(Some(delay))).await;
+                true
+            }
+            Receipt::Core { .. } => false,
+        }
+    }
+
+    /// How many times the broker has delivered this message (1 for core NATS).
+    pub(super) fn deliveries(&self) -> i64 {
+        match self {
+            Receipt::JetStream(msg) => msg.info().map(|i| i.delivered).unwrap_or(1),
+            Receipt::Core { .. } => 1,
+        }
+    }
+
     pub(super) fn dedup_id(&self) -> Option<String> {
         match self {
             Receipt::JetStream(msg) => msg.info().ok().map(|i| format!("{}-{}", i.stream, i.stream_sequence)),

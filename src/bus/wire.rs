@@ -66,6 +66,27 @@ struct RawDigestRequest<'a> {
     user_id: Option<Cow<'a, str>>,
 }
 
+#[derive(Deserialize)]
+struct RawAcknowledgement<'a> {
+    #[serde(rename = "UserID", borrow)]
+    user_id: Option<Cow<'a, str>>,
+    #[serde(rename = "AlarmID", borrow)]
+    alarm_id: Option<Cow<'a, str>>,
+    #[serde(rename = "AckedAt", borrow)]
+    acked_at: Option<Cow<'a, str>>,
+}
+
+/// An `AlarmAcknowledged`: the user acknowledged the alarm at `acked_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acknowledgement {
+    /// Whose alarm.
+    pub user_id: UserId,
+    /// Which alarm.
+    pub alarm_id: AlarmId,
+    /// When it was acknowledged; required, since a redelivered message is handled later.
+    pub acked_at: EventTime,
+}
+
 const STATUS_CHANGED_FIELDS: &[&str] = &[
     "UserID",
     "AlarmID",
@@ -108,9 +129,24 @@ pub fn parse_digest_request(payload: &[u8], max_payload: usize) -> Result<UserId
     UserId::parse(required("UserID", raw.user_id)?).map_err(|e| field("UserID", e))
 }
 
+/// Parses an `AlarmAcknowledged` payload.
+pub fn parse_acknowledgement(payload: &[u8], max_payload: usize) -> Result<Acknowledgement, WireError> {
+    check_size(payload, max_payload)?;
+    let raw: RawAcknowledgement<'_> =
+        serde_json::from_slice(payload).map_err(|e| explain(payload, &e, &["UserID", "AlarmID", "AckedAt"]))?;
+    Ok(Acknowledgement {
+        user_id: UserId::parse(required("UserID", raw.user_id)?).map_err(|e| field("UserID", e))?,
+        alarm_id: AlarmId::parse(required("AlarmID", raw.alarm_id)?).map_err(|e| field("AlarmID", e))?,
+        acked_at: EventTime::parse_rfc3339(&required("AckedAt", raw.acked_at)?).map_err(|e| field("AckedAt", e))?,
+    })
+}
+
 /// The longest metadata value kept, in bytes.
 pub const MAX_METADATA_BYTES: usize = 1024;
 
+/// The checks before parsing: the size, and that the payload is an object. A derived
+/// struct would also accept a JSON array of the field values in order, which no producer
+/// means to send.
 pub(super) fn check_size(payload: &[u8], limit: usize) -> Result<(), WireError> {
     if payload.len() > limit {
         return Err(WireError::TooLarge {
@@ -118,7 +154,13 @@ pub(super) fn check_size(payload: &[u8], limit: usize) -> Result<(), WireError> 
             limit,
         });
     }
-    Ok(())
+    if payload.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') {
+        return Ok(());
+    }
+    Err(match serde_json::from_slice::<serde::de::IgnoredAny>(payload) {
+        Ok(_) => WireError::NotAnObject,
+        Err(e) => WireError::NotJson(e.to_string()),
+    })
 }
 
 pub(super) fn required(name: &'static str, value: Option<Cow<'_, str>>) -> Result<String, WireError> {
@@ -300,6 +342,19 @@ mod tests {
     }
 
     #[test]
+    fn an_array_of_the_field_values_is_not_a_message() {
+        let tuple = br#"["u","a","WARNING","2026-01-01T00:00:00Z"]"#;
+        assert_eq!(
+            parse_status_changed(tuple, DEFAULT_MAX_PAYLOAD),
+            Err(WireError::NotAnObject)
+        );
+        assert_eq!(
+            parse_digest_request(br#"["u"]"#, DEFAULT_MAX_PAYLOAD),
+            Err(WireError::NotAnObject)
+        );
+    }
+
+    #[test]
     fn oversized_payload_is_rejected_before_parsing() {
         let big = vec![b' '; DEFAULT_MAX_PAYLOAD + 1];
         assert_eq!(
@@ -309,6 +364,39 @@ mod tests {
                 limit: DEFAULT_MAX_PAYLOAD
             })
         );
+    }
+
+    #[test]
+    fn an_acknowledgement_needs_every_field_and_a_valid_time() {
+        let ack = parse_acknowledgement(
+            br#"{"UserID":"u1","AlarmID":"a1","AckedAt":"2026-01-01T00:00:00.000000001Z"}"#,
+            DEFAULT_MAX_PAYLOAD,
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                ack.user_id.as_str(),
+                ack.alarm_id.as_str(),
+                ack.acked_at.as_nanos() % 10
+            ),
+            ("u1", "a1", 1)
+        );
+        for (payload, named) in [
+            (r#"{"UserID":"u1","AlarmID":"a1"}"#, "AckedAt"),
+            (r#"{"UserID":"u1","AckedAt":"2026-01-01T00:00:00Z"}"#, "AlarmID"),
+            (
+                r#"{"UserID":"","AlarmID":"a1","AckedAt":"2026-01-01T00:00:00Z"}"#,
+                "UserID",
+            ),
+            (r#"{"UserID":"u1","AlarmID":"a1","AckedAt":"yesterday"}"#, "AckedAt"),
+            (r#"{"UserID":"u1","AlarmID":"a1","AckedAt":7}"#, "AckedAt"),
+        ] {
+            let err = parse_acknowledgement(payload.as_bytes(), DEFAULT_MAX_PAYLOAD).unwrap_err();
+            assert!(
+                err.to_string().starts_with(&format!("field {named}:")),
+                "{payload}: {err}"
+            );
+        }
     }
 
     #[test]

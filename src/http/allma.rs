@@ -1,18 +1,20 @@
 //! `POST /v1/intake/allma`: alerts of the external alert emitter, translated into status
 //! changes (and acknowledgements) at the edge.
 
+use super::body::{json_bytes, parse};
 use super::error::ApiError;
 use super::openapi::Identifier;
 use super::AppState;
 use crate::bus::wire::parse_status_changed;
 use crate::domain::query::AckOutcome;
 use crate::domain::{AlarmEvent, EventTime};
-use axum::extract::rejection::JsonRejection;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -121,13 +123,6 @@ fn invalid(reason: impl Into<String>) -> ApiError {
     ApiError::Unprocessable(reason.into())
 }
 
-/// The alert of an event, with serde's reason (naming the field) when it does not fit.
-fn alert(body: Value) -> Result<Alert, ApiError> {
-    serde_json::from_value::<Envelope>(body)
-        .map(|e| e.alert)
-        .map_err(|e| invalid(e.to_string()))
-}
-
 /// The status changes an alert stands for: WARNING at `triggeredOn`, and CLEARED at
 /// `resolvedOn` once resolved.
 fn events(alert: &Alert) -> Result<Vec<AlarmEvent>, ApiError> {
@@ -163,10 +158,11 @@ fn events(alert: &Alert) -> Result<Vec<AlarmEvent>, ApiError> {
     responses((status = 202, description = "The status changes were applied", body = IntakeView)))]
 async fn intake(
     State(state): State<AppState>,
-    body: Result<Json<Value>, JsonRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<IntakeView>), ApiError> {
-    let Json(body) = body?;
-    let alert = alert(body)?;
+    let body = json_bytes(&headers, body)?;
+    let alert = parse::<Envelope>(&body)?.alert;
     let events = events(&alert)?;
     let acked_at = alert
         .acknowledged_on

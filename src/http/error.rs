@@ -1,6 +1,6 @@
 //! The API's one error type, rendered as RFC 9457 `application/problem+json`.
 
-use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::rejection::BytesRejection;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -63,18 +63,6 @@ impl From<crate::domain::ports::StoreError> for ApiError {
             ApiError::Unavailable(e.to_string())
         } else {
             ApiError::Unexpected(anyhow::Error::new(e))
-        }
-    }
-}
-
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
-        match rejection {
-            JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
-            JsonRejection::JsonDataError(e) => ApiError::Unprocessable(e.body_text()),
-            JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest(e.body_text()),
-            JsonRejection::BytesRejection(e) => e.into(),
-            other => ApiError::BadRequest(other.body_text()),
         }
     }
 }

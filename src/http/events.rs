@@ -1,17 +1,18 @@
 //! Write routes: status changes over HTTP (same rules as NATS intake) and acknowledgements.
 
 use super::alarms::record;
+use super::body::{json_bytes, one_or_many, parse};
 use super::error::ApiError;
 use super::listing::instant;
 use super::openapi::{AlarmPath, StatusChange};
 use super::AppState;
-use crate::bus::wire::parse_status_changed;
+use crate::bus::wire::{parse_status_changed, WireError};
 use crate::domain::query::AckOutcome;
 use crate::domain::{AlarmEvent, ApplyOutcome, EventTime};
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, JsonRejection};
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -59,21 +60,20 @@ struct Submitted {
     responses((status = 202, description = "Applied, stale, duplicate and rejected counts, per item", body = Submitted)))]
 async fn submit(
     State(state): State<AppState>,
-    body: Result<Json<Value>, JsonRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Submitted>), ApiError> {
-    let Json(body) = body?;
-    let (items, single) = match body {
-        Value::Array(items) => (items, false),
-        other => (vec![other], true),
-    };
-    let mut parsed: Vec<Result<AlarmEvent, String>> = Vec::with_capacity(items.len());
-    for item in &items {
-        let raw = serde_json::to_vec(item).map_err(anyhow::Error::from)?;
-        parsed.push(parse_status_changed(&raw, usize::MAX).map_err(|e| e.to_string()));
-    }
+    let body = json_bytes(&headers, body)?;
+    let (items, single) = one_or_many(&body)?;
+    let parsed: Vec<Result<AlarmEvent, WireError>> = items
+        .iter()
+        .map(|item| parse_status_changed(item.get().as_bytes(), usize::MAX))
+        .collect();
     if single {
-        if let Some(Err(reason)) = parsed.first() {
-            return Err(ApiError::Unprocessable(reason.clone()));
+        match parsed.first() {
+            Some(Err(e @ WireError::NotJson(_))) => return Err(ApiError::BadRequest(e.to_string())),
+            Some(Err(e)) => return Err(ApiError::Unprocessable(e.to_string())),
+            _ => {}
         }
     }
     let valid: Vec<AlarmEvent> = parsed.iter().filter_map(|p| p.as_ref().ok().cloned()).collect();
@@ -88,7 +88,7 @@ async fn submit(
         let (outcome, reason) = match item {
             Err(reason) => {
                 answer.rejected += 1;
-                ("rejected", Some(reason))
+                ("rejected", Some(reason.to_string()))
             }
             Ok(_) => {
                 let outcome = outcomes
@@ -156,27 +156,14 @@ async fn acknowledge(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<AckView>), ApiError> {
-    let body = body?;
-    let at = if body.iter().all(u8::is_ascii_whitespace) {
-        now()
-    } else {
-        let is_json = headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim() == "application/json"));
-        if !is_json {
-            return Err(ApiError::UnsupportedMediaType);
-        }
-        let parsed: Option<AckBody> = serde_json::from_slice(&body).map_err(|e| {
-            if e.is_data() {
-                ApiError::Unprocessable(e.to_string())
-            } else {
-                ApiError::BadRequest(e.to_string())
+    let at = match body? {
+        empty if empty.iter().all(u8::is_ascii_whitespace) => now(),
+        body => {
+            let body = json_bytes(&headers, Ok(body))?;
+            match parse::<Option<AckBody>>(&body)?.and_then(|b| b.acked_at) {
+                Some(t) => instant("AckedAt", &t).map_err(|e| ApiError::Unprocessable(e.to_string()))?,
+                None => now(),
             }
-        })?;
-        match parsed.and_then(|p| p.acked_at) {
-            Some(t) => instant("AckedAt", &t).map_err(|e| ApiError::Unprocessable(e.to_string()))?,
-            None => now(),
         }
     };
     let r = record(&state, &user, &alarm).await?;

@@ -3,9 +3,12 @@
 pub mod alarms;
 pub mod allma;
 pub mod auth;
+pub mod body;
 pub mod error;
 pub mod events;
 pub mod listing;
+#[cfg(test)]
+mod listing_properties;
 pub mod observe;
 pub mod openapi;
 pub mod policies;

@@ -138,7 +138,7 @@ pub struct ListingParams {
     user_name: Option<String>,
     /// Substring of the name, service or user name.
     q: Option<String>,
-    /// Only alarms whose latest change is at or after this instant (RFC 3339).
+    /// Only alarms whose latest change is after this instant (RFC 3339).
     #[param(format = DateTime)]
     changed_after: Option<String>,
     /// Only alarms whose latest change is before this instant (RFC 3339).

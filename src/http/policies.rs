@@ -1,14 +1,16 @@
 //! Escalation policies of monitored services: `PUT`, `GET` and `DELETE`
 //! `/v1/services/{service_id}/escalation-policy`, validated by the domain.
 
+use super::body::{json_bytes, parse};
 use super::error::ApiError;
 use super::openapi::Identifier;
 use super::AppState;
 use crate::domain::pager::{EscalationPolicy, LastLevelTimeout, Target};
 use crate::domain::ServiceId;
-use axum::extract::rejection::JsonRejection;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -156,10 +158,11 @@ impl From<&EscalationPolicy> for PolicyView {
 async fn put_policy(
     State(state): State<AppState>,
     Path(service): Path<String>,
-    body: Result<Json<PolicyView>, JsonRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<PolicyView>), ApiError> {
     let service = service_id(&service)?;
-    let Json(view) = body?;
+    let view: PolicyView = parse(&json_bytes(&headers, body)?)?;
     let policy = view.into_policy(service)?;
     let created = state.pager.store().put_policy(&policy).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };

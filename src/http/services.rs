@@ -1,6 +1,7 @@
 //! Monitored services as the pager sees them: `GET /v1/services/{service_id}` for health
 //! and the open incident, and the web console's actions, acknowledge and healthy.
 
+use super::body::{json_bytes, parse};
 use super::error::ApiError;
 use super::policies::{service_id, ServicePath};
 use super::AppState;
@@ -9,6 +10,7 @@ use crate::domain::ServiceId;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -134,6 +136,7 @@ async fn get_service(
 async fn acknowledge_service(
     State(state): State<AppState>,
     Path(service): Path<String>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ServiceView>, ApiError> {
     let service = service_id(&service)?;
@@ -141,13 +144,7 @@ async fn acknowledge_service(
     let by = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        let parsed: Option<AcknowledgeBody> = serde_json::from_slice(&body).map_err(|e| {
-            if e.is_data() {
-                ApiError::Unprocessable(e.to_string())
-            } else {
-                ApiError::BadRequest(e.to_string())
-            }
-        })?;
+        let parsed: Option<AcknowledgeBody> = parse(&json_bytes(&headers, Ok(body))?)?;
         parsed.and_then(|p| p.acknowledged_by).filter(|b| !b.trim().is_empty())
     };
     let report = state

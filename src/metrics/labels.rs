@@ -8,6 +8,10 @@ pub const EVENT_OUTCOMES: &[&str] = &["applied", "stale", "duplicate", "invalid"
 /// Outcomes of a `SendAlarmDigest` message.
 pub const DIGEST_REQUEST_OUTCOMES: &[&str] = &["digest_sent", "already_answered", "invalid", "dead_lettered"];
 
+/// Outcomes of an `AlarmAcknowledged` message: `deferred` is an acknowledgement of an
+/// alarm not seen yet, handed back to be retried after the alarm's first event.
+pub const ACKNOWLEDGEMENT_OUTCOMES: &[&str] = &["recorded", "duplicate", "deferred", "invalid", "dead_lettered"];
+
 /// Outcomes of a `PagerAlert` message.
 pub const PAGER_ALERT_OUTCOMES: &[&str] = &["opened", "already_open", "invalid", "dead_lettered"];
 

@@ -6,6 +6,7 @@ use alarm_digest::domain::query::HistoryLimits;
 use alarm_digest::domain::{Digest, DigestId};
 use alarm_digest::health::Health;
 use alarm_digest::http::auth::Tokens;
+use alarm_digest::http::observe::observed;
 use alarm_digest::http::{router, AppState, HttpLimits};
 use alarm_digest::metrics::Metrics;
 use alarm_digest::pager::{PagerService, PagerSettings};
@@ -87,9 +88,10 @@ impl Api {
             Arc::new(SystemClock),
             PagerSettings::default(),
         ));
+        let metrics = Arc::new(Metrics::new());
         let state = AppState {
             health: Health::new(nats),
-            metrics: Arc::new(Metrics::new()),
+            metrics: Arc::clone(&metrics),
             store,
             service,
             pager,
@@ -101,7 +103,8 @@ impl Api {
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+        let app = observed(router(state), metrics);
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Api {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
@@ -112,6 +115,12 @@ impl Api {
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let response = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
         answer(response).await
+    }
+
+    /// GET `path` as text; (status, body).
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let response = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
     }
 
     /// POST `body` as JSON to `path`.
