@@ -107,7 +107,9 @@ async fn pager_racing_alerts_on_two_replicas_notify_each_level_one_target_once()
     const SERVICES: usize = 6;
     const ALERTS_PER_SERVICE: usize = 4;
     let stage = Stage::new(StoreKind::Mongo).await;
-    let replicas = [Replica::start(&stage.env).await, Replica::start(&stage.env).await];
+    // One message per pull, so the shared consumer hands the alerts to both replicas.
+    let env = stage.env.with("LANE_CAPACITY", "1");
+    let replicas = [Replica::start(&env).await, Replica::start(&env).await];
     let log = NotificationLog::from_stream(&stage.bus).await;
     let services: Vec<String> = (0..SERVICES).map(|i| format!("svc-{i}")).collect();
     for service in &services {
@@ -147,6 +149,62 @@ async fn pager_racing_alerts_on_two_replicas_notify_each_level_one_target_once()
         }
     }
     assert_eq!(recorded as usize, 2 * SERVICES, "each key recorded as sent once");
+    let mut handled = Vec::new();
+    for replica in &replicas {
+        let mut alerts = 0.0;
+        for outcome in ["opened", "already_open"] {
+            let sample = format!("alarm_digest_messages_total{{subject=\"PagerAlert\",outcome=\"{outcome}\"}}");
+            alerts += replica.metric(&sample).await;
+        }
+        handled.push(alerts as usize);
+    }
+    assert_eq!(handled.iter().sum::<usize>(), SERVICES * ALERTS_PER_SERVICE);
+    assert!(handled.iter().all(|&n| n > 0), "both replicas took alerts: {handled:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pager_racing_alerts_on_a_core_queue_group_publish_each_level_one_notification_once() {
+    const SERVICES: usize = 6;
+    const ALERTS_PER_SERVICE: usize = 4;
+    let stage = Stage::new(StoreKind::Mongo).await;
+    let env = stage.env.with("INTAKE", "core");
+    let replicas = [Replica::start(&env).await, Replica::start(&env).await];
+    let client = &stage.bus.client;
+    // Core NATS has no duplicate window: every publish a replica makes is seen here.
+    let mut notifications = client.subscribe("Notification.>").await.unwrap();
+    client.flush().await.unwrap();
+    let services: Vec<String> = (0..SERVICES).map(|i| format!("svc-{i}")).collect();
+    for service in &services {
+        replicas[0].put_policy(service, &policy(2)).await;
+    }
+    let alerts = (0..ALERTS_PER_SERVICE).flat_map(|_| &services).map(|service| {
+        let body = json!({"ServiceID": service, "Message": "down", "RaisedAt": "2024-01-01T00:00:00Z"});
+        client.request("PagerAlert", body.to_string().into())
+    });
+    for reply in futures::future::join_all(alerts).await {
+        let reply: Value = serde_json::from_slice(&reply.expect("a reply after commit").payload).unwrap();
+        assert_eq!(reply["ok"], true, "{reply}");
+    }
+    let mut keys = Vec::new();
+    while keys.len() < 2 * SERVICES {
+        let msg = tokio::time::timeout(PATIENCE, notifications.next())
+            .await
+            .expect("one notification per level-1 target")
+            .unwrap();
+        let body: Value = serde_json::from_slice(&msg.payload).unwrap();
+        keys.push(body["IdempotencyKey"].as_str().unwrap().to_string());
+    }
+    // A replica publishes (and flushes) a page before it replies, and the connection hands
+    // messages over in order: anything sent twice is already buffered here.
+    while let Some(Some(msg)) = futures::FutureExt::now_or_never(notifications.next()) {
+        let body: Value = serde_json::from_slice(&msg.payload).unwrap();
+        keys.push(body["IdempotencyKey"].as_str().unwrap().to_string());
+    }
+    let mut distinct = keys.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), keys.len(), "a key published twice: {keys:?}");
+    assert_eq!(keys.len(), 2 * SERVICES);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
