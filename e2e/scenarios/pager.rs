@@ -54,16 +54,16 @@ async fn pager_escalates_level_by_level_on_a_short_ack_timeout_then_stops() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pager_acknowledgement_and_healthy_over_nats_each_stop_the_escalation() {
     let stage = Stage::new(StoreKind::Sqlite).await;
-    let env = stage.env.with("ACK_TIMEOUT", "1s").with("PAGER_TICK", "100ms");
+    let env = stage.env.with("ACK_TIMEOUT", "2s").with("PAGER_TICK", "100ms");
     let replica = Replica::start(&env).await;
     let log = NotificationLog::from_stream(&stage.bus).await;
     for service in ["acked", "healed", "marker"] {
         replica.put_policy(service, &policy(2)).await;
     }
+    // Each answer follows its alert on the stream; one replica takes a service's messages
+    // in order, so the answer lands right after the alert, well within the timeout.
     stage.bus.alert("acked").await;
     stage.bus.alert("healed").await;
-    log.wait_for("acked", 2, PATIENCE).await;
-    log.wait_for("healed", 2, PATIENCE).await;
     let ack = json!({"ServiceID": "acked", "AcknowledgedBy": "ann"});
     stage.bus.publish_json("PagerAcknowledge", ack).await;
     stage
@@ -78,6 +78,9 @@ async fn pager_acknowledgement_and_healthy_over_nats_each_stop_the_escalation() 
     replica
         .wait_for_service("healed", PATIENCE, "health", |s| s["Healthy"] == true)
         .await;
+
+    log.wait_for("acked", 2, PATIENCE).await;
+    log.wait_for("healed", 2, PATIENCE).await;
 
     // A later incident escalating proves the timer loop ran past both earlier deadlines.
     stage.bus.alert("marker").await;
@@ -212,7 +215,7 @@ async fn pager_replica_killed_holding_a_due_timeout_leaves_it_to_the_next_to_fir
     let mut stage = Stage::new(StoreKind::Mongo).await;
     let env = stage
         .env
-        .with("ACK_TIMEOUT", "4s")
+        .with("ACK_TIMEOUT", "8s")
         .with("PAGER_CLAIM_TTL", "3s")
         .with("PAGER_TICK", "100ms");
     let mut first = Replica::start(&env).await;
