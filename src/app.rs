@@ -76,6 +76,7 @@ impl Application {
             &config.pager.notification_subject_prefix,
         );
         let pager = Arc::new(PagerService::new(
+            InstrumentedPager::wrap(stores.policies, Arc::clone(&metrics)),
             InstrumentedPager::wrap(stores.pager, Arc::clone(&metrics)),
             Arc::new(notifier),
             Arc::new(SystemClock),

@@ -15,7 +15,6 @@ mod reports;
 mod server;
 mod support;
 
-use alarm_digest::domain::pager::PagerStore;
 use alarm_digest::domain::ports::AlarmStore;
 use alarm_digest::store::mongo::MongoStore;
 use alarm_digest::store::sqlite::{SqliteOptions, SqliteStore};
@@ -104,7 +103,7 @@ api_suite!(
     hostile_bodies_on_every_write_route_get_a_reasoned_problem_and_are_counted,
 );
 
-/// The pager's routes need the pager port of the same adapter as the alarm port.
+/// The pager's routes need every port of one adapter.
 macro_rules! pager_api_suite {
     ($($name:ident),* $(,)?) => {
         mod pager_routes_on_sqlite {
@@ -114,8 +113,8 @@ macro_rules! pager_api_suite {
                     let dir = tempfile::tempdir().unwrap();
                     let store = super::SqliteStore::open(dir.path().join("alarms.db"), Default::default()).unwrap();
                     let store = std::sync::Arc::new(store);
-                    let pager: std::sync::Arc<dyn super::PagerStore> = store.clone();
-                    super::pager::$name(store, pager).await;
+                    let stores = alarm_digest::store::Stores { alarms: store.clone(), pager: store.clone(), policies: store };
+                    super::pager::$name(stores).await;
                 }
             )*
         }
@@ -126,8 +125,9 @@ macro_rules! pager_api_suite {
                     let uri = super::support::mongo_uri();
                     let db = super::support::unique_database("api");
                     let store = super::MongoStore::connect(&uri, Some(&db), super::server::LIMITS).await.unwrap();
-                    let pager: std::sync::Arc<dyn super::PagerStore> = std::sync::Arc::new(store.clone());
-                    super::pager::$name(std::sync::Arc::new(store.clone()), pager).await;
+                    let shared = std::sync::Arc::new(store.clone());
+                    let stores = alarm_digest::store::Stores { alarms: shared.clone(), pager: shared.clone(), policies: shared };
+                    super::pager::$name(stores).await;
                     let _ = store.drop_database().await;
                 }
             )*

@@ -4,7 +4,6 @@
 mod contract;
 mod support;
 
-use alarm_digest::domain::pager::PagerStore;
 use alarm_digest::domain::ports::AlarmStore;
 use alarm_digest::store::mongo::MongoStore;
 use alarm_digest::store::sqlite::{SqliteOptions, SqliteStore};
@@ -121,8 +120,7 @@ macro_rules! pager_contract_suite {
                 async fn $name() {
                     let dir = tempfile::tempdir().unwrap();
                     let store = super::SqliteStore::open(dir.path().join("pager.db"), Default::default()).unwrap();
-                    let store: std::sync::Arc<dyn super::PagerStore> = std::sync::Arc::new(store);
-                    super::contract::pager::$name(store).await;
+                    super::contract::pager::$name(std::sync::Arc::new(store)).await;
                 }
             )*
         }
@@ -131,8 +129,7 @@ macro_rules! pager_contract_suite {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let (_, fixture) = super::mongo().await;
-                    let store: std::sync::Arc<dyn super::PagerStore> = std::sync::Arc::new(fixture.0.clone());
-                    super::contract::pager::$name(store).await;
+                    super::contract::pager::$name(std::sync::Arc::new(fixture.0.clone())).await;
                     fixture.cleanup().await;
                 }
             )*

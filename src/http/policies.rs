@@ -164,7 +164,7 @@ async fn put_policy(
     let service = service_id(&service)?;
     let view: PolicyView = parse(&json_bytes(&headers, body)?)?;
     let policy = view.into_policy(service)?;
-    let created = state.pager.store().put_policy(&policy).await?;
+    let created = state.pager.policies().put_policy(&policy).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(PolicyView::from(&policy))))
 }
@@ -176,7 +176,7 @@ async fn get_policy(State(state): State<AppState>, Path(service): Path<String>) 
     let service = service_id(&service)?;
     let policy = state
         .pager
-        .store()
+        .policies()
         .policy(&service)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no escalation policy for service {service}")))?;
@@ -189,7 +189,7 @@ async fn get_policy(State(state): State<AppState>, Path(service): Path<String>) 
     responses((status = 204, description = "Deleted")))]
 async fn delete_policy(State(state): State<AppState>, Path(service): Path<String>) -> Result<StatusCode, ApiError> {
     let service = service_id(&service)?;
-    if state.pager.store().delete_policy(&service).await? {
+    if state.pager.policies().delete_policy(&service).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound(format!(

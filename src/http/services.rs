@@ -122,7 +122,7 @@ async fn get_service(
     let store = state.pager.store();
     let record = match store.pager_record(&service).await? {
         Some(record) => record,
-        None if store.policy(&service).await?.is_some() => PagerRecord::default(),
+        None if state.pager.policies().policy(&service).await?.is_some() => PagerRecord::default(),
         None => return Err(ApiError::NotFound(format!("no service {service}"))),
     };
     Ok(Json(ServiceView::new(&service, &record, None)))

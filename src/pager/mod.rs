@@ -14,7 +14,9 @@ pub mod timer;
 mod tests;
 
 use crate::domain::pager::decide::{self, Alert, Decision, Notification, Outcome};
-use crate::domain::pager::{EscalationPolicy, Notifier, NotifyError, PagerRecord, PagerStore, ServiceState};
+use crate::domain::pager::{
+    EscalationPolicy, Notifier, NotifyError, PagerRecord, PagerStore, PolicyRepository, ServiceState,
+};
 use crate::domain::ports::{Clock, StoreError};
 use crate::domain::{EventTime, ServiceId};
 use std::sync::Arc;
@@ -87,6 +89,7 @@ pub struct PagerReport {
 
 /// The pager both intakes (NATS, HTTP) and the timer loop drive.
 pub struct PagerService {
+    policies: Arc<dyn PolicyRepository>,
     store: Arc<dyn PagerStore>,
     notifier: Arc<dyn Notifier>,
     clock: Arc<dyn Clock>,
@@ -96,12 +99,14 @@ pub struct PagerService {
 impl PagerService {
     /// Wires the pager.
     pub fn new(
+        policies: Arc<dyn PolicyRepository>,
         store: Arc<dyn PagerStore>,
         notifier: Arc<dyn Notifier>,
         clock: Arc<dyn Clock>,
         settings: PagerSettings,
     ) -> Self {
         Self {
+            policies,
             store,
             notifier,
             clock,
@@ -109,7 +114,12 @@ impl PagerService {
         }
     }
 
-    /// The store, for policies and queries.
+    /// The escalation policies.
+    pub fn policies(&self) -> &Arc<dyn PolicyRepository> {
+        &self.policies
+    }
+
+    /// The service states, for queries.
     pub fn store(&self) -> &Arc<dyn PagerStore> {
         &self.store
     }
@@ -198,7 +208,7 @@ impl PagerService {
         service: &ServiceId,
         decide: impl Fn(&ServiceState, Option<&EscalationPolicy>, EventTime) -> Decision,
     ) -> Result<PagerReport, PagerError> {
-        let policy = self.store.policy(service).await?;
+        let policy = self.policies.policy(service).await?;
         for _ in 0..WRITE_ATTEMPTS {
             let record = self.store.pager_record(service).await?.unwrap_or_default();
             let now = self.clock.now();

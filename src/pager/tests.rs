@@ -99,7 +99,7 @@ impl Fixture {
             claim_ttl: MINUTE,
             claim_batch: 10,
         };
-        PagerService::new(store.clone(), notifier.clone(), clock.clone(), settings)
+        PagerService::new(store.clone(), store.clone(), notifier.clone(), clock.clone(), settings)
     }
 
     async fn alert(&self) -> PagerReport {

@@ -2,7 +2,7 @@
 //! failures counted by kind, in the same series as the alarm store's.
 
 use super::instrumented::error_kind;
-use crate::domain::pager::{EscalationPolicy, Notification, PagerRecord, PagerStore};
+use crate::domain::pager::{EscalationPolicy, Notification, PagerRecord, PagerStore, PolicyRepository};
 use crate::domain::ports::StoreError;
 use crate::domain::{EventTime, ServiceId};
 use crate::metrics::Metrics;
@@ -11,15 +11,16 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Wraps a pager store; see [`super::instrumented::InstrumentedStore`].
-pub struct InstrumentedPager {
-    inner: Arc<dyn PagerStore>,
+/// Wraps a pager store or a policy repository; see
+/// [`super::instrumented::InstrumentedStore`].
+pub struct InstrumentedPager<S: ?Sized> {
+    inner: Arc<S>,
     metrics: Arc<Metrics>,
 }
 
-impl InstrumentedPager {
+impl<S: ?Sized> InstrumentedPager<S> {
     /// Wraps `inner`, recording into `metrics`.
-    pub fn wrap(inner: Arc<dyn PagerStore>, metrics: Arc<Metrics>) -> Arc<dyn PagerStore> {
+    pub fn wrap(inner: Arc<S>, metrics: Arc<Metrics>) -> Arc<Self> {
         Arc::new(Self { inner, metrics })
     }
 
@@ -39,7 +40,7 @@ impl InstrumentedPager {
 
 // One line per method, labelled with the method's name.
 #[async_trait]
-impl PagerStore for InstrumentedPager {
+impl PolicyRepository for InstrumentedPager<dyn PolicyRepository> {
     async fn policy(&self, service: &ServiceId) -> Result<Option<EscalationPolicy>, StoreError> {
         self.timed("policy", self.inner.policy(service)).await
     }
@@ -51,7 +52,10 @@ impl PagerStore for InstrumentedPager {
     async fn delete_policy(&self, service: &ServiceId) -> Result<bool, StoreError> {
         self.timed("delete_policy", self.inner.delete_policy(service)).await
     }
+}
 
+#[async_trait]
+impl PagerStore for InstrumentedPager<dyn PagerStore> {
     async fn pager_record(&self, service: &ServiceId) -> Result<Option<PagerRecord>, StoreError> {
         self.timed("pager_record", self.inner.pager_record(service)).await
     }
@@ -100,10 +104,8 @@ mod tests {
     #[tokio::test]
     async fn pager_operations_are_timed_under_their_method_name() {
         let metrics = Arc::new(Metrics::new());
-        let store = InstrumentedPager::wrap(
-            Arc::new(SqliteStore::open_in_memory(Default::default()).unwrap()),
-            Arc::clone(&metrics),
-        );
+        let inner: Arc<dyn PagerStore> = Arc::new(SqliteStore::open_in_memory(Default::default()).unwrap());
+        let store = InstrumentedPager::wrap(inner, Arc::clone(&metrics));
         let service = ServiceId::parse("db").unwrap();
         assert_eq!(store.pager_record(&service).await.unwrap(), None);
         let text = metrics.encode();

@@ -7,7 +7,7 @@ mod pager_codec;
 mod prepared;
 pub mod sqlite;
 
-use crate::domain::pager::PagerStore;
+use crate::domain::pager::{PagerStore, PolicyRepository};
 use crate::domain::ports::{AlarmRecord, AlarmStore};
 use crate::domain::query::{HistoryLimits, Page, PageKey};
 use std::sync::Arc;
@@ -28,13 +28,15 @@ pub enum StoreUrlError {
     },
 }
 
-/// Both ports over the one adapter a URL names.
+/// Every port over the one adapter a URL names.
 #[derive(Clone)]
 pub struct Stores {
     /// Alarms, digests and their claims.
     pub alarms: Arc<dyn AlarmStore>,
-    /// Escalation policies, service states, timers and sent notifications.
+    /// Service states, timers and sent notifications.
     pub pager: Arc<dyn PagerStore>,
+    /// Escalation policies.
+    pub policies: Arc<dyn PolicyRepository>,
 }
 
 /// Opens the alarm store a URL names; see [`open_stores`].
@@ -50,11 +52,12 @@ pub async fn open_stores(url: &str, history: HistoryLimits) -> Result<Stores, St
         url: redact(url),
         reason,
     };
-    fn both<S: AlarmStore + PagerStore>(store: S) -> Stores {
+    fn both<S: AlarmStore + PagerStore + PolicyRepository>(store: S) -> Stores {
         let store = Arc::new(store);
         Stores {
             alarms: store.clone(),
-            pager: store,
+            pager: store.clone(),
+            policies: store,
         }
     }
     if let Some(path) = url.strip_prefix("sqlite://") {

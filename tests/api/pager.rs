@@ -3,11 +3,11 @@
 
 use super::server::Api;
 use alarm_digest::domain::pager::decide::Alert;
-use alarm_digest::domain::pager::PagerStore;
-use alarm_digest::domain::ports::{AlarmStore, SystemClock};
+use alarm_digest::domain::ports::SystemClock;
 use alarm_digest::domain::{EventTime, ServiceId};
 use alarm_digest::http::auth::Tokens;
 use alarm_digest::pager::{PagerService, PagerSettings};
+use alarm_digest::store::Stores;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -36,11 +36,8 @@ async fn delete(api: &Api, path: &str) -> u16 {
     response.status().as_u16()
 }
 
-pub async fn escalation_policies_are_created_replaced_read_and_deleted(
-    store: Arc<dyn AlarmStore>,
-    pager: Arc<dyn PagerStore>,
-) {
-    let api = Api::start_with_pager(store, pager, Tokens::default()).await;
+pub async fn escalation_policies_are_created_replaced_read_and_deleted(stores: Stores) {
+    let api = Api::start_with_stores(stores, Tokens::default()).await;
     assert_eq!(api.get(POLICY).await.0, 404);
     let (status, created) = put(&api, POLICY, &two_levels()).await;
     assert_eq!(status, 201, "{created}");
@@ -56,11 +53,8 @@ pub async fn escalation_policies_are_created_replaced_read_and_deleted(
     assert_eq!(api.get(POLICY).await.0, 404);
 }
 
-pub async fn invalid_escalation_policies_are_422_problems_naming_the_fault(
-    store: Arc<dyn AlarmStore>,
-    pager: Arc<dyn PagerStore>,
-) {
-    let api = Api::start_with_pager(store, pager, Tokens::default()).await;
+pub async fn invalid_escalation_policies_are_422_problems_naming_the_fault(stores: Stores) {
+    let api = Api::start_with_stores(stores, Tokens::default()).await;
     let cases = [
         (json!({"levels": []}), "levels"),
         (json!({"levels": [{"targets": []}]}), "level 1"),
@@ -92,11 +86,8 @@ pub async fn invalid_escalation_policies_are_422_problems_naming_the_fault(
     assert_eq!(api.get(POLICY).await.0, 404, "nothing was stored");
 }
 
-pub async fn a_service_shows_its_incident_until_the_console_acknowledges_and_heals_it(
-    store: Arc<dyn AlarmStore>,
-    pager_store: Arc<dyn PagerStore>,
-) {
-    let api = Api::start_with_pager(store, Arc::clone(&pager_store), Tokens::default()).await;
+pub async fn a_service_shows_its_incident_until_the_console_acknowledges_and_heals_it(stores: Stores) {
+    let api = Api::start_with_stores(stores.clone(), Tokens::default()).await;
     assert_eq!(api.get("/v1/services/payments").await.0, 404);
     assert_eq!(put(&api, POLICY, &two_levels()).await.0, 201);
     let (status, fresh) = api.get("/v1/services/payments").await;
@@ -106,7 +97,8 @@ pub async fn a_service_shows_its_incident_until_the_console_acknowledges_and_hea
     );
 
     let pager = PagerService::new(
-        pager_store,
+        stores.policies,
+        stores.pager,
         Arc::new(super::server::RecordedNotifications::default()),
         Arc::new(SystemClock),
         PagerSettings::default(),

@@ -1,6 +1,6 @@
 //! Serves the app's router over real HTTP on a free port, on a store of the caller's choice.
 
-use alarm_digest::domain::pager::{Notification, Notifier, NotifyError, PagerStore};
+use alarm_digest::domain::pager::{Notification, Notifier, NotifyError};
 use alarm_digest::domain::ports::{AlarmStore, DigestPublisher, PublishError, SystemClock};
 use alarm_digest::domain::query::HistoryLimits;
 use alarm_digest::domain::{Digest, DigestId};
@@ -12,6 +12,7 @@ use alarm_digest::metrics::Metrics;
 use alarm_digest::pager::{PagerService, PagerSettings};
 use alarm_digest::service::{AlarmService, ClaimSettings};
 use alarm_digest::store::sqlite::SqliteStore;
+use alarm_digest::store::Stores;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -60,12 +61,18 @@ pub struct Api {
 impl Api {
     /// Serves the router on `store` with `tokens`, the pager on a private in-memory store.
     pub async fn start(store: Arc<dyn AlarmStore>, tokens: Tokens) -> Api {
-        let pager: Arc<dyn PagerStore> = Arc::new(SqliteStore::open_in_memory(LIMITS).unwrap());
-        Self::start_with_pager(store, pager, tokens).await
+        let pager = Arc::new(SqliteStore::open_in_memory(LIMITS).unwrap());
+        let stores = Stores {
+            alarms: store,
+            pager: pager.clone(),
+            policies: pager,
+        };
+        Self::start_with_stores(stores, tokens).await
     }
 
-    /// Serves the router on `store` and `pager` with `tokens`.
-    pub async fn start_with_pager(store: Arc<dyn AlarmStore>, pager: Arc<dyn PagerStore>, tokens: Tokens) -> Api {
+    /// Serves the router on every port of `stores` with `tokens`.
+    pub async fn start_with_stores(stores: Stores, tokens: Tokens) -> Api {
+        let store = stores.alarms;
         // Readiness is not under test; a client that never connects is enough for it.
         let nats = async_nats::ConnectOptions::new()
             .retry_on_initial_connect()
@@ -83,7 +90,8 @@ impl Api {
             },
         ));
         let pager = Arc::new(PagerService::new(
-            pager,
+            stores.policies,
+            stores.pager,
             Arc::new(RecordedNotifications::default()),
             Arc::new(SystemClock),
             PagerSettings::default(),

@@ -1,10 +1,11 @@
 //! The pager store contract: conditional writes, the unique idempotency key, atomic timer
-//! claims and policies, the same on every adapter.
+//! claims and policies, the same on every adapter. Each test takes the adapter itself,
+//! which implements both of the pager's storage ports.
 
 use alarm_digest::domain::pager::decide::{raise, Alert};
 use alarm_digest::domain::pager::{
-    EscalationPolicy, LastLevelTimeout, Notification, Notifier, NotifyError, PagerRecord, PagerStore, ServiceState,
-    Target,
+    EscalationPolicy, LastLevelTimeout, Notification, Notifier, NotifyError, PagerRecord, PagerStore, PolicyRepository,
+    ServiceState, Target,
 };
 use alarm_digest::domain::ports::SystemClock;
 use alarm_digest::domain::{EventTime, ServiceId};
@@ -51,7 +52,9 @@ fn opened(id: &str, due_at: Option<EventTime>) -> PagerRecord {
     }
 }
 
-pub async fn pager_record_is_absent_until_the_first_save_creates_revision_one(store: Arc<dyn PagerStore>) {
+pub async fn pager_record_is_absent_until_the_first_save_creates_revision_one<S: PagerStore + PolicyRepository>(
+    store: Arc<S>,
+) {
     let s = service("db");
     assert_eq!(store.pager_record(&s).await.unwrap(), None);
     let record = opened("db", Some(T0));
@@ -60,7 +63,9 @@ pub async fn pager_record_is_absent_until_the_first_save_creates_revision_one(st
     assert_eq!(stored, PagerRecord { revision: 1, ..record });
 }
 
-pub async fn pager_save_lands_only_on_the_revision_it_was_decided_from(store: Arc<dyn PagerStore>) {
+pub async fn pager_save_lands_only_on_the_revision_it_was_decided_from<S: PagerStore + PolicyRepository>(
+    store: Arc<S>,
+) {
     let s = service("db");
     let first = opened("db", Some(T0));
     assert!(store.save_pager_record(&s, 0, &first).await.unwrap());
@@ -82,7 +87,7 @@ pub async fn pager_save_lands_only_on_the_revision_it_was_decided_from(store: Ar
     assert_eq!((stored.revision, stored.state, stored.due_at), (2, healthy.state, None));
 }
 
-pub async fn pager_racing_saves_from_one_revision_let_exactly_one_win(store: Arc<dyn PagerStore>) {
+pub async fn pager_racing_saves_from_one_revision_let_exactly_one_win<S: PagerStore + PolicyRepository>(store: Arc<S>) {
     let s = service("db");
     for expected in 0..3u64 {
         let saves = (0..4).map(|_| {
@@ -103,7 +108,7 @@ pub async fn pager_racing_saves_from_one_revision_let_exactly_one_win(store: Arc
     }
 }
 
-pub async fn pager_notification_is_recorded_once_per_idempotency_key(store: Arc<dyn PagerStore>) {
+pub async fn pager_notification_is_recorded_once_per_idempotency_key<S: PagerStore + PolicyRepository>(store: Arc<S>) {
     let outbox = opened("db", None).outbox;
     let key = outbox[0].key();
     assert!(!store.notification_sent(&key).await.unwrap());
@@ -113,7 +118,7 @@ pub async fn pager_notification_is_recorded_once_per_idempotency_key(store: Arc<
     assert!(!store.notification_sent(&outbox[1].key()).await.unwrap());
 }
 
-pub async fn pager_racing_records_of_one_key_record_it_once(store: Arc<dyn PagerStore>) {
+pub async fn pager_racing_records_of_one_key_record_it_once<S: PagerStore + PolicyRepository>(store: Arc<S>) {
     let notification = opened("db", None).outbox[1].clone();
     let records = (0..4).map(|_| {
         let (store, n) = (Arc::clone(&store), notification.clone());
@@ -127,7 +132,9 @@ pub async fn pager_racing_records_of_one_key_record_it_once(store: Arc<dyn Pager
     assert_eq!(recorded, 1);
 }
 
-pub async fn pager_due_services_are_claimed_by_exactly_one_of_racing_claimers(store: Arc<dyn PagerStore>) {
+pub async fn pager_due_services_are_claimed_by_exactly_one_of_racing_claimers<S: PagerStore + PolicyRepository>(
+    store: Arc<S>,
+) {
     for (id, due) in [
         ("due-1", T0),
         ("due-2", T0.after(MINUTE)),
@@ -155,7 +162,9 @@ pub async fn pager_due_services_are_claimed_by_exactly_one_of_racing_claimers(st
     assert_eq!(claimed, ["due-1", "due-2"]);
 }
 
-pub async fn pager_claimed_service_is_due_again_only_when_the_claim_lapses(store: Arc<dyn PagerStore>) {
+pub async fn pager_claimed_service_is_due_again_only_when_the_claim_lapses<S: PagerStore + PolicyRepository>(
+    store: Arc<S>,
+) {
     let s = service("db");
     assert!(store.save_pager_record(&s, 0, &opened("db", Some(T0))).await.unwrap());
     assert_eq!(
@@ -187,7 +196,7 @@ pub async fn pager_claimed_service_is_due_again_only_when_the_claim_lapses(store
     );
 }
 
-pub async fn pager_policies_are_created_replaced_and_deleted(store: Arc<dyn PagerStore>) {
+pub async fn pager_policies_are_created_replaced_and_deleted<S: PagerStore + PolicyRepository>(store: Arc<S>) {
     let s = service("db");
     assert_eq!(store.policy(&s).await.unwrap(), None);
     assert!(store.put_policy(&policy("db")).await.unwrap(), "created");
@@ -218,12 +227,15 @@ impl Notifier for Recorder {
     }
 }
 
-pub async fn pager_racing_alerts_of_two_replicas_notify_each_level_one_target_once(store: Arc<dyn PagerStore>) {
+pub async fn pager_racing_alerts_of_two_replicas_notify_each_level_one_target_once<S: PagerStore + PolicyRepository>(
+    store: Arc<S>,
+) {
     store.put_policy(&policy("db")).await.unwrap();
     let notifier = Arc::new(Recorder::default());
     let replica = || {
         Arc::new(PagerService::new(
-            Arc::clone(&store),
+            store.clone(),
+            store.clone(),
             notifier.clone(),
             Arc::new(SystemClock),
             PagerSettings::default(),

@@ -22,15 +22,12 @@ pub struct PagerRecord {
     pub due_at: Option<EventTime>,
 }
 
-/// Where escalation policies, service states and sent notifications live.
+/// Where escalation policies live, one per service.
 ///
-/// Every write is atomic on its own and conditional: decisions are taken by the domain on
-/// a record read at some revision, and land only if the record is still at that revision.
-///
-/// Errors: `Unavailable` when the write may or may not have landed (reading again tells);
-/// `Rejected` or `Corrupt` when retrying cannot help.
+/// Errors: `Unavailable` when the store could not be reached (a write may or may not have
+/// landed; repeating it is safe); `Rejected` or `Corrupt` when retrying cannot help.
 #[async_trait]
-pub trait PagerStore: Send + Sync + 'static {
+pub trait PolicyRepository: Send + Sync + 'static {
     /// The service's policy, if one was put.
     async fn policy(&self, service: &ServiceId) -> Result<Option<EscalationPolicy>, StoreError>;
 
@@ -39,7 +36,17 @@ pub trait PagerStore: Send + Sync + 'static {
 
     /// Deletes the service's policy; `true` when there was one.
     async fn delete_policy(&self, service: &ServiceId) -> Result<bool, StoreError>;
+}
 
+/// Where service states, their timers and sent notifications live.
+///
+/// Every write is atomic on its own and conditional: decisions are taken by the domain on
+/// a record read at some revision, and land only if the record is still at that revision.
+///
+/// Errors: `Unavailable` when the write may or may not have landed (reading again tells);
+/// `Rejected` or `Corrupt` when retrying cannot help.
+#[async_trait]
+pub trait PagerStore: Send + Sync + 'static {
     /// The service's record; `None` for a service never written.
     async fn pager_record(&self, service: &ServiceId) -> Result<Option<PagerRecord>, StoreError>;
 

@@ -5,7 +5,7 @@
 use super::documents::int;
 use super::errors::{is_duplicate_key, to_store_error};
 use super::MongoStore;
-use crate::domain::pager::{EscalationPolicy, Notification, PagerRecord, PagerStore};
+use crate::domain::pager::{EscalationPolicy, Notification, PagerRecord, PagerStore, PolicyRepository};
 use crate::domain::ports::StoreError;
 use crate::domain::{EventTime, ServiceId};
 use crate::store::pager_codec as codec;
@@ -43,7 +43,7 @@ fn text<'a>(doc: &'a Document, key: &str) -> Result<&'a str, StoreError> {
 }
 
 #[async_trait]
-impl PagerStore for MongoStore {
+impl PolicyRepository for MongoStore {
     async fn policy(&self, service: &ServiceId) -> Result<Option<EscalationPolicy>, StoreError> {
         let found = self
             .pager(POLICIES)
@@ -93,7 +93,10 @@ impl PagerStore for MongoStore {
             .map_err(to_store_error)?;
         Ok(deleted.deleted_count == 1)
     }
+}
 
+#[async_trait]
+impl PagerStore for MongoStore {
     async fn pager_record(&self, service: &ServiceId) -> Result<Option<PagerRecord>, StoreError> {
         let Some(d) = self
             .pager(SERVICES)

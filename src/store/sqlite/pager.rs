@@ -2,7 +2,7 @@
 //! conditional update is a `WHERE revision = ?` and a claim an `UPDATE ... RETURNING`.
 
 use super::SqliteStore;
-use crate::domain::pager::{EscalationPolicy, Notification, PagerRecord, PagerStore};
+use crate::domain::pager::{EscalationPolicy, Notification, PagerRecord, PagerStore, PolicyRepository};
 use crate::domain::ports::StoreError;
 use crate::domain::{EventTime, ServiceId};
 use crate::store::pager_codec as codec;
@@ -63,7 +63,7 @@ fn claim_due(conn: &Connection, now: i64, until: i64, limit: usize) -> rusqlite:
 }
 
 #[async_trait]
-impl PagerStore for SqliteStore {
+impl PolicyRepository for SqliteStore {
     async fn policy(&self, service: &ServiceId) -> Result<Option<EscalationPolicy>, StoreError> {
         let id = service.as_str().to_string();
         let text: Option<String> = self
@@ -101,7 +101,10 @@ impl PagerStore for SqliteStore {
         self.write(move |conn| Ok(conn.execute("DELETE FROM pager_policies WHERE service_id = ?1", [id])? == 1))
             .await
     }
+}
 
+#[async_trait]
+impl PagerStore for SqliteStore {
     async fn pager_record(&self, service: &ServiceId) -> Result<Option<PagerRecord>, StoreError> {
         let id = service.as_str().to_string();
         let raw = self.read(move |conn| read_record(conn, &id)).await?;
