@@ -139,4 +139,5 @@ pager_api_suite!(
     escalation_policies_are_created_replaced_read_and_deleted,
     invalid_escalation_policies_are_422_problems_naming_the_fault,
     a_service_shows_its_incident_until_the_console_acknowledges_and_heals_it,
+    pager_writes_need_the_write_token_and_reads_the_read_token,
 );

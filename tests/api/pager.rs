@@ -134,3 +134,32 @@ pub async fn a_service_shows_its_incident_until_the_console_acknowledges_and_hea
     );
     assert_eq!(api.post(ack, &Value::Null).await.1["Outcome"], json!("no_incident"));
 }
+
+pub async fn pager_writes_need_the_write_token_and_reads_the_read_token(stores: Stores) {
+    let tokens = Tokens {
+        write: Some("w".into()),
+        read: Some("r".into()),
+    };
+    let api = Api::start_with_stores(stores, tokens).await;
+    let url = |path: &str| format!("{}{path}", api.base);
+    let status = |r: reqwest::Response| r.status().as_u16();
+    let put = api.client.put(url(POLICY)).json(&two_levels());
+    assert_eq!(status(put.try_clone().unwrap().send().await.unwrap()), 401);
+    assert_eq!(
+        status(put.bearer_auth("r").send().await.unwrap()),
+        401,
+        "a read token cannot write"
+    );
+    let put = api.client.put(url(POLICY)).bearer_auth("w").json(&two_levels());
+    assert_eq!(status(put.send().await.unwrap()), 201);
+    for action in ["acknowledge", "healthy"] {
+        let post = api.client.post(url(&format!("/v1/services/payments/{action}")));
+        assert_eq!(status(post.send().await.unwrap()), 401, "{action}");
+    }
+    assert_eq!(status(api.client.delete(url(POLICY)).send().await.unwrap()), 401);
+    for read in [POLICY, "/v1/services/payments"] {
+        assert_eq!(status(api.client.get(url(read)).send().await.unwrap()), 401, "{read}");
+        let with_token = api.client.get(url(read)).bearer_auth("r").send().await.unwrap();
+        assert_eq!(status(with_token), 200, "{read}");
+    }
+}
