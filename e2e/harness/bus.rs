@@ -21,7 +21,12 @@ pub struct TestBus {
 
 impl TestBus {
     pub async fn connect(url: &str) -> Self {
-        let client = async_nats::connect(url).await.unwrap();
+        Self::connect_with(url, async_nats::ConnectOptions::new()).await
+    }
+
+    /// Connects with credentials, TLS or other options.
+    pub async fn connect_with(url: &str, options: async_nats::ConnectOptions) -> Self {
+        let client = options.connect(url).await.unwrap();
         let js = jetstream::new(client.clone());
         Self { client, js }
     }

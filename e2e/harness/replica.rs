@@ -1,8 +1,9 @@
 //! One `alarm-digest serve` process: started until it says intake is consuming, killed by PID.
 
-use crate::support::process::{spawn_until_ready, stop};
+use crate::support::process::{spawn_keeping_output, stop};
 use crate::support::{free_port, mongo_uri_for, unique_database};
 use std::process::{Child, Command, ExitStatus};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
@@ -54,11 +55,22 @@ pub struct Replica {
     child: Child,
     /// Its HTTP port.
     pub http_port: u16,
+    /// Every line it printed, when started with [`Replica::start_logged`].
+    pub output: Arc<Mutex<Vec<String>>>,
 }
 
 impl Replica {
     /// Starts a replica and returns once its intake consumes.
     pub async fn start(env: &ServiceEnv) -> Replica {
+        Self::launch(env, false).await
+    }
+
+    /// Starts a replica that keeps every line it prints in `output`.
+    pub async fn start_logged(env: &ServiceEnv) -> Replica {
+        Self::launch(env, true).await
+    }
+
+    async fn launch(env: &ServiceEnv, keep_output: bool) -> Replica {
         let http_port = free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_alarm-digest"));
         cmd.arg("serve")
@@ -71,11 +83,16 @@ impl Replica {
         for (k, v) in &env.extra {
             cmd.env(k, v);
         }
-        let (child, _) =
-            tokio::task::spawn_blocking(move || spawn_until_ready(cmd, "intake is consuming", Duration::from_secs(60)))
-                .await
-                .unwrap();
-        Replica { child, http_port }
+        let (child, output) = tokio::task::spawn_blocking(move || {
+            spawn_keeping_output(cmd, "intake is consuming", Duration::from_secs(60), keep_output)
+        })
+        .await
+        .unwrap();
+        Replica {
+            child,
+            http_port,
+            output,
+        }
     }
 
     /// SIGKILL, like a crash.

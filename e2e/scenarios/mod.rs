@@ -10,6 +10,7 @@ mod no_repeat;
 mod out_of_order;
 mod readme_example;
 mod replicas;
+mod security;
 
 use crate::harness::model::DigestMsg;
 use crate::harness::{DigestLog, Model, ServiceEnv, StoreKind, TestBus};
