@@ -62,15 +62,20 @@ pub struct Replica {
 impl Replica {
     /// Starts a replica and returns once its intake consumes.
     pub async fn start(env: &ServiceEnv) -> Replica {
-        Self::launch(env, false).await
+        Self::launch(env, &[], false).await
+    }
+
+    /// Starts a replica with settings of its own on top of the scenario's.
+    pub async fn start_with(env: &ServiceEnv, own: &[(&str, &str)]) -> Replica {
+        Self::launch(env, own, false).await
     }
 
     /// Starts a replica that keeps every line it prints in `output`.
     pub async fn start_logged(env: &ServiceEnv) -> Replica {
-        Self::launch(env, true).await
+        Self::launch(env, &[], true).await
     }
 
-    async fn launch(env: &ServiceEnv, keep_output: bool) -> Replica {
+    async fn launch(env: &ServiceEnv, own: &[(&str, &str)], keep_output: bool) -> Replica {
         let http_port = free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_alarm-digest"));
         cmd.arg("serve")
@@ -83,6 +88,9 @@ impl Replica {
         for (k, v) in &env.extra {
             cmd.env(k, v);
         }
+        for (k, v) in own {
+            cmd.env(k, v);
+        }
         let (child, output) = tokio::task::spawn_blocking(move || {
             spawn_keeping_output(cmd, "intake is consuming", Duration::from_secs(60), keep_output)
         })
@@ -92,6 +100,19 @@ impl Replica {
             child,
             http_port,
             output,
+        }
+    }
+
+    /// Waits for the process to exit on its own; its status.
+    pub async fn exited(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the replica did not exit within {timeout:?}");
+            // A child's exit has no async notification here; poll its status.
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 

@@ -2,6 +2,7 @@
 
 mod acknowledgements;
 mod core_mode;
+mod crash;
 mod downtime;
 mod faults;
 mod garbage;
