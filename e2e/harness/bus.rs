@@ -92,10 +92,16 @@ impl TestBus {
 
     /// Messages of the shared consumer not yet acknowledged: pending plus in flight.
     pub async fn backlog(&self) -> u64 {
+        let (pending, unacked) = self.consumer_state().await;
+        pending + unacked
+    }
+
+    /// The shared consumer's messages not yet delivered, and delivered but not yet acked.
+    pub async fn consumer_state(&self) -> (u64, u64) {
         let stream = self.js.get_stream(INPUT_STREAM).await.unwrap();
         let mut consumer: jetstream::consumer::Consumer<pull::Config> = stream.get_consumer(CONSUMER).await.unwrap();
         let info = consumer.info().await.unwrap();
-        info.num_pending + info.num_ack_pending as u64
+        (info.num_pending, info.num_ack_pending as u64)
     }
 
     /// Waits until the shared consumer has nothing pending and nothing unacknowledged:

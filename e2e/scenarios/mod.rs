@@ -5,6 +5,7 @@ mod core_mode;
 mod crash;
 mod downtime;
 mod faults;
+mod flood;
 mod garbage;
 mod history;
 mod no_repeat;
