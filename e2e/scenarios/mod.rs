@@ -13,6 +13,7 @@ mod out_of_order;
 mod readme_example;
 mod replicas;
 mod security;
+mod soak;
 
 use crate::harness::model::DigestMsg;
 use crate::harness::{DigestLog, Model, ServiceEnv, StoreKind, TestBus};
