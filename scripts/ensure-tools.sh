@@ -96,6 +96,8 @@ apt_install() {
 # --- Debian packages ---------------------------------------------------------------------
 missing_pkgs=()
 if [ "$want_nats" -eq 1 ] && ! have nats-server; then missing_pkgs+=(nats-server); fi
+# The TLS test makes its certificates with the openssl CLI.
+if [ "$want_nats" -eq 1 ] && ! have openssl; then missing_pkgs+=(openssl); fi
 if [ "$want_compose" -eq 1 ] && ! have docker-compose; then missing_pkgs+=(docker-compose); fi
 if [ "$want_prometheus" -eq 1 ] && { ! have promtool || ! have prometheus; }; then
     missing_pkgs+=(prometheus)
@@ -105,6 +107,7 @@ if [ "${#missing_pkgs[@]}" -gt 0 ]; then
     hash -r
 fi
 if [ "$want_nats" -eq 1 ]; then have nats-server || die "nats-server still missing"; fi
+if [ "$want_nats" -eq 1 ]; then have openssl || die "openssl still missing"; fi
 if [ "$want_compose" -eq 1 ]; then have docker-compose || die "docker-compose still missing"; fi
 if [ "$want_prometheus" -eq 1 ]; then
     have promtool || die "promtool still missing"

@@ -59,6 +59,7 @@ impl Application {
             )),
             IntakeMode::Core => Arc::new(CoreDigests::new(client.clone(), &config.digest_subject)),
         };
+        let publisher = crate::faults::CrashAfterPublish::wrap(publisher, config.fault_crash_after_digests);
         let claims = ClaimSettings {
             ttl: config.claim_ttl,
             wait: config.claim_wait,

@@ -186,6 +186,10 @@ pub struct ServeConfig {
     /// Subject of AlarmAcknowledged.
     #[arg(long, env = "ALARM_ACK_SUBJECT", default_value = "AlarmAcknowledged")]
     pub alarm_ack_subject: String,
+    /// Fault tests only: abort the process right after publishing this many digests,
+    /// before their delivery is recorded.
+    #[arg(long, env = "FAULT_CRASH_AFTER_DIGESTS", hide = true)]
+    pub fault_crash_after_digests: Option<u64>,
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,

@@ -7,11 +7,13 @@
 //! - [`bus`]: NATS: wire formats, intake, digest and dead-letter publishing.
 //! - [`http`]: health, readiness, metrics and the `/v1` API (problem+json errors, tokens).
 //! - [`app`]: wiring and shutdown; [`config`], [`telemetry`], [`metrics`], [`health`].
+//! - [`faults`]: fault injection the fault tests switch on.
 
 pub mod app;
 pub mod bus;
 pub mod config;
 pub mod domain;
+pub mod faults;
 pub mod health;
 pub mod http;
 pub mod metrics;

@@ -85,6 +85,13 @@ macro_rules! api_suite {
     };
 }
 
+/// Schemathesis needs one live server, not one per store: the SQLite one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_nothing_against_the_live_document() {
+    let (store, _fixture) = sqlite();
+    openapi::schemathesis_finds_nothing_against_the_live_document(store).await;
+}
+
 api_suite!(
     every_listing_filter_selects_exactly_the_matching_alarms,
     pages_walk_to_the_end_without_gaps_or_duplicates_in_both_orders,

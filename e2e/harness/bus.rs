@@ -21,7 +21,12 @@ pub struct TestBus {
 
 impl TestBus {
     pub async fn connect(url: &str) -> Self {
-        let client = async_nats::connect(url).await.unwrap();
+        Self::connect_with(url, async_nats::ConnectOptions::new()).await
+    }
+
+    /// Connects with credentials, TLS or other options.
+    pub async fn connect_with(url: &str, options: async_nats::ConnectOptions) -> Self {
+        let client = options.connect(url).await.unwrap();
         let js = jetstream::new(client.clone());
         Self { client, js }
     }
@@ -87,10 +92,16 @@ impl TestBus {
 
     /// Messages of the shared consumer not yet acknowledged: pending plus in flight.
     pub async fn backlog(&self) -> u64 {
+        let (pending, unacked) = self.consumer_state().await;
+        pending + unacked
+    }
+
+    /// The shared consumer's messages not yet delivered, and delivered but not yet acked.
+    pub async fn consumer_state(&self) -> (u64, u64) {
         let stream = self.js.get_stream(INPUT_STREAM).await.unwrap();
         let mut consumer: jetstream::consumer::Consumer<pull::Config> = stream.get_consumer(CONSUMER).await.unwrap();
         let info = consumer.info().await.unwrap();
-        info.num_pending + info.num_ack_pending as u64
+        (info.num_pending, info.num_ack_pending as u64)
     }
 
     /// Waits until the shared consumer has nothing pending and nothing unacknowledged:

@@ -193,6 +193,11 @@ impl Model {
         self.check(all).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
     }
 
+    /// How many events were recorded.
+    pub fn events_len(&self) -> usize {
+        self.events.len()
+    }
+
     pub fn users(&self) -> Vec<String> {
         let set: std::collections::BTreeSet<_> = self.events.iter().map(|e| e.user.clone()).collect();
         set.into_iter().collect()

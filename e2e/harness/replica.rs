@@ -1,8 +1,9 @@
 //! One `alarm-digest serve` process: started until it says intake is consuming, killed by PID.
 
-use crate::support::process::{spawn_until_ready, stop};
+use crate::support::process::{spawn_keeping_output, stop};
 use crate::support::{free_port, mongo_uri_for, unique_database};
 use std::process::{Child, Command, ExitStatus};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
@@ -54,11 +55,27 @@ pub struct Replica {
     child: Child,
     /// Its HTTP port.
     pub http_port: u16,
+    /// Every line it printed, when started with [`Replica::start_logged`].
+    pub output: Arc<Mutex<Vec<String>>>,
 }
 
 impl Replica {
     /// Starts a replica and returns once its intake consumes.
     pub async fn start(env: &ServiceEnv) -> Replica {
+        Self::launch(env, &[], false).await
+    }
+
+    /// Starts a replica with settings of its own on top of the scenario's.
+    pub async fn start_with(env: &ServiceEnv, own: &[(&str, &str)]) -> Replica {
+        Self::launch(env, own, false).await
+    }
+
+    /// Starts a replica that keeps every line it prints in `output`.
+    pub async fn start_logged(env: &ServiceEnv) -> Replica {
+        Self::launch(env, &[], true).await
+    }
+
+    async fn launch(env: &ServiceEnv, own: &[(&str, &str)], keep_output: bool) -> Replica {
         let http_port = free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_alarm-digest"));
         cmd.arg("serve")
@@ -71,11 +88,42 @@ impl Replica {
         for (k, v) in &env.extra {
             cmd.env(k, v);
         }
-        let (child, _) =
-            tokio::task::spawn_blocking(move || spawn_until_ready(cmd, "intake is consuming", Duration::from_secs(60)))
-                .await
-                .unwrap();
-        Replica { child, http_port }
+        for (k, v) in own {
+            cmd.env(k, v);
+        }
+        let (child, output) = tokio::task::spawn_blocking(move || {
+            spawn_keeping_output(cmd, "intake is consuming", Duration::from_secs(60), keep_output)
+        })
+        .await
+        .unwrap();
+        Replica {
+            child,
+            http_port,
+            output,
+        }
+    }
+
+    /// Waits for the process to exit on its own; its status.
+    pub async fn exited(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the replica did not exit within {timeout:?}");
+            // A child's exit has no async notification here; poll its status.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The process's peak resident set (VmHWM), in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc/PID/status")
     }
 
     /// SIGKILL, like a crash.

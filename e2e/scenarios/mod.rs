@@ -2,8 +2,10 @@
 
 mod acknowledgements;
 mod core_mode;
+mod crash;
 mod downtime;
 mod faults;
+mod flood;
 mod garbage;
 mod history;
 mod no_repeat;
@@ -11,6 +13,8 @@ mod out_of_order;
 mod pager;
 mod readme_example;
 mod replicas;
+mod security;
+mod soak;
 
 use crate::harness::model::DigestMsg;
 use crate::harness::{DigestLog, Model, ServiceEnv, StoreKind, TestBus};

@@ -141,8 +141,8 @@ pub fn parse_acknowledgement(payload: &[u8], max_payload: usize) -> Result<Ackno
     })
 }
 
-/// The longest metadata value kept, in bytes.
-pub const MAX_METADATA_BYTES: usize = 1024;
+/// The longest metadata value kept, in characters.
+pub const MAX_METADATA_CHARS: usize = 1024;
 
 /// The checks before parsing: the size, and that the payload is an object. A derived
 /// struct would also accept a JSON array of the field values in order, which no producer
@@ -169,8 +169,8 @@ pub(super) fn required(name: &'static str, value: Option<Cow<'_, str>>) -> Resul
 
 pub(super) fn optional(name: &'static str, value: Option<Cow<'_, str>>) -> Result<Option<String>, WireError> {
     match value {
-        Some(v) if v.len() > MAX_METADATA_BYTES => {
-            Err(field(name, format!("is longer than {MAX_METADATA_BYTES} bytes")))
+        Some(v) if v.chars().count() > MAX_METADATA_CHARS => {
+            Err(field(name, format!("is longer than {MAX_METADATA_CHARS} characters")))
         }
         Some(v) if v.is_empty() => Ok(None),
         other => Ok(other.map(Cow::into_owned)),

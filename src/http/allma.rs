@@ -3,7 +3,7 @@
 
 use super::body::{json_bytes, parse};
 use super::error::ApiError;
-use super::openapi::Identifier;
+use super::openapi::{Identifier, Timestamp};
 use super::AppState;
 use crate::bus::wire::parse_status_changed;
 use crate::domain::query::AckOutcome;
@@ -54,17 +54,18 @@ struct Alert {
     #[schema(value_type = Identifier)]
     alert_id: String,
     /// Becomes the alarm's Name.
+    #[schema(max_length = 1024)]
     name: Option<String>,
     status: AlertStatus,
     /// When the alert was triggered (ISO 8601); the alarm is WARNING from then.
-    #[schema(format = DateTime)]
+    #[schema(value_type = Timestamp)]
     triggered_on: String,
     /// The first acknowledgement (ISO 8601), when there was one.
-    #[schema(format = DateTime)]
+    #[schema(value_type = Option<Timestamp>)]
     acknowledged_on: Option<String>,
     /// When the alert was resolved (ISO 8601); the alarm is CLEARED from then. Required
     /// when the status is RESOLVED.
-    #[schema(format = DateTime)]
+    #[schema(value_type = Option<Timestamp>)]
     resolved_on: Option<String>,
     responder: Responder,
     service: Option<Service>,
@@ -89,6 +90,7 @@ struct Responder {
     #[schema(value_type = Identifier)]
     user_id: String,
     /// Becomes the alarm's UserName.
+    #[schema(max_length = 1024)]
     name: Option<String>,
 }
 
@@ -100,6 +102,7 @@ struct Responder {
 struct Service {
     service_id: Option<String>,
     /// Becomes the alarm's Service.
+    #[schema(max_length = 1024)]
     name: Option<String>,
 }
 
@@ -162,7 +165,8 @@ async fn intake(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<IntakeView>), ApiError> {
     let body = json_bytes(&headers, body)?;
-    let alert = parse::<Envelope>(&body)?.alert;
+    let objects = ["", "/alert", "/alert/responder", "/alert/service"];
+    let alert = parse::<Envelope>(&body, &objects)?.alert;
     let events = events(&alert)?;
     let acked_at = alert
         .acknowledged_on

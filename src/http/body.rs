@@ -7,6 +7,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{header, HeaderMap};
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
+use serde_json::Value;
 
 /// The body's bytes once it is known to be JSON and within the limit: 413 over the limit,
 /// 415 for another content type.
@@ -31,9 +32,19 @@ pub fn json_bytes(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> R
 /// Deserializes `T` strictly: 400 when the bytes are not JSON (or nest too deep), 422 when
 /// they are JSON but not a valid `T`. The syntax (and nesting depth) is checked over the
 /// whole body first, since a typed parse stops at the first field it refuses, before a
-/// later syntax error.
-pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice::<serde_json::Value>(bytes).map_err(rejection)?;
+/// later syntax error. `objects` are the JSON pointers (`""` for the body) that must be
+/// objects when present: a derived struct would also accept an array of its field values.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8], objects: &[&str]) -> Result<T, ApiError> {
+    let value: Value = serde_json::from_slice(bytes).map_err(rejection)?;
+    for &pointer in objects {
+        match value.pointer(pointer) {
+            None | Some(Value::Null | Value::Object(_)) => {}
+            Some(_) => {
+                let name = if pointer.is_empty() { "body" } else { &pointer[1..] };
+                return Err(ApiError::Unprocessable(format!("{name}: must be an object")));
+            }
+        }
+    }
     serde_json::from_slice(bytes).map_err(rejection)
 }
 
@@ -42,9 +53,9 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 pub fn one_or_many(bytes: &[u8]) -> Result<(Vec<Box<RawValue>>, bool), ApiError> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'[') {
-        Ok((parse::<Vec<Box<RawValue>>>(bytes)?, false))
+        Ok((parse::<Vec<Box<RawValue>>>(bytes, &[])?, false))
     } else {
-        Ok((vec![parse::<Box<RawValue>>(bytes)?], true))
+        Ok((vec![parse::<Box<RawValue>>(bytes, &[])?], true))
     }
 }
 
@@ -70,16 +81,27 @@ mod tests {
     #[test]
     fn syntax_errors_are_400_and_invalid_values_422() {
         for bad in [&b"{"[..], b"\xff\xfe", b"", b"nul", br#"{"b":"#] {
-            assert!(matches!(parse::<Probe>(bad), Err(ApiError::BadRequest(_))), "{bad:?}");
-        }
-        let deep = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
-        assert!(matches!(parse::<Probe>(deep.as_bytes()), Err(ApiError::BadRequest(_))));
-        for invalid in [&br#"{"a":"x"}"#[..], br#"{"a":1,"a":2}"#, br#"{"a":300}"#, b"[]"] {
             assert!(
-                matches!(parse::<Probe>(invalid), Err(ApiError::Unprocessable(_))),
-                "{invalid:?}"
+                matches!(parse::<Probe>(bad, &[""]), Err(ApiError::BadRequest(_))),
+                "{bad:?}"
             );
         }
+        let deep = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
+        assert!(matches!(
+            parse::<Probe>(deep.as_bytes(), &[""]),
+            Err(ApiError::BadRequest(_))
+        ));
+        for invalid in [
+            &br#"{"a":"x"}"#[..],
+            br#"{"a":1,"a":2}"#,
+            br#"{"a":300}"#,
+            b"[]",
+            b"[1]",
+        ] {
+            let parsed = parse::<Probe>(invalid, &[""]);
+            assert!(matches!(parsed, Err(ApiError::Unprocessable(_))), "{invalid:?}");
+        }
+        assert!(parse::<Probe>(b"[1]", &[]).is_ok(), "what the pointers guard against");
     }
 
     #[test]

@@ -4,7 +4,7 @@ use super::alarms::record;
 use super::body::{json_bytes, one_or_many, parse};
 use super::error::ApiError;
 use super::listing::instant;
-use super::openapi::{AlarmPath, StatusChange};
+use super::openapi::{AlarmPath, StatusChange, Timestamp};
 use super::AppState;
 use crate::bus::wire::{parse_status_changed, WireError};
 use crate::domain::query::AckOutcome;
@@ -125,7 +125,7 @@ enum StatusChanges {
 struct AckBody {
     /// When the alarm was acknowledged (RFC 3339); now when absent.
     #[serde(rename = "AckedAt")]
-    #[schema(format = DateTime)]
+    #[schema(value_type = Option<Timestamp>)]
     acked_at: Option<String>,
 }
 
@@ -160,7 +160,7 @@ async fn acknowledge(
         empty if empty.iter().all(u8::is_ascii_whitespace) => now(),
         body => {
             let body = json_bytes(&headers, Ok(body))?;
-            match parse::<Option<AckBody>>(&body)?.and_then(|b| b.acked_at) {
+            match parse::<Option<AckBody>>(&body, &[""])?.and_then(|b| b.acked_at) {
                 Some(t) => instant("AckedAt", &t).map_err(|e| ApiError::Unprocessable(e.to_string()))?,
                 None => now(),
             }

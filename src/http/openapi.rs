@@ -6,7 +6,7 @@ use crate::domain::ids::MAX_ID_CHARS;
 use serde::Deserialize;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::ResponseBuilder;
-use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, HttpMethod, OpenApi, Ref, RefOr};
 use utoipa::{IntoParams, Modify, ToSchema};
@@ -47,6 +47,31 @@ impl utoipa::PartialSchema for Identifier {
 
 impl ToSchema for Identifier {}
 
+/// An instant: RFC 3339 with up to nine fractional digits, between 1678 and 2261 (the
+/// 64-bit nanosecond range, whole years). The pattern keeps days to 28 so that everything
+/// it admits is a real date; the server accepts every valid date of the range.
+pub struct Timestamp;
+
+impl utoipa::PartialSchema for Timestamp {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .pattern(Some(TIMESTAMP_PATTERN))
+            .description(Some("RFC 3339, up to nanoseconds, years 1678 to 2261"))
+            .into()
+    }
+}
+
+impl ToSchema for Timestamp {}
+
+const TIMESTAMP_PATTERN: &str = concat!(
+    r"^(16(7[89]|[89]\d)|1[7-9]\d\d|2[01]\d\d|22[0-5]\d|226[01])",
+    r"-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])",
+    r"T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?",
+    r"(Z|[+-](0\d|1[0-3]):[0-5]\d)$",
+);
+
 /// [`Identifier`]'s rules as a regular expression: no C0 or C1 control character, and at
 /// least one character that is not white space.
 const IDENTIFIER_PATTERN: &str =
@@ -85,16 +110,19 @@ pub struct StatusChange {
     /// When the status changed (RFC 3339, up to nanoseconds), between 1677-09-21 and
     /// 2262-04-11 UTC (nanoseconds since 1970 in 64 bits).
     #[serde(rename = "ChangedAt")]
-    #[schema(format = DateTime)]
+    #[schema(value_type = Timestamp)]
     changed_at: String,
-    /// The alarm's name, kept as metadata.
+    /// The alarm's name, kept as metadata (empty means none).
     #[serde(rename = "Name")]
+    #[schema(max_length = 1024)]
     name: Option<String>,
     /// The monitored service, kept as metadata.
     #[serde(rename = "Service")]
+    #[schema(max_length = 1024)]
     service: Option<String>,
     /// The user's display name, kept as metadata.
     #[serde(rename = "UserName")]
+    #[schema(max_length = 1024)]
     user_name: Option<String>,
 }
 
@@ -139,10 +167,10 @@ pub struct ListingParams {
     /// Substring of the name, service or user name.
     q: Option<String>,
     /// Only alarms whose latest change is after this instant (RFC 3339).
-    #[param(format = DateTime)]
+    #[param(value_type = Option<Timestamp>)]
     changed_after: Option<String>,
     /// Only alarms whose latest change is before this instant (RFC 3339).
-    #[param(format = DateTime)]
+    #[param(value_type = Option<Timestamp>)]
     changed_before: Option<String>,
     /// Items per page.
     #[param(minimum = 1, maximum = 1000, default = 100)]
@@ -166,10 +194,10 @@ pub struct StatsParams {
     /// Only alarms of this service.
     service: Option<String>,
     /// Only episodes that started at or after this instant (RFC 3339).
-    #[param(format = DateTime)]
+    #[param(value_type = Option<Timestamp>)]
     since: Option<String>,
     /// Only episodes that started before this instant (RFC 3339).
-    #[param(format = DateTime)]
+    #[param(value_type = Option<Timestamp>)]
     until: Option<String>,
 }
 
@@ -207,6 +235,7 @@ impl Modify for Conventions {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        resolved_alerts_need_their_resolution_time(components);
         for (path, item) in openapi.paths.paths.iter_mut() {
             let operations = [
                 (HttpMethod::Get, item.get.as_mut()),
@@ -220,6 +249,21 @@ impl Modify for Conventions {
                 }
             }
         }
+    }
+}
+
+/// A RESOLVED Allma alert must say when (`if`/`then`, which the derive cannot express).
+fn resolved_alerts_need_their_resolution_time(components: &mut utoipa::openapi::Components) {
+    if let Some(RefOr::T(Schema::Object(alert))) = components.schemas.get_mut("AllmaAlert") {
+        let rule = alert.extensions.get_or_insert_with(Default::default);
+        rule.insert(
+            "if".into(),
+            serde_json::json!({"properties": {"status": {"const": "RESOLVED"}}, "required": ["status"]}),
+        );
+        rule.insert(
+            "then".into(),
+            serde_json::json!({"properties": {"resolvedOn": {"type": "string"}}, "required": ["resolvedOn"]}),
+        );
     }
 }
 

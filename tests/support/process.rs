@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 /// A TCP port nobody listens on right now.
@@ -18,22 +18,42 @@ pub fn free_port() -> u16 {
 /// Starts `cmd` with its output piped, and returns once a line of its output contains
 /// `ready` (with every line seen until then), or panics with that output after `timeout`.
 /// The output keeps being drained afterwards so the server never blocks on a full pipe.
-pub fn spawn_until_ready(mut cmd: Command, ready: &str, timeout: Duration) -> (Child, Vec<String>) {
+pub fn spawn_until_ready(cmd: Command, ready: &str, timeout: Duration) -> (Child, Vec<String>) {
+    let (child, output) = spawn_keeping_output(cmd, ready, timeout, false);
+    let seen = output.lock().unwrap().clone();
+    (child, seen)
+}
+
+/// Like [`spawn_until_ready`], and keeps every later line of output too (when `keep`), for a
+/// test that inspects what the process printed.
+pub fn spawn_keeping_output(
+    mut cmd: Command,
+    ready: &str,
+    timeout: Duration,
+    keep: bool,
+) -> (Child, Arc<Mutex<Vec<String>>>) {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
     let (tx, rx) = mpsc::channel::<String>();
     forward_lines(child.stdout.take().unwrap(), tx.clone());
     forward_lines(child.stderr.take().unwrap(), tx);
-    let mut seen = Vec::new();
+    let seen = Arc::new(Mutex::new(Vec::new()));
     let deadline = std::time::Instant::now() + timeout;
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         match rx.recv_timeout(left) {
             Ok(line) => {
                 let done = line.contains(ready);
-                seen.push(line);
+                seen.lock().unwrap().push(line);
                 if done {
-                    std::thread::spawn(move || rx.into_iter().for_each(drop));
+                    let later = Arc::clone(&seen);
+                    std::thread::spawn(move || {
+                        for line in rx {
+                            if keep {
+                                later.lock().unwrap().push(line);
+                            }
+                        }
+                    });
                     return (child, seen);
                 }
             }
@@ -41,7 +61,7 @@ pub fn spawn_until_ready(mut cmd: Command, ready: &str, timeout: Duration) -> (C
                 stop(&mut child);
                 panic!(
                     "{cmd:?} did not print {ready:?} within {timeout:?}; output:\n{}",
-                    seen.join("\n")
+                    seen.lock().unwrap().join("\n")
                 );
             }
         }
