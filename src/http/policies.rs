@@ -5,6 +5,7 @@ use super::body::{json_bytes, parse};
 use super::error::ApiError;
 use super::openapi::Identifier;
 use super::AppState;
+use crate::domain::pager::policy::MAX_EMAIL_CHARS;
 use crate::domain::pager::{EscalationPolicy, LastLevelTimeout, Target};
 use crate::domain::ServiceId;
 use axum::body::Bytes;
@@ -13,6 +14,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{AdditionalProperties, Array, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -42,10 +45,9 @@ pub fn service_id(value: &str) -> Result<ServiceId, ApiError> {
     ServiceId::parse(value).map_err(|e| ApiError::BadRequest(format!("service_id: {e}")))
 }
 
-/// Someone to notify.
-#[derive(Serialize, Deserialize, ToSchema)]
+/// Someone to notify; its schema is [`target_schema`].
+#[derive(Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
-#[schema(as = Target)]
 pub enum TargetView {
     /// An e-mail address.
     Email {
@@ -59,18 +61,74 @@ pub enum TargetView {
     },
 }
 
+/// The rules of `Target::email` as a pattern.
+const EMAIL_PATTERN: &str =
+    r"^[^@\s\u0000-\u001f\u007f-\u009f]+@[A-Za-z0-9][A-Za-z0-9-]*(\.[A-Za-z0-9][A-Za-z0-9-]*)+$";
+/// The rules of `Target::sms` as a pattern.
+const PHONE_PATTERN: &str = r"^\+[1-9][0-9]{7,14}$";
+
+/// A target as documented: written by hand because each variant refuses any other field,
+/// which the derived schema of a tagged enum does not say.
+fn target_schema() -> Schema {
+    let variant = |kind: &str, field: &str, description: &str, rule: ObjectBuilder| {
+        let tag = ObjectBuilder::new().schema_type(Type::String).enum_values(Some([kind]));
+        ObjectBuilder::new()
+            .description(Some(description))
+            .property("type", tag)
+            .property(field, rule)
+            .required("type")
+            .required(field)
+            .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)))
+    };
+    let address = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .max_length(Some(MAX_EMAIL_CHARS))
+        .pattern(Some(EMAIL_PATTERN));
+    let phone = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(PHONE_PATTERN));
+    OneOfBuilder::new()
+        .item(variant(
+            "email",
+            "address",
+            "An e-mail address, like a@example.com",
+            address,
+        ))
+        .item(variant(
+            "sms",
+            "phone",
+            "A phone number in E.164 form, like +33600000000",
+            phone,
+        ))
+        .description(Some("Someone to notify"))
+        .into()
+}
+
 /// Everyone notified together.
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(as = Level)]
 pub struct LevelView {
     /// 1 to 50 distinct targets.
+    #[schema(schema_with = targets_schema)]
     targets: Vec<TargetView>,
+}
+
+/// The targets of a level: 1 to 50, no two alike.
+fn targets_schema() -> Array {
+    ArrayBuilder::new()
+        .items(RefOr::T(target_schema()))
+        .min_items(Some(1))
+        .max_items(Some(crate::domain::pager::policy::MAX_TARGETS_PER_LEVEL))
+        .unique_items(true)
+        .description(Some("1 to 50 distinct targets"))
+        .build()
 }
 
 /// What a timeout of the last level does.
 #[derive(Serialize, Deserialize, ToSchema, Default, Clone, Copy)]
 #[serde(rename_all = "lowercase")]
+#[schema(as = LastLevelTimeout)]
 pub enum LastLevelView {
     /// Notify nobody more (the default).
     #[default]
@@ -86,6 +144,7 @@ pub enum LastLevelView {
 #[schema(as = EscalationPolicy)]
 pub struct PolicyView {
     /// The levels, first notified first.
+    #[schema(min_items = 1, max_items = 20)]
     levels: Vec<LevelView>,
     /// What a timeout of the last level does.
     #[serde(default)]
@@ -144,6 +203,27 @@ impl From<&EscalationPolicy> for PolicyView {
     }
 }
 
+/// Refuses levels and targets written as arrays: a derived struct or tagged enum would
+/// also accept an array of its field values, which no client means to send.
+fn levels_and_targets_are_objects(bytes: &[u8]) -> Result<(), ApiError> {
+    let Ok(body) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Ok(());
+    };
+    let levels = body.get("levels").and_then(serde_json::Value::as_array);
+    for (i, level) in levels.into_iter().flatten().enumerate() {
+        if !level.is_object() {
+            return Err(ApiError::Unprocessable(format!("levels/{i}: must be an object")));
+        }
+        let targets = level.get("targets").and_then(serde_json::Value::as_array);
+        if let Some(j) = targets.into_iter().flatten().position(|t| !t.is_object()) {
+            return Err(ApiError::Unprocessable(format!(
+                "levels/{i}/targets/{j}: must be an object"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Creates or replaces the service's escalation policy: 201 created, 200 replaced, 422 when
 /// a level is empty, a target repeated, an address or a phone number invalid.
 #[utoipa::path(put, path = "/v1/services/{service_id}/escalation-policy", tag = "pager", params(ServicePath),
@@ -162,7 +242,9 @@ async fn put_policy(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<PolicyView>), ApiError> {
     let service = service_id(&service)?;
-    let view: PolicyView = parse(&json_bytes(&headers, body)?)?;
+    let bytes = json_bytes(&headers, body)?;
+    let view: PolicyView = parse(&bytes, &[""])?;
+    levels_and_targets_are_objects(&bytes)?;
     let policy = view.into_policy(service)?;
     let created = state.pager.policies().put_policy(&policy).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
@@ -195,5 +277,37 @@ async fn delete_policy(State(state): State<AppState>, Path(service): Path<String
         Err(ApiError::NotFound(format!(
             "no escalation policy for service {service}"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::PartialSchema;
+
+    #[test]
+    fn the_policy_schema_states_the_rules_the_domain_checks() {
+        let schema = serde_json::to_value(PolicyView::schema()).unwrap();
+        let levels = &schema["properties"]["levels"];
+        assert_eq!(
+            (levels["minItems"].as_u64(), levels["maxItems"].as_u64()),
+            (Some(1), Some(20))
+        );
+        assert_eq!(schema["additionalProperties"], false);
+        let level = serde_json::to_value(LevelView::schema()).unwrap();
+        let targets = &level["properties"]["targets"];
+        assert_eq!(
+            (targets["minItems"].as_u64(), targets["maxItems"].as_u64()),
+            (Some(1), Some(50))
+        );
+        assert_eq!(targets["uniqueItems"], true);
+        assert_eq!(level["additionalProperties"], false);
+        let variants = targets["items"]["oneOf"].as_array().unwrap();
+        assert!(variants.iter().all(|v| v["additionalProperties"] == false));
+        let extra = r#"{"type":"email","address":"a@example.com","x":1}"#;
+        assert!(
+            serde_json::from_str::<TargetView>(extra).is_err(),
+            "refused, as documented"
+        );
     }
 }

@@ -144,7 +144,7 @@ async fn acknowledge_service(
     let by = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        let parsed: Option<AcknowledgeBody> = parse(&json_bytes(&headers, Ok(body))?)?;
+        let parsed: Option<AcknowledgeBody> = parse(&json_bytes(&headers, Ok(body))?, &[""])?;
         parsed.and_then(|p| p.acknowledged_by).filter(|b| !b.trim().is_empty())
     };
     let report = state

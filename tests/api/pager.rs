@@ -74,6 +74,22 @@ pub async fn invalid_escalation_policies_are_422_problems_naming_the_fault(store
             json!({"levels": [{"targets": [{"type": "email", "address": "a@example.com"}, {"type": "email", "address": "a@example.com"}]}]}),
             "twice",
         ),
+        (
+            json!({"levels": [{"targets": [{"type": "email", "address": "a@example.com", "phone": "+33600000000"}]}]}),
+            "phone",
+        ),
+        (
+            json!({"levels": [[[{"type": "email", "address": "a@example.com"}]]]}),
+            "levels/0",
+        ),
+        (
+            json!({"levels": [{"targets": [["email", "a@example.com"]]}]}),
+            "targets/0",
+        ),
+        (
+            json!([[{"targets": [{"type": "email", "address": "a@example.com"}]}]]),
+            "body",
+        ),
     ];
     for (body, named) in cases {
         let (status, problem) = put(&api, POLICY, &body).await;

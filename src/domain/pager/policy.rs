@@ -8,8 +8,8 @@ use std::fmt;
 pub const MAX_LEVELS: usize = 20;
 /// The most targets one level may have.
 pub const MAX_TARGETS_PER_LEVEL: usize = 50;
-/// The longest e-mail address accepted (RFC 5321 path limit).
-const MAX_EMAIL_BYTES: usize = 254;
+/// The longest e-mail address accepted, in characters (the RFC 5321 path limit).
+pub const MAX_EMAIL_CHARS: usize = 254;
 
 /// Why a policy or a target is not valid; the text says which part and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -70,18 +70,20 @@ pub enum Target {
 }
 
 impl Target {
-    /// An e-mail target: one `@`, a non-empty local part, a dotted domain, no white space
-    /// or control characters, at most 254 bytes.
+    /// An e-mail target: at most 254 characters; a local part of at least one character
+    /// that is neither `@`, white space nor a control character; `@`; then two or more
+    /// dot-separated labels of ASCII letters, digits and `-`, none starting with `-`.
     pub fn email(address: &str) -> Result<Self, PolicyError> {
         let bad = || PolicyError::Email(address.to_string());
-        if address.len() > MAX_EMAIL_BYTES || address.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(bad());
-        }
         let (local, domain) = address.split_once('@').ok_or_else(bad)?;
-        let labels_ok = domain
-            .split('.')
-            .all(|l| !l.is_empty() && !l.starts_with('-') && l.chars().all(|c| c.is_alphanumeric() || c == '-'));
-        if local.is_empty() || domain.contains('@') || !domain.contains('.') || !labels_ok {
+        let local_ok = !local.is_empty() && !local.chars().any(|c| c.is_whitespace() || c.is_control());
+        let labels: Vec<&str> = domain.split('.').collect();
+        let labels_ok = labels.len() >= 2
+            && labels.iter().all(|l| {
+                l.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
+        if address.chars().count() > MAX_EMAIL_CHARS || !local_ok || !labels_ok {
             return Err(bad());
         }
         Ok(Target::Email(address.to_string()))
