@@ -129,6 +129,20 @@ impl PagerStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<ServiceId>, StoreError> {
         let (now, until) = (now.as_nanos(), claim_until.as_nanos());
+        // Every replica asks every tick; most ticks find nothing, and a read says so without
+        // queueing a transaction behind the writer's batches.
+        let any_due: bool = self
+            .read(move |conn| {
+                conn.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM pager_services WHERE due_at <= ?1)",
+                    [now],
+                    |r| r.get(0),
+                )
+            })
+            .await?;
+        if !any_due {
+            return Ok(Vec::new());
+        }
         let ids = self.write(move |conn| claim_due(conn, now, until, limit)).await?;
         ids.into_iter()
             .map(|id| ServiceId::parse(id).map_err(|e| StoreError::Corrupt(format!("service id: {e}"))))
