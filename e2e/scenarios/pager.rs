@@ -35,8 +35,10 @@ async fn pager_escalates_level_by_level_on_a_short_ack_timeout_then_stops() {
     replica.put_policy("payments", &policy(2)).await;
     stage.bus.alert("payments").await;
 
+    // Level 1 is published before its timeout can fire, so it comes first in the stream.
     let first = log.wait_for("payments", 2, PATIENCE).await;
-    assert_eq!(levels_and_targets(&first), level_one());
+    let first = &first[..2];
+    assert_eq!(levels_and_targets(first), level_one());
     let mut subjects: Vec<_> = first.iter().map(|n| n.subject.as_str()).collect();
     subjects.sort();
     assert_eq!(subjects, ["Notification.email", "Notification.sms"]);
