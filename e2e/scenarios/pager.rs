@@ -56,7 +56,7 @@ async fn pager_escalates_level_by_level_on_a_short_ack_timeout_then_stops() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pager_acknowledgement_and_healthy_over_nats_each_stop_the_escalation() {
     let stage = Stage::new(StoreKind::Sqlite).await;
-    let env = stage.env.with("ACK_TIMEOUT", "2s").with("PAGER_TICK", "100ms");
+    let env = stage.env.with("ACK_TIMEOUT", "3s").with("PAGER_TICK", "100ms");
     let replica = Replica::start(&env).await;
     let log = NotificationLog::from_stream(&stage.bus).await;
     for service in ["acked", "healed", "marker"] {
