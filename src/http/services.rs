@@ -119,22 +119,17 @@ async fn get_service(
     Path(service): Path<String>,
 ) -> Result<Json<ServiceView>, ApiError> {
     let service = service_id(&service)?;
-    let record = known(&state, &service).await?;
+    let store = state.pager.store();
+    let record = match store.pager_record(&service).await? {
+        Some(record) => record,
+        None if state.pager.policies().policy(&service).await?.is_some() => PagerRecord::default(),
+        None => return Err(ApiError::NotFound(format!("no service {service}"))),
+    };
     Ok(Json(ServiceView::new(&service, &record, None)))
 }
 
-/// The record of a service the pager knows (it has a record or a policy), or 404.
-async fn known(state: &AppState, service: &ServiceId) -> Result<PagerRecord, ApiError> {
-    match state.pager.store().pager_record(service).await? {
-        Some(record) => Ok(record),
-        None if state.pager.policies().policy(service).await?.is_some() => Ok(PagerRecord::default()),
-        None => Err(ApiError::NotFound(format!("no service {service}"))),
-    }
-}
-
 /// Acknowledges the open incident: escalation stops. Without an incident nothing changes
-/// (outcome `no_incident`); 404 for a service the pager never heard of. The body, when
-/// given, may name who acknowledges.
+/// (outcome `no_incident`). The body, when given, may name who acknowledges.
 #[utoipa::path(post, path = "/v1/services/{service_id}/acknowledge", tag = "pager", params(ServicePath),
     request_body(content = Option<AcknowledgeBody>, content_type = "application/json"),
     responses((status = 200, description = "The service after the acknowledgement", body = ServiceView)))]
@@ -152,7 +147,6 @@ async fn acknowledge_service(
         let parsed: Option<AcknowledgeBody> = parse(&json_bytes(&headers, Ok(body))?, &[""])?;
         parsed.and_then(|p| p.acknowledged_by).filter(|b| !b.trim().is_empty())
     };
-    known(&state, &service).await?;
     let report = state
         .pager
         .acknowledge(&service, by.as_deref())
@@ -163,8 +157,7 @@ async fn acknowledge_service(
     Ok(Json(ServiceView::new(&service, &record, Some(report.outcome.as_str()))))
 }
 
-/// Marks the service healthy: its incident closes and nothing more is sent for it; 404 for
-/// a service the pager never heard of.
+/// Marks the service healthy: its incident closes and nothing more is sent for it.
 #[utoipa::path(post, path = "/v1/services/{service_id}/healthy", tag = "pager", params(ServicePath),
     responses((status = 200, description = "The service, healthy", body = ServiceView)))]
 async fn mark_service_healthy(
@@ -172,7 +165,6 @@ async fn mark_service_healthy(
     Path(service): Path<String>,
 ) -> Result<Json<ServiceView>, ApiError> {
     let service = service_id(&service)?;
-    known(&state, &service).await?;
     let report = state.pager.healthy(&service).await.map_err(pager_error)?;
     state.metrics.observe_pager(&report);
     let record = state.pager.record(&service).await.map_err(pager_error)?;
