@@ -129,7 +129,8 @@ async fn get_service(
 }
 
 /// Acknowledges the open incident: escalation stops. Without an incident nothing changes
-/// (outcome `no_incident`). The body, when given, may name who acknowledges.
+/// (outcome `no_incident`), for a service never seen too, as on NATS. The body, when
+/// given, may name who acknowledges.
 #[utoipa::path(post, path = "/v1/services/{service_id}/acknowledge", tag = "pager", params(ServicePath),
     request_body(content = Option<AcknowledgeBody>, content_type = "application/json"),
     responses((status = 200, description = "The service after the acknowledgement", body = ServiceView)))]
