@@ -5,6 +5,7 @@ mod downtime;
 mod faults;
 mod garbage;
 mod history;
+mod large_digest;
 mod no_repeat;
 mod out_of_order;
 mod readme_example;
