@@ -120,10 +120,11 @@ async fn bench() {
             events: plan.ingest,
         },
         Setup {
-            label: "1 replica, SQLite, MAX_BATCH=1 (one event per commit)",
+            // One lane too: the writer's group commit would otherwise join the lanes' events.
+            label: "1 replica, SQLite, MAX_BATCH=1 INTAKE_LANES=1 (one event per commit)",
             store: StoreKind::Sqlite,
             replicas: 1,
-            env: &[("MAX_BATCH", "1")],
+            env: &[("MAX_BATCH", "1"), ("INTAKE_LANES", "1")],
             events: plan.one_per_commit,
         },
         Setup {
