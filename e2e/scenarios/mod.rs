@@ -8,6 +8,7 @@ mod faults;
 mod flood;
 mod garbage;
 mod history;
+mod large_digest;
 mod no_repeat;
 mod out_of_order;
 mod readme_example;
