@@ -3,7 +3,7 @@
 //! with the replica restarted half way. Prints events/s, digest latency, peak RSS and the
 //! invariant checker's verdict.
 
-use super::{Stage, PATIENCE};
+use super::{Stage, HEAVY, PATIENCE};
 use crate::harness::{DigestLog, Model, Replica, StoreKind, TestEvent, Workload};
 use alarm_digest::domain::EventTime;
 use alarm_digest::load::traffic::{Message, Traffic, TrafficShape};
@@ -50,6 +50,7 @@ async fn a_bounded_soak_with_a_restart_keeps_every_guarantee() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(120);
+    let _one_at_a_time = HEAVY.lock().await;
     let stage = Stage::new(StoreKind::Sqlite).await;
     let mut replica = Replica::start(&stage.env).await;
     let digests = DigestLog::from_stream(&stage.bus).await;
