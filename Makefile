@@ -9,7 +9,7 @@ VENV_BIN := $(CURDIR)/.venv/bin
 # The MongoDB-wire test server from .venv, and nats-server (Debian puts it in /usr/sbin).
 TEST_ENV := SECANTUSD="$(VENV_BIN)/secantusd-py" PATH="$(VENV_BIN):$$PATH:/usr/sbin"
 
-.PHONY: help run tools lint test bench build compose-check
+.PHONY: help run tools lint test bench bench-store build compose-check
 
 help: ## List the targets
 	@echo "Targets:"
@@ -28,9 +28,12 @@ lint: ## cargo fmt --check and clippy with warnings denied
 
 test: tools lint ## tools, lint, all tests, then a quick run of the benchmark
 	$(TEST_ENV) cargo test --lib --bins --tests
-	$(TEST_ENV) BENCH_QUICK=1 cargo bench --bench store_apply
+	$(TEST_ENV) BENCH_QUICK=1 cargo bench --bench service
 
-bench: tools ## Run the store_apply benchmark in full
+bench: tools ## Ceilings, ingest, digest latency and memory; writes docs/BENCHMARKS.md
+	$(TEST_ENV) cargo bench --bench service
+
+bench-store: tools ## The store adapters' apply rates alone (SQLite FULL/NORMAL, MongoDB-wire)
 	$(TEST_ENV) cargo bench --bench store_apply
 
 build: ## Release build

@@ -111,6 +111,8 @@ cat <<BANNER
     cargo run --release -q -- pub AlarmStatusChanged '{"UserID":"1","AlarmID":"disk","Status":"CRITICAL","ChangedAt":"2021-06-07T20:40:15.598765212Z"}'
     cargo run --release -q -- pub SendAlarmDigest '{"UserID":"1"}'
   The nats CLI works the same: nats sub AlarmDigest, nats pub SendAlarmDigest '{"UserID":"1"}'.
+  Demo traffic (flapping alarms, duplicates, late events, digest requests), 200 messages/s:
+    cargo run --release -q -- load --rate 200 --start-at now
 
   Starting the service: cargo run --release -- serve   (Ctrl-C stops it and nats-server)
 

@@ -6,6 +6,7 @@
 //! - [`store`]: the store port over SQLite (embedded default) and MongoDB (replicas).
 //! - [`bus`]: NATS: wire formats, intake, digest and dead-letter publishing.
 //! - [`http`]: health, readiness, metrics and the `/v1` API (problem+json errors, tokens).
+//! - [`load`]: the load generator (`alarm-digest load`): seeded traffic published to NATS.
 //! - [`app`]: wiring and shutdown; [`config`], [`telemetry`], [`metrics`], [`health`].
 //! - [`faults`]: fault injection the fault tests switch on.
 
@@ -16,6 +17,7 @@ pub mod domain;
 pub mod faults;
 pub mod health;
 pub mod http;
+pub mod load;
 pub mod metrics;
 pub mod pager;
 pub mod service;

@@ -16,5 +16,6 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Pub(args) => tools::publish(args).await,
         Command::Sub(args) => tools::subscribe(args).await,
+        Command::Load(args) => alarm_digest::load::run(args).await,
     }
 }

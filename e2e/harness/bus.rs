@@ -4,6 +4,7 @@
 use super::model::{DigestEntry, DigestMsg, TestEvent};
 use async_nats::jetstream::{self, consumer::pull};
 use futures::StreamExt;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -127,11 +128,31 @@ impl TestBus {
     }
 }
 
-/// Every digest seen by one downstream consumer, in arrival order.
+/// Every digest seen by one downstream consumer, in arrival order; a digest split into
+/// parts is reassembled, and counts once all its parts arrived.
 #[derive(Clone, Default)]
 pub struct DigestLog {
-    digests: Arc<Mutex<Vec<DigestMsg>>>,
+    state: Arc<Mutex<LogState>>,
     arrived: Arc<Notify>,
+}
+
+#[derive(Default)]
+struct LogState {
+    digests: Vec<DigestMsg>,
+    /// Parts received of digests not yet complete, by digest id, indexed by part - 1.
+    partial: HashMap<String, Vec<Option<DigestMsg>>>,
+    /// Messages read, parts counted one by one.
+    messages: usize,
+}
+
+/// `(digest id, part, parts)` from a digest message's headers; `None` for a digest
+/// published whole by a service that does not number its parts.
+fn part_of(headers: Option<&async_nats::HeaderMap>) -> Option<(String, usize, usize)> {
+    let h = headers?;
+    let id = h.get("Alarm-Digest-Id")?.as_str().to_string();
+    let part = h.get("Alarm-Digest-Part")?.as_str().parse().ok()?;
+    let parts = h.get("Alarm-Digest-Parts")?.as_str().parse().ok()?;
+    Some((id, part, parts))
 }
 
 impl DigestLog {
@@ -149,7 +170,7 @@ impl DigestLog {
         let sink = log.clone();
         tokio::spawn(async move {
             while let Some(Ok(msg)) = messages.next().await {
-                sink.push(&msg.payload);
+                sink.push(&msg.payload, msg.headers.as_ref());
             }
         });
         log
@@ -163,13 +184,13 @@ impl DigestLog {
         let sink = log.clone();
         tokio::spawn(async move {
             while let Some(msg) = sub.next().await {
-                sink.push(&msg.payload);
+                sink.push(&msg.payload, msg.headers.as_ref());
             }
         });
         log
     }
 
-    fn push(&self, payload: &[u8]) {
+    fn push(&self, payload: &[u8], headers: Option<&async_nats::HeaderMap>) {
         let v: serde_json::Value = serde_json::from_slice(payload).expect("digests are JSON");
         let alarms = v["ActiveAlarms"]
             .as_array()
@@ -181,16 +202,43 @@ impl DigestLog {
                 changed_at: a["LatestChangedAt"].as_str().unwrap().to_string(),
             })
             .collect();
-        self.digests.lock().unwrap().push(DigestMsg {
+        let digest = DigestMsg {
             user: v["UserID"].as_str().unwrap().to_string(),
             alarms,
-        });
+            parts: 1,
+        };
+        let mut state = self.state.lock().unwrap();
+        state.messages += 1;
+        match part_of(headers) {
+            Some((id, part, parts)) if parts > 1 => {
+                assert!((1..=parts).contains(&part), "part {part} of {parts} of digest {id}");
+                let slots = state.partial.entry(id.clone()).or_insert_with(|| vec![None; parts]);
+                assert_eq!(slots.len(), parts, "digest {id} changed its number of parts");
+                assert!(slots[part - 1].is_none(), "part {part} of digest {id} seen twice");
+                slots[part - 1] = Some(digest);
+                if slots.iter().all(Option::is_some) {
+                    let slots = state.partial.remove(&id).unwrap();
+                    let mut whole = DigestMsg {
+                        user: slots[0].as_ref().unwrap().user.clone(),
+                        alarms: Vec::new(),
+                        parts,
+                    };
+                    for p in slots.into_iter().flatten() {
+                        assert_eq!(p.user, whole.user, "parts of digest {id} name one user");
+                        whole.alarms.extend(p.alarms);
+                    }
+                    state.digests.push(whole);
+                }
+            }
+            _ => state.digests.push(digest),
+        }
+        drop(state);
         self.arrived.notify_waiters();
     }
 
-    /// All digests so far.
+    /// All complete digests so far.
     pub fn all(&self) -> Vec<DigestMsg> {
-        self.digests.lock().unwrap().clone()
+        self.state.lock().unwrap().digests.clone()
     }
 
     /// Digests received for `user` so far.
@@ -223,12 +271,16 @@ impl DigestLog {
         }
     }
 
-    /// Waits until every digest stored in the digest stream has been read here.
+    /// Waits until every message stored in the digest stream (a part counts as one) has
+    /// been read here.
     pub async fn wait_caught_up(&self, bus: &TestBus, timeout: Duration) -> Vec<DigestMsg> {
         let mut stream = bus.js.get_stream(DIGEST_STREAM).await.unwrap();
         let stored = stream.info().await.unwrap().state.messages as usize;
-        self.wait_until(timeout, &format!("all {stored} stored digests"), |d| d.len() >= stored)
-            .await
+        let state = Arc::clone(&self.state);
+        self.wait_until(timeout, &format!("all {stored} stored digest messages"), move |_| {
+            state.lock().unwrap().messages >= stored
+        })
+        .await
     }
 
     /// Waits for at least `n` digests of `user`.

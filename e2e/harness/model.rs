@@ -68,6 +68,8 @@ impl DigestEntry {
 pub struct DigestMsg {
     pub user: String,
     pub alarms: Vec<DigestEntry>,
+    /// How many messages it came in (more than one when split under the max payload).
+    pub parts: usize,
 }
 
 impl DigestMsg {

@@ -126,6 +126,12 @@ impl Replica {
             .expect("VmHWM in /proc/PID/status")
     }
 
+    /// Its process id (the benchmark reads its peak memory from /proc).
+    #[allow(dead_code)]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL, like a crash.
     pub fn kill9(&mut self) {
         stop(&mut self.child);

@@ -2,7 +2,7 @@
 //! in flight stays bounded by the consumer's ack window, memory stays flat, and every event
 //! is eventually applied. Prints the peak RSS.
 
-use super::{Stage, PATIENCE};
+use super::{Stage, HEAVY, PATIENCE};
 use crate::harness::{Replica, StoreKind, TestEvent};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -14,6 +14,7 @@ const ALARMS: usize = 10;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_at_a_narrow_replica_stays_bounded_and_is_all_applied() {
+    let _one_at_a_time = HEAVY.lock().await;
     let stage = Stage::new(StoreKind::Sqlite).await;
     let env = stage
         .env

@@ -8,6 +8,7 @@ mod faults;
 mod flood;
 mod garbage;
 mod history;
+mod large_digest;
 mod no_repeat;
 mod out_of_order;
 mod pager;
@@ -47,6 +48,11 @@ pub async fn digests_for_every_user(bus: &TestBus, model: &Model) -> Vec<DigestM
     bus.wait_drained(PATIENCE).await;
     digests.wait_caught_up(bus, PATIENCE).await
 }
+
+/// The heavy scenarios (three replicas, the flood, the soak) run one at a time: on a small
+/// machine they would otherwise fight for the cores, and their figures and deadlines would
+/// be about each other rather than about the service.
+pub static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// How long any single wait may take before the scenario fails.
 pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);

@@ -1,7 +1,7 @@
 //! Scenarios 4 and 5: three replicas on MongoDB under concurrent load, with and without a
 //! replica killed (SIGKILL) half way; the invariant checker judges every digest.
 
-use super::{Stage, PATIENCE};
+use super::{Stage, HEAVY, PATIENCE};
 use crate::harness::{DigestLog, Model, Replica, StoreKind, TestBus, Workload};
 
 const USERS: usize = 200;
@@ -20,10 +20,6 @@ async fn random_requests(bus: &TestBus, w: &mut Workload, count: usize) -> usize
     }
     sent
 }
-
-/// The heavy scenarios share one test database server; running them one at a time keeps
-/// the measurement about the service, not about two scenarios fighting for two cores.
-static HEAVY: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn replicas_deliver_every_change_once(kill_one: bool) {
     let _one_at_a_time = HEAVY.lock().await;
@@ -57,7 +53,7 @@ async fn replicas_deliver_every_change_once(kill_one: bool) {
         stage.bus.publish_events(second_half),
         random_requests(&requester, &mut requests_w, REQUESTS / 2)
     );
-    stage.bus.wait_drained(PATIENCE * 3).await;
+    stage.bus.wait_drained(PATIENCE * 6).await;
     for user in model.users() {
         stage.bus.request_digest(&user).await;
     }

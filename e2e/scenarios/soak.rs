@@ -1,16 +1,43 @@
-//! A bounded soak: rounds of realistic traffic (flapping, out-of-order and duplicated
-//! events, digest requests from many users) for `SOAK_SECONDS` (default 120), with the
-//! replica restarted half way. Prints events/s, digest latency, peak RSS and the invariant
-//! checker's verdict.
+//! A bounded soak: rounds of the load generator's traffic (flapping alarms, late and
+//! duplicated events, digest requests from many users) for `SOAK_SECONDS` (default 120),
+//! with the replica restarted half way. Prints events/s, digest latency, peak RSS and the
+//! invariant checker's verdict.
 
-use super::{Stage, PATIENCE};
-use crate::harness::{DigestLog, Model, Replica, StoreKind, Workload};
+use super::{Stage, HEAVY, PATIENCE};
+use crate::harness::{DigestLog, Model, Replica, StoreKind, TestEvent, Workload};
+use alarm_digest::domain::EventTime;
+use alarm_digest::load::traffic::{Message, Traffic, TrafficShape};
 use std::time::{Duration, Instant};
 
 const USERS: usize = 300;
 const ALARMS: usize = 10;
-const EVENTS_PER_ROUND: usize = 2_000;
-const REQUESTS_PER_ROUND: usize = 10;
+const MESSAGES_PER_ROUND: usize = 2_000;
+
+/// The round's events as the checker sees them, and the users whose digests were asked for.
+fn decode(messages: &[Message]) -> (Vec<TestEvent>, Vec<String>) {
+    let (mut events, mut requests) = (Vec::new(), Vec::new());
+    for m in messages {
+        let v: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+        let user = v["UserID"].as_str().unwrap();
+        if !m.kind.is_event() {
+            requests.push(user.to_string());
+            continue;
+        }
+        let status = match v["Status"].as_str().unwrap() {
+            "CLEARED" => "CLEARED",
+            "WARNING" => "WARNING",
+            _ => "CRITICAL",
+        };
+        let at = EventTime::parse_rfc3339(v["ChangedAt"].as_str().unwrap()).unwrap();
+        events.push(TestEvent::new(
+            user,
+            v["AlarmID"].as_str().unwrap(),
+            status,
+            at.as_nanos(),
+        ));
+    }
+    (events, requests)
+}
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
@@ -23,10 +50,21 @@ async fn a_bounded_soak_with_a_restart_keeps_every_guarantee() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(120);
+    let _one_at_a_time = HEAVY.lock().await;
     let stage = Stage::new(StoreKind::Sqlite).await;
     let mut replica = Replica::start(&stage.env).await;
     let digests = DigestLog::from_stream(&stage.bus).await;
-    let mut w = Workload::seeded("soak");
+    let w = Workload::seeded("soak");
+    let mut traffic = Traffic::new(TrafficShape {
+        users: USERS,
+        alarms_per_user: ALARMS,
+        events: u64::MAX / 2,
+        duplicate_percent: 10,
+        late_percent: 10,
+        digest_every: 200,
+        seed: w.seed,
+        ..TrafficShape::default()
+    });
     let mut model = Model::default();
     let mut latencies = Vec::new();
     let mut peak_rss_kib = 0;
@@ -35,11 +73,11 @@ async fn a_bounded_soak_with_a_restart_keeps_every_guarantee() {
     let deadline = started + Duration::from_secs(seconds);
     let mut probes = 0;
     while Instant::now() < deadline {
-        let events = w.events(USERS, ALARMS, EVENTS_PER_ROUND);
+        let round: Vec<Message> = traffic.by_ref().take(MESSAGES_PER_ROUND).collect();
+        let (events, requests) = decode(&round);
         model.record(&events);
         stage.bus.publish_events(&events).await;
-        for _ in 0..REQUESTS_PER_ROUND {
-            let user = format!("user-{}", w.below(USERS as u64));
+        for user in requests {
             stage.bus.request_digest(&user).await;
         }
         // Latency under load: one probe request, timed from publish to its digest.

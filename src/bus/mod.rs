@@ -2,6 +2,7 @@
 
 pub mod backlog;
 pub mod connect;
+pub mod digest_parts;
 pub mod intake;
 pub mod notify;
 pub mod pager_wire;

@@ -1,6 +1,12 @@
 //! Publishing digests (JetStream with PubAck and message id, or core with flush) and dead letters.
+//!
+//! A digest larger than the server's max payload goes out as several parts, each a
+//! complete AlarmDigest with its own `Nats-Msg-Id` and headers to reassemble by
+//! (see [`super::digest_parts`]).
 
-use super::wire::encode_digest;
+use super::digest_parts::{
+    encode_digest_parts, part_message_id, DIGEST_ID_HEADER, HEADER_ALLOWANCE, PARTS_HEADER, PART_HEADER,
+};
 use crate::domain::ports::{DigestPublisher, PublishError};
 use crate::domain::{Digest, DigestId};
 use async_nats::jetstream::{context::PublishErrorKind, message::PublishMessage, Context};
@@ -28,23 +34,54 @@ impl JetStreamDigests {
     }
 }
 
+/// The digest as messages that fit the server's current max payload: payloads with the
+/// headers of each part (`Nats-Msg-Id` included).
+fn digest_messages(client: &Client, digest: &Digest, id: &DigestId) -> Vec<(HeaderMap, bytes::Bytes)> {
+    let limit = client.max_payload().saturating_sub(HEADER_ALLOWANCE).max(1024);
+    let parts = encode_digest_parts(digest, limit);
+    let count = parts.len();
+    let count_text = count.to_string();
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, payload)| {
+            let mut headers = HeaderMap::new();
+            headers.insert("Nats-Msg-Id", part_message_id(id, i + 1, count).as_str());
+            headers.insert(DIGEST_ID_HEADER, id.as_str());
+            headers.insert(PART_HEADER, (i + 1).to_string().as_str());
+            headers.insert(PARTS_HEADER, count_text.as_str());
+            (headers, payload.into())
+        })
+        .collect()
+}
+
 #[async_trait]
 impl DigestPublisher for JetStreamDigests {
+    /// Sends every part, then awaits every PubAck: confirmed only when all parts are
+    /// stored. A retry re-sends them all, and the duplicate window drops those stored.
     async fn publish(&self, digest: &Digest, id: &DigestId) -> Result<(), PublishError> {
-        let message = PublishMessage::build()
-            .payload(encode_digest(digest).into())
-            .message_id(id.as_str());
-        let ack = self
-            .js
-            .send_publish(self.subject.clone(), message)
-            .await
-            .map_err(|e| match e.kind() {
-                PublishErrorKind::MaxPayloadExceeded => PublishError::Refused(e.to_string()),
-                _ => PublishError::NotConfirmed(e.to_string()),
-            })?;
-        let ack = ack.await.map_err(|e| PublishError::NotConfirmed(e.to_string()))?;
-        if ack.duplicate {
-            tracing::info!(digest = %id, user = %digest.user_id, "digest was already published; recording its delivery");
+        let messages = digest_messages(&self.js.client(), digest, id);
+        let mut acks = Vec::with_capacity(messages.len());
+        for (headers, payload) in messages {
+            let message = PublishMessage::build().payload(payload).headers(headers);
+            let ack = self
+                .js
+                .send_publish(self.subject.clone(), message)
+                .await
+                .map_err(|e| match e.kind() {
+                    PublishErrorKind::MaxPayloadExceeded => PublishError::Refused(e.to_string()),
+                    _ => PublishError::NotConfirmed(e.to_string()),
+                })?;
+            acks.push(ack);
+        }
+        let parts = acks.len();
+        let mut duplicates = 0;
+        for ack in acks {
+            let ack = ack.await.map_err(|e| PublishError::NotConfirmed(e.to_string()))?;
+            duplicates += usize::from(ack.duplicate);
+        }
+        if duplicates > 0 {
+            tracing::info!(digest = %id, user = %digest.user_id, parts, duplicates, "digest was already published; recording its delivery");
         }
         Ok(())
     }
@@ -69,12 +106,12 @@ impl CoreDigests {
 #[async_trait]
 impl DigestPublisher for CoreDigests {
     async fn publish(&self, digest: &Digest, id: &DigestId) -> Result<(), PublishError> {
-        let mut headers = HeaderMap::new();
-        headers.insert("Nats-Msg-Id", id.as_str());
-        self.client
-            .publish_with_headers(self.subject.clone(), headers, encode_digest(digest).into())
-            .await
-            .map_err(|e| PublishError::NotConfirmed(e.to_string()))?;
+        for (headers, payload) in digest_messages(&self.client, digest, id) {
+            self.client
+                .publish_with_headers(self.subject.clone(), headers, payload)
+                .await
+                .map_err(|e| PublishError::NotConfirmed(e.to_string()))?;
+        }
         self.client
             .flush()
             .await

@@ -1,9 +1,11 @@
 //! NATS wire formats (PascalCase JSON) translated to and from domain types at the edge.
 
-use crate::domain::{AlarmEvent, AlarmId, AlarmMetadata, Digest, EventTime, Status, UserId, Version};
-use serde::{Deserialize, Serialize};
+use crate::domain::{AlarmEvent, AlarmId, AlarmMetadata, EventTime, Status, UserId, Version};
+use serde::Deserialize;
 use serde_json::Value;
 use std::borrow::Cow;
+
+pub use super::digest_parts::encode_digest;
 
 /// The default largest payload accepted on an input subject.
 pub const DEFAULT_MAX_PAYLOAD: usize = 64 * 1024;
@@ -213,41 +215,6 @@ fn json_type(v: &Value) -> &'static str {
     }
 }
 
-#[derive(Serialize)]
-struct WireDigest<'a> {
-    #[serde(rename = "UserID")]
-    user_id: &'a str,
-    #[serde(rename = "ActiveAlarms")]
-    active_alarms: Vec<WireDigestAlarm<'a>>,
-}
-
-#[derive(Serialize)]
-struct WireDigestAlarm<'a> {
-    #[serde(rename = "AlarmID")]
-    alarm_id: &'a str,
-    #[serde(rename = "Status")]
-    status: &'static str,
-    #[serde(rename = "LatestChangedAt")]
-    latest_changed_at: String,
-}
-
-/// Encodes an `AlarmDigest`; `ActiveAlarms` is `[]` when nothing is due.
-pub fn encode_digest(digest: &Digest) -> Vec<u8> {
-    let wire = WireDigest {
-        user_id: digest.user_id.as_str(),
-        active_alarms: digest
-            .alarms
-            .iter()
-            .map(|a| WireDigestAlarm {
-                alarm_id: a.alarm_id.as_str(),
-                status: a.status().as_str(),
-                latest_changed_at: a.changed_at().to_rfc3339(),
-            })
-            .collect(),
-    };
-    serde_json::to_vec(&wire).expect("a digest always serializes")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,27 +373,5 @@ mod tests {
             parse_digest_request(br#"{}"#, 100),
             Err(WireError::Field { field: "UserID", .. })
         ));
-    }
-
-    #[test]
-    fn digest_is_encoded_with_wire_names_and_utc_nanoseconds() {
-        let ev = parse_status_changed(GOOD.as_bytes(), DEFAULT_MAX_PAYLOAD).unwrap();
-        let digest = Digest::new(
-            ev.user_id.clone(),
-            vec![crate::domain::DueAlarm {
-                alarm_id: ev.alarm_id,
-                version: ev.version,
-            }],
-        );
-        let json: Value = serde_json::from_slice(&encode_digest(&digest)).unwrap();
-        assert_eq!(
-            json,
-            serde_json::json!({"UserID":"u1","ActiveAlarms":[{"AlarmID":"a1","Status":"WARNING","LatestChangedAt":"2021-06-07T20:40:15.598765212Z"}]})
-        );
-        let empty = encode_digest(&Digest::new(ev.user_id, vec![]));
-        assert_eq!(
-            String::from_utf8(empty).unwrap(),
-            r#"{"UserID":"u1","ActiveAlarms":[]}"#
-        );
     }
 }
