@@ -2,8 +2,10 @@
 //! lane, applies events in batches and answers digest requests; settles only after commit.
 //! Pager inputs ride the same lanes, keyed by service ([`pager`]).
 
+mod acknowledgements;
 mod pager;
 
+pub use acknowledgements::ACKNOWLEDGEMENT_DELIVERIES;
 pub use pager::{PagerIntake, PagerSubjects};
 
 use super::pager_wire::PagerInput;
@@ -11,7 +13,6 @@ use super::publish::DeadLetters;
 use super::receipt::Receipt;
 use super::wire::{parse_acknowledgement, parse_digest_request, parse_status_changed, Acknowledgement, WireError};
 use crate::domain::ports::StoreError;
-use crate::domain::query::AckOutcome;
 use crate::domain::{AlarmEvent, UserId};
 use crate::health::Health;
 use crate::metrics::Metrics;
@@ -48,10 +49,6 @@ impl Subjects {
         ]
     }
 }
-
-/// How many times an acknowledgement of an alarm not seen yet is delivered (its event may
-/// still be on its way) before it is dead-lettered.
-pub const ACKNOWLEDGEMENT_DELIVERIES: i64 = 5;
 
 /// Tuning of the lanes.
 #[derive(Debug, Clone, Copy)]
@@ -318,81 +315,11 @@ impl Intake {
     }
 }
 
-impl Intake {
-    /// Records an acknowledgement. One for an alarm not seen yet is retried later (its first
-    /// event may be behind it in the stream), then dead-lettered after
-    /// [`ACKNOWLEDGEMENT_DELIVERIES`] deliveries; core NATS has no redelivery, so there it is
-    /// dead-lettered at once.
-    async fn acknowledge(&self, ack: Acknowledgement, receipt: Receipt, stop: &CancellationToken) {
-        let subject = &self.subjects.acknowledgement;
-        let mut pause = Duration::from_millis(50);
-        loop {
-            let recorded = tokio::time::timeout(
-                self.settings.store_timeout,
-                self.service.acknowledge(&ack.user_id, &ack.alarm_id, ack.acked_at),
-            )
-            .await
-            .unwrap_or_else(|_| Err(StoreError::Unavailable("acknowledgement timed out".into())));
-            let outcome = match recorded {
-                Ok(AckOutcome::Recorded) => "recorded",
-                Ok(AckOutcome::AlreadyRecorded) => "duplicate",
-                Ok(AckOutcome::UnknownAlarm) => {
-                    let deliveries = receipt.deliveries();
-                    let delay = Duration::from_millis(500 * deliveries.clamp(1, 60) as u64);
-                    if deliveries < ACKNOWLEDGEMENT_DELIVERIES && receipt.retry_later(delay).await {
-                        self.metrics.count_message(subject, "deferred");
-                        return;
-                    }
-                    let reason = format!(
-                        "no alarm {} of user {} after {deliveries} deliveries",
-                        ack.alarm_id, ack.user_id
-                    );
-                    return self
-                        .reject(subject, acknowledgement_payload(&ack), &reason, receipt)
-                        .await;
-                }
-                Err(e) if e.is_transient() => {
-                    tracing::warn!(error = %e, "acknowledgement not recorded yet; retrying");
-                    self.health.store_failed(&e);
-                    receipt.in_progress().await;
-                    if !pause_or_stop(stop, &mut pause).await {
-                        receipt.give_back().await;
-                        return;
-                    }
-                    continue;
-                }
-                Err(e) => {
-                    let reason = format!("store rejected the acknowledgement: {e}");
-                    return self
-                        .reject(subject, acknowledgement_payload(&ack), &reason, receipt)
-                        .await;
-                }
-            };
-            self.health.store_ok();
-            receipt.ack(outcome).await;
-            self.metrics.count_message(subject, outcome);
-            return;
-        }
-    }
-}
-
 /// The parsed content of an input message.
 enum Parsed {
     Event(AlarmEvent),
     Digest(UserId),
     Acknowledgement(Acknowledgement),
-}
-
-/// An acknowledgement as a dead letter carries it.
-fn acknowledgement_payload(ack: &Acknowledgement) -> Bytes {
-    Bytes::from(
-        serde_json::json!({
-            "UserID": ack.user_id.as_str(),
-            "AlarmID": ack.alarm_id.as_str(),
-            "AckedAt": ack.acked_at.to_rfc3339(),
-        })
-        .to_string(),
-    )
 }
 
 /// Waits `pause` (doubling it up to 5 s) unless asked to stop; false when stopping.
@@ -474,7 +401,7 @@ pub async fn run_jetstream(
     finish_lanes(lanes, &mut tasks, lane_stop, grace).await;
 }
 
-/// Consumes both subjects in a core NATS queue group until `stop`.
+/// Consumes every input subject in a core NATS queue group until `stop`.
 pub async fn run_core(
     intake: Arc<Intake>,
     client: Client,
