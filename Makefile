@@ -27,7 +27,7 @@ lint: ## cargo fmt --check and clippy with warnings denied
 	cargo clippy --all-targets -- -D warnings
 
 test: tools lint ## tools, lint, all tests, then a quick run of the benchmark
-	$(TEST_ENV) cargo test --lib --bins --tests
+	$(TEST_ENV) cargo test --lib --bins --tests -- --show-output
 	$(TEST_ENV) BENCH_QUICK=1 cargo bench --bench service
 
 bench: tools ## Ceilings, ingest, digest latency and memory; writes docs/BENCHMARKS.md
