@@ -49,7 +49,7 @@ pub(super) fn apply_event(
 ) -> rusqlite::Result<ApplyOutcome> {
     let current = conn
         .prepare_cached(&format!(
-            "SELECT {STATE_COLUMNS}, name, service, user_name FROM alarms WHERE user_id = ?1 AND alarm_id = ?2"
+            "SELECT {STATE_COLUMNS}, name, service, user_name, events_received FROM alarms WHERE user_id = ?1 AND alarm_id = ?2"
         ))?
         .query_row(params![ev.user_id.as_str(), ev.alarm_id.as_str()], |row| {
             let meta = AlarmMetadata {
@@ -57,12 +57,15 @@ pub(super) fn apply_event(
                 service: row.get(6)?,
                 user_name: row.get(7)?,
             };
-            Ok((state_at(row, 0)?, meta))
+            Ok((state_at(row, 0)?, meta, row.get::<_, i64>(8)?))
         })
         .optional()?;
-    let (mut state, old_meta) = current.unwrap_or_default();
+    let (mut state, old_meta, received) = current.unwrap_or_default();
     let outcome = state.apply(ev.version);
-    super::queries::record_history(conn, ev, outcome, now_ms, history_cap)?;
+    // Every event received left at most one history row, so an alarm that has received
+    // fewer than `history_cap` events has nothing to trim.
+    let may_exceed_cap = received.max(0) as usize >= history_cap;
+    super::queries::record_history(conn, ev, outcome, now_ms, history_cap, may_exceed_cap)?;
     let mut meta = old_meta.clone();
     meta.merge(&ev.metadata, outcome == ApplyOutcome::Applied);
     if outcome == ApplyOutcome::Duplicate && meta == old_meta {
