@@ -126,6 +126,9 @@ pub(super) fn due_alarms(conn: &Connection, user: &UserId) -> rusqlite::Result<V
     rows.collect()
 }
 
+/// Digests with more alarms than this read their states in one query.
+const BULK_READ_FROM: usize = 32;
+
 /// Moves each alarm's delivery record forward and counts the digest in the user's epoch.
 pub(super) fn record_delivery(
     conn: &Connection,
@@ -140,9 +143,28 @@ pub(super) fn record_delivery(
     let mut write = conn.prepare_cached(
         "UPDATE alarms SET delivered_at = ?3, delivered_rank = ?4, due = ?5, delivered_ms = ?6 WHERE user_id = ?1 AND alarm_id = ?2",
     )?;
+    // A large digest reads the user's due states in one pass over the partial index
+    // instead of one lookup per alarm; an alarm no longer due is looked up on its own.
+    let mut due_states = std::collections::HashMap::new();
+    if alarms.len() > BULK_READ_FROM {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT alarm_id, {STATE_COLUMNS} FROM alarms WHERE user_id = ?1 AND due = 1"
+        ))?;
+        let rows = stmt.query_map([claim.user_id.as_str()], |row| {
+            Ok((row.get::<_, String>(0)?, state_at(row, 1)?))
+        })?;
+        for row in rows {
+            let (alarm_id, state) = row?;
+            due_states.insert(alarm_id, state);
+        }
+    }
     for alarm in alarms {
         let key = params![claim.user_id.as_str(), alarm.alarm_id.as_str()];
-        let Some(mut state) = read.query_row(key, |row| state_at(row, 0)).optional()? else {
+        let state = match due_states.remove(alarm.alarm_id.as_str()) {
+            Some(state) => Some(state),
+            None => read.query_row(key, |row| state_at(row, 0)).optional()?,
+        };
+        let Some(mut state) = state else {
             continue;
         };
         state.record_delivery(alarm.version);
