@@ -211,7 +211,7 @@ impl Report {
         }
         let _ = writeln!(
             md,
-            "\nWhat bounds these figures, from profiles: the README's section *Performance*.\n"
+            "\nWhat bounds these figures, from profiles: the README's section *Performance*."
         );
         if let Some(run) = &self.latency {
             let _ = writeln!(md, "\n## Digest latency\n");
