@@ -11,10 +11,11 @@ WORKDIR /src
 # Dependencies first, against stub sources: this layer is reused until Cargo.toml or
 # Cargo.lock change, so editing the code does not rebuild every crate.
 COPY Cargo.toml Cargo.lock build.rs ./
-RUN mkdir -p src benches e2e \
+RUN mkdir -p src benches/service e2e \
     && echo 'fn main() {}' > src/main.rs \
     && touch src/lib.rs e2e/main.rs \
     && echo 'fn main() {}' > benches/store_apply.rs \
+    && echo 'fn main() {}' > benches/service/main.rs \
     && GIT_SHA=unknown cargo build --release --locked --bin alarm-digest \
     && rm -rf src
 

@@ -4,7 +4,6 @@
 use alarm_digest::bus::wire::{parse_status_changed, DEFAULT_MAX_PAYLOAD};
 use alarm_digest::domain::ports::AlarmStore;
 use alarm_digest::domain::AlarmEvent;
-use alarm_digest::load::traffic::{Traffic, TrafficShape};
 use alarm_digest::store::sqlite::{Durability, SqliteOptions, SqliteStore};
 use async_nats::jetstream::{self, consumer::pull, stream};
 use bytes::Bytes;
@@ -25,17 +24,12 @@ impl Rate {
     }
 }
 
-/// `n` AlarmStatusChanged payloads of the load generator (~170 bytes each).
+/// The first `n` AlarmStatusChanged payloads of the ingest traffic (~170 bytes each), so
+/// the ceilings see the same messages and the same alarms as the service.
 pub fn payloads(n: usize) -> Vec<Bytes> {
-    Traffic::new(TrafficShape {
-        events: n as u64,
-        digest_every: 0,
-        duplicate_percent: 0,
-        late_percent: 0,
-        ..TrafficShape::default()
-    })
-    .map(|m| Bytes::from(m.payload))
-    .collect()
+    crate::ingest::traffic(n as u64)
+        .map(|m| Bytes::from(m.payload))
+        .collect()
 }
 
 /// Core NATS: one client publishes `n` messages, another receives them; until the last arrives.

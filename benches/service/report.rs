@@ -10,6 +10,7 @@ use std::time::Duration;
 /// Every figure of the run, filled in as they are measured.
 pub struct Report {
     quick: bool,
+    load_at_start: String,
     pub core: Option<Rate>,
     pub jetstream: Option<Rate>,
     pub store_single: Option<Rate>,
@@ -37,6 +38,13 @@ fn ms(d: Duration) -> String {
 
 fn mib(bytes: u64) -> String {
     format!("{:.1}", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// The first three fields of /proc/loadavg.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 fn machine() -> String {
@@ -72,6 +80,7 @@ impl Report {
     pub fn new(plan: &Plan) -> Self {
         Self {
             quick: plan.quick,
+            load_at_start: load_average(),
             core: None,
             jetstream: None,
             store_single: None,
@@ -136,6 +145,13 @@ impl Report {
         let _ = writeln!(md, "**Machine:** {}\n", machine());
         let _ = writeln!(
             md,
+            "**Load average** (1, 5, 15 min) when the run began: {}; when it ended: {}. Other work on \
+             the machine competes for the same cores, so compare figures of one run, not across runs.\n",
+            self.load_at_start,
+            load_average()
+        );
+        let _ = writeln!(
+            md,
             "**Durability:** the embedded store runs SQLite in WAL mode with `synchronous=FULL`: \
              the WAL is synced at every commit, so an acked event survives a crash of the process \
              and a power loss (as far as the disk honours its flushes). An event is acked only \
@@ -193,6 +209,10 @@ impl Report {
                 mib(f.peak_rss)
             );
         }
+        let _ = writeln!(
+            md,
+            "\nWhat bounds these figures, from profiles: the README's section *Performance*."
+        );
         if let Some(run) = &self.latency {
             let _ = writeln!(md, "\n## Digest latency\n");
             let _ = writeln!(

@@ -43,5 +43,9 @@ async fn a_digest_over_the_max_payload_arrives_in_parts_that_reassemble_to_all_a
     assert_eq!(small[0].parts, 1, "a digest that fits stays one message");
     let all = digests.wait_caught_up(&stage.bus, PATIENCE).await;
     model.assert_first_digests(&all, 0);
+    // Every one of the 10,000 deliveries was recorded: nothing is due any more.
+    stage.bus.request_digest("big").await;
+    let again = digests.wait_for_user("big", 2, PATIENCE).await;
+    assert_eq!((again[1].alarms.len(), again[1].parts), (0, 1));
     println!("large digest: {} alarms in {} parts", big[0].alarms.len(), big[0].parts);
 }

@@ -9,19 +9,24 @@ use crate::domain::{AlarmEvent, AlarmId, ApplyOutcome, EventTime, Status, UserId
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
-/// Appends an event to its alarm's history, keeping the newest `cap`.
+/// Appends an event to its alarm's history, keeping the newest `cap`; the trim is skipped
+/// when the caller knows the alarm cannot have more (`may_exceed_cap` false).
 pub(super) fn record_history(
     conn: &Connection,
     ev: &AlarmEvent,
     outcome: ApplyOutcome,
     now_ms: i64,
     cap: usize,
+    may_exceed_cap: bool,
 ) -> rusqlite::Result<()> {
     let (user, alarm) = (ev.user_id.as_str(), ev.alarm_id.as_str());
     conn.prepare_cached(
         "INSERT INTO alarm_events (user_id, alarm_id, changed_at, rank, outcome, received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![user, alarm, ev.version.changed_at.as_nanos(), ev.version.status.rank(), outcome.as_str(), now_ms])?;
+    if !may_exceed_cap {
+        return Ok(());
+    }
     conn.prepare_cached(
         "DELETE FROM alarm_events WHERE user_id = ?1 AND alarm_id = ?2 AND id <= (
              SELECT id FROM alarm_events WHERE user_id = ?1 AND alarm_id = ?2 ORDER BY id DESC LIMIT 1 OFFSET ?3)",

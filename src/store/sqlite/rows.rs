@@ -49,7 +49,7 @@ pub(super) fn apply_event(
 ) -> rusqlite::Result<ApplyOutcome> {
     let current = conn
         .prepare_cached(&format!(
-            "SELECT {STATE_COLUMNS}, name, service, user_name FROM alarms WHERE user_id = ?1 AND alarm_id = ?2"
+            "SELECT {STATE_COLUMNS}, name, service, user_name, events_received FROM alarms WHERE user_id = ?1 AND alarm_id = ?2"
         ))?
         .query_row(params![ev.user_id.as_str(), ev.alarm_id.as_str()], |row| {
             let meta = AlarmMetadata {
@@ -57,12 +57,15 @@ pub(super) fn apply_event(
                 service: row.get(6)?,
                 user_name: row.get(7)?,
             };
-            Ok((state_at(row, 0)?, meta))
+            Ok((state_at(row, 0)?, meta, row.get::<_, i64>(8)?))
         })
         .optional()?;
-    let (mut state, old_meta) = current.unwrap_or_default();
+    let (mut state, old_meta, received) = current.unwrap_or_default();
     let outcome = state.apply(ev.version);
-    super::queries::record_history(conn, ev, outcome, now_ms, history_cap)?;
+    // Every event received left at most one history row, so an alarm that has received
+    // fewer than `history_cap` events has nothing to trim.
+    let may_exceed_cap = received.max(0) as usize >= history_cap;
+    super::queries::record_history(conn, ev, outcome, now_ms, history_cap, may_exceed_cap)?;
     let mut meta = old_meta.clone();
     meta.merge(&ev.metadata, outcome == ApplyOutcome::Applied);
     if outcome == ApplyOutcome::Duplicate && meta == old_meta {
@@ -123,6 +126,9 @@ pub(super) fn due_alarms(conn: &Connection, user: &UserId) -> rusqlite::Result<V
     rows.collect()
 }
 
+/// Digests with more alarms than this read their states in one query.
+const BULK_READ_FROM: usize = 32;
+
 /// Moves each alarm's delivery record forward and counts the digest in the user's epoch.
 pub(super) fn record_delivery(
     conn: &Connection,
@@ -137,9 +143,28 @@ pub(super) fn record_delivery(
     let mut write = conn.prepare_cached(
         "UPDATE alarms SET delivered_at = ?3, delivered_rank = ?4, due = ?5, delivered_ms = ?6 WHERE user_id = ?1 AND alarm_id = ?2",
     )?;
+    // A large digest reads the user's due states in one pass over the partial index
+    // instead of one lookup per alarm; an alarm no longer due is looked up on its own.
+    let mut due_states = std::collections::HashMap::new();
+    if alarms.len() > BULK_READ_FROM {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT alarm_id, {STATE_COLUMNS} FROM alarms WHERE user_id = ?1 AND due = 1"
+        ))?;
+        let rows = stmt.query_map([claim.user_id.as_str()], |row| {
+            Ok((row.get::<_, String>(0)?, state_at(row, 1)?))
+        })?;
+        for row in rows {
+            let (alarm_id, state) = row?;
+            due_states.insert(alarm_id, state);
+        }
+    }
     for alarm in alarms {
         let key = params![claim.user_id.as_str(), alarm.alarm_id.as_str()];
-        let Some(mut state) = read.query_row(key, |row| state_at(row, 0)).optional()? else {
+        let state = match due_states.remove(alarm.alarm_id.as_str()) {
+            Some(state) => Some(state),
+            None => read.query_row(key, |row| state_at(row, 0)).optional()?,
+        };
+        let Some(mut state) = state else {
             continue;
         };
         state.record_delivery(alarm.version);
