@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 pub const INPUT_STREAM: &str = "ALARM_DIGEST_INPUT";
 pub const CONSUMER: &str = "alarm-digest";
 pub const DIGEST_STREAM: &str = "ALARM_DIGESTS";
+pub const DEAD_LETTER_STREAM: &str = "ALARM_DIGEST_DEADLETTERS";
 
 /// A client connected to the scenario's server.
 pub struct TestBus {
@@ -103,6 +104,31 @@ impl TestBus {
         let mut consumer: jetstream::consumer::Consumer<pull::Config> = stream.get_consumer(CONSUMER).await.unwrap();
         let info = consumer.info().await.unwrap();
         (info.num_pending, info.num_ack_pending as u64)
+    }
+
+    /// The first `count` dead letters, as (the subject they came on, the reason), each
+    /// awaited for up to `patience`.
+    pub async fn dead_letters(&self, count: usize, patience: Duration) -> Vec<(String, String)> {
+        let stream = self.js.get_stream(DEAD_LETTER_STREAM).await.unwrap();
+        let consumer = stream.create_consumer(pull::OrderedConfig::default()).await.unwrap();
+        let mut letters = consumer.messages().await.unwrap();
+        let mut found = Vec::with_capacity(count);
+        while found.len() < count {
+            let msg = tokio::time::timeout(patience, letters.next())
+                .await
+                .expect("a dead letter per reject")
+                .unwrap()
+                .unwrap();
+            let headers = msg.headers.as_ref().expect("dead letters carry headers");
+            let header = |name: &str| {
+                headers
+                    .get(name)
+                    .unwrap_or_else(|| panic!("a {name} header"))
+                    .to_string()
+            };
+            found.push((header("Alarm-Digest-Subject"), header("Alarm-Digest-Reason")));
+        }
+        found
     }
 
     /// Waits until the shared consumer has nothing pending and nothing unacknowledged:

@@ -3,8 +3,6 @@
 
 use super::{Stage, PATIENCE};
 use crate::harness::{Replica, StoreKind, TestEvent};
-use async_nats::jetstream::consumer::pull;
-use futures::StreamExt;
 
 const ACKED_AT: &str = "2026-03-01T10:00:00.000000007Z";
 
@@ -27,20 +25,9 @@ async fn acknowledgements_are_recorded_once_even_when_they_overtake_their_alarm(
         .await;
     stage.bus.publish_raw("AlarmAcknowledged", acknowledgement("a1")).await;
 
-    let stream = stage.bus.js.get_stream("ALARM_DIGEST_DEADLETTERS").await.unwrap();
-    let consumer = stream.create_consumer(pull::OrderedConfig::default()).await.unwrap();
-    let letter = tokio::time::timeout(PATIENCE, consumer.messages().await.unwrap().next())
-        .await
-        .expect("the acknowledgement of an alarm that never appears is dead-lettered")
-        .unwrap()
-        .unwrap();
-    let reason = letter
-        .headers
-        .as_ref()
-        .unwrap()
-        .get("Alarm-Digest-Reason")
-        .unwrap()
-        .to_string();
+    let letters = stage.bus.dead_letters(1, PATIENCE).await;
+    let (origin, reason) = &letters[0];
+    assert_eq!(origin, "AlarmAcknowledged");
     assert!(
         reason.contains("no alarm never of user u after 5 deliveries"),
         "{reason}"

@@ -3,8 +3,6 @@
 
 use super::{Stage, PATIENCE};
 use crate::harness::{DigestLog, Replica, StoreKind, TestEvent};
-use async_nats::jetstream::consumer::pull;
-use futures::StreamExt;
 
 fn garbage() -> Vec<(&'static str, Vec<u8>)> {
     let long_id = "x".repeat(10_000);
@@ -71,25 +69,8 @@ async fn garbage_on_every_subject_is_dead_lettered_and_valid_messages_survive() 
         "every valid message around the garbage was applied"
     );
 
-    let stream = stage.bus.js.get_stream("ALARM_DIGEST_DEADLETTERS").await.unwrap();
-    let consumer = stream.create_consumer(pull::OrderedConfig::default()).await.unwrap();
-    let mut letters = consumer.messages().await.unwrap();
-    let mut reasons = Vec::new();
-    while reasons.len() < bad.len() {
-        let msg = tokio::time::timeout(PATIENCE, letters.next())
-            .await
-            .expect("a dead letter per reject")
-            .unwrap()
-            .unwrap();
-        let headers = msg.headers.clone().expect("dead letters carry headers");
-        let reason = headers.get("Alarm-Digest-Reason").expect("a reason header").to_string();
-        let origin = headers
-            .get("Alarm-Digest-Subject")
-            .expect("an origin header")
-            .to_string();
-        assert!(!reason.is_empty());
-        reasons.push((origin, reason));
-    }
+    let reasons = stage.bus.dead_letters(bad.len(), PATIENCE).await;
+    assert!(reasons.iter().all(|(_, reason)| !reason.is_empty()));
     for needle in [
         "not valid JSON",
         "not a JSON object",

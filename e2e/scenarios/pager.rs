@@ -3,7 +3,6 @@
 
 use super::{Stage, PATIENCE};
 use crate::harness::{levels_and_targets, NotificationLog, Replica, StoreKind, TestBus, TestEvent};
-use async_nats::jetstream::consumer::pull;
 use futures::StreamExt;
 use serde_json::{json, Value};
 
@@ -328,20 +327,7 @@ async fn pager_garbage_is_dead_lettered_with_its_reason_and_valid_alerts_still_p
     stage.bus.alert("payments").await;
     log.wait_for("payments", 2, PATIENCE).await;
 
-    let stream = stage.bus.js.get_stream("ALARM_DIGEST_DEADLETTERS").await.unwrap();
-    let consumer = stream.create_consumer(pull::OrderedConfig::default()).await.unwrap();
-    let mut letters = consumer.messages().await.unwrap();
-    let mut reasons = Vec::new();
-    while reasons.len() < garbage.len() {
-        let msg = tokio::time::timeout(PATIENCE, letters.next())
-            .await
-            .expect("a dead letter per reject")
-            .unwrap()
-            .unwrap();
-        let headers = msg.headers.clone().expect("dead letters carry headers");
-        let origin = headers.get("Alarm-Digest-Subject").unwrap().to_string();
-        reasons.push((origin, headers.get("Alarm-Digest-Reason").unwrap().to_string()));
-    }
+    let reasons = stage.bus.dead_letters(garbage.len(), PATIENCE).await;
     for (subject, _, needle) in &garbage {
         assert!(
             reasons
