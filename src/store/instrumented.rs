@@ -22,19 +22,26 @@ impl InstrumentedStore {
         Arc::new(Self { inner, metrics })
     }
 
-    /// Runs one operation of the inner store and records how long it took and how it ended.
     async fn timed<T>(
         &self,
         operation: &'static str,
         call: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        let started = Instant::now();
-        let result = call.await;
-        let error = result.as_ref().err().map(error_kind);
-        self.metrics
-            .observe_store_operation(operation, started.elapsed(), error);
-        result
+        timed(&self.metrics, operation, call).await
     }
+}
+
+/// Runs one operation of an inner store and records how long it took and how it ended.
+pub(super) async fn timed<T>(
+    metrics: &Metrics,
+    operation: &'static str,
+    call: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    let started = Instant::now();
+    let result = call.await;
+    let error = result.as_ref().err().map(error_kind);
+    metrics.observe_store_operation(operation, started.elapsed(), error);
+    result
 }
 
 /// The `kind` label of a store error, one of [`crate::metrics::STORE_ERROR_KINDS`].

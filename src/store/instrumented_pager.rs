@@ -1,7 +1,6 @@
 //! The pager port's metrics decorator: every operation timed under its method's name, and
 //! failures counted by kind, in the same series as the alarm store's.
 
-use super::instrumented::error_kind;
 use crate::domain::pager::{EscalationPolicy, Notification, PagerRecord, PagerStore, PolicyRepository};
 use crate::domain::ports::StoreError;
 use crate::domain::{EventTime, ServiceId};
@@ -9,7 +8,6 @@ use crate::metrics::Metrics;
 use async_trait::async_trait;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
 
 /// Wraps a pager store or a policy repository; see
 /// [`super::instrumented::InstrumentedStore`].
@@ -29,12 +27,7 @@ impl<S: ?Sized> InstrumentedPager<S> {
         operation: &'static str,
         call: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        let started = Instant::now();
-        let result = call.await;
-        let error = result.as_ref().err().map(error_kind);
-        self.metrics
-            .observe_store_operation(operation, started.elapsed(), error);
-        result
+        super::instrumented::timed(&self.metrics, operation, call).await
     }
 }
 
