@@ -1,5 +1,6 @@
 //! The store contract: what every [`AlarmStore`] adapter must do, written once.
 
+pub mod mongo_durability;
 pub mod pager;
 
 use alarm_digest::domain::ports::AlarmStore;

@@ -14,14 +14,14 @@ use async_trait::async_trait;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const T0: EventTime = EventTime::from_nanos(1_700_000_000_000_000_000);
+pub const T0: EventTime = EventTime::from_nanos(1_700_000_000_000_000_000);
 const MINUTE: Duration = Duration::from_secs(60);
 
-fn service(id: &str) -> ServiceId {
+pub fn service(id: &str) -> ServiceId {
     ServiceId::parse(id).unwrap()
 }
 
-fn policy(id: &str) -> EscalationPolicy {
+pub fn policy(id: &str) -> EscalationPolicy {
     EscalationPolicy::new(
         service(id),
         vec![
@@ -37,7 +37,7 @@ fn policy(id: &str) -> EscalationPolicy {
 }
 
 /// The record an alert at T0 leads to, with its notifications in the outbox.
-fn opened(id: &str, due_at: Option<EventTime>) -> PagerRecord {
+pub fn opened(id: &str, due_at: Option<EventTime>) -> PagerRecord {
     let alert = Alert {
         service_id: service(id),
         message: "down".into(),

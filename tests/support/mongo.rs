@@ -77,6 +77,37 @@ pub fn mongo_uri_for(database: &str) -> String {
     format!("{scheme}://{authority}/{database}{query}")
 }
 
+/// The test server's URI for `database` as a client of a replica set sees it: a direct
+/// connection to a replica-set member that advertises itself under the URI's own address is
+/// rewritten to discover the set (`replicaSet=NAME`). On a direct connection the driver
+/// sends a primary read as `primaryPreferred` (server selection's rule for a single server),
+/// so a test could not tell it from a secondary-friendly one; through the set, read
+/// preferences go on the wire as they would in production. Any other URI is kept.
+pub async fn mongo_replica_set_uri_for(database: &str) -> String {
+    let uri = mongo_uri_for(database);
+    let Some((before, after)) = uri.split_once("directConnection=true") else {
+        return uri;
+    };
+    let client = mongodb::Client::with_uri_str(&uri).await.expect("a MongoDB URI");
+    let hello = client
+        .database("admin")
+        .run_command(mongodb::bson::doc! { "hello": 1 })
+        .await
+        .expect("hello from the test server");
+    let authority = uri
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split(['/', '?']).next())
+        .unwrap_or_default();
+    let advertised = hello
+        .get_array("hosts")
+        .map(|hosts| hosts.iter().any(|h| h.as_str() == Some(authority)))
+        .unwrap_or(false);
+    match hello.get_str("setName") {
+        Ok(set) if advertised => format!("{before}replicaSet={set}{after}"),
+        _ => uri,
+    }
+}
+
 /// A SecantusDB of one test, on disk, that the test can stop and start again on the same
 /// port and data: a store outage. Killed by PID when dropped.
 pub struct SecantusServer {

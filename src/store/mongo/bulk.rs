@@ -1,5 +1,5 @@
 //! Many writes in one round trip: raw `insert` and `update` commands, unordered, with the
-//! per-statement errors mapped to the port's meanings.
+//! per-statement errors mapped to the port's meanings, and the database's write concern.
 
 use super::errors::{to_store_error, TRANSIENT_CODES};
 use crate::domain::ports::StoreError;
@@ -26,6 +26,7 @@ async fn run(
     field: &str,
     statements: Vec<Document>,
 ) -> Result<(Vec<StatementError>, i64), StoreError> {
+    let concern = write_concern(db)?;
     let mut failed = Vec::new();
     let mut n = 0;
     let mut offset = 0;
@@ -33,10 +34,11 @@ async fn run(
     while statements.peek().is_some() {
         let chunk: Vec<Document> = statements.by_ref().take(CHUNK).collect();
         let len = chunk.len();
-        let reply = db
-            .run_command(doc! { command: collection, field: chunk, "ordered": false })
-            .await
-            .map_err(to_store_error)?;
+        let mut body = doc! { command: collection, field: chunk, "ordered": false };
+        if let Some(concern) = &concern {
+            body.insert("writeConcern", concern.clone());
+        }
+        let reply = db.run_command(body).await.map_err(to_store_error)?;
         n += super::documents::int(&reply, "n").unwrap_or(0);
         if let Ok(errors) = reply.get_array("writeErrors") {
             for e in errors.iter().filter_map(Bson::as_document) {
@@ -53,6 +55,18 @@ async fn run(
         offset += len;
     }
     Ok((failed, n))
+}
+
+/// The database's write concern (the client's: majority and journaled unless the URI set
+/// its own) as a command field. A raw command does not inherit it, so without this field
+/// the server's default would apply, and an acked batch could be lost on failover.
+fn write_concern(db: &Database) -> Result<Option<Document>, StoreError> {
+    let Some(concern) = db.write_concern() else {
+        return Ok(None);
+    };
+    let field = mongodb::bson::to_document(concern)
+        .map_err(|e| StoreError::Rejected(format!("write concern {concern:?}: {e}")))?;
+    Ok((!field.is_empty()).then_some(field))
 }
 
 /// Inserts documents; returns the indexes that already existed (E11000). Any other

@@ -5,6 +5,7 @@ mod bulk;
 mod cas;
 mod documents;
 mod errors;
+mod options;
 mod pager;
 mod pipeline;
 mod queries;
@@ -19,6 +20,7 @@ use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
+pub use options::client_options;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -52,13 +54,20 @@ struct WriterId {
 }
 
 impl MongoStore {
-    /// Connects, picks the database (`database`, else the URI's path, else
-    /// [`DEFAULT_DATABASE`]) and creates the indexes the queries need.
+    /// Connects with [`client_options`] of `uri` (majority, journaled writes and primary
+    /// reads unless the URI says otherwise), picks the database (`database`, else the
+    /// URI's path, else [`DEFAULT_DATABASE`]) and creates the indexes the queries need.
     pub async fn connect(uri: &str, database: Option<&str>, history: HistoryLimits) -> Result<Self, StoreError> {
-        let mut options = ClientOptions::parse(uri).await.map_err(to_store_error)?;
-        options.app_name.get_or_insert_with(|| "alarm-digest".into());
-        options.server_selection_timeout.get_or_insert(Duration::from_secs(5));
-        options.connect_timeout.get_or_insert(Duration::from_secs(5));
+        Self::connect_with(client_options(uri).await?, database, history).await
+    }
+
+    /// Like [`MongoStore::connect`], with options already built (from [`client_options`],
+    /// say, with a command monitor attached); they are used as given.
+    pub async fn connect_with(
+        options: ClientOptions,
+        database: Option<&str>,
+        history: HistoryLimits,
+    ) -> Result<Self, StoreError> {
         let name = database
             .map(str::to_string)
             .or_else(|| options.default_database.clone())
