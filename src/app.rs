@@ -23,8 +23,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// How often the JetStream consumer's backlog is sampled into the metrics.
-const BACKLOG_SAMPLE_EVERY: Duration = Duration::from_secs(5);
+/// How often the JetStream consumer is asked for its backlog (into the metrics) and, by
+/// the same answer, whether JetStream is there (into readiness).
+const BACKLOG_SAMPLE_EVERY: Duration = Duration::from_secs(1);
 
 /// A built service, its HTTP port bound, ready to run.
 pub struct Application {
@@ -56,6 +57,7 @@ impl Application {
             IntakeMode::Jetstream => Arc::new(JetStreamDigests::new(
                 async_nats::jetstream::new(client.clone()),
                 &config.digest_subject,
+                Arc::clone(&metrics),
             )),
             IntakeMode::Core => Arc::new(CoreDigests::new(client.clone(), &config.digest_subject)),
         };
@@ -90,7 +92,10 @@ impl Application {
         let listener = TcpListener::bind(config.http_addr)
             .await
             .with_context(|| format!("binding HTTP on {}", config.http_addr))?;
-        let health = Health::new(client.clone());
+        let health = match config.intake {
+            IntakeMode::Jetstream => Health::with_jetstream(client.clone()),
+            IntakeMode::Core => Health::new(client.clone()),
+        };
         Ok(Self {
             config,
             listener,
@@ -186,14 +191,18 @@ impl Application {
                     consumer: cfg.consumer_name.clone(),
                     max_ack_pending: (cfg.lanes * cfg.lane_capacity * 2).max(1000) as i64,
                     ack_wait: cfg.ack_wait,
-                    digest_stream: cfg
-                        .manage_digest_stream
-                        .then(|| (cfg.digest_stream.clone(), cfg.digest_subject.clone())),
+                    replicas: usize::from(cfg.stream_replicas),
+                    digest_stream: Some((
+                        cfg.digest_stream.clone(),
+                        cfg.digest_subject.clone(),
+                        cfg.manage_digest_stream,
+                    )),
                     dead_letter_stream: (cfg.dead_letter_stream.clone(), cfg.dead_letter_subject.clone()),
-                    notification_stream: cfg
-                        .pager
-                        .manage_notification_stream
-                        .then(|| (cfg.pager.notification_stream.clone(), cfg.pager.notification_subjects())),
+                    notification_stream: Some((
+                        cfg.pager.notification_stream.clone(),
+                        cfg.pager.notification_subjects(),
+                        cfg.pager.manage_notification_stream,
+                    )),
                 };
                 let sampling = BacklogSampling {
                     stream: cfg.input_stream.clone(),
@@ -204,19 +213,26 @@ impl Application {
                     js.clone(),
                     sampling,
                     Arc::clone(&self.metrics),
+                    Some(Arc::clone(&self.health)),
                     stop.clone(),
                 ));
-                tokio::spawn(intake::run_jetstream(intake, js, topology, stop.clone(), grace))
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    intake::run_jetstream(intake, js, topology, stop, grace)
+                        .await
+                        .context("setting up the JetStream streams")
+                })
             }
             IntakeMode::Core => {
                 let (client, group, stop) = (self.client.clone(), cfg.queue_group.clone(), stop.clone());
                 tokio::spawn(async move {
-                    if let Err(e) = intake::run_core(intake, client, group, stop, grace).await {
-                        tracing::error!(error = %e, "core intake stopped");
-                    }
+                    intake::run_core(intake, client, group, stop, grace)
+                        .await
+                        .context("core intake stopped")
                 })
             }
         };
+        let mut intake_task = intake_task;
 
         let port = self.http_port();
         let state = AppState {
@@ -242,12 +258,27 @@ impl Application {
         );
         tracing::info!(http_port = port, intake = ?cfg.intake, store = %crate::store::redact(&cfg.store_url), "alarm-digest is running");
 
-        shutdown.await;
+        // Intake ends on its own only when it cannot go on (streams refused as configured):
+        // then the service stops with that error instead of running without intake.
+        let failed = tokio::select! {
+            _ = shutdown => None,
+            ended = &mut intake_task => Some(ended),
+        };
         tracing::info!("shutting down: no new messages, finishing in-flight work");
         stop.cancel();
-        if tokio::time::timeout(cfg.shutdown_timeout, intake_task).await.is_err() {
-            tracing::warn!("intake did not stop within the shutdown timeout");
-        }
+        let intake_error = match failed {
+            Some(Ok(Err(e))) => Some(e),
+            Some(Err(panicked)) => Some(anyhow::Error::new(panicked).context("intake panicked")),
+            Some(Ok(Ok(()))) => None,
+            None => match tokio::time::timeout(cfg.shutdown_timeout, intake_task).await {
+                Err(_) => {
+                    tracing::warn!("intake did not stop within the shutdown timeout");
+                    None
+                }
+                Ok(Ok(Err(e))) => Some(e),
+                Ok(_) => None,
+            },
+        };
         // A timer pass in flight finishes before NATS drains; what it cannot finish waits
         // in the store for the next claimer.
         if tokio::time::timeout(cfg.shutdown_timeout, timers).await.is_err() {
@@ -260,6 +291,10 @@ impl Application {
             tracing::warn!("NATS did not drain in time");
         }
         let _ = tokio::time::timeout(Duration::from_secs(2), http).await;
+        if let Some(e) = intake_error {
+            tracing::error!(error = format!("{e:#}"), "stopped: intake could not run");
+            return Err(e);
+        }
         tracing::info!("stopped");
         Ok(())
     }

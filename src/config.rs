@@ -55,9 +55,17 @@ pub enum LogFormat {
 /// How to reach NATS.
 #[derive(Debug, Clone, Args)]
 pub struct NatsSettings {
-    /// NATS server URL(s), comma-separated.
-    #[arg(long, env = "NATS_URL", default_value = "nats://127.0.0.1:4222")]
-    pub nats_url: String,
+    /// NATS seed server URL(s), comma-separated; the client also follows the servers a
+    /// cluster advertises.
+    #[arg(
+        long,
+        env = "NATS_URL",
+        default_value = "nats://127.0.0.1:4222",
+        value_delimiter = ',',
+        value_parser = parse_server,
+        num_args = 1..
+    )]
+    pub nats_url: Vec<async_nats::ServerAddr>,
     /// NATS credentials file (JWT + NKey).
     #[arg(long, env = "NATS_CREDS")]
     pub nats_creds: Option<PathBuf>,
@@ -185,6 +193,10 @@ pub struct ServeConfig {
     /// Time allowed for one HTTP request.
     #[arg(long, env = "HTTP_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub http_timeout: Duration,
+    /// Replicas of every stream the service creates (input, digests, dead letters,
+    /// notifications): 3 (or 5) on a JetStream cluster, so a stream survives a node's loss.
+    #[arg(long, env = "STREAM_REPLICAS", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub stream_replicas: u8,
     /// Subject of AlarmAcknowledged.
     #[arg(long, env = "ALARM_ACK_SUBJECT", default_value = "AlarmAcknowledged")]
     pub alarm_ack_subject: String,
@@ -284,6 +296,14 @@ pub struct LoadArgs {
     pub report_every: Duration,
 }
 
+/// Parses one NATS server URL of a comma-separated list (`nats://host:port`, `tls://…`,
+/// or `host:port`), ignoring spaces around it.
+pub fn parse_server(s: &str) -> Result<async_nats::ServerAddr, String> {
+    let s = s.trim();
+    s.parse()
+        .map_err(|e| format!("{s:?} is not a NATS server URL like nats://127.0.0.1:4222: {e}"))
+}
+
 /// Parses `500ms`, `2s`, `15m`, `1h` (or a bare number of seconds).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
@@ -345,7 +365,11 @@ mod tests {
     fn serve_is_the_default_with_documented_defaults() {
         let cli = Cli::parse_from(["alarm-digest"]);
         assert!(cli.command.is_none());
-        assert_eq!(cli.serve.nats.nats_url, "nats://127.0.0.1:4222");
+        assert_eq!(
+            cli.serve.nats.nats_url,
+            ["nats://127.0.0.1:4222".parse::<async_nats::ServerAddr>().unwrap()]
+        );
+        assert_eq!(cli.serve.stream_replicas, 1);
         assert_eq!(cli.serve.store_url, "sqlite://./data/alarm-digest.db");
         assert_eq!(cli.serve.intake, IntakeMode::Jetstream);
         assert_eq!(cli.serve.digest_subject, "AlarmDigest");
@@ -368,6 +392,31 @@ mod tests {
         assert_eq!(args.publish, LoadPublish::Jetstream);
         assert_eq!((args.duplicates, args.late, args.digest_every), (10, 10, 100));
         assert!(Cli::try_parse_from(["alarm-digest", "load", "--late", "101"]).is_err());
+    }
+
+    #[test]
+    fn nats_url_takes_a_comma_separated_list_of_seed_servers() {
+        let cli = Cli::parse_from([
+            "alarm-digest",
+            "--nats-url",
+            "nats://127.0.0.1:4231, nats://127.0.0.1:4232,tls://nats.example:4443",
+        ]);
+        let ports: Vec<u16> = cli.serve.nats.nats_url.iter().map(|s| s.port()).collect();
+        assert_eq!(ports, [4231, 4232, 4443]);
+        let bad = Cli::try_parse_from(["alarm-digest", "--nats-url", "nats://127.0.0.1:42x1"]).unwrap_err();
+        assert!(bad.to_string().contains("is not a NATS server URL"), "{bad}");
+    }
+
+    #[test]
+    fn stream_replicas_beyond_five_are_refused() {
+        assert_eq!(
+            Cli::parse_from(["alarm-digest", "--stream-replicas", "3"])
+                .serve
+                .stream_replicas,
+            3
+        );
+        assert!(Cli::try_parse_from(["alarm-digest", "--stream-replicas", "0"]).is_err());
+        assert!(Cli::try_parse_from(["alarm-digest", "--stream-replicas", "7"]).is_err());
     }
 
     #[test]

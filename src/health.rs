@@ -1,10 +1,10 @@
-//! Liveness and readiness: NATS connected, store answering, intake consuming.
+//! Liveness and readiness: NATS connected, JetStream answering, store answering, intake consuming.
 
 use crate::domain::ports::{AlarmStore, StoreError};
 use async_nats::connection::State;
 use async_nats::Client;
 use serde::Serialize;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 /// What readiness is made of.
 pub struct Health {
     nats: Client,
+    jetstream: AtomicU8,
     store: AtomicBool,
     intake: AtomicBool,
     last_store_error: Mutex<Option<String>>,
@@ -24,6 +25,8 @@ pub struct Readiness {
     pub ready: bool,
     /// NATS connection state.
     pub nats: &'static str,
+    /// Whether JetStream answers for the shared consumer (`not_used` in core mode).
+    pub jetstream: &'static str,
     /// Store state.
     pub store: &'static str,
     /// Intake state.
@@ -33,11 +36,27 @@ pub struct Readiness {
     pub store_error: Option<String>,
 }
 
+/// States of JetStream as readiness sees it.
+const JETSTREAM_NOT_USED: u8 = 0;
+const JETSTREAM_OK: u8 = 1;
+const JETSTREAM_UNAVAILABLE: u8 = 2;
+
 impl Health {
-    /// Tracks readiness of this client's connection.
+    /// Tracks readiness of this client's connection, without JetStream (core mode).
     pub fn new(nats: Client) -> Arc<Self> {
+        Self::build(nats, JETSTREAM_NOT_USED)
+    }
+
+    /// Tracks readiness of this client's connection and of JetStream, which counts as
+    /// unavailable until it first answers.
+    pub fn with_jetstream(nats: Client) -> Arc<Self> {
+        Self::build(nats, JETSTREAM_UNAVAILABLE)
+    }
+
+    fn build(nats: Client, jetstream: u8) -> Arc<Self> {
         Arc::new(Self {
             nats,
+            jetstream: AtomicU8::new(jetstream),
             store: AtomicBool::new(false),
             intake: AtomicBool::new(false),
             last_store_error: Mutex::new(None),
@@ -64,6 +83,19 @@ impl Health {
         }
     }
 
+    /// JetStream answered (`true`) or did not answer in time, again (`false`).
+    pub fn set_jetstream(&self, answering: bool) {
+        let now = if answering { JETSTREAM_OK } else { JETSTREAM_UNAVAILABLE };
+        let was = self.jetstream.swap(now, Ordering::Relaxed);
+        match (was, now) {
+            (JETSTREAM_UNAVAILABLE, JETSTREAM_OK) => tracing::info!("JetStream is answering"),
+            (JETSTREAM_OK, JETSTREAM_UNAVAILABLE) => {
+                tracing::error!("JetStream is not answering (no leader for the input stream, or no quorum); not ready")
+            }
+            _ => {}
+        }
+    }
+
     /// Intake is (or is no longer) consuming.
     pub fn set_intake(&self, running: bool) {
         let was = self.intake.swap(running, Ordering::Relaxed);
@@ -77,11 +109,17 @@ impl Health {
     /// The current readiness.
     pub fn readiness(&self) -> Readiness {
         let nats = matches!(self.nats.connection_state(), State::Connected);
+        let jetstream = self.jetstream.load(Ordering::Relaxed);
         let store = self.store.load(Ordering::Relaxed);
         let intake = self.intake.load(Ordering::Relaxed);
         Readiness {
-            ready: nats && store && intake,
+            ready: nats && jetstream != JETSTREAM_UNAVAILABLE && store && intake,
             nats: if nats { "connected" } else { "disconnected" },
+            jetstream: match jetstream {
+                JETSTREAM_OK => "ok",
+                JETSTREAM_UNAVAILABLE => "unavailable",
+                _ => "not_used",
+            },
             store: if store { "ok" } else { "unavailable" },
             intake: if intake { "running" } else { "stopped" },
             store_error: if store {

@@ -55,6 +55,8 @@ pub struct Metrics {
     http_seconds: HistogramFamily<HttpLabels>,
     consumer_pending: Gauge,
     consumer_ack_pending: Gauge,
+    redeliveries: Counter,
+    digest_duplicates: Counter,
     pager: pager::PagerMetrics,
 }
 
@@ -150,6 +152,18 @@ impl Metrics {
             "Messages delivered to a replica and not yet acknowledged (sampled)",
             consumer_ack_pending.clone(),
         );
+        let redeliveries = Counter::default();
+        registry.register(
+            "alarm_digest_redelivered_messages",
+            "Input messages received again: a lost ack, a crashed replica or a consumer leader that moved",
+            redeliveries.clone(),
+        );
+        let digest_duplicates = Counter::default();
+        registry.register(
+            "alarm_digest_digest_duplicates",
+            "Digest messages the digest stream already held (a re-publish), dropped by its duplicate window",
+            digest_duplicates.clone(),
+        );
         let build_info = Family::<BuildLabels, Gauge>::default();
         build_info.get_or_create(&BUILD).set(1);
         registry.register(
@@ -175,7 +189,19 @@ impl Metrics {
             http_seconds,
             consumer_pending,
             consumer_ack_pending,
+            redeliveries,
+            digest_duplicates,
         }
+    }
+
+    /// Counts an input message delivered more than once.
+    pub fn count_redelivery(&self) {
+        self.redeliveries.inc();
+    }
+
+    /// Counts digest messages the digest stream reported as duplicates.
+    pub fn count_digest_duplicates(&self, messages: usize) {
+        self.digest_duplicates.inc_by(messages as u64);
     }
 
     /// Exports the reconnect count of a NATS connection, read at each scrape.

@@ -277,6 +277,7 @@ async fn backlog_sampler_reports_pending_and_unacknowledged_messages_and_stops_o
         js.clone(),
         sampling,
         Arc::clone(&metrics),
+        None,
         stop.clone(),
     ));
     await_page(&metrics, &["alarm_digest_consumer_pending_messages 3\n"]).await;

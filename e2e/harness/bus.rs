@@ -26,9 +26,11 @@ impl TestBus {
         Self::connect_with(url, async_nats::ConnectOptions::new()).await
     }
 
-    /// Connects with credentials, TLS or other options.
+    /// Connects with credentials, TLS or other options; `url` may list several servers,
+    /// comma-separated, as `NATS_URL` does.
     pub async fn connect_with(url: &str, options: async_nats::ConnectOptions) -> Self {
-        let client = options.connect(url).await.unwrap();
+        let servers: Vec<&str> = url.split(',').collect();
+        let client = options.connect(servers).await.unwrap();
         let js = jetstream::new(client.clone());
         Self { client, js }
     }
@@ -100,10 +102,7 @@ impl TestBus {
 
     /// The shared consumer's messages not yet delivered, and delivered but not yet acked.
     pub async fn consumer_state(&self) -> (u64, u64) {
-        let stream = self.js.get_stream(INPUT_STREAM).await.unwrap();
-        let mut consumer: jetstream::consumer::Consumer<pull::Config> = stream.get_consumer(CONSUMER).await.unwrap();
-        let info = consumer.info().await.unwrap();
-        (info.num_pending, info.num_ack_pending as u64)
+        self.try_consumer_state().await.unwrap()
     }
 
     /// The first `count` dead letters, as (the subject they came on, the reason), each
@@ -132,25 +131,47 @@ impl TestBus {
     }
 
     /// Waits until the shared consumer has nothing pending and nothing unacknowledged:
-    /// everything published so far was committed and acked.
+    /// everything published so far was committed and acked. A JetStream that does not
+    /// answer (a leader election in a cluster) is asked again until `timeout`.
     pub async fn wait_drained(&self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         loop {
-            let stream = self.js.get_stream(INPUT_STREAM).await.unwrap();
-            let mut consumer: jetstream::consumer::Consumer<pull::Config> =
-                stream.get_consumer(CONSUMER).await.unwrap();
-            let info = consumer.info().await.unwrap();
-            if info.num_pending == 0 && info.num_ack_pending == 0 {
-                return;
-            }
+            let state = tokio::time::timeout(Duration::from_secs(2), self.try_consumer_state()).await;
+            let last = match state {
+                Ok(Ok((0, 0))) => return,
+                Ok(Ok((pending, unacked))) => format!("{pending} pending, {unacked} unacked"),
+                Ok(Err(e)) => format!("consumer info failed: {e}"),
+                Err(_) => "consumer info timed out".to_string(),
+            };
             assert!(
                 Instant::now() < deadline,
-                "consumer not drained after {timeout:?}: {} pending, {} unacked",
-                info.num_pending,
-                info.num_ack_pending
+                "consumer not drained after {timeout:?}: {last}"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    async fn try_consumer_state(&self) -> Result<(u64, u64), async_nats::Error> {
+        let stream = self.js.get_stream(INPUT_STREAM).await?;
+        let mut consumer: jetstream::consumer::Consumer<pull::Config> = stream.get_consumer(CONSUMER).await?;
+        let info = consumer.info().await?;
+        Ok((info.num_pending, info.num_ack_pending as u64))
+    }
+}
+
+/// How many messages stream `name` holds, asked again while JetStream does not answer.
+pub async fn stored_messages(bus: &TestBus, name: &str, timeout: Duration) -> u64 {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let info = async {
+            let mut stream = bus.js.get_stream(name).await?;
+            Ok::<_, async_nats::Error>(stream.info().await?.state.messages)
+        };
+        match tokio::time::timeout(Duration::from_secs(2), info).await {
+            Ok(Ok(messages)) => return messages,
+            other => assert!(Instant::now() < deadline, "stream {name} did not answer: {other:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -195,8 +216,13 @@ impl DigestLog {
         let mut messages = consumer.messages().await.unwrap();
         let sink = log.clone();
         tokio::spawn(async move {
-            while let Some(Ok(msg)) = messages.next().await {
-                sink.push(&msg.payload, msg.headers.as_ref());
+            // The ordered consumer re-creates itself after a leader move; the errors it
+            // reports on the way are not the end of the stream.
+            while let Some(next) = messages.next().await {
+                match next {
+                    Ok(msg) => sink.push(&msg.payload, msg.headers.as_ref()),
+                    Err(e) => eprintln!("digest log: {e}; reading on"),
+                }
             }
         });
         log
@@ -300,8 +326,7 @@ impl DigestLog {
     /// Waits until every message stored in the digest stream (a part counts as one) has
     /// been read here.
     pub async fn wait_caught_up(&self, bus: &TestBus, timeout: Duration) -> Vec<DigestMsg> {
-        let mut stream = bus.js.get_stream(DIGEST_STREAM).await.unwrap();
-        let stored = stream.info().await.unwrap().state.messages as usize;
+        let stored = stored_messages(bus, DIGEST_STREAM, timeout).await as usize;
         let state = Arc::clone(&self.state);
         self.wait_until(timeout, &format!("all {stored} stored digest messages"), move |_| {
             state.lock().unwrap().messages >= stored

@@ -158,6 +158,29 @@ impl Replica {
         (resp.status().as_u16(), resp.text().await.unwrap())
     }
 
+    /// Polls `/readyz` until it answers 200 (`ready`) or 503 (not ready); how long that took.
+    pub async fn wait_readiness(&self, ready: bool, timeout: Duration) -> Duration {
+        let started = Instant::now();
+        let url = format!("http://127.0.0.1:{}/readyz", self.http_port);
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .unwrap();
+        loop {
+            let answer = client.get(&url).send().await.map(|r| r.status().as_u16());
+            if matches!(answer, Ok(200)) == ready && answer.is_ok() {
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < timeout,
+                "/readyz did not turn {} within {timeout:?}: last answer {answer:?}",
+                if ready { "ready" } else { "not ready" }
+            );
+            // Readiness is polled by probes too; there is no event to await.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// The value of one sample of `/metrics`, 0 when absent.
     pub async fn metric(&self, name_and_labels: &str) -> f64 {
         let (_, body) = self.get("/metrics").await;

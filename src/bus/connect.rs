@@ -53,6 +53,8 @@ pub async fn connect(settings: &NatsSettings, name: &str) -> anyhow::Result<(Cli
             .add_client_certificate(cert.clone(), key.clone())
             .require_tls(true);
     }
-    let client = options.connect(settings.nats_url.as_str()).await?;
+    // The seeds are where to start; the client adds the servers the cluster advertises and
+    // reconnects to any of them.
+    let client = options.connect(settings.nats_url.as_slice()).await?;
     Ok((client, stats))
 }

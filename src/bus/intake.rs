@@ -11,6 +11,7 @@ pub use pager::{PagerIntake, PagerSubjects};
 use super::pager_wire::PagerInput;
 use super::publish::DeadLetters;
 use super::receipt::Receipt;
+use super::streams::{InputTopology, TopologyError};
 use super::wire::{parse_acknowledgement, parse_digest_request, parse_status_changed, Acknowledgement, WireError};
 use crate::domain::ports::StoreError;
 use crate::domain::{AlarmEvent, UserId};
@@ -126,6 +127,9 @@ impl Intake {
     /// Parses and routes one message; rejects go to the dead-letter subject.
     async fn dispatch(&self, lanes: &[mpsc::Sender<Work>], subject: &str, payload: Bytes, receipt: Receipt) {
         let received = Instant::now();
+        if receipt.deliveries() > 1 {
+            self.metrics.count_redelivery();
+        }
         if let Some(parsed) = self.parse_pager(subject, &payload) {
             return match parsed {
                 Ok(input) => {
@@ -159,12 +163,25 @@ impl Intake {
         let _ = lane.send(work).await;
     }
 
+    /// Dead-letters a message and terminates it; when the dead letter is not confirmed
+    /// (no stream leader), hands the message back to be rejected again later instead of
+    /// losing it.
     async fn reject(&self, subject: &str, payload: Bytes, reason: &str, receipt: Receipt) {
-        tracing::warn!(subject, reason, bytes = payload.len(), "rejected an input message");
-        self.metrics.count_message(subject, "invalid");
-        self.dead_letters
+        let bytes = payload.len();
+        let stored = self
+            .dead_letters
             .publish(subject, payload, reason, receipt.dedup_id())
             .await;
+        if !stored && receipt.retry_later(DEAD_LETTER_RETRY).await {
+            tracing::warn!(
+                subject,
+                reason,
+                "an input message is invalid but its dead letter was not confirmed; handed back"
+            );
+            return;
+        }
+        tracing::warn!(subject, reason, bytes, "rejected an input message");
+        self.metrics.count_message(subject, "invalid");
         self.metrics.count_message(subject, "dead_lettered");
         receipt.reject(reason).await;
     }
@@ -315,6 +332,10 @@ impl Intake {
     }
 }
 
+/// How long a rejected message whose dead letter could not be stored waits before it is
+/// redelivered and rejected again.
+const DEAD_LETTER_RETRY: Duration = Duration::from_secs(5);
+
 /// The parsed content of an input message.
 enum Parsed {
     Event(AlarmEvent),
@@ -332,38 +353,54 @@ async fn pause_or_stop(stop: &CancellationToken, pause: &mut Duration) -> bool {
     }
 }
 
+/// How long a pull request waits on the server, and the idle heartbeat that proves the
+/// consumer's leader is still there: a pull whose leader moved is noticed after two
+/// missed heartbeats and re-established.
+const PULL_EXPIRES: Duration = Duration::from_secs(10);
+const PULL_HEARTBEAT: Duration = Duration::from_secs(2);
+
 /// Makes sure the streams and the shared consumer exist and starts pulling from it.
 async fn pull_messages(
     js: &jetstream::Context,
-    topology: &super::streams::InputTopology,
+    topology: &InputTopology,
     lane_capacity: usize,
-) -> anyhow::Result<jetstream::consumer::pull::Stream> {
+) -> Result<jetstream::consumer::pull::Stream, TopologyError> {
     let consumer = super::streams::ensure_input(js, topology).await?;
     // How many messages one pull asks for; independent of the store batch size, so a
     // small MAX_BATCH does not turn into one network round trip per message.
     let batch = lane_capacity.clamp(1, 1000);
-    Ok(consumer
+    consumer
         .stream()
         .max_messages_per_batch(batch)
-        .heartbeat(Duration::from_secs(5))
+        .expires(PULL_EXPIRES)
+        .heartbeat(PULL_HEARTBEAT)
         .messages()
-        .await?)
+        .await
+        .map_err(|e| TopologyError::Unavailable(format!("pulling from consumer {}: {e}", topology.consumer)))
 }
 
-/// Consumes the shared durable consumer until `stop`; re-creates it after a server restart.
+/// Consumes the shared durable consumer until `stop`; re-creates the pull after a server
+/// restart or a leader move. Ends with an error when the servers refuse the streams as
+/// configured (retrying cannot help).
 pub async fn run_jetstream(
     intake: Arc<Intake>,
     js: jetstream::Context,
-    topology: super::streams::InputTopology,
+    topology: InputTopology,
     stop: CancellationToken,
     grace: Duration,
-) {
+) -> Result<(), TopologyError> {
     let lane_stop = CancellationToken::new();
     let (lanes, mut tasks) = intake.spawn_lanes(&lane_stop);
     let mut pause = Duration::from_millis(100);
+    let mut outcome = Ok(());
     'connect: while !stop.is_cancelled() {
         let mut messages = match pull_messages(&js, &topology, intake.settings.capacity).await {
             Ok(m) => m,
+            Err(e @ TopologyError::Misconfigured(_)) => {
+                tracing::error!(error = %e, "the JetStream servers refuse the streams as configured; stopping");
+                outcome = Err(e);
+                break;
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot pull from the input stream yet");
                 if pause_or_stop(&stop, &mut pause).await {
@@ -399,6 +436,7 @@ pub async fn run_jetstream(
     }
     intake.health.set_intake(false);
     finish_lanes(lanes, &mut tasks, lane_stop, grace).await;
+    outcome
 }
 
 /// Consumes every input subject in a core NATS queue group until `stop`.

@@ -1,6 +1,7 @@
 //! The NATS adapter: connection, streams, intake, digest, notification and dead-letter publishing.
 
 pub mod backlog;
+pub mod confirm;
 pub mod connect;
 pub mod digest_parts;
 pub mod intake;

@@ -1,6 +1,7 @@
 //! Publishing notifications: `{prefix}.email` / `{prefix}.sms`, with the idempotency key as
 //! `Nats-Msg-Id`, confirmed by JetStream (or flushed, in core mode).
 
+use super::confirm::publish_confirmed;
 use super::pager_wire::encode_notification;
 use crate::domain::pager::{Notification, Notifier, NotifyError};
 use async_nats::jetstream::{context::PublishErrorKind, message::PublishMessage, Context};
@@ -40,11 +41,12 @@ impl Notifier for NatsNotifier {
         match &self.js {
             Some(js) => {
                 let message = PublishMessage::build().payload(payload.into()).message_id(key.as_str());
-                let ack = js.send_publish(subject, message).await.map_err(|e| match e.kind() {
-                    PublishErrorKind::MaxPayloadExceeded => NotifyError::Refused(e.to_string()),
-                    _ => NotifyError::NotConfirmed(e.to_string()),
-                })?;
-                let ack = ack.await.map_err(|e| NotifyError::NotConfirmed(e.to_string()))?;
+                let ack = publish_confirmed(js, &subject, message)
+                    .await
+                    .map_err(|e| match e.kind() {
+                        PublishErrorKind::MaxPayloadExceeded => NotifyError::Refused(e.to_string()),
+                        _ => NotifyError::NotConfirmed(e.to_string()),
+                    })?;
                 if ack.duplicate {
                     tracing::info!(key = %key, "notification was already published; recording it");
                 }

@@ -4,14 +4,17 @@
 //! complete AlarmDigest with its own `Nats-Msg-Id` and headers to reassemble by
 //! (see [`super::digest_parts`]).
 
+use super::confirm;
 use super::digest_parts::{
     encode_digest_parts, part_message_id, DIGEST_ID_HEADER, HEADER_ALLOWANCE, PARTS_HEADER, PART_HEADER,
 };
 use crate::domain::ports::{DigestPublisher, PublishError};
 use crate::domain::{Digest, DigestId};
+use crate::metrics::Metrics;
 use async_nats::jetstream::{context::PublishErrorKind, message::PublishMessage, Context};
 use async_nats::{Client, HeaderMap};
 use async_trait::async_trait;
+use std::sync::Arc;
 
 /// Header naming why a message was dead-lettered.
 pub const REASON_HEADER: &str = "Alarm-Digest-Reason";
@@ -22,14 +25,17 @@ pub const SUBJECT_HEADER: &str = "Alarm-Digest-Subject";
 pub struct JetStreamDigests {
     js: Context,
     subject: String,
+    metrics: Arc<Metrics>,
 }
 
 impl JetStreamDigests {
-    /// Publishes to `subject`, which a stream must capture.
-    pub fn new(js: Context, subject: impl Into<String>) -> Self {
+    /// Publishes to `subject`, which a stream must capture; duplicates the stream drops
+    /// are counted in `metrics`.
+    pub fn new(js: Context, subject: impl Into<String>, metrics: Arc<Metrics>) -> Self {
         Self {
             js,
             subject: subject.into(),
+            metrics,
         }
     }
 }
@@ -58,32 +64,43 @@ fn digest_messages(client: &Client, digest: &Digest, id: &DigestId) -> Vec<(Head
 #[async_trait]
 impl DigestPublisher for JetStreamDigests {
     /// Sends every part, then awaits every PubAck: confirmed only when all parts are
-    /// stored. A retry re-sends them all, and the duplicate window drops those stored.
+    /// stored. A transient failure (a leader election) re-sends them all after a pause, a
+    /// few times ([`confirm::retrying`]), and the duplicate window drops the parts already
+    /// stored.
     async fn publish(&self, digest: &Digest, id: &DigestId) -> Result<(), PublishError> {
         let messages = digest_messages(&self.js.client(), digest, id);
-        let mut acks = Vec::with_capacity(messages.len());
-        for (headers, payload) in messages {
-            let message = PublishMessage::build().payload(payload).headers(headers);
-            let ack = self
-                .js
-                .send_publish(self.subject.clone(), message)
-                .await
-                .map_err(|e| match e.kind() {
-                    PublishErrorKind::MaxPayloadExceeded => PublishError::Refused(e.to_string()),
-                    _ => PublishError::NotConfirmed(e.to_string()),
-                })?;
-            acks.push(ack);
-        }
-        let parts = acks.len();
-        let mut duplicates = 0;
-        for ack in acks {
-            let ack = ack.await.map_err(|e| PublishError::NotConfirmed(e.to_string()))?;
-            duplicates += usize::from(ack.duplicate);
-        }
+        let duplicates = confirm::retrying(&self.subject, || self.publish_parts(&messages))
+            .await
+            .map_err(|e| match e.kind() {
+                PublishErrorKind::MaxPayloadExceeded => PublishError::Refused(e.to_string()),
+                _ => PublishError::NotConfirmed(e.to_string()),
+            })?;
         if duplicates > 0 {
-            tracing::info!(digest = %id, user = %digest.user_id, parts, duplicates, "digest was already published; recording its delivery");
+            self.metrics.count_digest_duplicates(duplicates);
+            tracing::info!(digest = %id, user = %digest.user_id, parts = messages.len(), duplicates, "digest was already published; recording its delivery");
         }
         Ok(())
+    }
+}
+
+impl JetStreamDigests {
+    /// Sends every part, then awaits every PubAck; how many the stream already held.
+    async fn publish_parts(
+        &self,
+        messages: &[(HeaderMap, bytes::Bytes)],
+    ) -> Result<usize, async_nats::jetstream::context::PublishError> {
+        let mut acks = Vec::with_capacity(messages.len());
+        for (headers, payload) in messages {
+            let message = PublishMessage::build()
+                .payload(payload.clone())
+                .headers(headers.clone());
+            acks.push(self.js.send_publish(self.subject.clone(), message).await?);
+        }
+        let mut duplicates = 0;
+        for ack in acks {
+            duplicates += usize::from(ack.await?.duplicate);
+        }
+        Ok(duplicates)
     }
 }
 
@@ -139,8 +156,9 @@ impl DeadLetters {
 
     /// Publishes the original payload with the reason and origin in headers; `dedup_id`
     /// (the input stream sequence) keeps a redelivered poison message from being
-    /// dead-lettered twice.
-    pub async fn publish(&self, origin: &str, payload: bytes::Bytes, reason: &str, dedup_id: Option<String>) {
+    /// dead-lettered twice. False when JetStream did not confirm it, even after retries:
+    /// the caller then keeps the message rather than lose it.
+    pub async fn publish(&self, origin: &str, payload: bytes::Bytes, reason: &str, dedup_id: Option<String>) -> bool {
         let reason: String = reason
             .chars()
             .map(|c| if c.is_control() { ' ' } else { c })
@@ -153,24 +171,26 @@ impl DeadLetters {
             headers.insert("Nats-Msg-Id", id.as_str());
         }
         let result = match &self.js {
-            Some(js) => match js
-                .send_publish(
-                    self.subject.clone(),
-                    PublishMessage::build().payload(payload).headers(headers),
-                )
-                .await
-            {
-                Ok(ack) => ack.await.map(drop).map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            },
+            Some(js) => confirm::publish_confirmed(
+                js,
+                &self.subject,
+                PublishMessage::build().payload(payload).headers(headers),
+            )
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string()),
             None => self
                 .client
                 .publish_with_headers(self.subject.clone(), headers, payload)
                 .await
                 .map_err(|e| e.to_string()),
         };
-        if let Err(e) = result {
-            tracing::error!(error = %e, origin, "could not publish a dead letter; the rejection is only logged");
+        match result {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(error = %e, origin, "could not publish a dead letter");
+                false
+            }
         }
     }
 }

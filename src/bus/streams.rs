@@ -1,7 +1,10 @@
-//! JetStream streams and the shared durable consumer, created when absent.
+//! JetStream streams and the shared durable consumer: created when absent, with the
+//! configured replica count, and brought to it (or reported) when they exist.
 
 use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
-use async_nats::jetstream::stream::{Config, DiscardPolicy, RetentionPolicy, StorageType};
+use async_nats::jetstream::context::{CreateStreamErrorKind, GetStreamErrorKind};
+use async_nats::jetstream::stream::{Config, ConsumerErrorKind, DiscardPolicy, RetentionPolicy, StorageType};
+use async_nats::jetstream::ErrorCode;
 use async_nats::jetstream::{self, Context};
 use std::time::Duration;
 
@@ -32,21 +35,85 @@ pub struct InputTopology {
     pub max_ack_pending: i64,
     /// How long before an unacknowledged message is redelivered.
     pub ack_wait: Duration,
-    /// Digest stream and subject to create when absent, unless another service owns it.
-    pub digest_stream: Option<(String, String)>,
+    /// Replicas of every stream created here (`STREAM_REPLICAS`).
+    pub replicas: usize,
+    /// Digest stream and subject, and whether this service manages it (`MANAGE_DIGEST_STREAM`).
+    pub digest_stream: Option<(String, String, bool)>,
     /// Dead-letter stream and subject.
     pub dead_letter_stream: (String, String),
-    /// Notification stream and its subjects, when the pager publishes through JetStream.
-    pub notification_stream: Option<(String, Vec<String>)>,
+    /// Notification stream, its subjects and whether this service manages it, when the
+    /// pager publishes through JetStream.
+    pub notification_stream: Option<(String, Vec<String>, bool)>,
 }
 
-/// Makes sure the input stream captures our subjects, creating it as a work queue when
-/// absent (acknowledged messages are removed; when full, new publishes are refused rather
-/// than old unprocessed ones dropped), and returns the shared durable pull consumer.
+/// Why the streams or the consumer could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TopologyError {
+    /// The servers refuse what was asked (more replicas than servers, JetStream disabled,
+    /// subjects owned by another stream): retrying cannot help, so the service stops.
+    #[error("{0}")]
+    Misconfigured(String),
+    /// JetStream did not answer or had no leader (a node down, an election): retried.
+    #[error("JetStream is not answering yet: {0}")]
+    Unavailable(String),
+}
+
+/// Codes of JetStream API errors that no retry can cure.
+const MISCONFIGURED: [ErrorCode; 8] = [
+    ErrorCode::INSUFFICIENT_RESOURCES,
+    ErrorCode::STREAM_REPLICAS_NOT_SUPPORTED,
+    ErrorCode::STREAM_REPLICAS_NOT_UPDATABLE,
+    ErrorCode::JETSTREAM_NOT_ENABLED,
+    ErrorCode::JETSTREAM_NOT_ENABLED_FOR_ACCOUNT,
+    ErrorCode::STREAM_SUBJECT_OVERLAP,
+    ErrorCode::STREAM_INVALID_CONFIG,
+    ErrorCode::CLUSTER_TAGS,
+];
+
+/// Names the error of `what`, as misconfiguration when the server's code says so.
+fn classify(what: &str, replicas: usize, code: Option<ErrorCode>, error: impl std::fmt::Display) -> TopologyError {
+    match code {
+        Some(code) if MISCONFIGURED.contains(&code) => {
+            let hint = if matches!(
+                code,
+                ErrorCode::INSUFFICIENT_RESOURCES | ErrorCode::STREAM_REPLICAS_NOT_SUPPORTED
+            ) {
+                format!(
+                    "; STREAM_REPLICAS={replicas} needs a JetStream cluster of at least {replicas} servers, all up \
+                     (a single server takes STREAM_REPLICAS=1)"
+                )
+            } else {
+                String::new()
+            };
+            TopologyError::Misconfigured(format!("{what}: {error}{hint}"))
+        }
+        _ => TopologyError::Unavailable(format!("{what}: {error}")),
+    }
+}
+
+/// Makes sure every stream exists with the configured replicas and the input stream
+/// captures our subjects (a work queue: acknowledged messages are removed; when full, new
+/// publishes are refused rather than old unprocessed ones dropped), and returns the
+/// shared durable pull consumer.
 pub async fn ensure_input(
     js: &Context,
     topology: &InputTopology,
-) -> anyhow::Result<jetstream::consumer::Consumer<pull::Config>> {
+) -> Result<jetstream::consumer::Consumer<pull::Config>, TopologyError> {
+    let replicas = topology.replicas;
+    if let Some((name, subject, managed)) = &topology.digest_stream {
+        let wanted = kept_with_duplicate_window(name, vec![subject.clone()], replicas);
+        reconcile(js, wanted, *managed).await?;
+    }
+    let (name, subject) = &topology.dead_letter_stream;
+    reconcile(js, dead_letter_config(name, subject, replicas), true).await?;
+    if let Some((name, subjects, managed)) = &topology.notification_stream {
+        reconcile(
+            js,
+            kept_with_duplicate_window(name, subjects.clone(), replicas),
+            *managed,
+        )
+        .await?;
+    }
     let wanted = Config {
         name: topology.stream.clone(),
         subjects: topology.subjects.clone(),
@@ -56,29 +123,12 @@ pub async fn ensure_input(
         max_age: INPUT_MAX_AGE,
         max_bytes: topology.max_bytes,
         duplicate_window: INPUT_DUPLICATE_WINDOW,
+        num_replicas: replicas,
         ..Default::default()
     };
-    if let Some((name, subject)) = &topology.digest_stream {
-        ensure_digest_stream(js, name, subject).await?;
-    }
-    ensure_dead_letter_stream(js, &topology.dead_letter_stream.0, &topology.dead_letter_stream.1).await?;
-    if let Some((name, subjects)) = &topology.notification_stream {
-        ensure_notification_stream(js, name, subjects).await?;
-    }
-    let mut stream = js.get_or_create_stream(wanted).await?;
-    let mut config = stream.info().await?.config.clone();
-    let missing: Vec<_> = topology
-        .subjects
-        .iter()
-        .filter(|s| !config.subjects.contains(s))
-        .cloned()
-        .collect();
-    if !missing.is_empty() {
-        tracing::info!(stream = %topology.stream, ?missing, "adding subjects to the input stream");
-        config.subjects.extend(missing);
-        js.update_stream(config).await?;
-        stream = js.get_stream(&topology.stream).await?;
-    }
+    let stream = reconcile(js, wanted, true)
+        .await?
+        .expect("a managed stream is always returned");
     let consumer = stream
         .get_or_create_consumer(
             &topology.consumer,
@@ -89,48 +139,112 @@ pub async fn ensure_input(
                 deliver_policy: DeliverPolicy::All,
                 max_deliver: -1,
                 max_ack_pending: topology.max_ack_pending,
+                // Zero: as many replicas as its stream, so it moves with the stream.
+                num_replicas: 0,
                 ..Default::default()
             },
         )
-        .await?;
+        .await
+        .map_err(|e| {
+            let code = match e.kind() {
+                ConsumerErrorKind::JetStream(api) => Some(api.error_code()),
+                _ => None,
+            };
+            classify(&format!("consumer {}", topology.consumer), replicas, code, e)
+        })?;
     Ok(consumer)
 }
 
-/// Creates the digest stream when absent: limits retention, with a duplicate window that
-/// drops a digest re-published under the same id after a crash.
-pub async fn ensure_digest_stream(js: &Context, name: &str, subject: &str) -> anyhow::Result<()> {
-    js.get_or_create_stream(Config {
+/// Brings stream `wanted.name` to `wanted`'s replicas and subjects when `managed` (created
+/// when absent), or only reports a difference when another service owns it. Returns the
+/// stream when it exists.
+async fn reconcile(
+    js: &Context,
+    wanted: Config,
+    managed: bool,
+) -> Result<Option<jetstream::stream::Stream>, TopologyError> {
+    let name = wanted.name.clone();
+    let replicas = wanted.num_replicas;
+    let what = format!("stream {name}");
+    let mut stream = match js.get_stream(&name).await {
+        Ok(stream) => stream,
+        Err(e) => match e.kind() {
+            GetStreamErrorKind::JetStream(api) if api.error_code() == ErrorCode::STREAM_NOT_FOUND => {
+                if !managed {
+                    return Ok(None);
+                }
+                tracing::info!(stream = %name, replicas, "creating stream");
+                return js
+                    .create_stream(wanted)
+                    .await
+                    .map(Some)
+                    .map_err(|e| classify(&format!("creating {what}"), replicas, create_code(e.kind()), e));
+            }
+            GetStreamErrorKind::JetStream(api) => return Err(classify(&what, replicas, Some(api.error_code()), e)),
+            _ => return Err(classify(&what, replicas, None, e)),
+        },
+    };
+    let mut config = stream.cached_info().config.clone();
+    let missing: Vec<String> = wanted
+        .subjects
+        .iter()
+        .filter(|s| !config.subjects.contains(s))
+        .cloned()
+        .collect();
+    let other_replicas = config.num_replicas != replicas;
+    if missing.is_empty() && !other_replicas {
+        return Ok(Some(stream));
+    }
+    if !managed {
+        tracing::warn!(
+            stream = %name, has = config.num_replicas, wanted = replicas, ?missing,
+            "stream differs from this service's settings; left as it is, since another service manages it"
+        );
+        return Ok(Some(stream));
+    }
+    if other_replicas {
+        tracing::warn!(stream = %name, has = config.num_replicas, wanted = replicas, "stream has another replica count than STREAM_REPLICAS; updating it");
+    }
+    if !missing.is_empty() {
+        tracing::info!(stream = %name, ?missing, "adding subjects to the stream");
+    }
+    config.subjects.extend(missing);
+    config.num_replicas = replicas;
+    js.update_stream(config)
+        .await
+        .map_err(|e| classify(&format!("updating {what}"), replicas, create_code(e.kind()), e))?;
+    stream = js
+        .get_stream(&name)
+        .await
+        .map_err(|e| classify(&what, replicas, None, e))?;
+    Ok(Some(stream))
+}
+
+fn create_code(kind: CreateStreamErrorKind) -> Option<ErrorCode> {
+    match kind {
+        CreateStreamErrorKind::JetStream(api) => Some(api.error_code()),
+        _ => None,
+    }
+}
+
+/// The digest and notification streams: limits retention, with a duplicate window that
+/// drops a message re-published under the same id after a crash.
+fn kept_with_duplicate_window(name: &str, subjects: Vec<String>, replicas: usize) -> Config {
+    Config {
         name: name.to_string(),
-        subjects: vec![subject.to_string()],
+        subjects,
         retention: RetentionPolicy::Limits,
         storage: StorageType::File,
         max_age: DIGEST_MAX_AGE,
         duplicate_window: DIGEST_DUPLICATE_WINDOW,
+        num_replicas: replicas,
         ..Default::default()
-    })
-    .await?;
-    Ok(())
+    }
 }
 
-/// Creates the notification stream when absent: the same duplicate window as digests, so
-/// a notification re-published under its idempotency key after a crash is dropped.
-pub async fn ensure_notification_stream(js: &Context, name: &str, subjects: &[String]) -> anyhow::Result<()> {
-    js.get_or_create_stream(Config {
-        name: name.to_string(),
-        subjects: subjects.to_vec(),
-        retention: RetentionPolicy::Limits,
-        storage: StorageType::File,
-        max_age: DIGEST_MAX_AGE,
-        duplicate_window: DIGEST_DUPLICATE_WINDOW,
-        ..Default::default()
-    })
-    .await?;
-    Ok(())
-}
-
-/// Creates the dead-letter stream when absent.
-pub async fn ensure_dead_letter_stream(js: &Context, name: &str, subject: &str) -> anyhow::Result<()> {
-    js.get_or_create_stream(Config {
+/// The dead-letter stream: a month of rejects, the oldest dropped past 256 MiB.
+fn dead_letter_config(name: &str, subject: &str, replicas: usize) -> Config {
+    Config {
         name: name.to_string(),
         subjects: vec![subject.to_string()],
         retention: RetentionPolicy::Limits,
@@ -139,8 +253,41 @@ pub async fn ensure_dead_letter_stream(js: &Context, name: &str, subject: &str) 
         max_bytes: 256 << 20,
         discard: DiscardPolicy::Old,
         duplicate_window: INPUT_DUPLICATE_WINDOW,
+        num_replicas: replicas,
         ..Default::default()
-    })
-    .await?;
-    Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn more_replicas_than_servers_is_a_misconfiguration_that_names_the_setting() {
+        let error = classify(
+            "creating stream ALARM_DIGESTS",
+            3,
+            Some(ErrorCode::STREAM_REPLICAS_NOT_SUPPORTED),
+            "replicas > 1 not supported in non-clustered mode",
+        );
+        let TopologyError::Misconfigured(text) = error else {
+            panic!("a misconfiguration, got {error:?}")
+        };
+        assert!(text.contains("STREAM_REPLICAS=3"), "{text}");
+        assert!(text.contains("at least 3 servers"), "{text}");
+    }
+
+    #[test]
+    fn a_server_without_a_leader_is_unavailable_and_retried() {
+        for code in [None, Some(ErrorCode::CLUSTER_NOT_AVAILABLE), Some(ErrorCode(10008))] {
+            let error = classify("stream ALARM_DIGEST_INPUT", 3, code, "timed out");
+            assert!(matches!(error, TopologyError::Unavailable(_)), "{error:?}");
+        }
+    }
+
+    #[test]
+    fn every_stream_created_carries_the_configured_replicas() {
+        assert_eq!(kept_with_duplicate_window("D", vec!["d".into()], 3).num_replicas, 3);
+        assert_eq!(dead_letter_config("DL", "dl", 5).num_replicas, 5);
+    }
 }

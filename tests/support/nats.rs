@@ -1,4 +1,6 @@
-//! A private `nats-server -js` on a free port with its own store directory.
+//! A private `nats-server -js` on a free port with its own store directory. `NATS_SERVER`
+//! names the binary (default: `nats-server` on the PATH), so the same tests run on the
+//! current server and on the oldest supported one.
 
 use super::process::{spawn_until_ready, stop};
 use std::process::{Child, Command};
@@ -53,7 +55,7 @@ impl NatsServer {
 
 /// Starts nats-server and returns once it says it is ready, with the port it listens on.
 fn launch(store: &TempDir, port: Option<u16>, extra: &[String]) -> (Child, u16) {
-    let mut cmd = Command::new("nats-server");
+    let mut cmd = Command::new(nats_server_binary());
     let port_arg = port.map_or("-1".to_string(), |p| p.to_string());
     cmd.args(["-js", "-a", "127.0.0.1", "-p", &port_arg, "-sd"])
         .arg(store.path())
@@ -66,6 +68,24 @@ fn launch(store: &TempDir, port: Option<u16>, extra: &[String]) -> (Child, u16) 
         .and_then(|p| p.trim().parse().ok())
         .expect("nats-server printed its client port");
     (child, port)
+}
+
+/// The nats-server binary the tests run: `NATS_SERVER`, else `nats-server` on the PATH.
+pub fn nats_server_binary() -> String {
+    std::env::var("NATS_SERVER")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "nats-server".to_string())
+}
+
+/// The version the binary reports, such as `2.15.1`, printed by tests with their figures.
+pub fn nats_server_version() -> String {
+    let out = Command::new(nats_server_binary())
+        .arg("--version")
+        .output()
+        .expect("nats-server --version");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim().trim_start_matches("nats-server: v").to_string()
 }
 
 impl Drop for NatsServer {
