@@ -25,6 +25,44 @@ fn docker_compose_accepts_the_compose_file() {
     run_in_repo("docker-compose", &["-f", "docker-compose.yml", "config", "-q"]);
 }
 
+#[test]
+fn the_cluster_override_makes_three_routed_nats_nodes_and_three_stream_replicas() {
+    let files = ["-f", "docker-compose.yml", "-f", "docker-compose.cluster.yml", "config"];
+    let resolved = run_in_repo("docker-compose", &files);
+    let compose: Value = serde_yaml_ng::from_str(&resolved).unwrap();
+    let services = compose["services"].as_object().unwrap();
+    let routes = "--routes=nats://nats:6222,nats://nats-2:6222,nats://nats-3:6222";
+    for (service, name) in [("nats", "nats-1"), ("nats-2", "nats-2"), ("nats-3", "nats-3")] {
+        let command: Vec<&str> = services[service]["command"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{service} has a command"))
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        for flag in [
+            format!("--server_name={name}"),
+            "--cluster_name=alarm-digest".into(),
+            routes.into(),
+        ] {
+            assert!(command.contains(&flag.as_str()), "{service}: {flag} in {command:?}");
+        }
+        assert_eq!(networks(&services[service]), ["app".to_string()].into(), "{service}");
+    }
+    let app = &services["alarm-digest"]["environment"];
+    assert_eq!(app["STREAM_REPLICAS"], "3");
+    assert_eq!(
+        app["NATS_URL"],
+        "nats://nats:4222,nats://nats-2:4222,nats://nats-3:4222"
+    );
+    // The single-node file alone keeps one node and one replica per stream.
+    let single: Value =
+        serde_yaml_ng::from_str(&run_in_repo("docker-compose", &["-f", "docker-compose.yml", "config"])).unwrap();
+    assert!(single["services"].get("nats-2").is_none());
+    assert!(single["services"]["alarm-digest"]["environment"]
+        .get("STREAM_REPLICAS")
+        .is_none());
+}
+
 /// The names of a service's networks, whether compose wrote them as a list or a map.
 fn networks(service: &Value) -> BTreeSet<String> {
     match &service["networks"] {

@@ -138,8 +138,8 @@ async fn confirm(
     report.longest_publish = report.longest_publish.max(started.elapsed());
 }
 
-/// Samples the replicas' count of handled `AlarmStatusChanged` messages (applied, stale or
-/// duplicate) ten times a second.
+/// Samples the replicas' count of applied `AlarmStatusChanged` messages ten times a second:
+/// new events moving the state, not redeliveries found to be duplicates.
 pub struct IntakeWatch {
     samples: Arc<Mutex<Vec<(Instant, f64)>>>,
     task: JoinHandle<()>,
@@ -160,8 +160,8 @@ impl IntakeWatch {
             loop {
                 tick.tick().await;
                 for (i, port) in ports.iter().enumerate() {
-                    if let Some(handled) = handled_events(&client, *port).await {
-                        last[i] = handled;
+                    if let Some(applied) = applied_events(&client, *port).await {
+                        last[i] = applied;
                     }
                 }
                 sink.lock().unwrap().push((Instant::now(), last.iter().sum()));
@@ -170,7 +170,7 @@ impl IntakeWatch {
         Self { samples, task }
     }
 
-    /// The longest time within `[from, to]` during which no replica handled an event.
+    /// The longest time within `[from, to]` during which no replica applied an event.
     pub fn longest_stall(&self, from: Instant, to: Instant) -> Duration {
         let samples = self.samples.lock().unwrap();
         let mut longest = Duration::ZERO;
@@ -197,8 +197,8 @@ impl Drop for IntakeWatch {
     }
 }
 
-/// The sum of a replica's applied, stale and duplicate `AlarmStatusChanged` counters.
-async fn handled_events(client: &reqwest::Client, port: u16) -> Option<f64> {
+/// A replica's count of applied `AlarmStatusChanged` messages.
+async fn applied_events(client: &reqwest::Client, port: u16) -> Option<f64> {
     let page = client
         .get(format!("http://127.0.0.1:{port}/metrics"))
         .send()
@@ -207,15 +207,11 @@ async fn handled_events(client: &reqwest::Client, port: u16) -> Option<f64> {
         .text()
         .await
         .ok()?;
-    let handled = page
+    let applied = page
         .lines()
-        .filter(|l| l.starts_with("alarm_digest_messages_total{") && l.contains("subject=\"AlarmStatusChanged\""))
-        .filter(|l| {
-            ["applied", "stale", "duplicate"]
-                .iter()
-                .any(|o| l.contains(&format!("outcome=\"{o}\"")))
-        })
+        .filter(|l| l.starts_with("alarm_digest_messages_total{"))
+        .filter(|l| l.contains("subject=\"AlarmStatusChanged\"") && l.contains("outcome=\"applied\""))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum();
-    Some(handled)
+    Some(applied)
 }
