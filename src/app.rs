@@ -1,9 +1,11 @@
 //! Wiring: store, NATS, service, pager, intake and HTTP, run until a shutdown signal.
 
 use crate::bus::backlog::BacklogSampling;
-use crate::bus::intake::{self, Intake, LaneSettings, PagerIntake, PagerSubjects, Subjects};
-use crate::bus::notify::NatsNotifier;
-use crate::bus::publish::{CoreDigests, DeadLetters, JetStreamDigests};
+use crate::bus::inbound::{self as intake, Intake, LaneSettings, PagerIntake, PagerSubjects, Subjects};
+use crate::bus::outbound::dead_letters::DeadLetters;
+use crate::bus::outbound::digests::NatsDigests;
+use crate::bus::outbound::notifications::NatsNotifier;
+use crate::bus::outbound::publisher::Publisher;
 use crate::bus::streams::InputTopology;
 use crate::config::{IntakeMode, ServeConfig};
 use crate::domain::ports::{AlarmStore, DigestPublisher, SystemClock};
@@ -37,6 +39,7 @@ pub struct Application {
     metrics: Arc<Metrics>,
     service: Arc<AlarmService>,
     pager: Arc<PagerService>,
+    publisher: Publisher,
 }
 
 impl Application {
@@ -53,14 +56,15 @@ impl Application {
         metrics.track_nats(nats_stats);
         let metrics = Arc::new(metrics);
         let store = InstrumentedStore::wrap(store, Arc::clone(&metrics));
-        let publisher: Arc<dyn DigestPublisher> = match config.intake {
-            IntakeMode::Jetstream => Arc::new(JetStreamDigests::new(
-                async_nats::jetstream::new(client.clone()),
-                &config.digest_subject,
-                Arc::clone(&metrics),
-            )),
-            IntakeMode::Core => Arc::new(CoreDigests::new(client.clone(), &config.digest_subject)),
+        let nats_publisher = match config.intake {
+            IntakeMode::Jetstream => Publisher::jetstream(client.clone()),
+            IntakeMode::Core => Publisher::core(client.clone()),
         };
+        let publisher: Arc<dyn DigestPublisher> = Arc::new(NatsDigests::new(
+            nats_publisher.clone(),
+            &config.digest_subject,
+            Arc::clone(&metrics),
+        ));
         let publisher = crate::faults::CrashAfterPublish::wrap(publisher, config.fault_crash_after_digests);
         let claims = ClaimSettings {
             ttl: config.claim_ttl,
@@ -73,11 +77,7 @@ impl Application {
             replica,
             claims,
         ));
-        let notifier = NatsNotifier::new(
-            client.clone(),
-            (config.intake == IntakeMode::Jetstream).then(|| async_nats::jetstream::new(client.clone())),
-            &config.pager.notification_subject_prefix,
-        );
+        let notifier = NatsNotifier::new(nats_publisher.clone(), &config.pager.notification_subject_prefix);
         let pager = Arc::new(PagerService::new(
             InstrumentedPager::wrap(stores.policies, Arc::clone(&metrics)),
             InstrumentedPager::wrap(stores.pager, Arc::clone(&metrics)),
@@ -105,6 +105,7 @@ impl Application {
             metrics,
             service,
             pager,
+            publisher: nats_publisher,
         })
     }
 
@@ -130,8 +131,7 @@ impl Application {
         ));
 
         let js = async_nats::jetstream::new(self.client.clone());
-        let dead_letter_js = (cfg.intake == IntakeMode::Jetstream).then(|| js.clone());
-        let dead_letters = DeadLetters::new(self.client.clone(), dead_letter_js, &cfg.dead_letter_subject);
+        let dead_letters = DeadLetters::new(self.publisher.clone(), &cfg.dead_letter_subject);
         let timers = tokio::spawn(crate::pager::timer::run(
             Arc::clone(&self.pager),
             Arc::clone(&self.metrics),

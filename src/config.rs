@@ -152,7 +152,7 @@ pub struct ServeConfig {
     #[arg(long, env = "MAX_BATCH", default_value_t = 512)]
     pub max_batch: usize,
     /// Largest accepted input payload in bytes.
-    #[arg(long, env = "MAX_PAYLOAD_BYTES", default_value_t = crate::bus::wire::DEFAULT_MAX_PAYLOAD)]
+    #[arg(long, env = "MAX_PAYLOAD_BYTES", default_value_t = crate::bus::inbound::wire::DEFAULT_MAX_PAYLOAD)]
     pub max_payload: usize,
     /// How long the broker waits for an ack before redelivering to another replica.
     #[arg(long, env = "ACK_WAIT", default_value = "30s", value_parser = parse_duration)]

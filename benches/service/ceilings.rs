@@ -1,7 +1,7 @@
 //! The ceilings the service is measured against: NATS core, JetStream publish and
 //! consume-with-ack, and the embedded store's apply, each without the service around it.
 
-use alarm_digest::bus::wire::{parse_status_changed, DEFAULT_MAX_PAYLOAD};
+use alarm_digest::bus::inbound::wire::{parse_status_changed, DEFAULT_MAX_PAYLOAD};
 use alarm_digest::domain::ports::AlarmStore;
 use alarm_digest::domain::AlarmEvent;
 use alarm_digest::store::sqlite::{Durability, SqliteOptions, SqliteStore};

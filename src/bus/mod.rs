@@ -1,15 +1,9 @@
-//! The NATS adapter: connection, streams, intake, digest, notification and dead-letter publishing.
+//! The NATS adapters: the connection, the streams and the consumer watch; [`inbound`]
+//! (intake: parse, call a use case, settle) and [`outbound`] (digests, notifications and
+//! dead letters out).
 
 pub mod backlog;
-pub mod confirm;
 pub mod connect;
-pub mod digest_parts;
-pub mod intake;
-pub mod notify;
-pub mod pager_wire;
-pub mod publish;
-pub mod receipt;
+pub mod inbound;
+pub mod outbound;
 pub mod streams;
-pub mod wire;
-#[cfg(test)]
-mod wire_properties;

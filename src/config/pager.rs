@@ -44,7 +44,9 @@ impl PagerConfig {
     pub fn notification_subjects(&self) -> Vec<String> {
         ["email", "sms"]
             .iter()
-            .map(|channel| crate::bus::notify::NatsNotifier::subject(&self.notification_subject_prefix, channel))
+            .map(|channel| {
+                crate::bus::outbound::notifications::NatsNotifier::subject(&self.notification_subject_prefix, channel)
+            })
             .collect()
     }
 }

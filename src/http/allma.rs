@@ -5,7 +5,7 @@ use super::body::{json_bytes, parse};
 use super::error::ApiError;
 use super::openapi::{Identifier, Timestamp};
 use super::AppState;
-use crate::bus::wire::parse_status_changed;
+use crate::bus::inbound::wire::parse_status_changed;
 use crate::domain::query::AckOutcome;
 use crate::domain::{AlarmEvent, EventTime};
 use axum::body::Bytes;

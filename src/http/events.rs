@@ -6,7 +6,7 @@ use super::error::ApiError;
 use super::listing::instant;
 use super::openapi::{AlarmPath, StatusChange, Timestamp};
 use super::AppState;
-use crate::bus::wire::{parse_status_changed, WireError};
+use crate::bus::inbound::wire::{parse_status_changed, WireError};
 use crate::domain::query::AckOutcome;
 use crate::domain::{AlarmEvent, ApplyOutcome, EventTime};
 use axum::body::Bytes;

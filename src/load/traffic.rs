@@ -283,7 +283,7 @@ impl Iterator for Traffic {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bus::wire::{parse_digest_request, parse_status_changed, DEFAULT_MAX_PAYLOAD};
+    use crate::bus::inbound::wire::{parse_digest_request, parse_status_changed, DEFAULT_MAX_PAYLOAD};
     use std::collections::HashMap;
 
     fn shape() -> TrafficShape {

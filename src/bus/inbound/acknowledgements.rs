@@ -1,9 +1,9 @@
 //! Acknowledgements in the intake: recorded behind the events queued before them; one that
 //! overtakes its alarm's first event is retried, then dead-lettered.
 
+use super::receipt::Receipt;
+use super::wire::Acknowledgement;
 use super::{pause_or_stop, Intake};
-use crate::bus::receipt::Receipt;
-use crate::bus::wire::Acknowledgement;
 use crate::domain::ports::StoreError;
 use crate::domain::query::AckOutcome;
 use bytes::Bytes;

@@ -4,15 +4,17 @@
 
 mod acknowledgements;
 mod pager;
+pub mod pager_wire;
+pub mod receipt;
+pub mod wire;
+#[cfg(test)]
+mod wire_properties;
 
 pub use acknowledgements::ACKNOWLEDGEMENT_DELIVERIES;
 pub use pager::{PagerIntake, PagerSubjects};
 
-use super::pager_wire::PagerInput;
-use super::publish::DeadLetters;
-use super::receipt::Receipt;
+use super::outbound::dead_letters::DeadLetters;
 use super::streams::{InputTopology, TopologyError};
-use super::wire::{parse_acknowledgement, parse_digest_request, parse_status_changed, Acknowledgement, WireError};
 use crate::domain::ports::StoreError;
 use crate::domain::{AlarmEvent, UserId};
 use crate::health::Health;
@@ -22,12 +24,15 @@ use async_nats::jetstream;
 use async_nats::Client;
 use bytes::Bytes;
 use futures::StreamExt;
+use pager_wire::PagerInput;
+use receipt::Receipt;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use wire::{parse_acknowledgement, parse_digest_request, parse_status_changed, Acknowledgement, WireError};
 
 /// The subjects intake understands.
 #[derive(Debug, Clone)]
@@ -410,6 +415,8 @@ pub async fn run_jetstream(
                 }
             }
         };
+        // Setting up the streams and the pull was JetStream answering.
+        intake.health.set_jetstream(true);
         intake.health.set_intake(true);
         pause = Duration::from_millis(100);
         loop {

@@ -2,10 +2,10 @@
 //! a lane, settled only once the pager committed them; and, with `PAGE_ON_CRITICAL`, an
 //! alert for each alarm of a service that turns CRITICAL.
 
+use super::pager_wire::{parse_acknowledge, parse_alert, parse_healthy, PagerInput};
+use super::receipt::Receipt;
+use super::wire::WireError;
 use super::{pause_or_stop, Intake};
-use crate::bus::pager_wire::{parse_acknowledge, parse_alert, parse_healthy, PagerInput};
-use crate::bus::receipt::Receipt;
-use crate::bus::wire::WireError;
 use crate::domain::pager::Alert;
 use crate::domain::ports::StoreError;
 use crate::domain::{AlarmEvent, ApplyOutcome, ServiceId, Status};

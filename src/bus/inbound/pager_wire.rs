@@ -1,10 +1,10 @@
-//! The pager's NATS messages: `PagerAlert`, `PagerAcknowledge` and `ServiceHealthy` in,
-//! `Notification.email` and `Notification.sms` out, in the PascalCase of the other subjects.
+//! The pager's input messages, `PagerAlert`, `PagerAcknowledge` and `ServiceHealthy`, in
+//! the PascalCase of the other subjects.
 
 use super::wire::{check_size, explain, field, optional, required, WireError};
-use crate::domain::pager::{Alert, Notification};
+use crate::domain::pager::Alert;
 use crate::domain::{EventTime, ServiceId};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::borrow::Cow;
 
 /// The longest alert message kept, in bytes.
@@ -98,51 +98,10 @@ pub fn parse_healthy(payload: &[u8], max_payload: usize) -> Result<PagerInput, W
     Ok(PagerInput::Healthy(service_id(raw.service_id)?))
 }
 
-#[derive(Serialize)]
-struct WireNotification<'a> {
-    #[serde(rename = "ServiceID")]
-    service_id: &'a str,
-    #[serde(rename = "Incident")]
-    incident: u64,
-    #[serde(rename = "Level")]
-    level: u32,
-    #[serde(rename = "Target")]
-    target: WireTarget<'a>,
-    #[serde(rename = "Message")]
-    message: &'a str,
-    #[serde(rename = "IdempotencyKey")]
-    idempotency_key: String,
-}
-
-#[derive(Serialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
-enum WireTarget<'a> {
-    Email { address: &'a str },
-    Sms { phone: &'a str },
-}
-
-/// Encodes a notification; its target is written like in policies.
-pub fn encode_notification(n: &Notification) -> Vec<u8> {
-    let target = match &n.target {
-        crate::domain::pager::Target::Email(address) => WireTarget::Email { address },
-        crate::domain::pager::Target::Sms(phone) => WireTarget::Sms { phone },
-    };
-    let wire = WireNotification {
-        service_id: n.service_id.as_str(),
-        incident: n.incident,
-        level: n.level,
-        target,
-        message: &n.message,
-        idempotency_key: n.key(),
-    };
-    serde_json::to_vec(&wire).expect("a notification always serializes")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bus::wire::DEFAULT_MAX_PAYLOAD;
-    use crate::domain::pager::Target;
+    use crate::bus::inbound::wire::DEFAULT_MAX_PAYLOAD;
 
     #[test]
     fn pager_inputs_are_parsed_with_their_optional_fields() {
@@ -195,26 +154,5 @@ mod tests {
         );
         named(parse_healthy(br#"{"ServiceID":""}"#, 1024), "ServiceID");
         assert_eq!(parse_healthy(b"[]", 1024), Err(WireError::NotAnObject));
-    }
-
-    #[test]
-    fn notifications_carry_target_message_and_idempotency_key() {
-        let n = Notification {
-            service_id: ServiceId::parse("db").unwrap(),
-            incident: 3,
-            level: 2,
-            repeat: 0,
-            target: Target::sms("+33600000000").unwrap(),
-            message: "disk full".into(),
-        };
-        let v: serde_json::Value = serde_json::from_slice(&encode_notification(&n)).unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({
-                "ServiceID": "db", "Incident": 3, "Level": 2,
-                "Target": {"type": "sms", "phone": "+33600000000"},
-                "Message": "disk full", "IdempotencyKey": "db/3/2/sms:+33600000000"
-            })
-        );
     }
 }

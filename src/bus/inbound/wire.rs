@@ -1,11 +1,9 @@
-//! NATS wire formats (PascalCase JSON) translated to and from domain types at the edge.
+//! The input wire formats (PascalCase JSON) parsed into domain types at the edge.
 
 use crate::domain::{AlarmEvent, AlarmId, AlarmMetadata, EventTime, Status, UserId, Version};
 use serde::Deserialize;
 use serde_json::Value;
 use std::borrow::Cow;
-
-pub use super::digest_parts::encode_digest;
 
 /// The default largest payload accepted on an input subject.
 pub const DEFAULT_MAX_PAYLOAD: usize = 64 * 1024;

@@ -1,10 +1,12 @@
-//! Confirmed JetStream publishing through a leader election: a publish that times out or
-//! finds no stream leader is tried again with backoff, a few times, before it is reported.
+//! The one way the service publishes: through JetStream, every message confirmed by its
+//! PubAck and retried through a leader election, or with core NATS and a flush. Digests,
+//! notifications and dead letters all go through it.
 
-use async_nats::jetstream::context::{PublishAckFuture, PublishError, PublishErrorKind};
+use async_nats::jetstream::context::{PublishError as JetStreamError, PublishErrorKind};
 use async_nats::jetstream::message::PublishMessage;
-use async_nats::jetstream::publish::PublishAck;
 use async_nats::jetstream::Context;
+use async_nats::{Client, HeaderMap};
+use bytes::Bytes;
 use std::future::Future;
 use std::time::Duration;
 
@@ -14,9 +16,101 @@ const ATTEMPTS: u32 = 4;
 /// Wait before the second try; doubled before each next one.
 const FIRST_PAUSE: Duration = Duration::from_millis(250);
 
+/// One message to publish.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// Its subject.
+    pub subject: String,
+    /// Its headers (`Nats-Msg-Id` among them, for the stream's duplicate window).
+    pub headers: HeaderMap,
+    /// Its body.
+    pub payload: Bytes,
+}
+
+/// Why messages were not published.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishFailure {
+    /// The server refuses them whatever the retries (over its max payload).
+    #[error("refused: {0}")]
+    Refused(#[source] JetStreamError),
+    /// Not confirmed: they may or may not be stored (no leader, a timeout, disconnected).
+    #[error("not confirmed: {0}")]
+    NotConfirmed(#[source] async_nats::Error),
+}
+
+/// Publishes through JetStream when it has a context, else with core NATS.
+#[derive(Clone)]
+pub struct Publisher {
+    client: Client,
+    js: Option<Context>,
+}
+
+impl Publisher {
+    /// Confirmed publishing through JetStream: a stream must capture every subject.
+    pub fn jetstream(client: Client) -> Self {
+        let js = async_nats::jetstream::new(client.clone());
+        Self { client, js: Some(js) }
+    }
+
+    /// Core NATS publishing, flushed: delivered to whoever listens now.
+    pub fn core(client: Client) -> Self {
+        Self { client, js: None }
+    }
+
+    /// The server's largest message, headers included.
+    pub fn max_payload(&self) -> usize {
+        self.client.max_payload()
+    }
+
+    /// Publishes every message. Through JetStream they are all sent, then every PubAck is
+    /// awaited: `Ok` only when all are stored, with how many the stream already held (its
+    /// duplicate window dropped them). A transient failure sends them all again after a
+    /// pause, a few times. With core NATS they are flushed; `Ok(0)`.
+    pub async fn publish_all(&self, messages: &[Outgoing]) -> Result<usize, PublishFailure> {
+        match &self.js {
+            Some(js) => retrying(|| send_all(js, messages)).await.map_err(|e| {
+                if matches!(e.kind(), PublishErrorKind::MaxPayloadExceeded) {
+                    PublishFailure::Refused(e)
+                } else {
+                    PublishFailure::NotConfirmed(e.into())
+                }
+            }),
+            None => {
+                for m in messages {
+                    self.client
+                        .publish_with_headers(m.subject.clone(), m.headers.clone(), m.payload.clone())
+                        .await
+                        .map_err(|e| PublishFailure::NotConfirmed(e.into()))?;
+                }
+                self.client
+                    .flush()
+                    .await
+                    .map_err(|e| PublishFailure::NotConfirmed(e.into()))?;
+                Ok(0)
+            }
+        }
+    }
+}
+
+/// Sends every message, then awaits every PubAck; how many were duplicates.
+async fn send_all(js: &Context, messages: &[Outgoing]) -> Result<usize, JetStreamError> {
+    let mut acks = Vec::with_capacity(messages.len());
+    for m in messages {
+        let message = PublishMessage::build()
+            .payload(m.payload.clone())
+            .headers(m.headers.clone());
+        acks.push(js.send_publish(m.subject.clone(), message).await?);
+    }
+    let mut duplicates = 0;
+    for ack in acks {
+        duplicates += usize::from(ack.await?.duplicate);
+    }
+    Ok(duplicates)
+}
+
 /// Whether another try may succeed: a timeout, no leader answering, a broken connection.
 /// A message over the max payload or a failed expectation stays refused.
-pub fn is_transient(kind: &PublishErrorKind) -> bool {
+fn is_transient(kind: &PublishErrorKind) -> bool {
     matches!(
         kind,
         PublishErrorKind::TimedOut
@@ -26,30 +120,19 @@ pub fn is_transient(kind: &PublishErrorKind) -> bool {
     )
 }
 
-/// Sends `message` to `subject` and awaits its PubAck, through [`retrying`]. The caller's
-/// `Nats-Msg-Id` makes a retry of a message that was in fact stored a duplicate the stream
-/// drops.
-pub async fn publish_confirmed(
-    js: &Context,
-    subject: &str,
-    message: PublishMessage,
-) -> Result<PublishAck, PublishError> {
-    retrying(subject, || send(js, subject, message.clone())).await
-}
-
 /// Runs `attempt` until it succeeds, fails for good, or has failed transiently
 /// [`ATTEMPTS`] times, pausing with backoff in between; the last error is returned.
-pub async fn retrying<T, F, Fut>(subject: &str, mut attempt: F) -> Result<T, PublishError>
+async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T, JetStreamError>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, PublishError>>,
+    Fut: Future<Output = Result<T, JetStreamError>>,
 {
     let mut pause = FIRST_PAUSE;
     let mut tries = 1;
     loop {
         match attempt().await {
             Err(e) if tries < ATTEMPTS && is_transient(&e.kind()) => {
-                tracing::debug!(error = %e, subject, tries, "publish not confirmed; trying again");
+                tracing::debug!(error = %e, tries, "publish not confirmed; trying again");
                 tokio::time::sleep(pause).await;
                 pause *= 2;
                 tries += 1;
@@ -59,8 +142,29 @@ where
     }
 }
 
-/// Sends without awaiting the PubAck, so several messages can be in flight at once.
-pub async fn send(js: &Context, subject: &str, message: PublishMessage) -> Result<PublishAck, PublishError> {
-    let pending: PublishAckFuture = js.send_publish(subject.to_string(), message).await?;
-    pending.await
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timeouts_and_missing_leaders_are_retried_but_an_oversized_message_is_not() {
+        assert!(is_transient(&PublishErrorKind::TimedOut));
+        assert!(is_transient(&PublishErrorKind::StreamNotFound));
+        assert!(!is_transient(&PublishErrorKind::MaxPayloadExceeded));
+        assert!(!is_transient(&PublishErrorKind::WrongLastMessageId));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_transient_failure_is_tried_four_times_with_backoff_then_reported() {
+        let mut tries = 0;
+        let started = tokio::time::Instant::now();
+        let result: Result<(), _> = retrying(|| {
+            tries += 1;
+            async { Err(JetStreamError::new(PublishErrorKind::TimedOut)) }
+        })
+        .await;
+        assert!(result.is_err());
+        assert_eq!(tries, ATTEMPTS);
+        assert_eq!(started.elapsed(), Duration::from_millis(250 + 500 + 1000));
+    }
 }
