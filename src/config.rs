@@ -304,22 +304,19 @@ pub fn parse_server(s: &str) -> Result<async_nats::ServerAddr, String> {
         .map_err(|e| format!("{s:?} is not a NATS server URL like nats://127.0.0.1:4222: {e}"))
 }
 
-/// Parses `500ms`, `2s`, `15m`, `1h` (or a bare number of seconds).
+/// Parses a duration in humantime's notation (`500ms`, `2s`, `15m`, `1h30m`, `5d`), or a
+/// bare number of seconds (`3`, `0.5`), which the flags have always accepted.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration like 500ms, 2s, 15m or 1h"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "" | "s" => value,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => return Err(format!("{s:?}: unknown unit {unit:?}; use ms, s, m or h")),
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|e| format!("{s:?}: {e}"))
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        let seconds: f64 = s.parse().map_err(|_| not_a_duration(s, "not a number"))?;
+        return Duration::try_from_secs_f64(seconds).map_err(|e| not_a_duration(s, &e.to_string()));
+    }
+    humantime::parse_duration(s).map_err(|e| not_a_duration(s, &e.to_string()))
+}
+
+fn not_a_duration(s: &str, why: &str) -> String {
+    format!("{s:?} is not a duration like 500ms, 2s, 15m, 1h30m or 5d (or a number of seconds): {why}")
 }
 
 impl ServeConfig {
@@ -356,9 +353,26 @@ mod tests {
         assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
         assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("5d"), Ok(Duration::from_secs(5 * 86_400)));
+        assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(30 * 86_400)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration(" 2s "), Ok(Duration::from_secs(2)));
         assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("5d").is_err());
+        assert_eq!(parse_duration("0.5"), Ok(Duration::from_millis(500)));
+        for bad in ["soon", "", "5 parsecs", "1..2", "-3s"] {
+            let error = parse_duration(bad).unwrap_err();
+            assert!(error.contains("500ms, 2s, 15m, 1h30m or 5d"), "{bad:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn a_duration_flag_reads_days_and_compound_durations() {
+        let cli = Cli::parse_from(["alarm-digest", "--claim-ttl", "1h30m", "--ack-timeout", "5d"]);
+        assert_eq!(cli.serve.claim_ttl, Duration::from_secs(5400));
+        assert_eq!(cli.serve.pager.ack_timeout, Duration::from_secs(5 * 86_400));
+        let bad = Cli::try_parse_from(["alarm-digest", "--claim-ttl", "soon"]).unwrap_err();
+        assert!(bad.to_string().contains("is not a duration like 500ms"), "{bad}");
     }
 
     #[test]
