@@ -6,6 +6,7 @@ use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::Response;
+use subtle::ConstantTimeEq;
 
 /// The tokens the API accepts; a route class without a token is open.
 #[derive(Clone, Default)]
@@ -48,32 +49,67 @@ fn check(expected: Option<&str>, request: &Request) -> Result<(), ApiError> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    if constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
+    if token_matches(presented, expected) {
         Ok(())
     } else {
         Err(ApiError::Unauthorized)
     }
 }
 
-/// Compares without an early exit on the first differing byte, so the time taken does not
-/// reveal how much of a guessed token was right (the length is not secret).
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Whether the presented token is the configured one, compared in constant time (subtle's
+/// `ct_eq`): the time taken does not reveal how much of a guessed token was right. Only the
+/// length can show, and the length is not the secret.
+fn token_matches(presented: &str, expected: &str) -> bool {
+    presented.as_bytes().ct_eq(expected.as_bytes()).into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn presenting(authorization: Option<&str>) -> Request {
+        let mut request = Request::builder().uri("/v1/alarms");
+        if let Some(value) = authorization {
+            request = request.header(AUTHORIZATION, value);
+        }
+        request.body(axum::body::Body::empty()).unwrap()
+    }
+
     #[test]
-    fn equal_tokens_match_and_any_difference_does_not() {
-        assert!(constant_time_eq(b"s3cret", b"s3cret"));
-        assert!(!constant_time_eq(b"s3cret", b"s3creT"));
-        assert!(!constant_time_eq(b"s3cret", b"s3cre"));
-        assert!(!constant_time_eq(b"", b"x"));
+    fn the_configured_token_is_accepted_and_a_wrong_one_of_any_length_is_refused() {
+        let expected = Some("s3cret");
+        assert!(check(expected, &presenting(Some("Bearer s3cret"))).is_ok());
+        for wrong in [
+            "Bearer s3creT",  // same length, last byte differs
+            "Bearer x3cret",  // same length, first byte differs
+            "Bearer s3cre",   // shorter
+            "Bearer s3crets", // longer
+            "Bearer ",
+            "s3cret", // no scheme
+            "Basic s3cret",
+        ] {
+            let refused = check(expected, &presenting(Some(wrong)));
+            assert!(matches!(refused, Err(ApiError::Unauthorized)), "{wrong:?} was accepted");
+        }
+        assert!(matches!(
+            check(expected, &presenting(None)),
+            Err(ApiError::Unauthorized)
+        ));
+    }
+
+    #[test]
+    fn a_route_class_without_a_token_is_open() {
+        assert!(check(None, &presenting(None)).is_ok());
+        assert!(check(None, &presenting(Some("Bearer anything"))).is_ok());
+    }
+
+    #[test]
+    fn token_comparison_is_exact() {
+        assert!(token_matches("s3cret", "s3cret"));
+        assert!(!token_matches("s3cret", "s3creT"));
+        assert!(!token_matches("s3cre", "s3cret"));
+        assert!(!token_matches("", "x"));
+        assert!(!token_matches("x", ""));
     }
 
     #[test]
