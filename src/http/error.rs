@@ -134,10 +134,37 @@ pub async fn method_not_allowed() -> ApiError {
 mod tests {
     use super::*;
 
-    #[test]
-    fn server_errors_hide_their_detail_from_the_client() {
+    async fn body_of(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn server_errors_hide_their_detail_from_the_client() {
         let response = ApiError::Unexpected(anyhow::anyhow!("secret connection string")).into_response();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+        let body = body_of(response).await;
+        assert!(
+            !body.to_string().contains("secret connection string"),
+            "detail leaked: {body}"
+        );
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "type": "about:blank",
+                "title": "Internal Server Error",
+                "status": 500,
+                "detail": "the server could not complete the request; it has been logged",
+            })
+        );
+    }
+
+    #[tokio::test]
+    async fn client_errors_tell_the_client_what_was_wrong() {
+        let response = ApiError::BadRequest("limit must be at most 500".into()).into_response();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+        assert_eq!(body_of(response).await["detail"], "limit must be at most 500");
     }
 }
