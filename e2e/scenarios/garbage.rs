@@ -3,6 +3,7 @@
 
 use super::{Stage, PATIENCE};
 use crate::harness::{DigestLog, Replica, StoreKind, TestEvent};
+use futures::StreamExt;
 
 fn garbage() -> Vec<(&'static str, Vec<u8>)> {
     let long_id = "x".repeat(10_000);
@@ -98,4 +99,57 @@ async fn garbage_on_every_subject_is_dead_lettered_and_valid_messages_survive() 
     assert_eq!(invalid as usize, bad.len(), "each reject is counted once");
     let (status, body) = replica.get("/readyz").await;
     assert_eq!(status, 200, "the service keeps serving: {body}");
+}
+
+/// Valid ids a producer may send: any printable text, combining marks (U+0301), quotes,
+/// backslashes and emoji included, drawn from the scenario's seed.
+fn hostile_valid_id(w: &mut crate::harness::Workload) -> String {
+    const PIECES: [&str; 10] = ["e\u{301}", "\"", "\\", "🚨", "<script>", "ß", " ", "'", "日本", "a{b}"];
+    (0..1 + w.below(6))
+        .map(|_| PIECES[w.below(PIECES.len() as u64) as usize])
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_rejected_after_parsing_is_dead_lettered_byte_for_byte_whatever_its_ids() {
+    // Core mode dead-letters an acknowledgement of an alarm never seen at once (there is
+    // no redelivery to wait for): a message rejected after it parsed.
+    let stage = Stage::new(StoreKind::Sqlite).await;
+    let env = stage.env.with("INTAKE", "core");
+    let _replica = Replica::start(&env).await;
+    let mut letters = stage.bus.client.subscribe("AlarmDigest.deadletter").await.unwrap();
+    stage.bus.client.flush().await.unwrap();
+    let mut w = crate::harness::Workload::seeded("dead letters byte for byte");
+    for _ in 0..12 {
+        let (user, alarm) = (hostile_valid_id(&mut w), hostile_valid_id(&mut w));
+        // Spacing, field order and an unknown field of the producer's own: a dead letter
+        // must be what was sent, not a re-encoding of what was understood.
+        let payload = format!(
+            "{{ \"AckedAt\" : \"2024-01-01T00:00:00Z\", \"AlarmID\":{}, \"Extra\":[1], \"UserID\":{} }}",
+            serde_json::to_string(&alarm).unwrap(),
+            serde_json::to_string(&user).unwrap()
+        );
+        stage
+            .bus
+            .publish_raw("AlarmAcknowledged", payload.clone().into_bytes())
+            .await;
+        let letter = tokio::time::timeout(PATIENCE, letters.next())
+            .await
+            .expect("a dead letter for an acknowledgement of an unknown alarm")
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&letter.payload),
+            payload,
+            "seed {}: the dead letter carries the original payload",
+            w.seed
+        );
+        let reason = letter
+            .headers
+            .as_ref()
+            .unwrap()
+            .get("Alarm-Digest-Reason")
+            .unwrap()
+            .to_string();
+        assert!(reason.contains("no alarm"), "{reason}");
+    }
 }

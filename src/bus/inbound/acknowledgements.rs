@@ -2,9 +2,9 @@
 //! overtakes its alarm's first event is retried, then dead-lettered.
 
 use super::receipt::Receipt;
+use super::settle::Settlement;
 use super::wire::Acknowledgement;
-use super::{pause_or_stop, Intake};
-use crate::domain::ports::StoreError;
+use super::Intake;
 use crate::domain::query::AckOutcome;
 use bytes::Bytes;
 use std::time::Duration;
@@ -19,67 +19,88 @@ impl Intake {
     /// event may be behind it in the stream), then dead-lettered after
     /// [`ACKNOWLEDGEMENT_DELIVERIES`] deliveries; core NATS has no redelivery, so there it is
     /// dead-lettered at once.
-    pub(super) async fn acknowledge(&self, ack: Acknowledgement, receipt: Receipt, stop: &CancellationToken) {
-        let subject = &self.subjects.acknowledgement;
-        let mut pause = Duration::from_millis(50);
-        loop {
-            let recorded = tokio::time::timeout(
-                self.settings.store_timeout,
-                self.service.acknowledge(&ack.user_id, &ack.alarm_id, ack.acked_at),
-            )
-            .await
-            .unwrap_or_else(|_| Err(StoreError::Unavailable("acknowledgement timed out".into())));
-            let outcome = match recorded {
-                Ok(AckOutcome::Recorded) => "recorded",
-                Ok(AckOutcome::AlreadyRecorded) => "duplicate",
-                Ok(AckOutcome::UnknownAlarm) => {
-                    let deliveries = receipt.deliveries();
-                    let delay = Duration::from_millis(500 * deliveries.clamp(1, 60) as u64);
-                    if deliveries < ACKNOWLEDGEMENT_DELIVERIES && receipt.retry_later(delay).await {
-                        self.metrics.count_message(subject, "deferred");
-                        return;
-                    }
-                    let reason = format!(
-                        "no alarm {} of user {} after {deliveries} deliveries",
-                        ack.alarm_id, ack.user_id
-                    );
-                    return self
-                        .reject(subject, acknowledgement_payload(&ack), &reason, receipt)
-                        .await;
-                }
-                Err(e) if e.is_transient() => {
-                    tracing::warn!(error = %e, "acknowledgement not recorded yet; retrying");
-                    self.health.store_failed(&e);
-                    receipt.in_progress().await;
-                    if !pause_or_stop(stop, &mut pause).await {
-                        receipt.give_back().await;
-                        return;
-                    }
-                    continue;
-                }
-                Err(e) => {
-                    let reason = format!("store rejected the acknowledgement: {e}");
-                    return self
-                        .reject(subject, acknowledgement_payload(&ack), &reason, receipt)
-                        .await;
-                }
-            };
-            self.health.store_ok();
-            receipt.ack(outcome).await;
-            self.metrics.count_message(subject, outcome);
-            return;
-        }
+    pub(super) async fn acknowledge(
+        &self,
+        ack: Acknowledgement,
+        receipt: Receipt,
+        payload: Bytes,
+        stop: &CancellationToken,
+    ) {
+        let answer = self
+            .until_answered("the acknowledgement", &[&receipt], stop, || {
+                self.service.acknowledge(&ack.user_id, &ack.alarm_id, ack.acked_at)
+            })
+            .await;
+        let Some(answer) = answer else { return };
+        let deliveries = receipt.deliveries();
+        let settlement = acknowledgement_settlement(&ack, answer, deliveries);
+        self.settle(&self.subjects.acknowledgement, receipt, payload, settlement)
+            .await;
     }
 }
 
-/// An acknowledgement as a dead letter carries it.
-fn acknowledgement_payload(ack: &Acknowledgement) -> Bytes {
-    Bytes::from(
-        serde_json::json!({
-            "UserID": ack.user_id.as_str(),
-            "AlarmID": ack.alarm_id.as_str(),
-            "AckedAt": ack.acked_at.to_rfc3339(),
-        })
-        .to_string(),
-    )
+/// What the store's answer means for an acknowledgement delivered `deliveries` times.
+fn acknowledgement_settlement(
+    ack: &Acknowledgement,
+    answer: Result<AckOutcome, crate::domain::ports::StoreError>,
+    deliveries: i64,
+) -> Settlement {
+    let unknown = || {
+        format!(
+            "no alarm {} of user {} after {deliveries} deliveries",
+            ack.alarm_id, ack.user_id
+        )
+    };
+    match answer {
+        Ok(AckOutcome::Recorded) => Settlement::Ack("recorded"),
+        Ok(AckOutcome::AlreadyRecorded) => Settlement::Ack("duplicate"),
+        Ok(AckOutcome::UnknownAlarm) if deliveries < ACKNOWLEDGEMENT_DELIVERIES => Settlement::Later {
+            delay: Duration::from_millis(500 * deliveries.clamp(1, 60) as u64),
+            outcome: "deferred",
+            reason: unknown(),
+        },
+        Ok(AckOutcome::UnknownAlarm) => Settlement::Reject(unknown()),
+        Err(e) => Settlement::Reject(format!("store rejected the acknowledgement: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AlarmId, EventTime, UserId};
+
+    fn ack() -> Acknowledgement {
+        Acknowledgement {
+            user_id: UserId::parse("u1").unwrap(),
+            alarm_id: AlarmId::parse("disk").unwrap(),
+            acked_at: EventTime::from_nanos(1),
+        }
+    }
+
+    #[test]
+    fn an_acknowledgement_ahead_of_its_alarm_is_retried_with_a_growing_delay_then_dead_lettered() {
+        let first = acknowledgement_settlement(&ack(), Ok(AckOutcome::UnknownAlarm), 1);
+        assert!(
+            matches!(first, Settlement::Later { delay, outcome: "deferred", .. } if delay == Duration::from_millis(500))
+        );
+        let fourth = acknowledgement_settlement(&ack(), Ok(AckOutcome::UnknownAlarm), 4);
+        assert!(matches!(fourth, Settlement::Later { delay, .. } if delay == Duration::from_secs(2)));
+        let last = acknowledgement_settlement(&ack(), Ok(AckOutcome::UnknownAlarm), ACKNOWLEDGEMENT_DELIVERIES);
+        assert_eq!(
+            last,
+            Settlement::Reject("no alarm disk of user u1 after 5 deliveries".into())
+        );
+    }
+
+    #[test]
+    fn a_recorded_acknowledgement_is_acked_and_a_repeat_counted_as_duplicate() {
+        assert_eq!(
+            acknowledgement_settlement(&ack(), Ok(AckOutcome::Recorded), 1),
+            Settlement::Ack("recorded")
+        );
+        assert_eq!(
+            acknowledgement_settlement(&ack(), Ok(AckOutcome::AlreadyRecorded), 3),
+            Settlement::Ack("duplicate")
+        );
+    }
 }

@@ -1,31 +1,30 @@
-//! Intake: pulls messages (JetStream consumer or core queue group), routes each user to one
-//! lane, applies events in batches and answers digest requests; settles only after commit.
-//! Pager inputs ride the same lanes, keyed by service ([`pager`]).
+//! Intake: pulls messages (JetStream consumer or core queue group, [`consume`]), parses
+//! each, routes each user to one lane, calls the use case in batches and settles only
+//! after commit ([`settle`]). Pager inputs ride the same lanes, keyed by service ([`pager`]).
 
 mod acknowledgements;
+mod consume;
 mod pager;
 pub mod pager_wire;
 pub mod receipt;
+mod settle;
 pub mod wire;
 #[cfg(test)]
 mod wire_properties;
 
 pub use acknowledgements::ACKNOWLEDGEMENT_DELIVERIES;
+pub use consume::{run_core, run_jetstream};
 pub use pager::{PagerIntake, PagerSubjects};
 
 use super::outbound::dead_letters::DeadLetters;
-use super::streams::{InputTopology, TopologyError};
-use crate::domain::ports::StoreError;
 use crate::domain::{AlarmEvent, UserId};
 use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::service::AlarmService;
-use async_nats::jetstream;
-use async_nats::Client;
 use bytes::Bytes;
-use futures::StreamExt;
 use pager_wire::PagerInput;
 use receipt::Receipt;
+use settle::Settlement;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -71,12 +70,23 @@ pub struct LaneSettings {
     pub store_timeout: Duration,
 }
 
-enum Work {
-    /// An event, with when it was received (for the receipt-to-commit latency).
-    Event(AlarmEvent, Receipt, Instant),
-    Digest(UserId, Receipt),
-    Pager(PagerInput, Receipt),
-    Acknowledgement(Acknowledgement, Receipt),
+/// What a message said, parsed.
+#[derive(Debug)]
+enum Input {
+    Event(AlarmEvent),
+    Digest(UserId),
+    Pager(PagerInput),
+    Acknowledgement(Acknowledgement),
+}
+
+/// A parsed message on its lane, with what settling it needs: its receipt and its
+/// original payload (a dead letter carries it unchanged).
+struct Work {
+    input: Input,
+    receipt: Receipt,
+    payload: Bytes,
+    /// When it was received, for the receipt-to-commit latency.
+    received: Instant,
 }
 
 /// Shared by the dispatcher and the lanes.
@@ -129,68 +139,55 @@ impl Intake {
         (self.hasher.hash_one(key) % lanes as u64) as usize
     }
 
-    /// Parses and routes one message; rejects go to the dead-letter subject.
-    async fn dispatch(&self, lanes: &[mpsc::Sender<Work>], subject: &str, payload: Bytes, receipt: Receipt) {
-        let received = Instant::now();
-        if receipt.deliveries() > 1 {
-            self.metrics.count_redelivery();
-        }
-        if let Some(parsed) = self.parse_pager(subject, &payload) {
-            return match parsed {
-                Ok(input) => {
-                    let lane = &lanes[self.lane_of(input.service_id(), lanes.len())];
-                    let _ = lane.send(Work::Pager(input, receipt)).await;
-                }
-                Err(e) => self.reject(subject, payload, &e.to_string(), receipt).await,
-            };
+    /// What `payload` on `subject` says, or why it is rejected.
+    fn parse(&self, subject: &str, payload: &[u8]) -> Result<Input, WireError> {
+        if let Some(parsed) = self.parse_pager(subject, payload) {
+            return parsed.map(Input::Pager);
         }
         let max = self.settings.max_payload;
-        let parsed = if subject == self.subjects.alarm_status {
-            parse_status_changed(&payload, max).map(Parsed::Event)
+        if subject == self.subjects.alarm_status {
+            parse_status_changed(payload, max).map(Input::Event)
         } else if subject == self.subjects.digest_request {
-            parse_digest_request(&payload, max).map(Parsed::Digest)
+            parse_digest_request(payload, max).map(Input::Digest)
         } else if subject == self.subjects.acknowledgement {
-            parse_acknowledgement(&payload, max).map(Parsed::Acknowledgement)
+            parse_acknowledgement(payload, max).map(Input::Acknowledgement)
         } else {
             Err(WireError::Field {
                 field: "subject",
                 reason: format!("{subject} is not an input subject"),
             })
-        };
-        let (user, work) = match parsed {
-            Ok(Parsed::Event(ev)) => (ev.user_id.clone(), Work::Event(ev, receipt, received)),
-            Ok(Parsed::Digest(user)) => (user.clone(), Work::Digest(user, receipt)),
-            Ok(Parsed::Acknowledgement(ack)) => (ack.user_id.clone(), Work::Acknowledgement(ack, receipt)),
+        }
+    }
+
+    /// Parses and routes one message to the lane of its user (or service); rejects go
+    /// to the dead-letter subject.
+    async fn dispatch(&self, lanes: &[mpsc::Sender<Work>], subject: &str, payload: Bytes, receipt: Receipt) {
+        let received = Instant::now();
+        if receipt.deliveries() > 1 {
+            self.metrics.count_redelivery();
+        }
+        let input = match self.parse(subject, &payload) {
+            Ok(input) => input,
             Err(e) => return self.reject(subject, payload, &e.to_string(), receipt).await,
         };
-        let lane = &lanes[self.lane_of(&user, lanes.len())];
+        let lane = match &input {
+            Input::Event(ev) => self.lane_of(&ev.user_id, lanes.len()),
+            Input::Digest(user) => self.lane_of(user, lanes.len()),
+            Input::Acknowledgement(ack) => self.lane_of(&ack.user_id, lanes.len()),
+            Input::Pager(input) => self.lane_of(input.service_id(), lanes.len()),
+        };
+        let work = Work {
+            input,
+            receipt,
+            payload,
+            received,
+        };
         // Waiting here when the lane is full is the backpressure: nothing more is pulled.
-        let _ = lane.send(work).await;
+        let _ = lanes[lane].send(work).await;
     }
 
-    /// Dead-letters a message and terminates it; when the dead letter is not confirmed
-    /// (no stream leader), hands the message back to be rejected again later instead of
-    /// losing it.
-    async fn reject(&self, subject: &str, payload: Bytes, reason: &str, receipt: Receipt) {
-        let bytes = payload.len();
-        let stored = self
-            .dead_letters
-            .publish(subject, payload, reason, receipt.dedup_id())
-            .await;
-        if !stored && receipt.retry_later(DEAD_LETTER_RETRY).await {
-            tracing::warn!(
-                subject,
-                reason,
-                "an input message is invalid but its dead letter was not confirmed; handed back"
-            );
-            return;
-        }
-        tracing::warn!(subject, reason, bytes, "rejected an input message");
-        self.metrics.count_message(subject, "invalid");
-        self.metrics.count_message(subject, "dead_lettered");
-        receipt.reject(reason).await;
-    }
-
+    /// Takes what is queued (up to `MAX_BATCH`), applies runs of events in one call each,
+    /// and handles the other inputs between them, in arrival order.
     async fn run_lane(self: Arc<Self>, mut rx: mpsc::Receiver<Work>, stop: CancellationToken) {
         let mut batch = Vec::with_capacity(self.settings.max_batch);
         while let Some(first) = rx.recv().await {
@@ -203,302 +200,95 @@ impl Intake {
             }
             let mut events = Vec::new();
             for work in batch.drain(..) {
-                match work {
-                    Work::Event(ev, receipt, received) => events.push((ev, (receipt, received))),
-                    Work::Digest(user, receipt) => {
-                        self.apply(std::mem::take(&mut events), &stop).await;
-                        self.digest(user, receipt, &stop).await;
-                    }
-                    Work::Pager(input, receipt) => {
-                        self.apply(std::mem::take(&mut events), &stop).await;
-                        self.page(input, receipt, &stop).await;
-                    }
-                    Work::Acknowledgement(ack, receipt) => {
-                        self.apply(std::mem::take(&mut events), &stop).await;
-                        self.acknowledge(ack, receipt, &stop).await;
-                    }
+                if matches!(work.input, Input::Event(_)) {
+                    events.push(work);
+                    continue;
+                }
+                self.apply(std::mem::take(&mut events), &stop).await;
+                let Work {
+                    input,
+                    receipt,
+                    payload,
+                    ..
+                } = work;
+                match input {
+                    Input::Digest(user) => self.digest(user, receipt, payload, &stop).await,
+                    Input::Pager(input) => self.page(input, receipt, payload, &stop).await,
+                    Input::Acknowledgement(ack) => self.acknowledge(ack, receipt, payload, &stop).await,
+                    Input::Event(_) => unreachable!("events are batched above"),
                 }
             }
             self.apply(events, &stop).await;
         }
     }
 
-    /// Commits a batch, then acks it; on a store outage holds the batch and retries with
-    /// backoff (acking nothing) until the store is back or the service stops.
-    async fn apply(&self, batch: Vec<(AlarmEvent, (Receipt, Instant))>, stop: &CancellationToken) {
+    /// Commits a batch of events in one call, then acks each with its outcome; through a
+    /// store outage it holds the batch and acks nothing.
+    async fn apply(&self, batch: Vec<Work>, stop: &CancellationToken) {
         if batch.is_empty() {
             return;
         }
-        let (events, received): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-        let (receipts, received): (Vec<_>, Vec<_>) = received.into_iter().unzip();
-        let mut pause = Duration::from_millis(50);
-        loop {
-            let started = std::time::Instant::now();
-            let applied = tokio::time::timeout(self.settings.store_timeout, self.service.apply(&events)).await;
-            let applied = applied.unwrap_or_else(|_| {
-                Err(StoreError::Unavailable(format!(
-                    "apply of {} events timed out",
-                    events.len()
-                )))
-            });
-            match applied {
-                Ok(outcomes) => {
-                    self.health.store_ok();
-                    self.page_on_critical(&events, &outcomes, stop).await;
-                    self.metrics.observe_commit(started.elapsed(), events.len());
-                    for at in &received {
-                        self.metrics.observe_event_commit(at.elapsed());
-                    }
-                    for (receipt, outcome) in receipts.iter().zip(outcomes) {
-                        receipt.ack(outcome.as_str()).await;
-                        self.metrics
-                            .count_message(&self.subjects.alarm_status, outcome.as_str());
-                    }
-                    return;
-                }
-                Err(e) if e.is_transient() => {
-                    tracing::warn!(error = %e, events = events.len(), "events not committed yet; retrying");
-                    self.health.store_failed(&e);
-                    for receipt in &receipts {
-                        receipt.in_progress().await;
-                    }
-                    if !pause_or_stop(stop, &mut pause).await {
-                        for receipt in &receipts {
-                            receipt.give_back().await;
-                        }
-                        return;
-                    }
-                }
-                Err(e) => {
-                    for (ev, receipt) in events.iter().zip(receipts) {
-                        let payload = Bytes::from(format!(
-                            "{{\"UserID\":{:?},\"AlarmID\":{:?}}}",
-                            ev.user_id.as_str(),
-                            ev.alarm_id.as_str()
-                        ));
-                        self.reject(
-                            &self.subjects.alarm_status,
-                            payload,
-                            &format!("store rejected the event: {e}"),
-                            receipt,
-                        )
-                        .await;
-                    }
-                    return;
-                }
-            }
-        }
-    }
-
-    async fn digest(&self, user: UserId, receipt: Receipt, stop: &CancellationToken) {
-        let mut pause = Duration::from_millis(50);
-        loop {
-            let started = std::time::Instant::now();
-            let request = receipt.request_id();
-            let sent = tokio::time::timeout(
-                self.settings.store_timeout,
-                self.service.send_digest(&user, request.as_deref()),
-            )
+        let events: Vec<AlarmEvent> = batch
+            .iter()
+            .map(|w| match &w.input {
+                Input::Event(ev) => ev.clone(),
+                _ => unreachable!("only events are batched"),
+            })
+            .collect();
+        let receipts: Vec<&Receipt> = batch.iter().map(|w| &w.receipt).collect();
+        let answer = self
+            .until_answered("applying events", &receipts, stop, || async {
+                let started = Instant::now();
+                self.service.apply(&events).await.map(|o| (o, started.elapsed()))
+            })
             .await;
-            let sent = sent.unwrap_or_else(|_| Err(StoreError::Unavailable("digest timed out".into()).into()));
-            match sent {
-                Ok(None) => {
-                    tracing::info!(user = %user, "digest request was already answered; acknowledging the redelivery");
-                    receipt.ack("already_answered").await;
-                    self.metrics
-                        .count_message(&self.subjects.digest_request, "already_answered");
-                    return;
-                }
-                Ok(Some(sent)) => {
-                    self.health.store_ok();
-                    self.metrics
-                        .observe_digest(started.elapsed(), sent.digest.alarms.len(), sent.claim_wait);
-                    tracing::debug!(user = %user, digest = %sent.id, alarms = sent.digest.alarms.len(), "digest sent");
-                    receipt.ack("digest_sent").await;
-                    self.metrics.count_message(&self.subjects.digest_request, "digest_sent");
-                    return;
-                }
-                Err(e) if e.is_transient() => {
-                    tracing::warn!(user = %user, error = %e, "digest not sent yet; retrying");
-                    receipt.in_progress().await;
-                    if !pause_or_stop(stop, &mut pause).await {
-                        receipt.give_back().await;
-                        return;
-                    }
-                }
-                Err(e) => {
-                    let payload = Bytes::from(format!("{{\"UserID\":{:?}}}", user.as_str()));
-                    self.reject(&self.subjects.digest_request, payload, &e.to_string(), receipt)
+        let Some(answer) = answer else { return };
+        let subject = &self.subjects.alarm_status;
+        match answer {
+            Ok((outcomes, took)) => {
+                self.page_on_critical(&events, &outcomes, stop).await;
+                self.metrics.observe_commit(took, events.len());
+                for (work, outcome) in batch.into_iter().zip(outcomes) {
+                    self.metrics.observe_event_commit(work.received.elapsed());
+                    self.settle(subject, work.receipt, work.payload, Settlement::Ack(outcome.as_str()))
                         .await;
-                    return;
                 }
-            }
-        }
-    }
-}
-
-/// How long a rejected message whose dead letter could not be stored waits before it is
-/// redelivered and rejected again.
-const DEAD_LETTER_RETRY: Duration = Duration::from_secs(5);
-
-/// The parsed content of an input message.
-enum Parsed {
-    Event(AlarmEvent),
-    Digest(UserId),
-    Acknowledgement(Acknowledgement),
-}
-
-/// Waits `pause` (doubling it up to 5 s) unless asked to stop; false when stopping.
-async fn pause_or_stop(stop: &CancellationToken, pause: &mut Duration) -> bool {
-    let wait = *pause;
-    *pause = (*pause * 2).min(Duration::from_secs(5));
-    tokio::select! {
-        _ = stop.cancelled() => false,
-        _ = tokio::time::sleep(wait) => true,
-    }
-}
-
-/// How long a pull request waits on the server, and the idle heartbeat that proves the
-/// consumer's leader is still there: a pull whose leader moved is noticed after two
-/// missed heartbeats and re-established.
-const PULL_EXPIRES: Duration = Duration::from_secs(10);
-const PULL_HEARTBEAT: Duration = Duration::from_secs(2);
-
-/// Makes sure the streams and the shared consumer exist and starts pulling from it.
-async fn pull_messages(
-    js: &jetstream::Context,
-    topology: &InputTopology,
-    lane_capacity: usize,
-) -> Result<jetstream::consumer::pull::Stream, TopologyError> {
-    let consumer = super::streams::ensure_input(js, topology).await?;
-    // How many messages one pull asks for; independent of the store batch size, so a
-    // small MAX_BATCH does not turn into one network round trip per message.
-    let batch = lane_capacity.clamp(1, 1000);
-    consumer
-        .stream()
-        .max_messages_per_batch(batch)
-        .expires(PULL_EXPIRES)
-        .heartbeat(PULL_HEARTBEAT)
-        .messages()
-        .await
-        .map_err(|e| TopologyError::Unavailable(format!("pulling from consumer {}: {e}", topology.consumer)))
-}
-
-/// Consumes the shared durable consumer until `stop`; re-creates the pull after a server
-/// restart or a leader move. Ends with an error when the servers refuse the streams as
-/// configured (retrying cannot help).
-pub async fn run_jetstream(
-    intake: Arc<Intake>,
-    js: jetstream::Context,
-    topology: InputTopology,
-    stop: CancellationToken,
-    grace: Duration,
-) -> Result<(), TopologyError> {
-    let lane_stop = CancellationToken::new();
-    let (lanes, mut tasks) = intake.spawn_lanes(&lane_stop);
-    let mut pause = Duration::from_millis(100);
-    let mut outcome = Ok(());
-    'connect: while !stop.is_cancelled() {
-        let mut messages = match pull_messages(&js, &topology, intake.settings.capacity).await {
-            Ok(m) => m,
-            Err(e @ TopologyError::Misconfigured(_)) => {
-                tracing::error!(error = %e, "the JetStream servers refuse the streams as configured; stopping");
-                outcome = Err(e);
-                break;
             }
             Err(e) => {
-                tracing::warn!(error = %e, "cannot pull from the input stream yet");
-                if pause_or_stop(&stop, &mut pause).await {
-                    continue;
-                } else {
-                    break;
-                }
-            }
-        };
-        // Setting up the streams and the pull was JetStream answering.
-        intake.health.set_jetstream(true);
-        intake.health.set_intake(true);
-        pause = Duration::from_millis(100);
-        loop {
-            let next = tokio::select! {
-                _ = stop.cancelled() => break 'connect,
-                next = messages.next() => next,
-            };
-            match next {
-                Some(Ok(msg)) => {
-                    let subject = msg.subject.to_string();
-                    let payload = msg.payload.clone();
-                    intake
-                        .dispatch(&lanes, &subject, payload, Receipt::JetStream(Box::new(msg)))
+                let reason = format!("store rejected the event: {e}");
+                for work in batch {
+                    self.settle(subject, work.receipt, work.payload, Settlement::Reject(reason.clone()))
                         .await;
                 }
-                Some(Err(e)) => {
-                    tracing::warn!(error = %e, "pulling from the consumer failed; re-creating it");
-                    intake.health.set_intake(false);
-                    continue 'connect;
-                }
-                None => continue 'connect,
             }
         }
     }
-    intake.health.set_intake(false);
-    finish_lanes(lanes, &mut tasks, lane_stop, grace).await;
-    outcome
-}
 
-/// Consumes every input subject in a core NATS queue group until `stop`.
-pub async fn run_core(
-    intake: Arc<Intake>,
-    client: Client,
-    queue_group: String,
-    stop: CancellationToken,
-    grace: Duration,
-) -> anyhow::Result<()> {
-    let lane_stop = CancellationToken::new();
-    let (lanes, mut tasks) = intake.spawn_lanes(&lane_stop);
-    let mut subjects = intake.subjects.all();
-    if let Some(pager) = &intake.pager {
-        subjects.extend(pager.subjects.all());
-    }
-    let mut subscriptions = Vec::with_capacity(subjects.len());
-    for subject in subjects {
-        subscriptions.push(client.queue_subscribe(subject, queue_group.clone()).await?);
-    }
-    client.flush().await?;
-    intake.health.set_intake(true);
-    let mut inbound = futures::stream::select_all(subscriptions);
-    loop {
-        let next = tokio::select! {
-            _ = stop.cancelled() => break,
-            next = inbound.next() => next,
-        };
-        let Some(msg) = next else { break };
-        let receipt = Receipt::Core {
-            client: client.clone(),
-            reply: msg.reply.clone(),
-        };
-        intake
-            .dispatch(&lanes, msg.subject.as_str(), msg.payload, receipt)
+    /// Answers one digest request (once, even when it is redelivered).
+    async fn digest(&self, user: UserId, receipt: Receipt, payload: Bytes, stop: &CancellationToken) {
+        let request = receipt.request_id();
+        let answer = self
+            .until_answered("the digest", &[&receipt], stop, || async {
+                let started = Instant::now();
+                let sent = self.service.send_digest(&user, request.as_deref()).await?;
+                Ok::<_, crate::service::DigestError>((sent, started.elapsed()))
+            })
             .await;
-    }
-    intake.health.set_intake(false);
-    finish_lanes(lanes, &mut tasks, lane_stop, grace).await;
-    Ok(())
-}
-
-/// Lets every lane finish what it holds; after `grace`, a lane still retrying through an
-/// outage gives its messages back instead.
-async fn finish_lanes(
-    lanes: Vec<mpsc::Sender<Work>>,
-    tasks: &mut JoinSet<()>,
-    lane_stop: CancellationToken,
-    grace: Duration,
-) {
-    drop(lanes);
-    let finished = async { while tasks.join_next().await.is_some() {} };
-    if tokio::time::timeout(grace, finished).await.is_err() {
-        tracing::warn!("in-flight work did not finish in time; giving it back to the broker");
-        lane_stop.cancel();
-        while tasks.join_next().await.is_some() {}
+        let Some(answer) = answer else { return };
+        let settlement = match answer {
+            Ok((None, _)) => {
+                tracing::info!(user = %user, "digest request was already answered; acknowledging the redelivery");
+                Settlement::Ack("already_answered")
+            }
+            Ok((Some(sent), took)) => {
+                self.metrics
+                    .observe_digest(took, sent.digest.alarms.len(), sent.claim_wait);
+                tracing::debug!(user = %user, digest = %sent.id, alarms = sent.digest.alarms.len(), "digest sent");
+                Settlement::Ack("digest_sent")
+            }
+            Err(e) => Settlement::Reject(e.to_string()),
+        };
+        self.settle(&self.subjects.digest_request, receipt, payload, settlement)
+            .await;
     }
 }

@@ -4,15 +4,14 @@
 
 use super::pager_wire::{parse_acknowledge, parse_alert, parse_healthy, PagerInput};
 use super::receipt::Receipt;
+use super::settle::Settlement;
 use super::wire::WireError;
-use super::{pause_or_stop, Intake};
+use super::Intake;
 use crate::domain::pager::Alert;
-use crate::domain::ports::StoreError;
 use crate::domain::{AlarmEvent, ApplyOutcome, ServiceId, Status};
 use crate::pager::{PagerError, PagerReport, PagerService};
 use bytes::Bytes;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// The subjects of the pager's inputs.
@@ -96,41 +95,22 @@ impl Intake {
 
     /// Hands one input to the pager, retrying through store outages (acking nothing), and
     /// settles it once the pager committed its decision.
-    pub(super) async fn page(&self, input: PagerInput, receipt: Receipt, stop: &CancellationToken) {
+    pub(super) async fn page(&self, input: PagerInput, receipt: Receipt, payload: Bytes, stop: &CancellationToken) {
         let Some(pager) = &self.pager else { return };
         let subject = pager.subject_of(&input);
-        let mut pause = Duration::from_millis(50);
-        loop {
-            let handled = tokio::time::timeout(self.settings.store_timeout, pager.handle(&input))
-                .await
-                .unwrap_or_else(|_| Err(StoreError::Unavailable("pager input timed out".into()).into()));
-            match handled {
-                Ok(report) => {
-                    self.health.store_ok();
-                    self.metrics.observe_pager(&report);
-                    tracing::info!(service = %report.service_id, outcome = report.outcome.as_str(), sent = report.sent.len(), "pager input handled");
-                    receipt.ack(report.outcome.as_str()).await;
-                    self.metrics.count_message(subject, report.outcome.as_str());
-                    return;
-                }
-                Err(e) if e.is_transient() => {
-                    tracing::warn!(service = %input.service_id(), error = %e, "pager input not handled yet; retrying");
-                    if let PagerError::Store(e) = &e {
-                        self.health.store_failed(e);
-                    }
-                    receipt.in_progress().await;
-                    if !pause_or_stop(stop, &mut pause).await {
-                        receipt.give_back().await;
-                        return;
-                    }
-                }
-                Err(e) => {
-                    let payload = Bytes::from(format!("{{\"ServiceID\":{:?}}}", input.service_id().as_str()));
-                    self.reject(subject, payload, &e.to_string(), receipt).await;
-                    return;
-                }
+        let answer = self
+            .until_answered("the pager input", &[&receipt], stop, || pager.handle(&input))
+            .await;
+        let Some(answer) = answer else { return };
+        let settlement = match answer {
+            Ok(report) => {
+                self.metrics.observe_pager(&report);
+                tracing::info!(service = %report.service_id, outcome = report.outcome.as_str(), sent = report.sent.len(), "pager input handled");
+                Settlement::Ack(report.outcome.as_str())
             }
-        }
+            Err(e) => Settlement::Reject(e.to_string()),
+        };
+        self.settle(subject, receipt, payload, settlement).await;
     }
 
     /// With `PAGE_ON_CRITICAL`, raises an alert for the service of each applied CRITICAL
@@ -150,24 +130,17 @@ impl Intake {
             .filter(|(ev, outcome)| **outcome == ApplyOutcome::Applied && ev.version.status == Status::Critical);
         for (event, _) in critical {
             let Some(alert) = critical_alert(event) else { continue };
-            let mut pause = Duration::from_millis(50);
-            loop {
-                let raised = tokio::time::timeout(self.settings.store_timeout, pager.service.alert(&alert))
-                    .await
-                    .unwrap_or_else(|_| Err(StoreError::Unavailable("alert timed out".into()).into()));
-                match raised {
-                    Ok(report) => {
-                        self.metrics.observe_pager(&report);
-                        break;
-                    }
-                    Err(e) if e.is_transient() && pause_or_stop(stop, &mut pause).await => {
-                        tracing::warn!(service = %alert.service_id, error = %e, "alert for a critical alarm not raised yet; retrying");
-                    }
-                    Err(e) => {
-                        tracing::error!(service = %alert.service_id, error = %e, "could not raise the alert of a critical alarm");
-                        break;
-                    }
+            let raised = self
+                .until_answered("the alert of a critical alarm", &[], stop, || {
+                    pager.service.alert(&alert)
+                })
+                .await;
+            match raised {
+                Some(Ok(report)) => self.metrics.observe_pager(&report),
+                Some(Err(e)) => {
+                    tracing::error!(service = %alert.service_id, error = %e, "could not raise the alert of a critical alarm")
                 }
+                None => return,
             }
         }
     }
