@@ -30,13 +30,22 @@ impl StoreError {
 
 /// The right to build and record the next digest of one user, held until released or
 /// until it expires.
+///
+/// A holder can outlive its claim (a publish slower than the claim's lifetime), so the
+/// claim is also a fencing token: a write made under it ([`AlarmStore::prepare_digest`],
+/// [`AlarmStore::record_delivery`]) lands only while the stored claim still has this
+/// `holder` and this `epoch`, and [`AlarmStore::release_digest`] only while it has this
+/// `holder`. A claim that expired but that nobody took over still writes: nothing can have
+/// been built on a newer claim.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DigestClaim {
     /// Whose digest.
     pub user_id: UserId,
-    /// A token unique to this claim; only its holder can release it.
+    /// A token unique to this claim; it changes when another holder takes the claim over.
     pub holder: String,
-    /// How many digests of this user were recorded before this claim.
+    /// How many digests of this user were recorded: the count when the claim was taken,
+    /// plus one for each digest the holder recorded under it since (the holder adds those),
+    /// so it keeps matching the stored count while the claim is this holder's.
     pub epoch: u64,
     /// When the claim lapses if not released, in Unix milliseconds.
     pub expires_at_ms: i64,
@@ -96,18 +105,29 @@ pub trait AlarmStore: Send + Sync + 'static {
     async fn due_alarms(&self, user: &UserId) -> Result<Vec<DueAlarm>, StoreError>;
 
     /// Writes down the digest about to be published under `claim`; `Ok(false)` when the
-    /// claim expired and was taken by another holder (nothing is written then).
+    /// claim was lost (another holder took it over, or the user's epoch is no longer
+    /// `claim.epoch`): nothing is written then, and the digest must not be published.
     async fn prepare_digest(&self, claim: &DigestClaim, digest: &PreparedDigest) -> Result<bool, StoreError>;
 
     /// Records that exactly these versions were published under `claim` in answer to
     /// `request`, counts the digest in the user's epoch, remembers the request id and clears
     /// the prepared digest. Delivery records only move forward.
+    ///
+    /// `Ok(false)` when the claim was lost (as for [`AlarmStore::prepare_digest`]): the
+    /// user's epoch, prepared digest and answered requests are left to the holder that has
+    /// the claim, which finishes the prepared digest itself. The versions' delivery records
+    /// may still have moved forward (an adapter that cannot write them in one transaction
+    /// with the claim writes them first); that is safe, since they were published.
+    ///
+    /// Errors: `Unavailable` when the record may or may not have landed. The caller retries
+    /// the digest under a new claim, which finds the request answered or the digest still
+    /// prepared.
     async fn record_delivery(
         &self,
         claim: &DigestClaim,
         alarms: &[DueAlarm],
         request: Option<&str>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
 
     /// Takes the user's digest claim for `ttl` if nobody holds it or the holder's claim
     /// expired; `Ok(None)` when another holder has it. At most one claim of a user is live.
@@ -119,8 +139,10 @@ pub trait AlarmStore: Send + Sync + 'static {
         ttl: Duration,
     ) -> Result<Option<DigestClaim>, StoreError>;
 
-    /// Gives the claim back; does nothing if it already expired and was taken by another.
-    async fn release_digest(&self, claim: &DigestClaim) -> Result<(), StoreError>;
+    /// Gives the claim back; `Ok(false)`, and nothing is changed, when it is no longer this
+    /// holder's (it expired and was taken by another, or was already given back). Only the
+    /// holder is compared: the holder's own records move the epoch on before it releases.
+    async fn release_digest(&self, claim: &DigestClaim) -> Result<bool, StoreError>;
 
     /// One stored alarm, if any event for it was applied.
     async fn alarm(&self, user: &UserId, alarm: &AlarmId) -> Result<Option<AlarmRecord>, StoreError>;

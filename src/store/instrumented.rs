@@ -75,7 +75,7 @@ impl AlarmStore for InstrumentedStore {
         claim: &DigestClaim,
         alarms: &[DueAlarm],
         request: Option<&str>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         self.timed("record_delivery", self.inner.record_delivery(claim, alarms, request))
             .await
     }
@@ -91,7 +91,7 @@ impl AlarmStore for InstrumentedStore {
             .await
     }
 
-    async fn release_digest(&self, claim: &DigestClaim) -> Result<(), StoreError> {
+    async fn release_digest(&self, claim: &DigestClaim) -> Result<bool, StoreError> {
         self.timed("release_digest", self.inner.release_digest(claim)).await
     }
 
@@ -143,7 +143,7 @@ mod tests {
         async fn prepare_digest(&self, _: &DigestClaim, _: &PreparedDigest) -> Result<bool, StoreError> {
             Err(StoreError::Unavailable("down".into()))
         }
-        async fn record_delivery(&self, _: &DigestClaim, _: &[DueAlarm], _: Option<&str>) -> Result<(), StoreError> {
+        async fn record_delivery(&self, _: &DigestClaim, _: &[DueAlarm], _: Option<&str>) -> Result<bool, StoreError> {
             Err(StoreError::Unavailable("down".into()))
         }
         async fn claim_digest(
@@ -155,7 +155,7 @@ mod tests {
         ) -> Result<Option<DigestClaim>, StoreError> {
             Err(StoreError::Unavailable("down".into()))
         }
-        async fn release_digest(&self, _: &DigestClaim) -> Result<(), StoreError> {
+        async fn release_digest(&self, _: &DigestClaim) -> Result<bool, StoreError> {
             Err(StoreError::Unavailable("down".into()))
         }
         async fn alarm(&self, _: &UserId, _: &AlarmId) -> Result<Option<AlarmRecord>, StoreError> {

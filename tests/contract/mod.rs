@@ -1,7 +1,10 @@
 //! The store contract: what every [`AlarmStore`] adapter must do, written once.
 
+pub mod fencing;
 pub mod mongo_durability;
 pub mod pager;
+
+pub use fencing::*;
 
 use alarm_digest::domain::ports::AlarmStore;
 use alarm_digest::domain::query::{AckOutcome, AlarmFilter, HistoryLimits, PageRequest, SortOrder};
@@ -71,8 +74,8 @@ async fn deliver(store: &dyn AlarmStore, u: &str, alarms: &[DueAlarm]) {
         .await
         .unwrap()
         .unwrap();
-    store.record_delivery(&claim, alarms, None).await.unwrap();
-    store.release_digest(&claim).await.unwrap();
+    assert!(store.record_delivery(&claim, alarms, None).await.unwrap());
+    assert!(store.release_digest(&claim).await.unwrap());
 }
 
 pub async fn first_event_creates_an_active_due_alarm(store: &dyn AlarmStore) {
@@ -320,12 +323,12 @@ pub async fn claim_is_exclusive_until_released_or_expired(store: &dyn AlarmStore
         holder: "b".into(),
         ..first.clone()
     };
-    store.release_digest(&stale).await.unwrap();
+    assert!(!store.release_digest(&stale).await.unwrap(), "a non-holder is told");
     assert!(
         store.claim_digest(&u, "c", t(600), ttl).await.unwrap().is_none(),
         "only the holder can release"
     );
-    store.release_digest(&first).await.unwrap();
+    assert!(store.release_digest(&first).await.unwrap());
     let second = store
         .claim_digest(&u, "b", t(700), ttl)
         .await
@@ -337,7 +340,10 @@ pub async fn claim_is_exclusive_until_released_or_expired(store: &dyn AlarmStore
         .unwrap()
         .expect("expired claim is taken over");
     assert_eq!(third.holder, "c");
-    store.release_digest(&second).await.unwrap();
+    assert!(
+        !store.release_digest(&second).await.unwrap(),
+        "the lost claim's holder is told"
+    );
     assert!(
         store.claim_digest(&u, "d", t(1800), ttl).await.unwrap().is_none(),
         "late release of a lost claim frees nothing"
@@ -356,8 +362,8 @@ pub async fn epoch_counts_recorded_digests(store: &dyn AlarmStore) {
             .unwrap()
             .unwrap();
         assert_eq!(claim.epoch, expected);
-        store.record_delivery(&claim, &[], None).await.unwrap();
-        store.release_digest(&claim).await.unwrap();
+        assert!(store.record_delivery(&claim, &[], None).await.unwrap());
+        assert!(store.release_digest(&claim).await.unwrap());
     }
 }
 
@@ -438,11 +444,11 @@ pub async fn prepared_digest_is_handed_to_the_next_holder_until_recorded(store: 
         !store.prepare_digest(&first, &prepared).await.unwrap(),
         "a lost claim cannot prepare"
     );
-    store
+    assert!(store
         .record_delivery(&second, &prepared.alarms, prepared.request.as_deref())
         .await
-        .unwrap();
-    store.release_digest(&second).await.unwrap();
+        .unwrap());
+    assert!(store.release_digest(&second).await.unwrap());
     let third = store.claim_digest(&u, "c", t(2100), ttl).await.unwrap().unwrap();
     assert_eq!(third.pending, None, "recording clears the prepared digest");
     assert_eq!(third.epoch, first.epoch + 1);
@@ -461,8 +467,8 @@ pub async fn answered_requests_are_remembered_newest_last_and_bounded(store: &dy
             .unwrap()
             .unwrap();
         let request = (i % 4 != 0).then(|| format!("r{i}"));
-        store.record_delivery(&claim, &[], request.as_deref()).await.unwrap();
-        store.release_digest(&claim).await.unwrap();
+        assert!(store.record_delivery(&claim, &[], request.as_deref()).await.unwrap());
+        assert!(store.release_digest(&claim).await.unwrap());
     }
     let claim = store
         .claim_digest(&u, "a", now, Duration::from_secs(5))

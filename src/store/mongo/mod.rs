@@ -130,6 +130,12 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+/// The claim document while `claim` is still its holder's at its epoch: the condition of
+/// every write made under a claim (compare-and-set on the fencing token).
+fn held(claim: &DigestClaim) -> Document {
+    doc! { "_id": claim.user_id.as_str(), "holder": &claim.holder, "epoch": claim.epoch as i64 }
+}
+
 #[async_trait]
 impl AlarmStore for MongoStore {
     async fn apply(&self, events: &[AlarmEvent]) -> Result<Vec<ApplyOutcome>, StoreError> {
@@ -200,7 +206,7 @@ impl AlarmStore for MongoStore {
         let result = self
             .claims
             .update_one(
-                doc! { "_id": claim.user_id.as_str(), "holder": &claim.holder },
+                held(claim),
                 doc! { "$set": { "pending": crate::store::prepared::encode(digest) } },
             )
             .await
@@ -213,7 +219,10 @@ impl AlarmStore for MongoStore {
         claim: &DigestClaim,
         alarms: &[DueAlarm],
         request: Option<&str>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
+        // The alarms first, the claim last: a claim counted and cleared with its alarms not
+        // yet recorded would let the next digest send them again. A claim lost meanwhile
+        // leaves these versions recorded (they were published) and the claim to its holder.
         let mut pending: Vec<&DueAlarm> = alarms.iter().collect();
         for _ in 0..CAS_ATTEMPTS {
             if pending.is_empty() {
@@ -260,12 +269,12 @@ impl AlarmStore for MongoStore {
                 doc! { "answered": { "$each": [request], "$slice": -(ANSWERED_REQUESTS_KEPT as i64) } },
             );
         }
-        self.claims
-            .update_one(doc! { "_id": claim.user_id.as_str() }, update)
-            .upsert(true)
+        let counted = self
+            .claims
+            .update_one(held(claim), update)
             .await
             .map_err(to_store_error)?;
-        Ok(())
+        Ok(counted.matched_count == 1)
     }
 
     async fn claim_digest(
@@ -335,15 +344,16 @@ impl AlarmStore for MongoStore {
         )))
     }
 
-    async fn release_digest(&self, claim: &DigestClaim) -> Result<(), StoreError> {
-        self.claims
+    async fn release_digest(&self, claim: &DigestClaim) -> Result<bool, StoreError> {
+        let released = self
+            .claims
             .update_one(
                 doc! { "_id": claim.user_id.as_str(), "holder": &claim.holder },
                 doc! { "$set": { "holder": null, "expires_at_ms": 0_i64 } },
             )
             .await
             .map_err(to_store_error)?;
-        Ok(())
+        Ok(released.matched_count == 1)
     }
 
     async fn alarm(&self, user: &UserId, alarm: &AlarmId) -> Result<Option<AlarmRecord>, StoreError> {

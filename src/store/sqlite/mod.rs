@@ -202,7 +202,7 @@ impl AlarmStore for SqliteStore {
         claim: &DigestClaim,
         alarms: &[DueAlarm],
         request: Option<&str>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let (claim, alarms, request) = (claim.clone(), alarms.to_vec(), request.map(str::to_string));
         self.write(move |conn| rows::record_delivery(conn, &claim, &alarms, request.as_deref(), now_ms()))
             .await
@@ -222,7 +222,7 @@ impl AlarmStore for SqliteStore {
             .await
     }
 
-    async fn release_digest(&self, claim: &DigestClaim) -> Result<(), StoreError> {
+    async fn release_digest(&self, claim: &DigestClaim) -> Result<bool, StoreError> {
         let claim = claim.clone();
         self.write(move |conn| rows::release(conn, &claim)).await
     }

@@ -129,14 +129,29 @@ pub(super) fn due_alarms(conn: &Connection, user: &UserId) -> rusqlite::Result<V
 /// Digests with more alarms than this read their states in one query.
 const BULK_READ_FROM: usize = 32;
 
-/// Moves each alarm's delivery record forward and counts the digest in the user's epoch.
+/// The requests the user's claim remembers, if the claim is still this holder's at this
+/// epoch. Read in the writer's transaction, so the answer holds until it commits.
+fn answered_if_held(conn: &Connection, claim: &DigestClaim) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT answered FROM digest_claims WHERE user_id = ?1 AND holder = ?2 AND epoch = ?3")?
+        .query_row(params![claim.user_id.as_str(), claim.holder, claim.epoch as i64], |r| {
+            r.get(0)
+        })
+        .optional()
+}
+
+/// Moves each alarm's delivery record forward and counts the digest in the user's epoch,
+/// all in the writer's transaction and only if the claim is still this holder's at this
+/// epoch; `false`, with nothing written, when it is not.
 pub(super) fn record_delivery(
     conn: &Connection,
     claim: &DigestClaim,
     alarms: &[DueAlarm],
     request: Option<&str>,
     now_ms: i64,
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<bool> {
+    let Some(answered) = answered_if_held(conn, claim)? else {
+        return Ok(false);
+    };
     let mut read = conn.prepare_cached(&format!(
         "SELECT {STATE_COLUMNS} FROM alarms WHERE user_id = ?1 AND alarm_id = ?2"
     ))?;
@@ -178,23 +193,22 @@ pub(super) fn record_delivery(
             now_ms,
         ])?;
     }
-    let answered: Option<String> = conn
-        .prepare_cached("SELECT answered FROM digest_claims WHERE user_id = ?1")?
-        .query_row([claim.user_id.as_str()], |r| r.get(0))
-        .optional()?;
-    let mut answered: Vec<String> = answered
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default();
+    let mut answered: Vec<String> = serde_json::from_str(&answered).unwrap_or_default();
     if let Some(request) = request {
         prepared::remember(&mut answered, request);
     }
     let answered = serde_json::to_string(&answered).expect("strings serialize");
     conn.prepare_cached(
-        "INSERT INTO digest_claims (user_id, epoch, answered) VALUES (?1, 1, ?2)
-         ON CONFLICT (user_id) DO UPDATE SET epoch = epoch + 1, pending = NULL, answered = excluded.answered",
+        "UPDATE digest_claims SET epoch = epoch + 1, pending = NULL, answered = ?4
+         WHERE user_id = ?1 AND holder = ?2 AND epoch = ?3",
     )?
-    .execute(params![claim.user_id.as_str(), answered])?;
-    Ok(())
+    .execute(params![
+        claim.user_id.as_str(),
+        claim.holder,
+        claim.epoch as i64,
+        answered
+    ])?;
+    Ok(true)
 }
 
 /// Takes the claim in one statement: the conflict branch only fires when free or expired.
@@ -238,21 +252,25 @@ pub(super) fn claim(
     }))
 }
 
-/// Writes the prepared digest if this holder still has the claim.
+/// Writes the prepared digest if the claim is still this holder's at this epoch.
 pub(super) fn prepare(conn: &Connection, claim: &DigestClaim, digest: &PreparedDigest) -> rusqlite::Result<bool> {
     let changed = conn
-        .prepare_cached("UPDATE digest_claims SET pending = ?3 WHERE user_id = ?1 AND holder = ?2")?
-        .execute(params![claim.user_id.as_str(), claim.holder, prepared::encode(digest)])?;
+        .prepare_cached("UPDATE digest_claims SET pending = ?4 WHERE user_id = ?1 AND holder = ?2 AND epoch = ?3")?
+        .execute(params![
+            claim.user_id.as_str(),
+            claim.holder,
+            claim.epoch as i64,
+            prepared::encode(digest)
+        ])?;
     Ok(changed == 1)
 }
 
 /// Frees the claim if this holder still has it.
-pub(super) fn release(conn: &Connection, claim: &DigestClaim) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "UPDATE digest_claims SET holder = NULL, expires_at_ms = 0 WHERE user_id = ?1 AND holder = ?2",
-    )?
-    .execute(params![claim.user_id.as_str(), claim.holder])?;
-    Ok(())
+pub(super) fn release(conn: &Connection, claim: &DigestClaim) -> rusqlite::Result<bool> {
+    let changed = conn
+        .prepare_cached("UPDATE digest_claims SET holder = NULL, expires_at_ms = 0 WHERE user_id = ?1 AND holder = ?2")?
+        .execute(params![claim.user_id.as_str(), claim.holder])?;
+    Ok(changed == 1)
 }
 
 /// The columns [`record_at`] reads, in order.
