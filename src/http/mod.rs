@@ -28,7 +28,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use std::sync::Arc;
 use std::time::Duration;
-use tower_http::trace::TraceLayer;
 use utoipa::{Modify as _, OpenApi as _};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -103,7 +102,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.body_bytes))
         .layer(from_fn_with_state(limits.timeout, deadline))
-        .layer(TraceLayer::new_for_http())
+        .layer(observe::trace_layer())
         .with_state(state)
 }
 
