@@ -1,6 +1,7 @@
 //! Liveness and readiness: NATS connected, JetStream answering, store answering, intake consuming.
 
-use crate::domain::ports::{AlarmStore, StoreError};
+use crate::digests::Digests;
+use crate::domain::ports::StoreError;
 use async_nats::connection::State;
 use async_nats::Client;
 use serde::Serialize;
@@ -132,9 +133,9 @@ impl Health {
 
     /// Pings the store every `every` until `stop`, so readiness follows the store even
     /// when no traffic flows.
-    pub async fn watch_store(self: Arc<Self>, store: Arc<dyn AlarmStore>, every: Duration, stop: CancellationToken) {
+    pub async fn watch_store(self: Arc<Self>, digests: Arc<Digests>, every: Duration, stop: CancellationToken) {
         loop {
-            match tokio::time::timeout(every.max(Duration::from_secs(1)) * 2, store.ping()).await {
+            match tokio::time::timeout(every.max(Duration::from_secs(1)) * 2, digests.ping()).await {
                 Ok(Ok(())) => self.store_ok(),
                 Ok(Err(e)) => self.store_failed(&e),
                 Err(_) => self.store_failed(&StoreError::Unavailable("ping timed out".into())),

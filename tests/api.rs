@@ -147,4 +147,5 @@ pager_api_suite!(
     invalid_escalation_policies_are_422_problems_naming_the_fault,
     a_service_shows_its_incident_until_the_console_acknowledges_and_heals_it,
     pager_writes_need_the_write_token_and_reads_the_read_token,
+    http_intake_pages_a_service_whose_alarm_turns_critical_like_nats_intake,
 );

@@ -113,7 +113,7 @@ impl From<Page<AlarmRecord>> for PageView {
     responses((status = 200, description = "A page of alarms", body = PageView)))]
 async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Json<PageView>, ApiError> {
     let (filter, page) = listing(query.as_deref())?;
-    Ok(Json(state.store.list_alarms(&filter, &page).await?.into()))
+    Ok(Json(state.digests.alarms(&filter, &page).await?.into()))
 }
 
 /// One user's alarms: the listing with the user fixed by the path.
@@ -131,14 +131,14 @@ async fn list_for_user(
         ));
     }
     filter.user_id = Some(user_id(&user)?);
-    Ok(Json(state.store.list_alarms(&filter, &page).await?.into()))
+    Ok(Json(state.digests.alarms(&filter, &page).await?.into()))
 }
 
 /// The record of the alarm a path names, or 404.
 pub async fn record(state: &AppState, user: &str, alarm: &str) -> Result<AlarmRecord, ApiError> {
     let (user, alarm) = (user_id(user)?, alarm_id(alarm)?);
     state
-        .store
+        .digests
         .alarm(&user, &alarm)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no alarm {alarm} of user {user}")))
@@ -190,7 +190,7 @@ async fn events(
     Path((user, alarm)): Path<(String, String)>,
 ) -> Result<Json<Vec<EventView>>, ApiError> {
     let r = record(&state, &user, &alarm).await?;
-    let history = state.store.history(&r.user_id, &r.alarm_id).await?;
+    let history = state.digests.history(&r.user_id, &r.alarm_id).await?;
     Ok(Json(history.iter().map(EventView::from).collect()))
 }
 
@@ -212,7 +212,7 @@ async fn counts(State(state): State<AppState>) -> Result<Json<CountsView>, ApiEr
         active,
         alarms,
         events_received,
-    } = state.store.counts().await?;
+    } = state.digests.counts().await?;
     Ok(Json(CountsView {
         active_alarms: active,
         alarms,

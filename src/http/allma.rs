@@ -174,9 +174,13 @@ async fn intake(
         .map(|t| EventTime::parse_rfc3339(t).map_err(|e| invalid(format!("acknowledgedOn: {e}"))))
         .transpose()?;
     let first = &events[0];
-    let outcomes = state.service.apply(&events).await?;
+    let applied = state.digests.apply(&events).await?;
+    for page in &applied.pages {
+        state.metrics.observe_pager(page);
+    }
+    let outcomes = applied.outcomes;
     let acknowledged = match acked_at {
-        Some(at) => state.store.acknowledge(&first.user_id, &first.alarm_id, at).await? == AckOutcome::Recorded,
+        Some(at) => state.digests.acknowledge(&first.user_id, &first.alarm_id, at).await? == AckOutcome::Recorded,
         None => false,
     };
     Ok((

@@ -67,6 +67,16 @@ impl From<crate::domain::ports::StoreError> for ApiError {
     }
 }
 
+impl From<crate::pager::PagerError> for ApiError {
+    fn from(e: crate::pager::PagerError) -> Self {
+        match e {
+            crate::pager::PagerError::Store(e) => e.into(),
+            other if other.is_transient() => ApiError::Unavailable(other.to_string()),
+            other => ApiError::Unexpected(anyhow::Error::new(other)),
+        }
+    }
+}
+
 impl From<BytesRejection> for ApiError {
     fn from(rejection: BytesRejection) -> Self {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {

@@ -80,7 +80,11 @@ async fn submit(
     let mut outcomes = if valid.is_empty() {
         Vec::new()
     } else {
-        state.service.apply(&valid).await?
+        let applied = state.digests.apply(&valid).await?;
+        for page in &applied.pages {
+            state.metrics.observe_pager(page);
+        }
+        applied.outcomes
     }
     .into_iter();
     let mut answer = Submitted::default();
@@ -167,7 +171,7 @@ async fn acknowledge(
         }
     };
     let r = record(&state, &user, &alarm).await?;
-    let status = match state.store.acknowledge(&r.user_id, &r.alarm_id, at).await? {
+    let status = match state.digests.acknowledge(&r.user_id, &r.alarm_id, at).await? {
         AckOutcome::Recorded => StatusCode::CREATED,
         AckOutcome::AlreadyRecorded => StatusCode::OK,
         AckOutcome::UnknownAlarm => return Err(ApiError::NotFound(format!("no alarm {alarm} of user {user}"))),

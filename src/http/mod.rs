@@ -15,11 +15,10 @@ pub mod policies;
 pub mod services;
 pub mod stats;
 
-use crate::domain::ports::AlarmStore;
+use crate::digests::Digests;
 use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::pager::PagerService;
-use crate::service::AlarmService;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{from_fn_with_state, Next};
@@ -38,10 +37,8 @@ pub struct AppState {
     pub health: Arc<Health>,
     /// The metrics registry.
     pub metrics: Arc<Metrics>,
-    /// Alarm queries.
-    pub store: Arc<dyn AlarmStore>,
-    /// Event intake and acknowledgements.
-    pub service: Arc<AlarmService>,
+    /// The alarm use cases: intake, acknowledgements, queries and statistics.
+    pub digests: Arc<Digests>,
     /// Escalation policies, service health and the console's pager actions.
     pub pager: Arc<PagerService>,
     /// The bearer tokens of the API.

@@ -246,7 +246,7 @@ async fn put_policy(
     let view: PolicyView = parse(&bytes, &[""])?;
     levels_and_targets_are_objects(&bytes)?;
     let policy = view.into_policy(service)?;
-    let created = state.pager.policies().put_policy(&policy).await?;
+    let created = state.pager.put_policy(&policy).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(PolicyView::from(&policy))))
 }
@@ -258,7 +258,6 @@ async fn get_policy(State(state): State<AppState>, Path(service): Path<String>) 
     let service = service_id(&service)?;
     let policy = state
         .pager
-        .policies()
         .policy(&service)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no escalation policy for service {service}")))?;
@@ -271,7 +270,7 @@ async fn get_policy(State(state): State<AppState>, Path(service): Path<String>) 
     responses((status = 204, description = "Deleted")))]
 async fn delete_policy(State(state): State<AppState>, Path(service): Path<String>) -> Result<StatusCode, ApiError> {
     let service = service_id(&service)?;
-    if state.pager.policies().delete_policy(&service).await? {
+    if state.pager.delete_policy(&service).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound(format!(

@@ -119,12 +119,11 @@ async fn get_service(
     Path(service): Path<String>,
 ) -> Result<Json<ServiceView>, ApiError> {
     let service = service_id(&service)?;
-    let store = state.pager.store();
-    let record = match store.pager_record(&service).await? {
-        Some(record) => record,
-        None if state.pager.policies().policy(&service).await?.is_some() => PagerRecord::default(),
-        None => return Err(ApiError::NotFound(format!("no service {service}"))),
-    };
+    let record = state
+        .pager
+        .known_service(&service)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no service {service}")))?;
     Ok(Json(ServiceView::new(&service, &record, None)))
 }
 
@@ -148,13 +147,9 @@ async fn acknowledge_service(
         let parsed: Option<AcknowledgeBody> = parse(&json_bytes(&headers, Ok(body))?, &[""])?;
         parsed.and_then(|p| p.acknowledged_by).filter(|b| !b.trim().is_empty())
     };
-    let report = state
-        .pager
-        .acknowledge(&service, by.as_deref())
-        .await
-        .map_err(pager_error)?;
+    let report = state.pager.acknowledge(&service, by.as_deref()).await?;
     state.metrics.observe_pager(&report);
-    let record = state.pager.record(&service).await.map_err(pager_error)?;
+    let record = state.pager.record(&service).await?;
     Ok(Json(ServiceView::new(&service, &record, Some(report.outcome.as_str()))))
 }
 
@@ -166,16 +161,8 @@ async fn mark_service_healthy(
     Path(service): Path<String>,
 ) -> Result<Json<ServiceView>, ApiError> {
     let service = service_id(&service)?;
-    let report = state.pager.healthy(&service).await.map_err(pager_error)?;
+    let report = state.pager.healthy(&service).await?;
     state.metrics.observe_pager(&report);
-    let record = state.pager.record(&service).await.map_err(pager_error)?;
+    let record = state.pager.record(&service).await?;
     Ok(Json(ServiceView::new(&service, &record, Some(report.outcome.as_str()))))
-}
-
-fn pager_error(e: crate::pager::PagerError) -> ApiError {
-    match e {
-        crate::pager::PagerError::Store(e) => e.into(),
-        other if other.is_transient() => ApiError::Unavailable(other.to_string()),
-        other => ApiError::Unexpected(anyhow::Error::new(other)),
-    }
 }

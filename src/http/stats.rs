@@ -1,12 +1,12 @@
 //! `GET /v1/stats`: alarms by status, and response times over alarm episodes.
 
 use super::error::ApiError;
-use super::listing::{instant, pairs, user_id, MAX_LIMIT};
+use super::listing::{instant, pairs, user_id};
 use super::openapi::StatsParams;
 use super::AppState;
-use crate::domain::episodes::{episodes, summarize, Episode, Summary};
-use crate::domain::query::{AlarmFilter, PageRequest, SortOrder};
-use crate::domain::{EventTime, Status, Version};
+use crate::digests::Window;
+use crate::domain::episodes::Summary;
+use crate::domain::query::AlarmFilter;
 use axum::extract::{RawQuery, State};
 use axum::Json;
 use serde::Serialize;
@@ -58,24 +58,9 @@ struct StatsView {
     time_to_resolve: Option<SummaryView>,
 }
 
-/// The window episodes must start in: `[since, until)`.
-struct Window {
-    since: Option<EventTime>,
-    until: Option<EventTime>,
-}
-
-impl Window {
-    fn contains(&self, t: EventTime) -> bool {
-        self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t < u)
-    }
-}
-
 fn parse(raw: Option<&str>) -> Result<(AlarmFilter, Window), ApiError> {
     let mut filter = AlarmFilter::default();
-    let mut window = Window {
-        since: None,
-        until: None,
-    };
+    let mut window = Window::default();
     for (name, value) in pairs(raw)? {
         match name.as_str() {
             "user_id" => filter.user_id = Some(user_id(&value)?),
@@ -95,42 +80,11 @@ fn parse(raw: Option<&str>) -> Result<(AlarmFilter, Window), ApiError> {
     responses((status = 200, description = "Counts and response times", body = StatsView)))]
 async fn stats(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Json<StatsView>, ApiError> {
     let (filter, window) = parse(query.as_deref())?;
-    let mut alarms: BTreeMap<&'static str, u64> = Status::ALL.iter().map(|s| (s.as_str(), 0)).collect();
-    let mut in_window: Vec<Episode> = Vec::new();
-    let mut page = PageRequest {
-        limit: MAX_LIMIT,
-        after: None,
-        order: SortOrder::Asc,
-    };
-    loop {
-        let listed = state.store.list_alarms(&filter, &page).await?;
-        for alarm in &listed.items {
-            if let Some(latest) = alarm.state.latest() {
-                *alarms.entry(latest.status.as_str()).or_default() += 1;
-            }
-            let history = state.store.history(&alarm.user_id, &alarm.alarm_id).await?;
-            let versions: Vec<Version> = history
-                .iter()
-                .map(|e| e.version)
-                .chain(alarm.state.seen.versions())
-                .collect();
-            in_window.extend(
-                episodes(&versions, &alarm.acknowledgements)
-                    .into_iter()
-                    .filter(|e| window.contains(e.started_at)),
-            );
-        }
-        match listed.next {
-            Some(next) => page.after = Some(next),
-            None => break,
-        }
-    }
-    let acknowledge = in_window.iter().filter_map(Episode::time_to_acknowledge).collect();
-    let resolve = in_window.iter().filter_map(Episode::time_to_resolve).collect();
+    let stats = state.digests.stats(&filter, &window).await?;
     Ok(Json(StatsView {
-        alarms,
-        episodes: in_window.len(),
-        time_to_acknowledge: summarize(acknowledge).map(SummaryView::from),
-        time_to_resolve: summarize(resolve).map(SummaryView::from),
+        alarms: stats.by_status,
+        episodes: stats.episodes,
+        time_to_acknowledge: stats.time_to_acknowledge.map(SummaryView::from),
+        time_to_resolve: stats.time_to_resolve.map(SummaryView::from),
     }))
 }

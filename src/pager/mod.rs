@@ -114,14 +114,29 @@ impl PagerService {
         }
     }
 
-    /// The escalation policies.
-    pub fn policies(&self) -> &Arc<dyn PolicyRepository> {
-        &self.policies
+    /// The service's escalation policy, if one was put.
+    pub async fn policy(&self, service: &ServiceId) -> Result<Option<EscalationPolicy>, PagerError> {
+        Ok(self.policies.policy(service).await?)
     }
 
-    /// The service states, for queries.
-    pub fn store(&self) -> &Arc<dyn PagerStore> {
-        &self.store
+    /// Creates or replaces a service's escalation policy; `true` when it created it.
+    pub async fn put_policy(&self, policy: &EscalationPolicy) -> Result<bool, PagerError> {
+        Ok(self.policies.put_policy(policy).await?)
+    }
+
+    /// Deletes a service's escalation policy; `true` when there was one. Its open incident,
+    /// if any, notifies nobody more.
+    pub async fn delete_policy(&self, service: &ServiceId) -> Result<bool, PagerError> {
+        Ok(self.policies.delete_policy(service).await?)
+    }
+
+    /// The record of a service the pager knows (it has a record or a policy); `None` for
+    /// one it never heard of.
+    pub async fn known_service(&self, service: &ServiceId) -> Result<Option<PagerRecord>, PagerError> {
+        if let Some(record) = self.store.pager_record(service).await? {
+            return Ok(Some(record));
+        }
+        Ok(self.policies.policy(service).await?.map(|_| PagerRecord::default()))
     }
 
     /// An alert: opens an incident and notifies level 1 when the service was healthy.

@@ -179,3 +179,31 @@ pub async fn pager_writes_need_the_write_token_and_reads_the_read_token(stores: 
         assert_eq!(status(with_token), 200, "{read}");
     }
 }
+
+pub async fn http_intake_pages_a_service_whose_alarm_turns_critical_like_nats_intake(stores: Stores) {
+    // Before the use case owned the rule, only NATS intake paged: this saw no notification.
+    let (api, notifications) = super::server::Api::start_wired(stores, Tokens::default(), true).await;
+    assert_eq!(put(&api, POLICY, &two_levels()).await.0, 201);
+    let critical = super::server::event(
+        "u1",
+        "checkout",
+        "CRITICAL",
+        "2024-01-01T00:00:00Z",
+        "Checkout",
+        "payments",
+        "Ann",
+    );
+    api.seed(&[critical]).await;
+    let sent = notifications.0.lock().unwrap().clone();
+    let level_one: Vec<_> = sent.iter().filter(|n| n.level == 1).collect();
+    assert_eq!(level_one.len(), 2, "both targets of level 1 are paged: {sent:?}");
+    let (_, service) = api.get("/v1/services/payments").await;
+    assert_eq!(service["Healthy"], false, "{service}");
+    assert!(
+        service["Incident"]["Message"]
+            .as_str()
+            .unwrap()
+            .contains("Checkout is CRITICAL"),
+        "{service}"
+    );
+}

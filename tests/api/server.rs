@@ -1,5 +1,7 @@
 //! Serves the app's router over real HTTP on a free port, on a store of the caller's choice.
 
+use alarm_digest::app::{Ports, UseCaseSettings, UseCases};
+use alarm_digest::digests::ClaimSettings;
 use alarm_digest::domain::pager::{Notification, Notifier, NotifyError};
 use alarm_digest::domain::ports::{AlarmStore, DigestPublisher, PublishError, SystemClock};
 use alarm_digest::domain::query::HistoryLimits;
@@ -7,10 +9,9 @@ use alarm_digest::domain::{Digest, DigestId};
 use alarm_digest::health::Health;
 use alarm_digest::http::auth::Tokens;
 use alarm_digest::http::observe::observed;
-use alarm_digest::http::{router, AppState, HttpLimits};
+use alarm_digest::http::{router, HttpLimits};
 use alarm_digest::metrics::Metrics;
-use alarm_digest::pager::{PagerService, PagerSettings};
-use alarm_digest::service::{AlarmService, ClaimSettings};
+use alarm_digest::pager::PagerSettings;
 use alarm_digest::store::sqlite::SqliteStore;
 use alarm_digest::store::Stores;
 use serde_json::Value;
@@ -70,53 +71,57 @@ impl Api {
         Self::start_with_stores(stores, tokens).await
     }
 
-    /// Serves the router on every port of `stores` with `tokens`.
+    /// Serves the router on every port of `stores` with `tokens`, through the same
+    /// composition root as the service.
     pub async fn start_with_stores(stores: Stores, tokens: Tokens) -> Api {
-        let store = stores.alarms;
+        Self::start_wired(stores, tokens, false).await.0
+    }
+
+    /// Like [`Api::start_with_stores`], with `PAGE_ON_CRITICAL` as given; also answers the
+    /// notifications the pager sent.
+    pub async fn start_wired(
+        stores: Stores,
+        tokens: Tokens,
+        page_on_critical: bool,
+    ) -> (Api, Arc<RecordedNotifications>) {
         // Readiness is not under test; a client that never connects is enough for it.
         let nats = async_nats::ConnectOptions::new()
             .retry_on_initial_connect()
             .connect("nats://127.0.0.1:1")
             .await
             .unwrap();
-        let service = Arc::new(AlarmService::new(
-            Arc::clone(&store),
-            Arc::new(RecordedDigests::default()),
-            Arc::new(SystemClock),
-            "api-test",
-            ClaimSettings {
+        let notifications = Arc::new(RecordedNotifications::default());
+        let ports = Ports {
+            stores,
+            publisher: Arc::new(RecordedDigests::default()),
+            notifier: Arc::clone(&notifications) as Arc<dyn Notifier>,
+            clock: Arc::new(SystemClock),
+        };
+        let settings = UseCaseSettings {
+            replica: "api-test".into(),
+            claims: ClaimSettings {
                 ttl: Duration::from_secs(5),
                 wait: Duration::from_secs(1),
             },
-        ));
-        let pager = Arc::new(PagerService::new(
-            stores.policies,
-            stores.pager,
-            Arc::new(RecordedNotifications::default()),
-            Arc::new(SystemClock),
-            PagerSettings::default(),
-        ));
-        let metrics = Arc::new(Metrics::new());
-        let state = AppState {
-            health: Health::new(nats),
-            metrics: Arc::clone(&metrics),
-            store,
-            service,
-            pager,
-            tokens: Arc::new(tokens),
-            limits: HttpLimits {
-                body_bytes: BODY_LIMIT,
-                timeout: Duration::from_secs(10),
-            },
+            pager: PagerSettings::default(),
+            page_on_critical,
         };
+        let metrics = Arc::new(Metrics::new());
+        let use_cases = UseCases::build(ports, settings, &metrics);
+        let limits = HttpLimits {
+            body_bytes: BODY_LIMIT,
+            timeout: Duration::from_secs(10),
+        };
+        let state = use_cases.http_state(Health::new(nats), Arc::clone(&metrics), tokens, limits);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = observed(router(state), metrics);
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Api {
+        let api = Api {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
-        }
+        };
+        (api, notifications)
     }
 
     /// GET `path`, answering status and JSON body (`Null` when the body is not JSON).

@@ -28,7 +28,7 @@ impl Intake {
     ) {
         let answer = self
             .until_answered("the acknowledgement", &[&receipt], stop, || {
-                self.service.acknowledge(&ack.user_id, &ack.alarm_id, ack.acked_at)
+                self.digests.acknowledge(&ack.user_id, &ack.alarm_id, ack.acked_at)
             })
             .await;
         let Some(answer) = answer else { return };

@@ -17,10 +17,10 @@ pub use consume::{run_core, run_jetstream};
 pub use pager::{PagerIntake, PagerSubjects};
 
 use super::outbound::dead_letters::DeadLetters;
+use crate::digests::Digests;
 use crate::domain::{AlarmEvent, UserId};
 use crate::health::Health;
 use crate::metrics::Metrics;
-use crate::service::AlarmService;
 use bytes::Bytes;
 use pager_wire::PagerInput;
 use receipt::Receipt;
@@ -91,7 +91,7 @@ struct Work {
 
 /// Shared by the dispatcher and the lanes.
 pub struct Intake {
-    service: Arc<AlarmService>,
+    digests: Arc<Digests>,
     dead_letters: DeadLetters,
     health: Arc<Health>,
     metrics: Arc<Metrics>,
@@ -102,9 +102,9 @@ pub struct Intake {
 }
 
 impl Intake {
-    /// Builds the intake around the service, and the pager when given.
+    /// Builds the intake around the alarm use cases, and the pager's when given.
     pub fn new(
-        service: Arc<AlarmService>,
+        digests: Arc<Digests>,
         dead_letters: DeadLetters,
         health: Arc<Health>,
         metrics: Arc<Metrics>,
@@ -113,7 +113,7 @@ impl Intake {
         pager: Option<PagerIntake>,
     ) -> Arc<Self> {
         Arc::new(Self {
-            service,
+            digests,
             dead_letters,
             health,
             metrics,
@@ -239,16 +239,18 @@ impl Intake {
         let answer = self
             .until_answered("applying events", &receipts, stop, || async {
                 let started = Instant::now();
-                self.service.apply(&events).await.map(|o| (o, started.elapsed()))
+                self.digests.apply(&events).await.map(|a| (a, started.elapsed()))
             })
             .await;
         let Some(answer) = answer else { return };
         let subject = &self.subjects.alarm_status;
         match answer {
-            Ok((outcomes, took)) => {
-                self.page_on_critical(&events, &outcomes, stop).await;
+            Ok((applied, took)) => {
                 self.metrics.observe_commit(took, events.len());
-                for (work, outcome) in batch.into_iter().zip(outcomes) {
+                for page in &applied.pages {
+                    self.metrics.observe_pager(page);
+                }
+                for (work, outcome) in batch.into_iter().zip(applied.outcomes) {
                     self.metrics.observe_event_commit(work.received.elapsed());
                     self.settle(subject, work.receipt, work.payload, Settlement::Ack(outcome.as_str()))
                         .await;
@@ -270,8 +272,8 @@ impl Intake {
         let answer = self
             .until_answered("the digest", &[&receipt], stop, || async {
                 let started = Instant::now();
-                let sent = self.service.send_digest(&user, request.as_deref()).await?;
-                Ok::<_, crate::service::DigestError>((sent, started.elapsed()))
+                let sent = self.digests.send_digest(&user, request.as_deref()).await?;
+                Ok::<_, crate::digests::DigestError>((sent, started.elapsed()))
             })
             .await;
         let Some(answer) = answer else { return };

@@ -1,14 +1,11 @@
 //! Pager inputs in the intake: parsed and dead-lettered like alarms, routed by service to
-//! a lane, settled only once the pager committed them; and, with `PAGE_ON_CRITICAL`, an
-//! alert for each alarm of a service that turns CRITICAL.
+//! a lane, settled only once the pager committed them.
 
 use super::pager_wire::{parse_acknowledge, parse_alert, parse_healthy, PagerInput};
 use super::receipt::Receipt;
 use super::settle::Settlement;
 use super::wire::WireError;
 use super::Intake;
-use crate::domain::pager::Alert;
-use crate::domain::{AlarmEvent, ApplyOutcome, ServiceId, Status};
 use crate::pager::{PagerError, PagerReport, PagerService};
 use bytes::Bytes;
 use std::sync::Arc;
@@ -38,8 +35,6 @@ pub struct PagerIntake {
     pub service: Arc<PagerService>,
     /// Its input subjects.
     pub subjects: PagerSubjects,
-    /// Raise an alert for the service of an alarm that becomes CRITICAL.
-    pub page_on_critical: bool,
 }
 
 impl PagerIntake {
@@ -58,23 +53,6 @@ impl PagerIntake {
             PagerInput::Healthy(service) => self.service.healthy(service).await,
         }
     }
-}
-
-/// The alert an alarm turning CRITICAL raises for its service.
-fn critical_alert(event: &AlarmEvent) -> Option<Alert> {
-    let service = event.metadata.service.as_deref()?;
-    let service_id = ServiceId::parse(service)
-        .map_err(|e| tracing::warn!(service, error = %e, "not paging for a service id that is not valid"))
-        .ok()?;
-    let name = event.metadata.name.as_deref().unwrap_or(event.alarm_id.as_str());
-    Some(Alert {
-        service_id,
-        message: format!(
-            "{name} is CRITICAL (alarm {} of user {})",
-            event.alarm_id, event.user_id
-        ),
-        raised_at: event.version.changed_at,
-    })
 }
 
 impl Intake {
@@ -111,37 +89,5 @@ impl Intake {
             Err(e) => Settlement::Reject(e.to_string()),
         };
         self.settle(subject, receipt, payload, settlement).await;
-    }
-
-    /// With `PAGE_ON_CRITICAL`, raises an alert for the service of each applied CRITICAL
-    /// event, before the events are acked; gives up on an alert only when stopping.
-    pub(super) async fn page_on_critical(
-        &self,
-        events: &[AlarmEvent],
-        outcomes: &[ApplyOutcome],
-        stop: &CancellationToken,
-    ) {
-        let Some(pager) = self.pager.as_ref().filter(|p| p.page_on_critical) else {
-            return;
-        };
-        let critical = events
-            .iter()
-            .zip(outcomes)
-            .filter(|(ev, outcome)| **outcome == ApplyOutcome::Applied && ev.version.status == Status::Critical);
-        for (event, _) in critical {
-            let Some(alert) = critical_alert(event) else { continue };
-            let raised = self
-                .until_answered("the alert of a critical alarm", &[], stop, || {
-                    pager.service.alert(&alert)
-                })
-                .await;
-            match raised {
-                Some(Ok(report)) => self.metrics.observe_pager(&report),
-                Some(Err(e)) => {
-                    tracing::error!(service = %alert.service_id, error = %e, "could not raise the alert of a critical alarm")
-                }
-                None => return,
-            }
-        }
     }
 }

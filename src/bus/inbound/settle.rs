@@ -4,9 +4,9 @@
 
 use super::receipt::Receipt;
 use super::Intake;
+use crate::digests::DigestError;
 use crate::domain::ports::StoreError;
 use crate::pager::PagerError;
-use crate::service::DigestError;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use bytes::Bytes;
 use std::future::Future;

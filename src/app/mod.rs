@@ -1,4 +1,9 @@
-//! Wiring: store, NATS, service, pager, intake and HTTP, run until a shutdown signal.
+//! The service: its adapters built from the configuration around the use cases
+//! ([`wiring`]), run until a shutdown signal, then stopped in order.
+
+mod wiring;
+
+pub use wiring::{Ports, UseCaseSettings, UseCases};
 
 use crate::bus::backlog::BacklogSampling;
 use crate::bus::inbound::{self as intake, Intake, LaneSettings, PagerIntake, PagerSubjects, Subjects};
@@ -8,16 +13,14 @@ use crate::bus::outbound::notifications::NatsNotifier;
 use crate::bus::outbound::publisher::Publisher;
 use crate::bus::streams::InputTopology;
 use crate::config::{IntakeMode, ServeConfig};
-use crate::domain::ports::{AlarmStore, DigestPublisher, SystemClock};
+use crate::digests::{ClaimSettings, Digests};
+use crate::domain::ports::{DigestPublisher, SystemClock};
 use crate::health::Health;
 use crate::http::auth::Tokens;
 use crate::http::observe::observed;
-use crate::http::{router, AppState, HttpLimits};
+use crate::http::{router, HttpLimits};
 use crate::metrics::Metrics;
-use crate::pager::{PagerService, PagerSettings};
-use crate::service::{AlarmService, ClaimSettings};
-use crate::store::instrumented::InstrumentedStore;
-use crate::store::instrumented_pager::InstrumentedPager;
+use crate::pager::PagerSettings;
 use anyhow::Context as _;
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
@@ -33,12 +36,10 @@ const BACKLOG_SAMPLE_EVERY: Duration = Duration::from_secs(1);
 pub struct Application {
     config: ServeConfig,
     listener: TcpListener,
-    store: Arc<dyn AlarmStore>,
     client: async_nats::Client,
     health: Arc<Health>,
     metrics: Arc<Metrics>,
-    service: Arc<AlarmService>,
-    pager: Arc<PagerService>,
+    use_cases: UseCases,
     publisher: Publisher,
 }
 
@@ -48,14 +49,12 @@ impl Application {
     pub async fn build(config: ServeConfig) -> anyhow::Result<Self> {
         let replica = config.replica_name();
         let stores = crate::store::open_stores(&config.store_url, config.history_limits()).await?;
-        let store = stores.alarms;
         let (client, nats_stats) = crate::bus::connect::connect(&config.nats, &replica)
             .await
             .context("connecting to NATS")?;
         let mut metrics = Metrics::new();
         metrics.track_nats(nats_stats);
         let metrics = Arc::new(metrics);
-        let store = InstrumentedStore::wrap(store, Arc::clone(&metrics));
         let nats_publisher = match config.intake {
             IntakeMode::Jetstream => Publisher::jetstream(client.clone()),
             IntakeMode::Core => Publisher::core(client.clone()),
@@ -65,30 +64,29 @@ impl Application {
             &config.digest_subject,
             Arc::clone(&metrics),
         ));
-        let publisher = crate::faults::CrashAfterPublish::wrap(publisher, config.fault_crash_after_digests);
-        let claims = ClaimSettings {
-            ttl: config.claim_ttl,
-            wait: config.claim_wait,
+        let ports = Ports {
+            stores,
+            publisher: crate::faults::CrashAfterPublish::wrap(publisher, config.fault_crash_after_digests),
+            notifier: Arc::new(NatsNotifier::new(
+                nats_publisher.clone(),
+                &config.pager.notification_subject_prefix,
+            )),
+            clock: Arc::new(SystemClock),
         };
-        let service = Arc::new(AlarmService::new(
-            Arc::clone(&store),
-            publisher,
-            Arc::new(SystemClock),
+        let settings = UseCaseSettings {
             replica,
-            claims,
-        ));
-        let notifier = NatsNotifier::new(nats_publisher.clone(), &config.pager.notification_subject_prefix);
-        let pager = Arc::new(PagerService::new(
-            InstrumentedPager::wrap(stores.policies, Arc::clone(&metrics)),
-            InstrumentedPager::wrap(stores.pager, Arc::clone(&metrics)),
-            Arc::new(notifier),
-            Arc::new(SystemClock),
-            PagerSettings {
+            claims: ClaimSettings {
+                ttl: config.claim_ttl,
+                wait: config.claim_wait,
+            },
+            pager: PagerSettings {
                 ack_timeout: config.pager.ack_timeout,
                 claim_ttl: config.pager.pager_claim_ttl,
                 ..Default::default()
             },
-        ));
+            page_on_critical: config.pager.page_on_critical,
+        };
+        let use_cases = UseCases::build(ports, settings, &metrics);
         let listener = TcpListener::bind(config.http_addr)
             .await
             .with_context(|| format!("binding HTTP on {}", config.http_addr))?;
@@ -99,12 +97,10 @@ impl Application {
         Ok(Self {
             config,
             listener,
-            store,
             client,
             health,
             metrics,
-            service,
-            pager,
+            use_cases,
             publisher: nats_publisher,
         })
     }
@@ -120,12 +116,12 @@ impl Application {
         let stop = CancellationToken::new();
         let cfg = &self.config;
         tokio::spawn(Arc::clone(&self.health).watch_store(
-            Arc::clone(&self.store),
+            Arc::clone(&self.use_cases.digests),
             Duration::from_secs(2),
             stop.clone(),
         ));
         tokio::spawn(trim_history_every(
-            Arc::clone(&self.store),
+            Arc::clone(&self.use_cases.digests),
             cfg.history_trim_interval,
             stop.clone(),
         ));
@@ -133,7 +129,7 @@ impl Application {
         let js = async_nats::jetstream::new(self.client.clone());
         let dead_letters = DeadLetters::new(self.publisher.clone(), &cfg.dead_letter_subject);
         let timers = tokio::spawn(crate::pager::timer::run(
-            Arc::clone(&self.pager),
+            Arc::clone(&self.use_cases.pager),
             Arc::clone(&self.metrics),
             cfg.pager.pager_tick,
             stop.clone(),
@@ -169,16 +165,15 @@ impl Application {
             self.metrics.expect_messages(subject, outcomes);
         }
         let intake = Intake::new(
-            Arc::clone(&self.service),
+            Arc::clone(&self.use_cases.digests),
             dead_letters,
             Arc::clone(&self.health),
             Arc::clone(&self.metrics),
             subjects.clone(),
             lanes,
             Some(PagerIntake {
-                service: Arc::clone(&self.pager),
+                service: Arc::clone(&self.use_cases.pager),
                 subjects: pager_subjects.clone(),
-                page_on_critical: cfg.pager.page_on_critical,
             }),
         );
         let grace = cfg.shutdown_timeout.mul_f32(0.8);
@@ -235,21 +230,17 @@ impl Application {
         let mut intake_task = intake_task;
 
         let port = self.http_port();
-        let state = AppState {
-            health: Arc::clone(&self.health),
-            metrics: Arc::clone(&self.metrics),
-            store: Arc::clone(&self.store),
-            service: Arc::clone(&self.service),
-            pager: Arc::clone(&self.pager),
-            tokens: Arc::new(Tokens {
-                write: cfg.api_token.clone(),
-                read: cfg.api_read_token.clone(),
-            }),
-            limits: HttpLimits {
-                body_bytes: cfg.http_body_limit,
-                timeout: cfg.http_timeout,
-            },
+        let tokens = Tokens {
+            write: cfg.api_token.clone(),
+            read: cfg.api_read_token.clone(),
         };
+        let limits = HttpLimits {
+            body_bytes: cfg.http_body_limit,
+            timeout: cfg.http_timeout,
+        };
+        let state = self
+            .use_cases
+            .http_state(Arc::clone(&self.health), Arc::clone(&self.metrics), tokens, limits);
         let http_stop = stop.clone();
         let http = tokio::spawn(
             axum::serve(self.listener, observed(router(state), Arc::clone(&self.metrics)))
@@ -302,13 +293,13 @@ impl Application {
 
 /// Drops the histories beyond `HISTORY_ALARMS` every `every` until `stop`, so history
 /// stays bounded however long the service runs.
-async fn trim_history_every(store: Arc<dyn AlarmStore>, every: Duration, stop: CancellationToken) {
+async fn trim_history_every(digests: Arc<Digests>, every: Duration, stop: CancellationToken) {
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(every) => {}
         }
-        match store.trim_history().await {
+        match digests.trim_history().await {
             Ok(0) => {}
             Ok(dropped) => tracing::debug!(dropped, "dropped old alarm histories"),
             Err(e) => tracing::warn!(error = %e, "could not trim alarm histories; will try again"),

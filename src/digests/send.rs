@@ -1,10 +1,11 @@
-//! The use cases: apply alarm events, and answer a digest request exactly once per version.
+//! Answering a digest request: claim the user, finish what a previous holder left
+//! prepared, prepare, publish, record; every write under the claim is fenced.
 
-use crate::domain::ports::{AlarmStore, Clock, DigestClaim, DigestPublisher, PreparedDigest, PublishError, StoreError};
-use crate::domain::query::AckOutcome;
-use crate::domain::{AlarmEvent, AlarmId, ApplyOutcome, Digest, DigestId, EventTime, UserId};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use super::Digests;
+use crate::domain::ports::{DigestClaim, PreparedDigest, PublishError, StoreError};
+use crate::domain::{Digest, DigestId, UserId};
+use backon::{BackoffBuilder, ExponentialBuilder};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// How digest claims are taken.
@@ -79,50 +80,7 @@ pub struct DigestSent {
     pub claim_wait: Duration,
 }
 
-/// The service both intakes (NATS, HTTP) drive.
-pub struct AlarmService {
-    store: Arc<dyn AlarmStore>,
-    publisher: Arc<dyn DigestPublisher>,
-    clock: Arc<dyn Clock>,
-    replica: String,
-    claims: ClaimSettings,
-    next_claim: AtomicU64,
-}
-
-impl AlarmService {
-    /// Wires the service; `replica` names this process in claims.
-    pub fn new(
-        store: Arc<dyn AlarmStore>,
-        publisher: Arc<dyn DigestPublisher>,
-        clock: Arc<dyn Clock>,
-        replica: impl Into<String>,
-        claims: ClaimSettings,
-    ) -> Self {
-        Self {
-            store,
-            publisher,
-            clock,
-            replica: replica.into(),
-            claims,
-            next_claim: AtomicU64::new(0),
-        }
-    }
-
-    /// The store, for queries.
-    pub fn store(&self) -> &Arc<dyn AlarmStore> {
-        &self.store
-    }
-
-    /// Applies events; when it returns `Ok` they are committed.
-    pub async fn apply(&self, events: &[AlarmEvent]) -> Result<Vec<ApplyOutcome>, StoreError> {
-        self.store.apply(events).await
-    }
-
-    /// Records that `user` acknowledged `alarm` at `at`; idempotent.
-    pub async fn acknowledge(&self, user: &UserId, alarm: &AlarmId, at: EventTime) -> Result<AckOutcome, StoreError> {
-        self.store.acknowledge(user, alarm, at).await
-    }
-
+impl Digests {
     /// Builds, publishes and records the user's next digest under the user's claim, so no
     /// two replicas deliver the same version; the claim is always given back. A request
     /// with an id already answered (a redelivery) is answered with `Ok(None)` and nothing
@@ -142,7 +100,15 @@ impl AlarmService {
     pub async fn send_digest(&self, user: &UserId, request: Option<&str>) -> Result<Option<DigestSent>, DigestError> {
         let started = Instant::now();
         let holder = format!("{}#{}", self.replica, self.next_claim.fetch_add(1, Ordering::Relaxed));
-        let mut pause = Duration::from_millis(5);
+        // Another process holds the claim and shares nothing else with us to wait on: ask
+        // again after a pause growing from 5 ms to 200 ms.
+        let mut pauses = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(5))
+            .with_max_delay(Duration::from_millis(200))
+            .with_factor(2.0)
+            .with_jitter()
+            .without_max_times()
+            .build();
         let mut claim = loop {
             if let Some(claim) = self
                 .store
@@ -154,9 +120,7 @@ impl AlarmService {
             if started.elapsed() >= self.claims.wait {
                 return Err(DigestError::ClaimBusy(user.clone()));
             }
-            // Another process holds the claim and shares nothing else with us to wait on.
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(200));
+            tokio::time::sleep(pauses.next().unwrap_or(Duration::from_millis(200))).await;
         };
         let claim_wait = started.elapsed();
         let result = if request.is_some_and(|r| claim.answered.iter().any(|a| a == r)) {
@@ -226,136 +190,5 @@ impl AlarmService {
         }
         claim.epoch += 1;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::ports::SystemClock;
-    use crate::domain::{AlarmMetadata, Status, Version};
-    use crate::store::sqlite::SqliteStore;
-    use async_trait::async_trait;
-    use std::sync::Mutex;
-
-    /// Publishes into a list. During its first publish, the publishing holder's claim
-    /// lapses and another holder takes it over, then gives it back (having finished the
-    /// digest left prepared, or not).
-    struct OutlivedClaim {
-        store: Arc<dyn AlarmStore>,
-        next_holder_finishes: bool,
-        published: Mutex<Vec<DigestId>>,
-    }
-
-    #[async_trait]
-    impl DigestPublisher for OutlivedClaim {
-        async fn publish(&self, digest: &Digest, id: &DigestId) -> Result<(), PublishError> {
-            let first = {
-                let mut published = self.published.lock().unwrap();
-                published.push(id.clone());
-                published.len() == 1
-            };
-            if first {
-                let later = EventTime::from_nanos(SystemClock.now().as_nanos() + 3_600_000_000_000);
-                let ttl = Duration::from_secs(30);
-                let next = self
-                    .store
-                    .claim_digest(&digest.user_id, "next", later, ttl)
-                    .await
-                    .unwrap();
-                let mut next = next.expect("the lapsed claim is taken over");
-                if self.next_holder_finishes {
-                    let left = next.pending.take().expect("the published digest is prepared");
-                    self.published
-                        .lock()
-                        .unwrap()
-                        .push(DigestId::from_stored(left.id.clone()));
-                    assert!(self
-                        .store
-                        .record_delivery(&next, &left.alarms, left.request.as_deref())
-                        .await
-                        .unwrap());
-                }
-                assert!(self.store.release_digest(&next).await.unwrap());
-            }
-            Ok(())
-        }
-    }
-
-    async fn outlived_claim(next_holder_finishes: bool) -> (AlarmService, Arc<OutlivedClaim>, UserId) {
-        let store: Arc<dyn AlarmStore> = Arc::new(SqliteStore::open_in_memory(Default::default()).unwrap());
-        let user = UserId::parse("u1").unwrap();
-        let event = AlarmEvent {
-            user_id: user.clone(),
-            alarm_id: AlarmId::parse("disk").unwrap(),
-            version: Version {
-                changed_at: EventTime::from_nanos(1_000),
-                status: Status::Critical,
-            },
-            metadata: AlarmMetadata::default(),
-        };
-        store.apply(&[event]).await.unwrap();
-        let publisher = Arc::new(OutlivedClaim {
-            store: Arc::clone(&store),
-            next_holder_finishes,
-            published: Mutex::default(),
-        });
-        let service = AlarmService::new(
-            store,
-            Arc::clone(&publisher) as Arc<dyn DigestPublisher>,
-            Arc::new(SystemClock),
-            "test",
-            ClaimSettings::default(),
-        );
-        (service, publisher, user)
-    }
-
-    #[tokio::test]
-    async fn a_record_refused_for_a_lost_claim_is_retried_and_the_retry_finishes_the_same_digest() {
-        let (service, publisher, user) = outlived_claim(false).await;
-        let lost = service.send_digest(&user, Some("req-1")).await.unwrap_err();
-        assert!(matches!(lost, DigestError::ClaimLostAfterPublish { .. }), "{lost}");
-        assert!(lost.is_transient(), "the request is not acked but retried");
-        assert_eq!(
-            service.store().due_alarms(&user).await.unwrap().len(),
-            1,
-            "nothing was recorded"
-        );
-
-        let sent = service
-            .send_digest(&user, Some("req-1"))
-            .await
-            .unwrap()
-            .expect("the retry answers");
-        assert_eq!(sent.digest.alarms.len(), 1);
-        let published = publisher.published.lock().unwrap().clone();
-        assert_eq!(
-            published,
-            [sent.id.clone(), sent.id],
-            "re-published under the same id only"
-        );
-        assert!(service.store().due_alarms(&user).await.unwrap().is_empty());
-        assert!(
-            service.send_digest(&user, Some("req-1")).await.unwrap().is_none(),
-            "answered once"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_record_refused_for_a_lost_claim_is_retried_and_finds_the_next_holder_answered_it() {
-        let (service, publisher, user) = outlived_claim(true).await;
-        let lost = service.send_digest(&user, Some("req-1")).await.unwrap_err();
-        assert!(matches!(lost, DigestError::ClaimLostAfterPublish { .. }), "{lost}");
-        assert!(
-            service.send_digest(&user, Some("req-1")).await.unwrap().is_none(),
-            "answered once"
-        );
-        let published = publisher.published.lock().unwrap().clone();
-        assert_eq!(published.len(), 2);
-        assert_eq!(
-            published[0], published[1],
-            "the next holder re-published under the same id"
-        );
-        assert!(service.store().due_alarms(&user).await.unwrap().is_empty());
     }
 }

@@ -1,0 +1,95 @@
+//! The composition root: the use cases built on their ports, and the HTTP state over them.
+//! `Application::build` and the API tests call the same functions, so the tests run the
+//! real wiring.
+
+use crate::digests::{ClaimSettings, Digests};
+use crate::domain::pager::Notifier;
+use crate::domain::ports::{Clock, DigestPublisher};
+use crate::health::Health;
+use crate::http::auth::Tokens;
+use crate::http::{AppState, HttpLimits};
+use crate::metrics::Metrics;
+use crate::pager::{PagerService, PagerSettings};
+use crate::store::instrumented::InstrumentedStore;
+use crate::store::instrumented_pager::InstrumentedPager;
+use crate::store::Stores;
+use std::sync::Arc;
+
+/// What the use cases run on: the stores, where digests and notifications go, and the clock.
+pub struct Ports {
+    /// The alarm, policy and pager stores.
+    pub stores: Stores,
+    /// Where digests are published.
+    pub publisher: Arc<dyn DigestPublisher>,
+    /// Where the pager's notifications are sent.
+    pub notifier: Arc<dyn Notifier>,
+    /// Where "now" comes from.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// How the use cases behave, from the configuration.
+#[derive(Debug, Clone)]
+pub struct UseCaseSettings {
+    /// This replica's name in digest claims.
+    pub replica: String,
+    /// How digest claims are taken.
+    pub claims: ClaimSettings,
+    /// The pager's timeouts and claims.
+    pub pager: PagerSettings,
+    /// An alarm of a service turning CRITICAL raises a `PagerAlert` (`PAGE_ON_CRITICAL`).
+    pub page_on_critical: bool,
+}
+
+/// The two use-case modules, wired; the inbound adapters (NATS, HTTP, timers) call only these.
+#[derive(Clone)]
+pub struct UseCases {
+    /// Alarms, digests, queries and statistics.
+    pub digests: Arc<Digests>,
+    /// Paging and escalation policies.
+    pub pager: Arc<PagerService>,
+}
+
+impl UseCases {
+    /// Builds the use cases on `ports`, every store call timed and counted in `metrics`.
+    pub fn build(ports: Ports, settings: UseCaseSettings, metrics: &Arc<Metrics>) -> Self {
+        let pager = Arc::new(PagerService::new(
+            InstrumentedPager::wrap(ports.stores.policies, Arc::clone(metrics)),
+            InstrumentedPager::wrap(ports.stores.pager, Arc::clone(metrics)),
+            ports.notifier,
+            Arc::clone(&ports.clock),
+            settings.pager,
+        ));
+        let mut digests = Digests::new(
+            InstrumentedStore::wrap(ports.stores.alarms, Arc::clone(metrics)),
+            ports.publisher,
+            ports.clock,
+            settings.replica,
+            settings.claims,
+        );
+        if settings.page_on_critical {
+            digests = digests.paging_on_critical(Arc::clone(&pager));
+        }
+        Self {
+            digests: Arc::new(digests),
+            pager,
+        }
+    }
+
+    /// What the HTTP handlers share: these use cases, readiness, metrics, tokens, limits.
+    pub fn http_state(
+        &self,
+        health: Arc<Health>,
+        metrics: Arc<Metrics>,
+        tokens: Tokens,
+        limits: HttpLimits,
+    ) -> AppState {
+        AppState {
+            health,
+            metrics,
+            digests: Arc::clone(&self.digests),
+            pager: Arc::clone(&self.pager),
+            tokens: Arc::new(tokens),
+            limits,
+        }
+    }
+}
