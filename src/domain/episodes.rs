@@ -1,6 +1,11 @@
 //! Alarm episodes (activation to CLEARED) by event time, and response-time statistics.
+//!
+//! Durations are integer nanoseconds from start to end: an instant is an `i64` of
+//! nanoseconds, and subtracting two of them as floats would round (a float holds 53 bits,
+//! an instant of 2023 needs 61). They become seconds once, for display, with [`seconds`].
 
 use super::{EventTime, Status, Version};
+use std::time::Duration;
 
 /// One stretch of an alarm being active.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,15 +19,30 @@ pub struct Episode {
 }
 
 impl Episode {
-    /// Seconds from activation to first acknowledgement.
-    pub fn time_to_acknowledge(&self) -> Option<f64> {
-        self.acknowledged_at.map(|a| a.seconds_since(self.started_at))
+    /// From activation to first acknowledgement.
+    pub fn time_to_acknowledge(&self) -> Option<Duration> {
+        self.acknowledged_at.map(|a| between(self.started_at, a))
     }
 
-    /// Seconds from activation to CLEARED.
-    pub fn time_to_resolve(&self) -> Option<f64> {
-        self.resolved_at.map(|r| r.seconds_since(self.started_at))
+    /// From activation to CLEARED.
+    pub fn time_to_resolve(&self) -> Option<Duration> {
+        self.resolved_at.map(|r| between(self.started_at, r))
     }
+}
+
+/// The exact time from `earlier` to `later`, zero if `later` is not later.
+fn between(earlier: EventTime, later: EventTime) -> Duration {
+    if later <= earlier {
+        return Duration::ZERO;
+    }
+    // Any two instants of the range are at most 2^64 ns apart: the difference fits a u64.
+    Duration::from_nanos(later.as_nanos().abs_diff(earlier.as_nanos()))
+}
+
+/// A duration in seconds, converted from its whole nanoseconds in one division, so that
+/// 16,258,000,000 ns reads 16.258.
+pub fn seconds(duration: Duration) -> f64 {
+    duration.as_nanos() as f64 / 1e9
 }
 
 /// The episodes of one alarm, from its status changes in any order (duplicates allowed)
@@ -63,39 +83,43 @@ pub fn episodes(events: &[Version], acknowledgements: &[EventTime]) -> Vec<Episo
     out
 }
 
-/// min, mean, max and nearest-rank percentiles of a set of durations, in seconds.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// min, mean, max and nearest-rank percentiles of a set of durations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Summary {
     /// How many durations.
     pub count: usize,
     /// Smallest.
-    pub min: f64,
-    /// Arithmetic mean.
-    pub mean: f64,
+    pub min: Duration,
+    /// Arithmetic mean, to the nearest nanosecond.
+    pub mean: Duration,
     /// Largest.
-    pub max: f64,
+    pub max: Duration,
     /// Median (nearest rank).
-    pub p50: f64,
+    pub p50: Duration,
     /// 95th percentile (nearest rank).
-    pub p95: f64,
+    pub p95: Duration,
 }
 
 /// Summarizes durations; `None` when there are none.
-pub fn summarize(mut values: Vec<f64>) -> Option<Summary> {
+pub fn summarize(mut values: Vec<Duration>) -> Option<Summary> {
     if values.is_empty() {
         return None;
     }
-    values.sort_by(f64::total_cmp);
+    values.sort();
     let n = values.len();
-    // Nearest rank: the smallest value with at least p% of the values at or below it.
-    let rank = |p: f64| values[((p / 100.0 * n as f64).ceil() as usize).clamp(1, n) - 1];
+    // Nearest rank: the smallest value with at least p% of the values at or below it,
+    // rank ceil(p * n / 100), in integers.
+    let rank = |p: usize| values[(p * n).div_ceil(100).clamp(1, n) - 1];
+    let total: u128 = values.iter().map(Duration::as_nanos).sum();
+    let count = n as u128;
+    let mean = (total + count / 2) / count;
     Some(Summary {
         count: n,
         min: values[0],
-        mean: values.iter().sum::<f64>() / n as f64,
+        mean: Duration::from_nanos(u64::try_from(mean).unwrap_or(u64::MAX)),
         max: values[n - 1],
-        p50: rank(50.0),
-        p95: rank(95.0),
+        p50: rank(50),
+        p95: rank(95),
     })
 }
 
@@ -151,8 +175,8 @@ mod tests {
                 },
             ]
         );
-        assert_eq!(found[0].time_to_acknowledge(), Some(2.0));
-        assert_eq!(found[0].time_to_resolve(), Some(4.0));
+        assert_eq!(found[0].time_to_acknowledge(), Some(Duration::from_secs(2)));
+        assert_eq!(found[0].time_to_resolve(), Some(Duration::from_secs(4)));
         assert_eq!(found[1].time_to_resolve(), None);
     }
 
@@ -168,12 +192,42 @@ mod tests {
     }
 
     #[test]
+    fn time_to_acknowledge_is_exact_where_float_subtraction_is_not() {
+        let start = EventTime::from_nanos(1_700_000_000_000_000_000);
+        let acked = EventTime::from_nanos(1_700_000_000_000_000_000 + 16_258_000_000);
+        let episode = Episode {
+            started_at: start,
+            acknowledged_at: Some(acked),
+            resolved_at: None,
+        };
+        let took = episode.time_to_acknowledge().unwrap();
+        assert_eq!(took, Duration::from_nanos(16_258_000_000));
+        assert_eq!(seconds(took), 16.258);
+        let summary = summarize(vec![took, took]).unwrap();
+        assert_eq!(
+            [summary.min, summary.mean, summary.max, summary.p50, summary.p95].map(seconds),
+            [16.258; 5]
+        );
+    }
+
+    #[test]
     fn summary_uses_nearest_rank_percentiles() {
-        let s = summarize((1..=20).map(f64::from).collect()).unwrap();
-        assert_eq!((s.count, s.min, s.max, s.mean), (20, 1.0, 20.0, 10.5));
-        assert_eq!((s.p50, s.p95), (10.0, 19.0));
-        let one = summarize(vec![4.0]).unwrap();
-        assert_eq!((one.p50, one.p95), (4.0, 4.0));
+        let secs = Duration::from_secs;
+        let s = summarize((1..=20).map(secs).collect()).unwrap();
+        assert_eq!(
+            (s.count, s.min, s.max, s.mean),
+            (20, secs(1), secs(20), Duration::from_millis(10_500))
+        );
+        assert_eq!((s.p50, s.p95), (secs(10), secs(19)));
+        let one = summarize(vec![secs(4)]).unwrap();
+        assert_eq!((one.p50, one.p95), (secs(4), secs(4)));
         assert!(summarize(vec![]).is_none());
+    }
+
+    #[test]
+    fn mean_is_rounded_to_the_nearest_nanosecond() {
+        let ns = Duration::from_nanos;
+        assert_eq!(summarize(vec![ns(1), ns(2)]).unwrap().mean, ns(2));
+        assert_eq!(summarize(vec![ns(1), ns(1), ns(2)]).unwrap().mean, ns(1));
     }
 }

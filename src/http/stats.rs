@@ -5,7 +5,7 @@ use super::listing::{instant, pairs, user_id};
 use super::openapi::StatsParams;
 use super::AppState;
 use crate::digests::Window;
-use crate::domain::episodes::Summary;
+use crate::domain::episodes::{seconds, Summary};
 use crate::domain::query::AlarmFilter;
 use axum::extract::{RawQuery, State};
 use axum::Json;
@@ -33,14 +33,15 @@ struct SummaryView {
 }
 
 impl From<Summary> for SummaryView {
+    /// Seconds, converted here once from the durations' whole nanoseconds.
     fn from(s: Summary) -> Self {
         Self {
             count: s.count,
-            min: s.min,
-            mean: s.mean,
-            max: s.max,
-            p50: s.p50,
-            p95: s.p95,
+            min: seconds(s.min),
+            mean: seconds(s.mean),
+            max: seconds(s.max),
+            p50: seconds(s.p50),
+            p95: seconds(s.p95),
         }
     }
 }
