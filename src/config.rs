@@ -163,6 +163,10 @@ pub struct ServeConfig {
     /// How long to wait for another replica's digest claim (e.g. 35s).
     #[arg(long, env = "CLAIM_WAIT", default_value = "35s", value_parser = parse_duration)]
     pub claim_wait: Duration,
+    /// How far ahead of this service's clock an event may be stamped; a later one is
+    /// refused (dead-lettered, or rejected over HTTP) with the reason.
+    #[arg(long, env = "MAX_CLOCK_SKEW", default_value = "5m", value_parser = parse_duration)]
+    pub max_clock_skew: Duration,
     /// Longest a store call may take before it is abandoned and retried.
     #[arg(long, env = "STORE_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub store_timeout: Duration,

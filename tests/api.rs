@@ -3,6 +3,8 @@
 
 #[path = "api/cases.rs"]
 mod cases;
+#[path = "api/clock.rs"]
+mod clock;
 #[path = "api/hostile.rs"]
 mod hostile;
 #[path = "api/openapi.rs"]
@@ -55,6 +57,7 @@ async fn mongo() -> (Arc<dyn AlarmStore>, Fixture) {
 /// Every test body, whichever file it lives in.
 mod all {
     pub use super::cases::*;
+    pub use super::clock::*;
     pub use super::hostile::*;
     pub use super::openapi::*;
     pub use super::reports::*;
@@ -108,6 +111,7 @@ api_suite!(
     the_openapi_document_validates_and_names_every_route,
     every_documented_query_parameter_is_accepted_by_the_server,
     hostile_bodies_on_every_write_route_get_a_reasoned_problem_and_are_counted,
+    an_event_stamped_years_ahead_is_refused_and_cannot_pin_an_alarm,
 );
 
 /// The pager's routes need every port of one adapter.

@@ -34,6 +34,8 @@ fn garbage() -> Vec<(&'static str, Vec<u8>)> {
     for body in [
         br#"{"UserID":"g","AlarmID":"a","Status":"BROKEN","ChangedAt":"2021-06-07T20:40:15Z"}"#.to_vec(),
         br#"{"UserID":"g","AlarmID":"a","Status":"WARNING","ChangedAt":"9999-12-31T00:00:00Z"}"#.to_vec(),
+        // Valid, but stamped by a producer whose clock is far ahead: refused, not applied.
+        br#"{"UserID":"g","AlarmID":"a","Status":"CRITICAL","ChangedAt":"2099-06-07T20:40:15Z"}"#.to_vec(),
         br#"{"UserID":"g","AlarmID":"a","Status":"WARNING","ChangedAt":"yesterday"}"#.to_vec(),
         br#"{"UserID":"g","AlarmID":"a","Status":"WARNING"}"#.to_vec(),
     ] {
@@ -85,6 +87,7 @@ async fn garbage_on_every_subject_is_dead_lettered_and_valid_messages_survive() 
         "field ChangedAt: is missing",
         "recursion limit",
         "field AckedAt: is not an RFC 3339",
+        "years ahead of this service's clock",
     ] {
         assert!(
             reasons.iter().any(|(_, r)| r.contains(needle)),

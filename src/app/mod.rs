@@ -85,6 +85,7 @@ impl Application {
                 ..Default::default()
             },
             page_on_critical: config.pager.page_on_critical,
+            max_clock_skew: config.max_clock_skew,
         };
         let use_cases = UseCases::build(ports, settings, &metrics);
         let listener = TcpListener::bind(config.http_addr)

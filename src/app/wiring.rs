@@ -14,6 +14,7 @@ use crate::store::instrumented::InstrumentedStore;
 use crate::store::instrumented_pager::InstrumentedPager;
 use crate::store::Stores;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// What the use cases run on: the stores, where digests and notifications go, and the clock.
 pub struct Ports {
@@ -38,6 +39,8 @@ pub struct UseCaseSettings {
     pub pager: PagerSettings,
     /// An alarm of a service turning CRITICAL raises a `PagerAlert` (`PAGE_ON_CRITICAL`).
     pub page_on_critical: bool,
+    /// How far ahead of the clock an event may be stamped (`MAX_CLOCK_SKEW`).
+    pub max_clock_skew: Duration,
 }
 
 /// The two use-case modules, wired; the inbound adapters (NATS, HTTP, timers) call only these.
@@ -65,7 +68,8 @@ impl UseCases {
             ports.clock,
             settings.replica,
             settings.claims,
-        );
+        )
+        .with_max_clock_skew(settings.max_clock_skew);
         if settings.page_on_critical {
             digests = digests.paging_on_critical(Arc::clone(&pager));
         }

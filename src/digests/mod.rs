@@ -14,16 +14,30 @@ pub use stats::{AlarmStats, Window};
 
 use crate::domain::ports::{AlarmRecord, AlarmStore, Clock, DigestPublisher, StoreError};
 use crate::domain::query::{AckOutcome, AlarmFilter, Counts, HistoryEntry, Page, PageRequest};
+use crate::domain::skew::ahead_of_clock;
 use crate::domain::{AlarmEvent, AlarmId, ApplyOutcome, EventTime, UserId};
 use crate::pager::{PagerReport, PagerService};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How far ahead of the service's clock an event may be stamped, by default.
+pub const DEFAULT_MAX_CLOCK_SKEW: Duration = Duration::from_secs(300);
+
+/// What became of one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventOutcome {
+    /// The store took it: applied, stale or a duplicate.
+    Stored(ApplyOutcome),
+    /// Refused before the store, for good; the reason (e.g. stamped too far ahead).
+    Refused(String),
+}
 
 /// What applying a batch of events did.
 #[derive(Debug, Clone)]
 pub struct Applied {
     /// Each event's outcome, in order.
-    pub outcomes: Vec<ApplyOutcome>,
+    pub outcomes: Vec<EventOutcome>,
     /// The pager's reports of the alerts raised for alarms that turned CRITICAL.
     pub pages: Vec<PagerReport>,
 }
@@ -36,6 +50,8 @@ pub struct Digests {
     replica: String,
     claims: ClaimSettings,
     next_claim: AtomicU64,
+    /// How far ahead of the clock an event may be stamped (`MAX_CLOCK_SKEW`).
+    max_clock_skew: Duration,
     /// The pager, when an alarm of a service turning CRITICAL raises a `PagerAlert`.
     page_on_critical: Option<Arc<PagerService>>,
 }
@@ -56,8 +72,15 @@ impl Digests {
             replica: replica.into(),
             claims,
             next_claim: AtomicU64::new(0),
+            max_clock_skew: DEFAULT_MAX_CLOCK_SKEW,
             page_on_critical: None,
         }
+    }
+
+    /// Refuses events stamped more than `skew` ahead of the clock (`MAX_CLOCK_SKEW`).
+    pub fn with_max_clock_skew(mut self, skew: Duration) -> Self {
+        self.max_clock_skew = skew;
+        self
     }
 
     /// Pages through `pager` for the service of every alarm that turns CRITICAL
@@ -67,15 +90,39 @@ impl Digests {
         self
     }
 
-    /// Applies events; when it returns `Ok` they are committed, and with paging on, the
+    /// Applies events; when it returns `Ok` they are committed, except those refused for
+    /// being stamped more than `MAX_CLOCK_SKEW` ahead of the clock. With paging on, the
     /// alert of each applied CRITICAL event of a service was raised (or given up on after
     /// retries, logged).
     pub async fn apply(&self, events: &[AlarmEvent]) -> Result<Applied, StoreError> {
-        let outcomes = self.store.apply(events).await?;
+        let now = self.clock.now();
+        let refusals: Vec<Option<String>> = events
+            .iter()
+            .map(|ev| ahead_of_clock(ev.version.changed_at, now, self.max_clock_skew))
+            .collect();
+        let accepted: Vec<AlarmEvent> = events
+            .iter()
+            .zip(&refusals)
+            .filter(|(_, refused)| refused.is_none())
+            .map(|(ev, _)| ev.clone())
+            .collect();
+        let stored = if accepted.is_empty() {
+            Vec::new()
+        } else {
+            self.store.apply(&accepted).await?
+        };
         let pages = match &self.page_on_critical {
-            Some(pager) => paging::page_critical(pager, events, &outcomes).await,
+            Some(pager) => paging::page_critical(pager, &accepted, &stored).await,
             None => Vec::new(),
         };
+        let mut stored = stored.into_iter();
+        let outcomes = refusals
+            .into_iter()
+            .map(|refused| match refused {
+                Some(reason) => EventOutcome::Refused(reason),
+                None => EventOutcome::Stored(stored.next().expect("one outcome per accepted event")),
+            })
+            .collect();
         Ok(Applied { outcomes, pages })
     }
 

@@ -7,6 +7,7 @@ pub mod ids;
 pub mod pager;
 pub mod ports;
 pub mod query;
+pub mod skew;
 pub mod status;
 pub mod time;
 

@@ -6,6 +6,7 @@ use super::error::ApiError;
 use super::openapi::{Identifier, Timestamp};
 use super::AppState;
 use crate::bus::inbound::wire::parse_status_changed;
+use crate::digests::EventOutcome;
 use crate::domain::query::AckOutcome;
 use crate::domain::{AlarmEvent, EventTime};
 use axum::body::Bytes;
@@ -178,7 +179,15 @@ async fn intake(
     for page in &applied.pages {
         state.metrics.observe_pager(page);
     }
-    let outcomes = applied.outcomes;
+    // An alert stamped too far ahead of this service's clock is refused whole.
+    let outcomes = applied
+        .outcomes
+        .into_iter()
+        .map(|o| match o {
+            EventOutcome::Stored(outcome) => Ok(outcome),
+            EventOutcome::Refused(reason) => Err(ApiError::Unprocessable(reason)),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let acknowledged = match acked_at {
         Some(at) => state.digests.acknowledge(&first.user_id, &first.alarm_id, at).await? == AckOutcome::Recorded,
         None => false,

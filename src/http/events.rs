@@ -7,6 +7,7 @@ use super::listing::instant;
 use super::openapi::{AlarmPath, StatusChange, Timestamp};
 use super::AppState;
 use crate::bus::inbound::wire::{parse_status_changed, WireError};
+use crate::digests::EventOutcome;
 use crate::domain::query::AckOutcome;
 use crate::domain::{AlarmEvent, ApplyOutcome, EventTime};
 use axum::body::Bytes;
@@ -99,11 +100,20 @@ async fn submit(
                     .next()
                     .ok_or_else(|| anyhow::anyhow!("store returned fewer outcomes than events"))?;
                 match outcome {
-                    ApplyOutcome::Applied => answer.applied += 1,
-                    ApplyOutcome::Stale => answer.stale += 1,
-                    ApplyOutcome::Duplicate => answer.duplicate += 1,
+                    EventOutcome::Stored(outcome) => {
+                        match outcome {
+                            ApplyOutcome::Applied => answer.applied += 1,
+                            ApplyOutcome::Stale => answer.stale += 1,
+                            ApplyOutcome::Duplicate => answer.duplicate += 1,
+                        }
+                        (outcome.as_str(), None)
+                    }
+                    EventOutcome::Refused(reason) if single => return Err(ApiError::Unprocessable(reason)),
+                    EventOutcome::Refused(reason) => {
+                        answer.rejected += 1;
+                        ("rejected", Some(reason))
+                    }
                 }
-                (outcome.as_str(), None)
             }
         };
         answer.items.push(ItemResult { index, outcome, reason });

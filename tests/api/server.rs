@@ -105,6 +105,7 @@ impl Api {
             },
             pager: PagerSettings::default(),
             page_on_critical,
+            max_clock_skew: alarm_digest::digests::DEFAULT_MAX_CLOCK_SKEW,
         };
         let metrics = Arc::new(Metrics::new());
         let use_cases = UseCases::build(ports, settings, &metrics);

@@ -17,7 +17,7 @@ pub use consume::{run_core, run_jetstream};
 pub use pager::{PagerIntake, PagerSubjects};
 
 use super::outbound::dead_letters::DeadLetters;
-use crate::digests::Digests;
+use crate::digests::{Digests, EventOutcome};
 use crate::domain::{AlarmEvent, UserId};
 use crate::health::Health;
 use crate::metrics::Metrics;
@@ -251,9 +251,14 @@ impl Intake {
                     self.metrics.observe_pager(page);
                 }
                 for (work, outcome) in batch.into_iter().zip(applied.outcomes) {
-                    self.metrics.observe_event_commit(work.received.elapsed());
-                    self.settle(subject, work.receipt, work.payload, Settlement::Ack(outcome.as_str()))
-                        .await;
+                    let settlement = match outcome {
+                        EventOutcome::Stored(outcome) => {
+                            self.metrics.observe_event_commit(work.received.elapsed());
+                            Settlement::Ack(outcome.as_str())
+                        }
+                        EventOutcome::Refused(reason) => Settlement::Reject(reason),
+                    };
+                    self.settle(subject, work.receipt, work.payload, settlement).await;
                 }
             }
             Err(e) => {
