@@ -114,6 +114,7 @@ contract_suite!(
     listing_filters_and_pages_to_the_end_without_gaps_or_duplicates,
     acknowledgements_are_recorded_once_and_unknown_alarms_refused,
     counts_report_active_seen_and_received,
+    activity_reads_every_matching_alarm_whole_in_listing_order,
 );
 
 /// The pager contract, against the same two adapters, each test on a fresh store.

@@ -4,12 +4,9 @@
 use super::Digests;
 use crate::domain::episodes::{episodes, summarize, Episode, Summary};
 use crate::domain::ports::StoreError;
-use crate::domain::query::{AlarmFilter, PageRequest, SortOrder};
-use crate::domain::{EventTime, Status, Version};
+use crate::domain::query::AlarmFilter;
+use crate::domain::{EventTime, Status};
 use std::collections::BTreeMap;
-
-/// How many alarms one store read takes while the statistics walk them.
-const PAGE: usize = 1000;
 
 /// The window episodes must start in: `[since, until)`, open where `None`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -43,37 +40,19 @@ pub struct AlarmStats {
 impl Digests {
     /// Alarms matching `filter` by current status, and response times over their episodes
     /// that started in `window`. Episodes are rebuilt from each alarm's retained history,
-    /// its latest status per severity and its acknowledgements.
+    /// its latest status per severity and its acknowledgements, all read in one store query.
     pub async fn stats(&self, filter: &AlarmFilter, window: &Window) -> Result<AlarmStats, StoreError> {
         let mut by_status: BTreeMap<&'static str, u64> = Status::ALL.iter().map(|s| (s.as_str(), 0)).collect();
         let mut in_window: Vec<Episode> = Vec::new();
-        let mut page = PageRequest {
-            limit: PAGE,
-            after: None,
-            order: SortOrder::Asc,
-        };
-        loop {
-            let listed = self.store.list_alarms(filter, &page).await?;
-            for alarm in &listed.items {
-                if let Some(latest) = alarm.state.latest() {
-                    *by_status.entry(latest.status.as_str()).or_default() += 1;
-                }
-                let history = self.store.history(&alarm.user_id, &alarm.alarm_id).await?;
-                let versions: Vec<Version> = history
-                    .iter()
-                    .map(|e| e.version)
-                    .chain(alarm.state.seen.versions())
-                    .collect();
-                in_window.extend(
-                    episodes(&versions, &alarm.acknowledgements)
-                        .into_iter()
-                        .filter(|e| window.contains(e.started_at)),
-                );
+        for alarm in self.store.activity(filter).await? {
+            if let Some(latest) = alarm.latest() {
+                *by_status.entry(latest.status.as_str()).or_default() += 1;
             }
-            match listed.next {
-                Some(next) => page.after = Some(next),
-                None => break,
-            }
+            in_window.extend(
+                episodes(&alarm.versions(), &alarm.acknowledgements)
+                    .into_iter()
+                    .filter(|e| window.contains(e.started_at)),
+            );
         }
         let acknowledge = in_window.iter().filter_map(Episode::time_to_acknowledge).collect();
         let resolve = in_window.iter().filter_map(Episode::time_to_resolve).collect();
@@ -83,5 +62,87 @@ impl Digests {
             time_to_acknowledge: summarize(acknowledge),
             time_to_resolve: summarize(resolve),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digests::ClaimSettings;
+    use crate::domain::ports::{AlarmStore, DigestPublisher, PublishError, SystemClock};
+    use crate::domain::{AlarmEvent, AlarmId, AlarmMetadata, Digest, DigestId, UserId, Version};
+    use crate::metrics::Metrics;
+    use crate::store::instrumented::InstrumentedStore;
+    use crate::store::sqlite::SqliteStore;
+    use async_trait::async_trait;
+    use std::sync::Arc;
+
+    /// Statistics never publish.
+    struct NoPublisher;
+
+    #[async_trait]
+    impl DigestPublisher for NoPublisher {
+        async fn publish(&self, _: &Digest, _: &DigestId) -> Result<(), PublishError> {
+            Err(PublishError::Refused("statistics publish nothing".into()))
+        }
+    }
+
+    fn event(alarm: &str, nanos: i64, status: Status) -> AlarmEvent {
+        AlarmEvent {
+            user_id: UserId::parse("u1").unwrap(),
+            alarm_id: AlarmId::parse(alarm).unwrap(),
+            version: Version {
+                changed_at: EventTime::from_nanos(nanos),
+                status,
+            },
+            metadata: AlarmMetadata::default(),
+        }
+    }
+
+    /// The use case over an in-memory store whose operations are counted in `metrics`.
+    fn digests(metrics: &Arc<Metrics>) -> (Digests, Arc<dyn AlarmStore>) {
+        let store: Arc<dyn AlarmStore> = Arc::new(SqliteStore::open_in_memory(Default::default()).unwrap());
+        let counted = InstrumentedStore::wrap(Arc::clone(&store), Arc::clone(metrics));
+        let digests = Digests::new(
+            counted,
+            Arc::new(NoPublisher),
+            Arc::new(SystemClock),
+            "test",
+            ClaimSettings::default(),
+        );
+        (digests, store)
+    }
+
+    /// How many times the store ran `operation`.
+    fn calls(metrics: &Metrics, operation: &str) -> usize {
+        let text = metrics.encode();
+        let line = format!("alarm_digest_store_operation_seconds_count{{operation=\"{operation}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&line))
+            .map_or(0, |n| n.trim().parse().unwrap())
+    }
+
+    #[tokio::test]
+    async fn stats_read_the_store_once_however_many_alarms_match() {
+        let metrics = Arc::new(Metrics::new());
+        let (digests, store) = digests(&metrics);
+        let events: Vec<AlarmEvent> = (0..25)
+            .flat_map(|i| {
+                let alarm = format!("a{i}");
+                [
+                    event(&alarm, 1_000 + i, Status::Warning),
+                    event(&alarm, 5_000 + i, Status::Cleared),
+                ]
+            })
+            .collect();
+        store.apply(&events).await.unwrap();
+        let stats = digests
+            .stats(&AlarmFilter::default(), &Window::default())
+            .await
+            .unwrap();
+        assert_eq!(stats.episodes, 25);
+        assert_eq!(stats.by_status["CLEARED"], 25);
+        let per_operation = ["activity", "list_alarms", "history"].map(|op| calls(&metrics, op));
+        assert_eq!(per_operation, [1, 0, 0], "activity, list_alarms, history");
     }
 }

@@ -1,6 +1,6 @@
 //! The ports: what the service needs from storage, the broker and the clock.
 
-use super::query::{AckOutcome, AlarmFilter, Counts, HistoryEntry, Page, PageRequest};
+use super::query::{AckOutcome, AlarmActivity, AlarmFilter, Counts, HistoryEntry, Page, PageRequest};
 use super::{
     AlarmEvent, AlarmId, AlarmMetadata, AlarmState, ApplyOutcome, Digest, DigestId, DueAlarm, EventTime, UserId,
 };
@@ -90,10 +90,24 @@ pub struct AlarmRecord {
     pub acknowledgements: Vec<EventTime>,
 }
 
+/// The statistics' read: every alarm a filter matches, with what its episodes and
+/// lifecycle are rebuilt from, in one store query. Every [`AlarmStore`] is one; it is a
+/// trait of its own so that each adapter implements it beside its other API queries.
+#[async_trait]
+pub trait AlarmActivityStore: Send + Sync {
+    /// Every alarm matching `filter`, in (ChangedAt, AlarmID, UserID) order, each with its
+    /// registers, retained history and acknowledgements. One query (SQLite: one statement;
+    /// MongoDB: one find), so each alarm is read whole, at one moment, however many match.
+    ///
+    /// Errors: `Unavailable` when the store cannot be read (retrying may succeed);
+    /// `Corrupt` when a stored alarm cannot be read back.
+    async fn activity(&self, filter: &AlarmFilter) -> Result<Vec<AlarmActivity>, StoreError>;
+}
+
 /// Where alarm state lives. Every method is atomic on its own: decisions that depend on
 /// stored state are taken inside the store, never by reading, deciding and writing back.
 #[async_trait]
-pub trait AlarmStore: Send + Sync + 'static {
+pub trait AlarmStore: AlarmActivityStore + Send + Sync + 'static {
     /// Applies each event with the rules of [`AlarmState::apply`], returning one outcome per
     /// event in order. When it returns `Ok`, every event is durably committed.
     ///

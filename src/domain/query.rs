@@ -1,6 +1,6 @@
 //! What the API asks of stored alarms: filters, keyset pages, history and counts.
 
-use super::{AlarmId, ApplyOutcome, EventTime, Status, UserId, Version};
+use super::{AlarmId, ApplyOutcome, EventTime, Status, StatusRegisters, UserId, Version};
 
 /// Which alarms to list; every set field must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -75,6 +75,35 @@ pub struct HistoryEntry {
     pub outcome: ApplyOutcome,
     /// When it was received, Unix milliseconds.
     pub received_ms: i64,
+}
+
+/// What the statistics need of one alarm, read with every other matching alarm in one
+/// store query: its registers, its retained status changes and its acknowledgements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmActivity {
+    /// Whose alarm.
+    pub user_id: UserId,
+    /// Which alarm.
+    pub alarm_id: AlarmId,
+    /// The latest event time seen per status; the greatest is the current status.
+    pub seen: StatusRegisters,
+    /// The retained status changes, in any order, duplicates allowed.
+    pub history: Vec<Version>,
+    /// Acknowledgement times, oldest first.
+    pub acknowledgements: Vec<EventTime>,
+}
+
+impl AlarmActivity {
+    /// The alarm's current status and when it changed; `None` before any event.
+    pub fn latest(&self) -> Option<Version> {
+        self.seen.versions().max()
+    }
+
+    /// Every version known of the alarm, what its episodes are rebuilt from: the retained
+    /// history and the latest version of each status (which outlive a trimmed history).
+    pub fn versions(&self) -> Vec<Version> {
+        self.history.iter().copied().chain(self.seen.versions()).collect()
+    }
 }
 
 /// How much history is kept, so nothing grows without bound.

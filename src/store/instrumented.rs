@@ -1,7 +1,7 @@
 //! A store decorator that times every operation and counts failures by kind.
 
-use crate::domain::ports::{AlarmRecord, AlarmStore, DigestClaim, PreparedDigest, StoreError};
-use crate::domain::query::{AckOutcome, AlarmFilter, Counts, HistoryEntry, Page, PageRequest};
+use crate::domain::ports::{AlarmActivityStore, AlarmRecord, AlarmStore, DigestClaim, PreparedDigest, StoreError};
+use crate::domain::query::{AckOutcome, AlarmActivity, AlarmFilter, Counts, HistoryEntry, Page, PageRequest};
 use crate::domain::{AlarmEvent, AlarmId, ApplyOutcome, DueAlarm, EventTime, UserId};
 use crate::metrics::Metrics;
 use async_trait::async_trait;
@@ -55,6 +55,13 @@ pub fn error_kind(error: &StoreError) -> &'static str {
 
 // One line per method: the operation label is the method's name. A method added to the
 // port is added here the same way.
+#[async_trait]
+impl AlarmActivityStore for InstrumentedStore {
+    async fn activity(&self, filter: &AlarmFilter) -> Result<Vec<AlarmActivity>, StoreError> {
+        self.timed("activity", self.inner.activity(filter)).await
+    }
+}
+
 #[async_trait]
 impl AlarmStore for InstrumentedStore {
     async fn apply(&self, events: &[AlarmEvent]) -> Result<Vec<ApplyOutcome>, StoreError> {
@@ -131,6 +138,13 @@ mod tests {
 
     /// A store that is always down.
     struct Down;
+
+    #[async_trait]
+    impl AlarmActivityStore for Down {
+        async fn activity(&self, _: &AlarmFilter) -> Result<Vec<AlarmActivity>, StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
+    }
 
     #[async_trait]
     impl AlarmStore for Down {

@@ -1,9 +1,11 @@
 //! The store contract: what every [`AlarmStore`] adapter must do, written once.
 
+pub mod activity;
 pub mod fencing;
 pub mod mongo_durability;
 pub mod pager;
 
+pub use activity::*;
 pub use fencing::*;
 
 use alarm_digest::domain::ports::AlarmStore;

@@ -1,6 +1,7 @@
 //! Translation between alarm documents and domain types.
 
 use crate::domain::ports::{AlarmRecord, StoreError};
+use crate::domain::query::AlarmActivity;
 use crate::domain::{
     AlarmId, AlarmMetadata, AlarmState, DueAlarm, EventTime, Status, StatusRegisters, UserId, Version,
 };
@@ -94,6 +95,18 @@ pub(super) fn parse_record(doc: &Document) -> Result<AlarmRecord, StoreError> {
         metadata: parse_metadata(doc),
         delivered_ms: int(doc, "delivered_ms"),
         updated_ms: int(doc, "updated_ms").unwrap_or(0),
+        acknowledgements: parse_acks(doc),
+    })
+}
+
+/// What the statistics read of an alarm document: registers, history and acknowledgements.
+pub(super) fn parse_activity(doc: &Document) -> Result<AlarmActivity, StoreError> {
+    let id = |key| doc.get_str(key).map_err(|_| corrupt(doc, key));
+    Ok(AlarmActivity {
+        user_id: UserId::parse(id("user_id")?).map_err(|e| corrupt(doc, &e.to_string()))?,
+        alarm_id: AlarmId::parse(id("alarm_id")?).map_err(|e| corrupt(doc, &e.to_string()))?,
+        seen: parse_state(doc)?.seen,
+        history: parse_history(doc).into_iter().map(|e| e.version).collect(),
         acknowledgements: parse_acks(doc),
     })
 }

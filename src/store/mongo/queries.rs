@@ -1,10 +1,15 @@
-//! The API's reads on MongoDB: filtered keyset pages, acknowledgements, counts, history trim.
+//! The API's reads on MongoDB: filtered keyset pages, the statistics' one-find read,
+//! acknowledgements, counts, history trim.
 
-use super::documents::{alarm_key, int, parse_record};
+use super::documents::{alarm_key, int, parse_activity, parse_record};
 use super::errors::to_store_error;
-use crate::domain::ports::{AlarmRecord, StoreError};
-use crate::domain::query::{AckOutcome, AlarmFilter, Counts, HistoryLimits, Page, PageKey, PageRequest, SortOrder};
+use super::MongoStore;
+use crate::domain::ports::{AlarmActivityStore, AlarmRecord, StoreError};
+use crate::domain::query::{
+    AckOutcome, AlarmActivity, AlarmFilter, Counts, HistoryLimits, Page, PageKey, PageRequest, SortOrder,
+};
 use crate::domain::{AlarmId, EventTime, UserId};
+use async_trait::async_trait;
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::Collection;
@@ -190,4 +195,30 @@ pub(super) async fn trim_history(alarms: &Collection<Document>, limits: HistoryL
         .await
         .map_err(to_store_error)?;
     Ok(dropped.modified_count)
+}
+
+/// Every alarm matching `filter` with its registers, retained history and
+/// acknowledgements: ONE find, each document read whole (a document is written
+/// atomically, so its state, history and acknowledgements are of one moment).
+async fn activity(alarms: &Collection<Document>, filter: &AlarmFilter) -> Result<Vec<AlarmActivity>, StoreError> {
+    let docs: Vec<Document> = alarms
+        .find(filter_document(filter))
+        .sort(doc! { "changed_at": 1, "alarm_id": 1, "user_id": 1 })
+        .projection(doc! {
+            "_id": 1, "user_id": 1, "alarm_id": 1, "cleared_at": 1, "warning_at": 1, "critical_at": 1,
+            "history": 1, "acks": 1,
+        })
+        .await
+        .map_err(to_store_error)?
+        .try_collect()
+        .await
+        .map_err(to_store_error)?;
+    docs.iter().map(parse_activity).collect()
+}
+
+#[async_trait]
+impl AlarmActivityStore for MongoStore {
+    async fn activity(&self, filter: &AlarmFilter) -> Result<Vec<AlarmActivity>, StoreError> {
+        activity(&self.alarms, filter).await
+    }
 }

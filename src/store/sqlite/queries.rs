@@ -1,13 +1,16 @@
-//! SQL for the API's reads: filtered keyset pages, bounded history, acknowledgements, counts.
+//! SQL for the API's reads: filtered keyset pages, the statistics' one-statement read,
+//! bounded history, acknowledgements, counts.
 
 use super::rows::{record_at, RECORD_COLUMNS};
-use crate::domain::ports::AlarmRecord;
+use super::SqliteStore;
+use crate::domain::ports::{AlarmActivityStore, AlarmRecord, StoreError};
 use crate::domain::query::{
-    AckOutcome, AlarmFilter, Counts, HistoryEntry, HistoryLimits, Page, PageRequest, SortOrder,
+    AckOutcome, AlarmActivity, AlarmFilter, Counts, HistoryEntry, HistoryLimits, Page, PageRequest, SortOrder,
 };
-use crate::domain::{AlarmEvent, AlarmId, ApplyOutcome, EventTime, Status, UserId, Version};
+use crate::domain::{AlarmEvent, AlarmId, ApplyOutcome, EventTime, Status, StatusRegisters, UserId, Version};
+use async_trait::async_trait;
 use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
 /// Appends an event to its alarm's history, keeping the newest `cap`; the trim is skipped
 /// when the caller knows the alarm cannot have more (`may_exceed_cap` false).
@@ -131,27 +134,34 @@ pub(super) fn counts(conn: &Connection) -> rusqlite::Result<Counts> {
     )
 }
 
-/// One page of alarms matching `filter`, by keyset over (changed_at, alarm_id, user_id).
-pub(super) fn list(conn: &Connection, filter: &AlarmFilter, page: &PageRequest) -> rusqlite::Result<Page<AlarmRecord>> {
+/// Numbered SQL parameters of one statement.
+#[derive(Default)]
+struct Args(Vec<Value>);
+
+impl Args {
+    /// Adds a value and returns its placeholder.
+    fn push(&mut self, value: Value) -> String {
+        self.0.push(value);
+        format!("?{}", self.0.len())
+    }
+}
+
+/// The `WHERE` conditions on `alarms` (unqualified columns) that `filter` asks for.
+fn conditions(filter: &AlarmFilter, args: &mut Args) -> Vec<String> {
     let mut clauses: Vec<String> = Vec::new();
-    let mut args: Vec<Value> = Vec::new();
-    let mut arg = |v: Value| {
-        args.push(v);
-        format!("?{}", args.len())
-    };
     if let Some(u) = &filter.user_id {
-        clauses.push(format!("user_id = {}", arg(Value::Text(u.as_str().into()))));
+        clauses.push(format!("user_id = {}", args.push(Value::Text(u.as_str().into()))));
     }
     if !filter.statuses.is_empty() {
         let list: Vec<String> = filter
             .statuses
             .iter()
-            .map(|s| arg(Value::Text(s.as_str().into())))
+            .map(|s| args.push(Value::Text(s.as_str().into())))
             .collect();
         clauses.push(format!("status IN ({})", list.join(", ")));
     }
     if let Some(active) = filter.active {
-        clauses.push(format!("active = {}", arg(Value::Integer(i64::from(active)))));
+        clauses.push(format!("active = {}", args.push(Value::Integer(i64::from(active)))));
     }
     for (column, value) in [
         ("name", &filter.name),
@@ -159,49 +169,129 @@ pub(super) fn list(conn: &Connection, filter: &AlarmFilter, page: &PageRequest) 
         ("user_name", &filter.user_name),
     ] {
         if let Some(v) = value {
-            clauses.push(format!("{column} = {}", arg(Value::Text(v.clone()))));
+            clauses.push(format!("{column} = {}", args.push(Value::Text(v.clone()))));
         }
     }
     if let Some(text) = &filter.text {
-        let p = arg(Value::Text(text.to_lowercase()));
+        let p = args.push(Value::Text(text.to_lowercase()));
         clauses.push(format!(
             "(instr(lower(coalesce(name, '')), {p}) > 0 OR instr(lower(coalesce(service, '')), {p}) > 0 OR instr(lower(coalesce(user_name, '')), {p}) > 0)"
         ));
     }
     if let Some(t) = filter.changed_after {
-        clauses.push(format!("changed_at > {}", arg(Value::Integer(t.as_nanos()))));
+        clauses.push(format!("changed_at > {}", args.push(Value::Integer(t.as_nanos()))));
     }
     if let Some(t) = filter.changed_before {
-        clauses.push(format!("changed_at < {}", arg(Value::Integer(t.as_nanos()))));
+        clauses.push(format!("changed_at < {}", args.push(Value::Integer(t.as_nanos()))));
     }
+    clauses
+}
+
+/// `clauses` joined into one condition; `1` when there are none.
+fn all_of(clauses: &[String]) -> String {
+    if clauses.is_empty() {
+        "1".to_string()
+    } else {
+        clauses.join(" AND ")
+    }
+}
+
+/// One page of alarms matching `filter`, by keyset over (changed_at, alarm_id, user_id).
+pub(super) fn list(conn: &Connection, filter: &AlarmFilter, page: &PageRequest) -> rusqlite::Result<Page<AlarmRecord>> {
+    let mut args = Args::default();
+    let mut clauses = conditions(filter, &mut args);
     let (cmp, dir) = match page.order {
         SortOrder::Asc => (">", "ASC"),
         SortOrder::Desc => ("<", "DESC"),
     };
     if let Some(key) = &page.after {
         let (t, a, u) = (
-            arg(Value::Integer(key.changed_at.as_nanos())),
-            arg(Value::Text(key.alarm_id.as_str().into())),
-            arg(Value::Text(key.user_id.as_str().into())),
+            args.push(Value::Integer(key.changed_at.as_nanos())),
+            args.push(Value::Text(key.alarm_id.as_str().into())),
+            args.push(Value::Text(key.user_id.as_str().into())),
         );
         clauses.push(format!("(changed_at, alarm_id, user_id) {cmp} ({t}, {a}, {u})"));
     }
-    let limit = arg(Value::Integer(page.limit as i64 + 1));
-    let condition = if clauses.is_empty() {
-        "1".to_string()
-    } else {
-        clauses.join(" AND ")
-    };
+    let limit = args.push(Value::Integer(page.limit as i64 + 1));
+    let condition = all_of(&clauses);
     let sql = format!(
         "SELECT {RECORD_COLUMNS} FROM alarms WHERE {condition} ORDER BY changed_at {dir}, alarm_id {dir}, user_id {dir} LIMIT {limit}"
     );
     let mut stmt = conn.prepare(&sql)?;
     let items: Vec<AlarmRecord> = stmt
-        .query_map(params_from_iter(args.iter()), record_at)?
+        .query_map(params_from_iter(args.0.iter()), record_at)?
         .collect::<Result<_, _>>()?;
     let mut page = crate::store::page_from(items, page.limit);
     for item in &mut page.items {
         item.acknowledgements = acknowledgements(conn, &item.user_id, &item.alarm_id)?;
     }
     Ok(page)
+}
+
+/// Every alarm matching `filter` with its registers, its retained history and its
+/// acknowledgements, in ONE statement: the history and the acknowledgements are gathered
+/// per alarm as JSON arrays by correlated subqueries (each an index range), so the whole
+/// answer is one read of one snapshot.
+fn activity(conn: &Connection, filter: &AlarmFilter) -> rusqlite::Result<Vec<AlarmActivity>> {
+    let mut args = Args::default();
+    let condition = all_of(&conditions(filter, &mut args));
+    let sql = format!(
+        "SELECT user_id, alarm_id, cleared_at, warning_at, critical_at,
+             (SELECT json_group_array(json_array(e.changed_at, e.rank)) FROM alarm_events e
+              WHERE e.user_id = alarms.user_id AND e.alarm_id = alarms.alarm_id),
+             (SELECT json_group_array(k.acked_at) FROM alarm_acks k
+              WHERE k.user_id = alarms.user_id AND k.alarm_id = alarms.alarm_id)
+         FROM alarms WHERE {condition} ORDER BY changed_at, alarm_id, user_id"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args.0.iter()), activity_at)?;
+    rows.collect()
+}
+
+fn corrupt(what: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, what.into())
+}
+
+/// One row of [`activity`].
+fn activity_at(row: &Row<'_>) -> rusqlite::Result<AlarmActivity> {
+    let user_id = UserId::parse(row.get::<_, String>(0)?).map_err(|e| corrupt(e.to_string()))?;
+    let alarm_id = AlarmId::parse(row.get::<_, String>(1)?).map_err(|e| corrupt(e.to_string()))?;
+    let time = |i: usize| -> rusqlite::Result<Option<EventTime>> {
+        Ok(row.get::<_, Option<i64>>(i)?.map(EventTime::from_nanos))
+    };
+    let seen = StatusRegisters {
+        cleared: time(2)?,
+        warning: time(3)?,
+        critical: time(4)?,
+    };
+    let events: Vec<(i64, i64)> =
+        serde_json::from_str(&row.get::<_, String>(5)?).map_err(|e| corrupt(format!("history of {alarm_id}: {e}")))?;
+    let history = events
+        .into_iter()
+        .map(|(changed_at, rank)| {
+            let status = Status::from_rank(rank).ok_or_else(|| corrupt(format!("history rank {rank}")))?;
+            Ok(Version {
+                changed_at: EventTime::from_nanos(changed_at),
+                status,
+            })
+        })
+        .collect::<rusqlite::Result<_>>()?;
+    let mut acks: Vec<i64> =
+        serde_json::from_str(&row.get::<_, String>(6)?).map_err(|e| corrupt(format!("acks of {alarm_id}: {e}")))?;
+    acks.sort_unstable();
+    Ok(AlarmActivity {
+        user_id,
+        alarm_id,
+        seen,
+        history,
+        acknowledgements: acks.into_iter().map(EventTime::from_nanos).collect(),
+    })
+}
+
+#[async_trait]
+impl AlarmActivityStore for SqliteStore {
+    async fn activity(&self, filter: &AlarmFilter) -> Result<Vec<AlarmActivity>, StoreError> {
+        let filter = filter.clone();
+        self.read(move |conn| activity(conn, &filter)).await
+    }
 }
