@@ -172,10 +172,10 @@ impl Application {
             Arc::clone(&self.metrics),
             subjects.clone(),
             lanes,
-            Some(PagerIntake {
+            PagerIntake {
                 service: Arc::clone(&self.use_cases.pager),
                 subjects: pager_subjects.clone(),
-            }),
+            },
         );
         let grace = cfg.shutdown_timeout.mul_f32(0.8);
         let intake_task = match cfg.intake {

@@ -39,11 +39,6 @@ pub struct Stores {
     pub policies: Arc<dyn PolicyRepository>,
 }
 
-/// Opens the alarm store a URL names; see [`open_stores`].
-pub async fn open(url: &str, history: HistoryLimits) -> Result<Arc<dyn AlarmStore>, StoreUrlError> {
-    Ok(open_stores(url, history).await?.alarms)
-}
-
 /// Opens the store a URL names: `sqlite://PATH` (`sqlite::memory:` for a private in-memory
 /// database) or `mongodb://...` with the database taken from the path (default
 /// `alarm_digest`), as both the alarm and the pager port.
@@ -133,7 +128,7 @@ mod tests {
 
     #[tokio::test]
     async fn unknown_store_scheme_is_a_clear_error() {
-        let err = open("postgres://localhost/db", HistoryLimits::default())
+        let err = open_stores("postgres://localhost/db", HistoryLimits::default())
             .await
             .err()
             .unwrap();

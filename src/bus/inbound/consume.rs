@@ -113,9 +113,7 @@ pub async fn run_core(
     let lane_stop = CancellationToken::new();
     let (lanes, mut tasks) = intake.spawn_lanes(&lane_stop);
     let mut subjects = intake.subjects.all();
-    if let Some(pager) = &intake.pager {
-        subjects.extend(pager.subjects.all());
-    }
+    subjects.extend(intake.pager.subjects.all());
     let mut subscriptions = Vec::with_capacity(subjects.len());
     for subject in subjects {
         subscriptions.push(client.queue_subscribe(subject, queue_group.clone()).await?);

@@ -98,11 +98,11 @@ pub struct Intake {
     subjects: Subjects,
     settings: LaneSettings,
     hasher: RandomState,
-    pager: Option<PagerIntake>,
+    pager: PagerIntake,
 }
 
 impl Intake {
-    /// Builds the intake around the alarm use cases, and the pager's when given.
+    /// Builds the intake around the alarm and the pager use cases.
     pub fn new(
         digests: Arc<Digests>,
         dead_letters: DeadLetters,
@@ -110,7 +110,7 @@ impl Intake {
         metrics: Arc<Metrics>,
         subjects: Subjects,
         settings: LaneSettings,
-        pager: Option<PagerIntake>,
+        pager: PagerIntake,
     ) -> Arc<Self> {
         Arc::new(Self {
             digests,

@@ -58,7 +58,7 @@ impl PagerIntake {
 impl Intake {
     /// `Some` when `subject` is a pager subject: the parsed input or why it was rejected.
     pub(super) fn parse_pager(&self, subject: &str, payload: &[u8]) -> Option<Result<PagerInput, WireError>> {
-        let pager = self.pager.as_ref()?;
+        let pager = &self.pager;
         let max = self.settings.max_payload;
         if subject == pager.subjects.alert {
             Some(parse_alert(payload, max))
@@ -74,7 +74,7 @@ impl Intake {
     /// Hands one input to the pager, retrying through store outages (acking nothing), and
     /// settles it once the pager committed its decision.
     pub(super) async fn page(&self, input: PagerInput, receipt: Receipt, payload: Bytes, stop: &CancellationToken) {
-        let Some(pager) = &self.pager else { return };
+        let pager = &self.pager;
         let subject = pager.subject_of(&input);
         let answer = self
             .until_answered("the pager input", &[&receipt], stop, || pager.handle(&input))

@@ -52,13 +52,7 @@ fn notified(d: &Decision) -> Vec<(u32, String)> {
 }
 
 fn timeouts(d: &Decision) -> Vec<EventTime> {
-    d.effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::SetTimeout(t) => Some(*t),
-            Effect::Notify(_) => None,
-        })
-        .collect()
+    d.state.timeout_at().into_iter().collect()
 }
 
 /// The state after an alert at T0 under `policy`.
@@ -105,11 +99,11 @@ fn unacknowledged_timeout_notifies_the_next_level_and_sets_a_new_timeout() {
 fn acknowledged_incident_ignores_its_timeout() {
     let acked = acknowledge(&opened(&two_levels()), Some("ann"), at(3));
     assert_eq!(acked.outcome, Outcome::Acknowledged);
-    assert!(acked.effects.is_empty());
+    assert!(acked.notifications.is_empty());
     assert_eq!(acked.state.timeout_at(), None);
     let d = fire_timeout(&service(), &acked.state, Some(&two_levels()), at(15), FIFTEEN_MINUTES);
     assert_eq!(d.outcome, Outcome::NotDue);
-    assert!(d.effects.is_empty());
+    assert!(d.notifications.is_empty());
     assert_eq!(d.state, acked.state);
 }
 
@@ -120,7 +114,7 @@ fn a_timeout_claimed_before_the_acknowledgement_landed_still_sends_nothing() {
         incident.timeout_at = Some(at(15));
     }
     let d = fire_timeout(&service(), &state, Some(&two_levels()), at(15), FIFTEEN_MINUTES);
-    assert!(d.effects.is_empty());
+    assert!(d.notifications.is_empty());
 }
 
 #[test]
@@ -128,7 +122,7 @@ fn another_alert_on_an_unhealthy_service_notifies_nobody_and_sets_no_timeout() {
     let state = opened(&two_levels());
     let d = raise(&state, Some(&two_levels()), &alert(), at(5), FIFTEEN_MINUTES);
     assert_eq!(d.outcome, Outcome::AlreadyOpen);
-    assert!(d.effects.is_empty());
+    assert!(d.notifications.is_empty());
     assert_eq!(d.state, state);
 }
 
@@ -139,7 +133,7 @@ fn healthy_service_ignores_a_later_timeout() {
     assert_eq!(d.state, ServiceState::Healthy { incidents: 1 });
     let later = fire_timeout(&service(), &d.state, Some(&two_levels()), at(15), FIFTEEN_MINUTES);
     assert_eq!(later.outcome, Outcome::NotDue);
-    assert!(later.effects.is_empty());
+    assert!(later.notifications.is_empty());
     assert!(later.state.is_healthy());
 }
 
@@ -156,7 +150,7 @@ fn last_level_timeout_stops_by_default_leaving_the_incident_open() {
     let second = fire_timeout(&service(), &opened(&policy), Some(&policy), at(15), FIFTEEN_MINUTES).state;
     let d = fire_timeout(&service(), &second, Some(&policy), at(30), FIFTEEN_MINUTES);
     assert_eq!(d.outcome, Outcome::Exhausted);
-    assert!(d.effects.is_empty());
+    assert!(d.notifications.is_empty());
     let incident = d.state.incident().expect("still unhealthy");
     assert_eq!((incident.level, incident.timeout_at), (2, None));
 }
@@ -180,7 +174,7 @@ fn last_level_timeout_with_repeat_notifies_the_last_level_again_under_new_keys()
 fn alert_without_a_policy_opens_the_incident_and_notifies_nobody() {
     let d = raise(&ServiceState::default(), None, &alert(), T0, FIFTEEN_MINUTES);
     assert_eq!(d.outcome, Outcome::Opened);
-    assert!(d.effects.is_empty());
+    assert!(d.notifications.is_empty());
     assert_eq!(d.state.incident().unwrap().level, 0);
 }
 

@@ -1,5 +1,5 @@
 //! The pager's rules as pure functions: from a service's state, its policy, an input and
-//! the time, the next state and the effects (notify these targets, set a timeout).
+//! the time, the next state (with its next timeout) and the notifications to send.
 
 use super::incident::{Acknowledgement, Incident, ServiceState};
 use super::policy::{EscalationPolicy, LastLevelTimeout, Target};
@@ -47,15 +47,6 @@ impl Notification {
         };
         format!("{service}/{}/{level}/{}", self.incident, self.target)
     }
-}
-
-/// What a decision asks the outside world to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
-    /// Send this notification (once: its key says which one it is).
-    Notify(Notification),
-    /// Fire the acknowledgement timeout at this instant.
-    SetTimeout(EventTime),
 }
 
 /// What a decision did, for callers and metrics.
@@ -106,8 +97,9 @@ impl Outcome {
 pub struct Decision {
     /// The state to store.
     pub state: ServiceState,
-    /// What to do once it is stored.
-    pub effects: Vec<Effect>,
+    /// The notifications to send once it is stored (once each: a key says which one it
+    /// is). The next timeout, if any, is the state's own (`timeout_at`).
+    pub notifications: Vec<Notification>,
     /// What happened.
     pub outcome: Outcome,
 }
@@ -116,17 +108,14 @@ impl Decision {
     fn unchanged(state: &ServiceState, outcome: Outcome) -> Self {
         Self {
             state: state.clone(),
-            effects: Vec::new(),
+            notifications: Vec::new(),
             outcome,
         }
     }
 
-    /// The notifications among the effects.
+    /// The notifications to send.
     pub fn notifications(&self) -> impl Iterator<Item = &Notification> {
-        self.effects.iter().filter_map(|e| match e {
-            Effect::Notify(n) => Some(n),
-            Effect::SetTimeout(_) => None,
-        })
+        self.notifications.iter()
     }
 }
 
@@ -141,28 +130,27 @@ fn page(
     outcome: Outcome,
 ) -> Decision {
     let targets = policy.and_then(|p| p.level(level)).map(|l| l.targets()).unwrap_or(&[]);
-    let mut effects: Vec<Effect> = targets
+    let notifications: Vec<Notification> = targets
         .iter()
-        .map(|target| {
-            Effect::Notify(Notification {
-                service_id: service_id.clone(),
-                incident: incident.number,
-                level,
-                repeat,
-                target: target.clone(),
-                message: incident.message.clone(),
-            })
+        .map(|target| Notification {
+            service_id: service_id.clone(),
+            incident: incident.number,
+            level,
+            repeat,
+            target: target.clone(),
+            message: incident.message.clone(),
         })
         .collect();
-    incident.level = if effects.is_empty() { incident.level } else { level };
+    incident.level = if notifications.is_empty() {
+        incident.level
+    } else {
+        level
+    };
     incident.repeats = repeat;
-    incident.timeout_at = (!effects.is_empty()).then_some(timeout_at);
-    if let Some(at) = incident.timeout_at {
-        effects.push(Effect::SetTimeout(at));
-    }
+    incident.timeout_at = (!notifications.is_empty()).then_some(timeout_at);
     Decision {
         state: ServiceState::Unhealthy(incident),
-        effects,
+        notifications,
         outcome,
     }
 }
@@ -237,7 +225,7 @@ pub fn fire_timeout(
                 timeout_at: None,
                 ..incident
             }),
-            effects: Vec::new(),
+            notifications: Vec::new(),
             outcome: Outcome::Exhausted,
         },
     }
@@ -259,7 +247,7 @@ pub fn acknowledge(state: &ServiceState, by: Option<&str>, now: EventTime) -> De
                 timeout_at: None,
                 ..incident.clone()
             }),
-            effects: Vec::new(),
+            notifications: Vec::new(),
             outcome: Outcome::Acknowledged,
         },
     }
@@ -273,7 +261,7 @@ pub fn recover(state: &ServiceState) -> Decision {
             state: ServiceState::Healthy {
                 incidents: incident.number,
             },
-            effects: Vec::new(),
+            notifications: Vec::new(),
             outcome: Outcome::Recovered,
         },
     }

@@ -9,7 +9,7 @@ pub mod ports;
 #[cfg(test)]
 mod behaviours;
 
-pub use decide::{Alert, Decision, Effect, Notification, Outcome};
+pub use decide::{Alert, Decision, Notification, Outcome};
 pub use incident::{Acknowledgement, Incident, ServiceState};
 pub use policy::{Channel, EscalationPolicy, LastLevelTimeout, Level, PolicyError, Target};
 pub use ports::{Notifier, NotifyError, PagerRecord, PagerStore, PolicyRepository};
