@@ -50,6 +50,8 @@ pub struct Digests {
     replica: String,
     claims: ClaimSettings,
     next_claim: AtomicU64,
+    /// Random per process: part of every claim holder's name.
+    incarnation: u64,
     /// How far ahead of the clock an event may be stamped (`MAX_CLOCK_SKEW`).
     max_clock_skew: Duration,
     /// The pager, when an alarm of a service turning CRITICAL raises a `PagerAlert`.
@@ -72,6 +74,7 @@ impl Digests {
             replica: replica.into(),
             claims,
             next_claim: AtomicU64::new(0),
+            incarnation: std::hash::BuildHasher::hash_one(&std::hash::RandomState::new(), std::process::id()),
             max_clock_skew: DEFAULT_MAX_CLOCK_SKEW,
             page_on_critical: None,
         }

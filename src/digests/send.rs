@@ -6,7 +6,8 @@ use crate::domain::ports::{DigestClaim, PreparedDigest, PublishError, StoreError
 use crate::domain::{Digest, DigestId, UserId};
 use backon::{BackoffBuilder, ExponentialBuilder};
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// How digest claims are taken.
 #[derive(Debug, Clone, Copy)]
@@ -99,7 +100,14 @@ impl Digests {
     /// an empty digest under the id of the epoch it then finds.
     pub async fn send_digest(&self, user: &UserId, request: Option<&str>) -> Result<Option<DigestSent>, DigestError> {
         let started = Instant::now();
-        let holder = format!("{}#{}", self.replica, self.next_claim.fetch_add(1, Ordering::Relaxed));
+        // The incarnation tells apart two live processes given one replica name (a restarted
+        // container whose old instance still runs), so a claim names exactly one holder.
+        let holder = format!(
+            "{}#{:016x}#{}",
+            self.replica,
+            self.incarnation,
+            self.next_claim.fetch_add(1, Ordering::Relaxed)
+        );
         // Another process holds the claim and shares nothing else with us to wait on: ask
         // again after a pause growing from 5 ms to 200 ms.
         let mut pauses = ExponentialBuilder::default()
