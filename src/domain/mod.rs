@@ -3,6 +3,7 @@
 pub mod alarm;
 pub mod digest;
 pub mod episodes;
+pub mod failure;
 pub mod ids;
 pub mod pager;
 pub mod ports;

@@ -1,5 +1,6 @@
 //! The ports: what the service needs from storage, the broker and the clock.
 
+pub use super::failure::Failure;
 use super::query::{AckOutcome, AlarmActivity, AlarmFilter, Counts, HistoryEntry, Page, PageRequest};
 use super::{
     AlarmEvent, AlarmId, AlarmMetadata, AlarmState, ApplyOutcome, Digest, DigestId, DueAlarm, EventTime, UserId,
@@ -12,13 +13,13 @@ use std::time::Duration;
 pub enum StoreError {
     /// The store could not be reached or timed out; the operation may be retried as is.
     #[error("store unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Failure),
     /// The store refused the operation; retrying the same call will fail again.
     #[error("store rejected the operation: {0}")]
-    Rejected(String),
+    Rejected(#[source] Failure),
     /// Stored data could not be read back as a valid alarm.
     #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
+    Corrupt(#[source] Failure),
 }
 
 impl StoreError {
@@ -187,10 +188,10 @@ pub trait AlarmStore: AlarmActivityStore + Send + Sync + 'static {
 pub enum PublishError {
     /// The broker did not confirm the digest; nothing may be recorded as delivered.
     #[error("digest not confirmed by the broker: {0}")]
-    NotConfirmed(String),
+    NotConfirmed(#[source] Failure),
     /// The digest cannot be encoded or is refused outright.
     #[error("digest refused: {0}")]
-    Refused(String),
+    Refused(#[source] Failure),
 }
 
 /// Sends digests to the people who act on them.

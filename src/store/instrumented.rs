@@ -220,7 +220,7 @@ mod tests {
         let metrics = Arc::new(Metrics::new());
         let store = InstrumentedStore::wrap(Arc::new(Down), Arc::clone(&metrics));
         let err = store.ping().await.unwrap_err();
-        assert!(matches!(err, StoreError::Unavailable(ref m) if m == "down"));
+        assert!(matches!(&err, StoreError::Unavailable(m) if m.to_string() == "down"));
         let user = UserId::parse("1").unwrap();
         let alarm = AlarmId::parse("disk").unwrap();
         assert!(matches!(store.alarm(&user, &alarm).await, Err(StoreError::Corrupt(_))));

@@ -49,7 +49,7 @@ struct StoredPolicy {
 }
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("{what}: {e}"))
+    StoreError::Corrupt(format!("{what}: {e}").into())
 }
 
 fn target(channel: &str, address: &str) -> Result<Target, StoreError> {

@@ -35,7 +35,7 @@ pub(crate) fn encode(digest: &PreparedDigest) -> String {
 
 /// Decodes what [`encode`] wrote.
 pub(crate) fn decode(text: &str) -> Result<PreparedDigest, StoreError> {
-    let corrupt = |e: String| StoreError::Corrupt(format!("prepared digest: {e}"));
+    let corrupt = |e: String| StoreError::Corrupt(format!("prepared digest: {e}").into());
     let stored: Stored = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
     let alarms = stored
         .alarms

@@ -116,10 +116,10 @@ impl Intake {
             let answer = tokio::time::timeout(self.settings.store_timeout, attempt())
                 .await
                 .unwrap_or_else(|_| {
-                    Err(
-                        StoreError::Unavailable(format!("{what} timed out after {:?}", self.settings.store_timeout))
-                            .into(),
+                    Err(StoreError::Unavailable(
+                        format!("{what} timed out after {:?}", self.settings.store_timeout).into(),
                     )
+                    .into())
                 });
             match answer {
                 Err(e) if e.is_transient() => {

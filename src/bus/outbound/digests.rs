@@ -6,7 +6,7 @@ use super::digest_parts::{
     encode_digest_parts, part_message_id, DIGEST_ID_HEADER, HEADER_ALLOWANCE, PARTS_HEADER, PART_HEADER,
 };
 use super::publisher::{Outgoing, PublishFailure, Publisher};
-use crate::domain::ports::{DigestPublisher, PublishError};
+use crate::domain::ports::{DigestPublisher, Failure, PublishError};
 use crate::domain::{Digest, DigestId};
 use crate::metrics::Metrics;
 use async_nats::HeaderMap;
@@ -62,8 +62,8 @@ impl DigestPublisher for NatsDigests {
     async fn publish(&self, digest: &Digest, id: &DigestId) -> Result<(), PublishError> {
         let messages = self.messages(digest, id);
         let duplicates = self.publisher.publish_all(&messages).await.map_err(|e| match e {
-            PublishFailure::Refused(_) => PublishError::Refused(e.to_string()),
-            PublishFailure::NotConfirmed(_) => PublishError::NotConfirmed(e.to_string()),
+            PublishFailure::Refused(_) => PublishError::Refused(Failure::caused_by(e)),
+            PublishFailure::NotConfirmed(_) => PublishError::NotConfirmed(Failure::caused_by(e)),
         })?;
         if duplicates > 0 {
             self.metrics.count_digest_duplicates(duplicates);

@@ -3,6 +3,7 @@
 
 use super::publisher::{Outgoing, PublishFailure, Publisher};
 use crate::domain::pager::{Notification, Notifier, NotifyError};
+use crate::domain::ports::Failure;
 use async_nats::HeaderMap;
 use async_trait::async_trait;
 use serde::Serialize;
@@ -44,8 +45,8 @@ impl Notifier for NatsNotifier {
             .publish_all(std::slice::from_ref(&message))
             .await
             .map_err(|e| match e {
-                PublishFailure::Refused(_) => NotifyError::Refused(e.to_string()),
-                PublishFailure::NotConfirmed(_) => NotifyError::NotConfirmed(e.to_string()),
+                PublishFailure::Refused(_) => NotifyError::Refused(Failure::caused_by(e)),
+                PublishFailure::NotConfirmed(_) => NotifyError::NotConfirmed(Failure::caused_by(e)),
             })?;
         if duplicates > 0 {
             tracing::info!(key = %key, "notification was already published; recording it");

@@ -84,10 +84,10 @@ pub trait PagerStore: Send + Sync + 'static {
 pub enum NotifyError {
     /// The broker did not confirm it; sending the same key again is safe.
     #[error("notification not confirmed: {0}")]
-    NotConfirmed(String),
+    NotConfirmed(#[source] crate::domain::ports::Failure),
     /// It cannot be sent at all.
     #[error("notification refused: {0}")]
-    Refused(String),
+    Refused(#[source] crate::domain::ports::Failure),
 }
 
 /// Hands notifications to whoever delivers e-mail and text messages.

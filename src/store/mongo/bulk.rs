@@ -50,7 +50,7 @@ async fn run(
             }
         }
         if let Ok(wce) = reply.get_document("writeConcernError") {
-            return Err(StoreError::Unavailable(format!("write concern: {wce}")));
+            return Err(StoreError::Unavailable(format!("write concern: {wce}").into()));
         }
         offset += len;
     }
@@ -65,7 +65,7 @@ fn write_concern(db: &Database) -> Result<Option<Document>, StoreError> {
         return Ok(None);
     };
     let field = mongodb::bson::to_document(concern)
-        .map_err(|e| StoreError::Rejected(format!("write concern {concern:?}: {e}")))?;
+        .map_err(|e| StoreError::Rejected(format!("write concern {concern:?}: {e}").into()))?;
     Ok((!field.is_empty()).then_some(field))
 }
 
@@ -110,8 +110,8 @@ fn check(errors: Vec<StatementError>) -> Result<(), StoreError> {
         first.message
     );
     if errors.iter().all(|e| TRANSIENT_CODES.contains(&e.code)) {
-        Err(StoreError::Unavailable(text))
+        Err(StoreError::Unavailable(text.into()))
     } else {
-        Err(StoreError::Rejected(text))
+        Err(StoreError::Rejected(text.into()))
     }
 }

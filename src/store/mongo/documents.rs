@@ -30,7 +30,7 @@ pub(super) fn int(doc: &Document, key: &str) -> Option<i64> {
 }
 
 fn corrupt(doc: &Document, what: &str) -> StoreError {
-    StoreError::Corrupt(format!("alarm {:?}: {what}", doc.get("_id")))
+    StoreError::Corrupt(format!("alarm {:?}: {what}", doc.get("_id")).into())
 }
 
 /// The registers and delivery record of an alarm document.

@@ -1,6 +1,6 @@
 //! Driver errors mapped to the store port's meanings.
 
-use crate::domain::ports::StoreError;
+use crate::domain::ports::{Failure, StoreError};
 use mongodb::error::{Error, ErrorKind, WriteFailure};
 
 /// Server codes that mean "not now": failover, shutdown, network, timeouts, conflicts.
@@ -30,8 +30,8 @@ pub(super) fn to_store_error(e: Error) -> StoreError {
             _ => false,
         };
     if transient {
-        StoreError::Unavailable(e.to_string())
+        StoreError::Unavailable(Failure::caused_by(e))
     } else {
-        StoreError::Rejected(e.to_string())
+        StoreError::Rejected(Failure::caused_by(e))
     }
 }

@@ -180,10 +180,9 @@ impl AlarmStore for MongoStore {
             pending.retain(|&i| conflicts.contains(&documents::alarm_id(&events[i].user_id, &events[i].alarm_id)));
         }
         if !pending.is_empty() {
-            return Err(StoreError::Unavailable(format!(
-                "{} events kept losing write races; retry",
-                pending.len()
-            )));
+            return Err(StoreError::Unavailable(
+                format!("{} events kept losing write races; retry", pending.len()).into(),
+            ));
         }
         Ok(outcomes)
     }
@@ -257,10 +256,9 @@ impl AlarmStore for MongoStore {
             pending.retain(|a| conflicts.contains(&documents::alarm_id(&claim.user_id, &a.alarm_id)));
         }
         if !pending.is_empty() {
-            return Err(StoreError::Unavailable(format!(
-                "{} delivery records kept losing write races; retry",
-                pending.len()
-            )));
+            return Err(StoreError::Unavailable(
+                format!("{} delivery records kept losing write races; retry", pending.len()).into(),
+            ));
         }
         let mut update = doc! { "$inc": { "epoch": 1_i64 }, "$set": { "pending": null } };
         if let Some(request) = request {
@@ -339,9 +337,9 @@ impl AlarmStore for MongoStore {
                 answered,
             }));
         }
-        Err(StoreError::Unavailable(format!(
-            "digest claim of {user} kept losing insert races"
-        )))
+        Err(StoreError::Unavailable(
+            format!("digest claim of {user} kept losing insert races").into(),
+        ))
     }
 
     async fn release_digest(&self, claim: &DigestClaim) -> Result<bool, StoreError> {

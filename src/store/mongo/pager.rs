@@ -39,7 +39,7 @@ impl MongoStore {
 
 fn text<'a>(doc: &'a Document, key: &str) -> Result<&'a str, StoreError> {
     doc.get_str(key)
-        .map_err(|_| StoreError::Corrupt(format!("pager document {:?} has no {key}", doc.get("_id"))))
+        .map_err(|_| StoreError::Corrupt(format!("pager document {:?} has no {key}", doc.get("_id")).into()))
 }
 
 #[async_trait]
@@ -80,9 +80,9 @@ impl PolicyRepository for MongoStore {
                 Err(e) => return Err(to_store_error(e)),
             }
         }
-        Err(StoreError::Unavailable(format!(
-            "policy of {id} kept losing insert races"
-        )))
+        Err(StoreError::Unavailable(
+            format!("policy of {id} kept losing insert races").into(),
+        ))
     }
 
     async fn delete_policy(&self, service: &ServiceId) -> Result<bool, StoreError> {
@@ -177,7 +177,7 @@ impl PagerStore for MongoStore {
                 .await
                 .map_err(to_store_error)?;
             if taken.matched_count == 1 {
-                claimed.push(ServiceId::parse(id).map_err(|e| StoreError::Corrupt(format!("service id: {e}")))?);
+                claimed.push(ServiceId::parse(id).map_err(|e| StoreError::Corrupt(format!("service id: {e}").into()))?);
             }
         }
         Ok(claimed)

@@ -92,7 +92,7 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
-                .map_err(|e| StoreError::Unavailable(format!("{}: {e}", parent.display())))?;
+                .map_err(|e| StoreError::Unavailable(format!("{}: {e}", parent.display()).into()))?;
         }
         let conn = Connection::open(&path).map_err(to_store_error)?;
         let sync = match options.durability {
@@ -154,7 +154,7 @@ impl SqliteStore {
                 let pool = Arc::clone(pool);
                 tokio::task::spawn_blocking(move || pool.with(work))
                     .await
-                    .map_err(|e| StoreError::Unavailable(format!("reader task failed: {e}")))?
+                    .map_err(|e| StoreError::Unavailable(format!("reader task failed: {e}").into()))?
             }
             None => self.write(work).await,
         }

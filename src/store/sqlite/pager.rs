@@ -145,7 +145,7 @@ impl PagerStore for SqliteStore {
         }
         let ids = self.write(move |conn| claim_due(conn, now, until, limit)).await?;
         ids.into_iter()
-            .map(|id| ServiceId::parse(id).map_err(|e| StoreError::Corrupt(format!("service id: {e}"))))
+            .map(|id| ServiceId::parse(id).map_err(|e| StoreError::Corrupt(format!("service id: {e}").into())))
             .collect()
     }
 

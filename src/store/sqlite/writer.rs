@@ -1,6 +1,6 @@
 //! The single writer thread: group commit of queued jobs, replies only after COMMIT.
 
-use crate::domain::ports::StoreError;
+use crate::domain::ports::{Failure, StoreError};
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
@@ -90,8 +90,27 @@ pub(super) fn to_store_error(e: rusqlite::Error) -> StoreError {
     use rusqlite::ErrorCode::*;
     match e.sqlite_error_code() {
         Some(DatabaseBusy | DatabaseLocked | SystemIoFailure | DiskFull | CannotOpen | OutOfMemory) => {
-            StoreError::Unavailable(e.to_string())
+            StoreError::Unavailable(Failure::caused_by(e))
         }
-        _ => StoreError::Rejected(e.to_string()),
+        _ => StoreError::Rejected(Failure::caused_by(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn a_sqlite_failure_keeps_the_driver_error_as_its_source() {
+        let busy = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            Some("database is locked".into()),
+        );
+        let error = to_store_error(busy);
+        assert!(error.is_transient());
+        let failure = error.source().expect("the failure is the store error's source");
+        let driver = failure.source().expect("the driver error is the failure's source");
+        assert!(driver.downcast_ref::<rusqlite::Error>().is_some(), "{driver}");
     }
 }
