@@ -153,17 +153,20 @@ impl Application {
             store_timeout: cfg.store_timeout,
         };
         self.metrics
-            .expect_messages(&subjects.alarm_status, crate::metrics::EVENT_OUTCOMES);
+            .expect_messages(&subjects.alarm_status, &crate::metrics::event_outcomes());
         self.metrics
-            .expect_messages(&subjects.digest_request, crate::metrics::DIGEST_REQUEST_OUTCOMES);
+            .expect_messages(&subjects.digest_request, &crate::metrics::digest_request_outcomes());
         self.metrics
-            .expect_messages(&subjects.acknowledgement, crate::metrics::ACKNOWLEDGEMENT_OUTCOMES);
+            .expect_messages(&subjects.acknowledgement, &crate::metrics::acknowledgement_outcomes());
         for (subject, outcomes) in [
-            (&pager_subjects.alert, crate::metrics::PAGER_ALERT_OUTCOMES),
-            (&pager_subjects.acknowledge, crate::metrics::PAGER_ACKNOWLEDGE_OUTCOMES),
-            (&pager_subjects.healthy, crate::metrics::SERVICE_HEALTHY_OUTCOMES),
+            (&pager_subjects.alert, crate::metrics::pager_alert_outcomes()),
+            (
+                &pager_subjects.acknowledge,
+                crate::metrics::pager_acknowledge_outcomes(),
+            ),
+            (&pager_subjects.healthy, crate::metrics::service_healthy_outcomes()),
         ] {
-            self.metrics.expect_messages(subject, outcomes);
+            self.metrics.expect_messages(subject, &outcomes);
         }
         let intake = Intake::new(
             Arc::clone(&self.use_cases.digests),

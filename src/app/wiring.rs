@@ -10,8 +10,7 @@ use crate::http::auth::Tokens;
 use crate::http::{AppState, HttpLimits};
 use crate::metrics::Metrics;
 use crate::pager::{PagerService, PagerSettings};
-use crate::store::instrumented::InstrumentedStore;
-use crate::store::instrumented_pager::InstrumentedPager;
+use crate::store::instrumented::Instrumented;
 use crate::store::Stores;
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,14 +55,14 @@ impl UseCases {
     /// Builds the use cases on `ports`, every store call timed and counted in `metrics`.
     pub fn build(ports: Ports, settings: UseCaseSettings, metrics: &Arc<Metrics>) -> Self {
         let pager = Arc::new(PagerService::new(
-            InstrumentedPager::wrap(ports.stores.policies, Arc::clone(metrics)),
-            InstrumentedPager::wrap(ports.stores.pager, Arc::clone(metrics)),
+            Instrumented::wrap(ports.stores.policies, Arc::clone(metrics)),
+            Instrumented::wrap(ports.stores.pager, Arc::clone(metrics)),
             ports.notifier,
             Arc::clone(&ports.clock),
             settings.pager,
         ));
         let mut digests = Digests::new(
-            InstrumentedStore::wrap(ports.stores.alarms, Arc::clone(metrics)),
+            Instrumented::wrap(ports.stores.alarms, Arc::clone(metrics)),
             ports.publisher,
             ports.clock,
             settings.replica,

@@ -2,7 +2,7 @@
 //! alarm episodes that started in a window.
 
 use super::Digests;
-use crate::domain::episodes::{episodes, summarize, Episode, Summary};
+use crate::domain::episodes::{episodes, summarize, Episode, Lifecycle, Summary};
 use crate::domain::ports::StoreError;
 use crate::domain::query::AlarmFilter;
 use crate::domain::{EventTime, Status};
@@ -29,6 +29,8 @@ impl Window {
 pub struct AlarmStats {
     /// Matching alarms by their current status; every status present, zero included.
     pub by_status: BTreeMap<&'static str, u64>,
+    /// The same alarms by lifecycle ([`Lifecycle::of`]); every lifecycle present.
+    pub by_lifecycle: BTreeMap<Lifecycle, u64>,
     /// Episodes that started in the window.
     pub episodes: usize,
     /// Time to acknowledge over those episodes that were acknowledged.
@@ -43,10 +45,14 @@ impl Digests {
     /// its latest status per severity and its acknowledgements, all read in one store query.
     pub async fn stats(&self, filter: &AlarmFilter, window: &Window) -> Result<AlarmStats, StoreError> {
         let mut by_status: BTreeMap<&'static str, u64> = Status::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+        let mut by_lifecycle: BTreeMap<Lifecycle, u64> = Lifecycle::ALL.iter().map(|&l| (l, 0)).collect();
         let mut in_window: Vec<Episode> = Vec::new();
         for alarm in self.store.activity(filter).await? {
             if let Some(latest) = alarm.latest() {
                 *by_status.entry(latest.status.as_str()).or_default() += 1;
+            }
+            if let Some(lifecycle) = alarm.lifecycle() {
+                *by_lifecycle.entry(lifecycle).or_default() += 1;
             }
             in_window.extend(
                 episodes(&alarm.versions(), &alarm.acknowledgements)
@@ -58,6 +64,7 @@ impl Digests {
         let resolve = in_window.iter().filter_map(Episode::time_to_resolve).collect();
         Ok(AlarmStats {
             by_status,
+            by_lifecycle,
             episodes: in_window.len(),
             time_to_acknowledge: summarize(acknowledge),
             time_to_resolve: summarize(resolve),
@@ -72,7 +79,7 @@ mod tests {
     use crate::domain::ports::{AlarmStore, DigestPublisher, PublishError, SystemClock};
     use crate::domain::{AlarmEvent, AlarmId, AlarmMetadata, Digest, DigestId, UserId, Version};
     use crate::metrics::Metrics;
-    use crate::store::instrumented::InstrumentedStore;
+    use crate::store::instrumented::Instrumented;
     use crate::store::sqlite::SqliteStore;
     use async_trait::async_trait;
     use std::sync::Arc;
@@ -102,7 +109,7 @@ mod tests {
     /// The use case over an in-memory store whose operations are counted in `metrics`.
     fn digests(metrics: &Arc<Metrics>) -> (Digests, Arc<dyn AlarmStore>) {
         let store: Arc<dyn AlarmStore> = Arc::new(SqliteStore::open_in_memory(Default::default()).unwrap());
-        let counted = InstrumentedStore::wrap(Arc::clone(&store), Arc::clone(metrics));
+        let counted: Arc<dyn AlarmStore> = Instrumented::wrap(Arc::clone(&store), Arc::clone(metrics));
         let digests = Digests::new(
             counted,
             Arc::new(NoPublisher),

@@ -123,6 +123,9 @@ pub enum ApplyOutcome {
 }
 
 impl ApplyOutcome {
+    /// Every outcome, for the metrics that expose each from the start.
+    pub const ALL: [ApplyOutcome; 3] = [ApplyOutcome::Applied, ApplyOutcome::Stale, ApplyOutcome::Duplicate];
+
     /// A lower-case label for metrics and logs.
     pub fn as_str(self) -> &'static str {
         match self {

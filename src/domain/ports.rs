@@ -23,6 +23,18 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The kinds of store error, as metrics label them.
+    pub const KINDS: [&'static str; 3] = ["unavailable", "rejected", "corrupt"];
+
+    /// This error's kind, one of [`StoreError::KINDS`].
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StoreError::Unavailable(_) => Self::KINDS[0],
+            StoreError::Rejected(_) => Self::KINDS[1],
+            StoreError::Corrupt(_) => Self::KINDS[2],
+        }
+    }
+
     /// Whether retrying later may succeed.
     pub fn is_transient(&self) -> bool {
         matches!(self, StoreError::Unavailable(_))

@@ -2,33 +2,50 @@
 
 use prometheus_client::encoding::EncodeLabelSet;
 
-/// Outcomes of an `AlarmStatusChanged` message.
-pub const EVENT_OUTCOMES: &[&str] = &["applied", "stale", "duplicate", "invalid", "dead_lettered"];
+use crate::domain::pager::Outcome;
+use crate::domain::ports::StoreError;
+use crate::domain::ApplyOutcome;
+
+/// What any input may end as besides its use case's answers: refused, and dead-lettered.
+const REJECTED: [&str; 2] = ["invalid", "dead_lettered"];
+
+fn with_rejected(outcomes: impl IntoIterator<Item = &'static str>) -> Vec<&'static str> {
+    outcomes.into_iter().chain(REJECTED).collect()
+}
+
+/// Outcomes of an `AlarmStatusChanged` message: every [`ApplyOutcome`], or rejected.
+pub fn event_outcomes() -> Vec<&'static str> {
+    with_rejected(ApplyOutcome::ALL.map(ApplyOutcome::as_str))
+}
 
 /// Outcomes of a `SendAlarmDigest` message.
-pub const DIGEST_REQUEST_OUTCOMES: &[&str] = &["digest_sent", "already_answered", "invalid", "dead_lettered"];
+pub fn digest_request_outcomes() -> Vec<&'static str> {
+    with_rejected(["digest_sent", "already_answered"])
+}
 
 /// Outcomes of an `AlarmAcknowledged` message: `deferred` is an acknowledgement of an
 /// alarm not seen yet, handed back to be retried after the alarm's first event.
-pub const ACKNOWLEDGEMENT_OUTCOMES: &[&str] = &["recorded", "duplicate", "deferred", "invalid", "dead_lettered"];
+pub fn acknowledgement_outcomes() -> Vec<&'static str> {
+    with_rejected(["recorded", "duplicate", "deferred"])
+}
 
-/// Outcomes of a `PagerAlert` message.
-pub const PAGER_ALERT_OUTCOMES: &[&str] = &["opened", "already_open", "invalid", "dead_lettered"];
+/// Outcomes of a `PagerAlert` message: the decisions an alert can take.
+pub fn pager_alert_outcomes() -> Vec<&'static str> {
+    with_rejected(Outcome::OF_ALERT.map(Outcome::as_str))
+}
 
 /// Outcomes of a `PagerAcknowledge` message.
-pub const PAGER_ACKNOWLEDGE_OUTCOMES: &[&str] = &[
-    "acknowledged",
-    "already_acknowledged",
-    "no_incident",
-    "invalid",
-    "dead_lettered",
-];
+pub fn pager_acknowledge_outcomes() -> Vec<&'static str> {
+    with_rejected(Outcome::OF_ACKNOWLEDGE.map(Outcome::as_str))
+}
 
 /// Outcomes of a `ServiceHealthy` message.
-pub const SERVICE_HEALTHY_OUTCOMES: &[&str] = &["recovered", "no_incident", "invalid", "dead_lettered"];
+pub fn service_healthy_outcomes() -> Vec<&'static str> {
+    with_rejected(Outcome::OF_HEALTHY.map(Outcome::as_str))
+}
 
 /// The `kind` label values of `alarm_digest_store_errors_total`.
-pub const STORE_ERROR_KINDS: &[&str] = &["unavailable", "rejected", "corrupt"];
+pub const STORE_ERROR_KINDS: [&str; 3] = StoreError::KINDS;
 
 /// Labels of the store operation histogram.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -9,9 +9,9 @@ pub mod process;
 mod scraped;
 
 pub use labels::{
-    BuildLabels, HttpLabels, StoreErrorLabels, StoreOperationLabels, ACKNOWLEDGEMENT_OUTCOMES, BUILD,
-    DIGEST_REQUEST_OUTCOMES, EVENT_OUTCOMES, PAGER_ACKNOWLEDGE_OUTCOMES, PAGER_ALERT_OUTCOMES,
-    SERVICE_HEALTHY_OUTCOMES, STORE_ERROR_KINDS,
+    acknowledgement_outcomes, digest_request_outcomes, event_outcomes, pager_acknowledge_outcomes,
+    pager_alert_outcomes, service_healthy_outcomes, BuildLabels, HttpLabels, StoreErrorLabels, StoreOperationLabels,
+    BUILD, STORE_ERROR_KINDS,
 };
 
 use crate::bus::connect::ConnectionStats;
@@ -254,7 +254,7 @@ impl Metrics {
             .observe(took.as_secs_f64());
         for kind in STORE_ERROR_KINDS {
             let counter = self.store_errors.get_or_create(&StoreErrorLabels { operation, kind });
-            if error_kind == Some(*kind) {
+            if error_kind == Some(kind) {
                 counter.inc();
             }
         }
@@ -337,9 +337,9 @@ mod tests {
     #[test]
     fn expected_message_outcomes_are_exposed_at_zero_before_any_message() {
         let metrics = Metrics::new();
-        metrics.expect_messages("AlarmStatusChanged", EVENT_OUTCOMES);
+        metrics.expect_messages("AlarmStatusChanged", &event_outcomes());
         let text = metrics.encode();
-        for outcome in EVENT_OUTCOMES {
+        for outcome in event_outcomes() {
             let line =
                 format!("alarm_digest_messages_total{{subject=\"AlarmStatusChanged\",outcome=\"{outcome}\"}} 0\n");
             assert!(text.contains(&line), "missing {line} in\n{text}");

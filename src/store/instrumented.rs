@@ -1,4 +1,6 @@
-//! A store decorator that times every operation and counts failures by kind.
+//! The one store decorator: every operation of a port timed under its method's name, and
+//! failures counted by kind. This file holds it and its alarm-store methods;
+//! [`super::instrumented_pager`] its pager and policy methods.
 
 use crate::domain::ports::{AlarmActivityStore, AlarmRecord, AlarmStore, DigestClaim, PreparedDigest, StoreError};
 use crate::domain::query::{AckOutcome, AlarmActivity, AlarmFilter, Counts, HistoryEntry, Page, PageRequest};
@@ -9,61 +11,51 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Wraps a store; every call is recorded as `alarm_digest_store_operation_seconds{operation}`
-/// and, when it fails, `alarm_digest_store_errors_total{operation,kind}`.
-pub struct InstrumentedStore {
-    inner: Arc<dyn AlarmStore>,
+/// Wraps a port (`dyn AlarmStore`, `dyn PagerStore`, `dyn PolicyRepository`); every call
+/// is recorded as `alarm_digest_store_operation_seconds{operation}` and, when it fails,
+/// `alarm_digest_store_errors_total{operation,kind}`.
+pub struct Instrumented<S: ?Sized> {
+    inner: Arc<S>,
     metrics: Arc<Metrics>,
 }
 
-impl InstrumentedStore {
+impl<S: ?Sized> Instrumented<S> {
     /// Wraps `inner`, recording into `metrics`.
-    pub fn wrap(inner: Arc<dyn AlarmStore>, metrics: Arc<Metrics>) -> Arc<dyn AlarmStore> {
+    pub fn wrap(inner: Arc<S>, metrics: Arc<Metrics>) -> Arc<Self> {
         Arc::new(Self { inner, metrics })
     }
 
-    async fn timed<T>(
+    /// The inner port.
+    pub(super) fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// Runs one operation of the inner port and records how long it took and how it ended.
+    pub(super) async fn timed<T>(
         &self,
         operation: &'static str,
         call: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
-        timed(&self.metrics, operation, call).await
-    }
-}
-
-/// Runs one operation of an inner store and records how long it took and how it ended.
-pub(super) async fn timed<T>(
-    metrics: &Metrics,
-    operation: &'static str,
-    call: impl Future<Output = Result<T, StoreError>>,
-) -> Result<T, StoreError> {
-    let started = Instant::now();
-    let result = call.await;
-    let error = result.as_ref().err().map(error_kind);
-    metrics.observe_store_operation(operation, started.elapsed(), error);
-    result
-}
-
-/// The `kind` label of a store error, one of [`crate::metrics::STORE_ERROR_KINDS`].
-pub fn error_kind(error: &StoreError) -> &'static str {
-    match error {
-        StoreError::Unavailable(_) => "unavailable",
-        StoreError::Rejected(_) => "rejected",
-        StoreError::Corrupt(_) => "corrupt",
+        let started = Instant::now();
+        let result = call.await;
+        let error = result.as_ref().err().map(StoreError::kind);
+        self.metrics
+            .observe_store_operation(operation, started.elapsed(), error);
+        result
     }
 }
 
 // One line per method: the operation label is the method's name. A method added to the
 // port is added here the same way.
 #[async_trait]
-impl AlarmActivityStore for InstrumentedStore {
+impl AlarmActivityStore for Instrumented<dyn AlarmStore> {
     async fn activity(&self, filter: &AlarmFilter) -> Result<Vec<AlarmActivity>, StoreError> {
         self.timed("activity", self.inner.activity(filter)).await
     }
 }
 
 #[async_trait]
-impl AlarmStore for InstrumentedStore {
+impl AlarmStore for Instrumented<dyn AlarmStore> {
     async fn apply(&self, events: &[AlarmEvent]) -> Result<Vec<ApplyOutcome>, StoreError> {
         self.timed("apply", self.inner.apply(events)).await
     }
@@ -198,7 +190,7 @@ mod tests {
     #[tokio::test]
     async fn successful_operations_are_timed_under_their_method_name() {
         let metrics = Arc::new(Metrics::new());
-        let store = InstrumentedStore::wrap(
+        let store = Instrumented::<dyn AlarmStore>::wrap(
             Arc::new(SqliteStore::open_in_memory(Default::default()).unwrap()),
             Arc::clone(&metrics),
         );
@@ -218,7 +210,7 @@ mod tests {
     #[tokio::test]
     async fn failures_pass_through_unchanged_and_are_counted_by_kind() {
         let metrics = Arc::new(Metrics::new());
-        let store = InstrumentedStore::wrap(Arc::new(Down), Arc::clone(&metrics));
+        let store = Instrumented::<dyn AlarmStore>::wrap(Arc::new(Down), Arc::clone(&metrics));
         let err = store.ping().await.unwrap_err();
         assert!(matches!(&err, StoreError::Unavailable(m) if m.to_string() == "down"));
         let user = UserId::parse("1").unwrap();

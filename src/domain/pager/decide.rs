@@ -75,6 +75,13 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// What an alert can decide ([`raise`]).
+    pub const OF_ALERT: [Outcome; 2] = [Outcome::Opened, Outcome::AlreadyOpen];
+    /// What an acknowledgement can decide ([`acknowledge`]).
+    pub const OF_ACKNOWLEDGE: [Outcome; 3] = [Outcome::Acknowledged, Outcome::AlreadyAcknowledged, Outcome::NoIncident];
+    /// What a recovery can decide ([`recover`]).
+    pub const OF_HEALTHY: [Outcome; 2] = [Outcome::Recovered, Outcome::NoIncident];
+
     /// A stable lower-case name, for logs and responses.
     pub fn as_str(self) -> &'static str {
         match self {
