@@ -115,6 +115,7 @@ contract_suite!(
     acknowledgements_are_recorded_once_and_unknown_alarms_refused,
     counts_report_active_seen_and_received,
     activity_reads_every_matching_alarm_whole_in_listing_order,
+    lifecycle_filter_selects_what_the_domain_rule_says_on_every_page,
 );
 
 /// The pager contract, against the same two adapters, each test on a fresh store.

@@ -1,10 +1,13 @@
-//! Alarm episodes (activation to CLEARED) by event time, and response-time statistics.
+//! Alarm episodes (activation to CLEARED) by event time, where an alarm stands in its
+//! current episode (its lifecycle), and response-time statistics.
 //!
 //! Durations are integer nanoseconds from start to end: an instant is an `i64` of
 //! nanoseconds, and subtracting two of them as floats would round (a float holds 53 bits,
 //! an instant of 2023 needs 61). They become seconds once, for display, with [`seconds`].
 
-use super::{EventTime, Status, Version};
+use super::{EventTime, Status, StatusRegisters, Version};
+use std::fmt;
+use std::str::FromStr;
 use std::time::Duration;
 
 /// One stretch of an alarm being active.
@@ -81,6 +84,76 @@ pub fn episodes(events: &[Version], acknowledgements: &[EventTime]) -> Vec<Episo
             .find(|&a| a >= episode.started_at && episode.resolved_at.is_none_or(|r| a <= r));
     }
     out
+}
+
+/// Where an alarm stands, in the words of incident tools (Allma, PagerDuty), derived from
+/// the state kept for every alarm whatever its intake.
+///
+/// The current episode of an active alarm is what followed its latest CLEARED (all of it,
+/// if it never cleared), so an acknowledgement acknowledges it when it is later than that
+/// CLEARED; one at the CLEARED's very instant belongs to the episode the CLEARED closed.
+/// Only the registers and the acknowledgements decide, never the history, which is
+/// trimmed: every store can filter on it. The declaration order is the order of a response: triggered, acknowledged,
+/// resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Lifecycle {
+    /// Active, and not acknowledged in its current episode.
+    Triggered,
+    /// Active, and acknowledged in its current episode.
+    Acknowledged,
+    /// CLEARED.
+    Resolved,
+}
+
+/// A lifecycle string that is none of `triggered`, `acknowledged`, `resolved`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown lifecycle {0:?}: expected triggered, acknowledged or resolved")]
+pub struct UnknownLifecycle(pub String);
+
+impl Lifecycle {
+    /// Every lifecycle, in response order.
+    pub const ALL: [Lifecycle; 3] = [Lifecycle::Triggered, Lifecycle::Acknowledged, Lifecycle::Resolved];
+
+    /// Where an alarm with these registers and acknowledgement times stands; `None` before
+    /// its first event.
+    pub fn of(seen: &StatusRegisters, acknowledgements: &[EventTime]) -> Option<Lifecycle> {
+        let latest = seen.versions().max()?;
+        if !latest.status.is_active() {
+            return Some(Lifecycle::Resolved);
+        }
+        let in_current_episode = |ack: &EventTime| seen.cleared.is_none_or(|cleared| *ack > cleared);
+        Some(if acknowledgements.iter().any(in_current_episode) {
+            Lifecycle::Acknowledged
+        } else {
+            Lifecycle::Triggered
+        })
+    }
+
+    /// The API's spelling, lower case.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lifecycle::Triggered => "triggered",
+            Lifecycle::Acknowledged => "acknowledged",
+            Lifecycle::Resolved => "resolved",
+        }
+    }
+}
+
+impl FromStr for Lifecycle {
+    type Err = UnknownLifecycle;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Lifecycle::ALL
+            .into_iter()
+            .find(|l| l.as_str() == s)
+            .ok_or_else(|| UnknownLifecycle(s.chars().take(64).collect()))
+    }
+}
+
+impl fmt::Display for Lifecycle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// min, mean, max and nearest-rank percentiles of a set of durations.
@@ -208,6 +281,45 @@ mod tests {
             [summary.min, summary.mean, summary.max, summary.p50, summary.p95].map(seconds),
             [16.258; 5]
         );
+    }
+
+    fn registers(cleared: Option<i64>, warning: Option<i64>, critical: Option<i64>) -> StatusRegisters {
+        StatusRegisters {
+            cleared: cleared.map(t),
+            warning: warning.map(t),
+            critical: critical.map(t),
+        }
+    }
+
+    #[test]
+    fn lifecycle_follows_the_current_episode_only() {
+        use Lifecycle::{Acknowledged, Resolved, Triggered};
+        let cases: &[(StatusRegisters, &[i64], Option<Lifecycle>)] = &[
+            (registers(None, None, None), &[], None),
+            (registers(None, Some(1), None), &[], Some(Triggered)),
+            (registers(None, Some(1), Some(3)), &[2], Some(Acknowledged)),
+            (registers(Some(5), Some(1), None), &[2], Some(Resolved)),
+            (registers(Some(5), Some(1), None), &[], Some(Resolved)),
+            // Acknowledged before the clear: the new episode is not acknowledged.
+            (registers(Some(5), Some(9), None), &[2], Some(Triggered)),
+            (registers(Some(5), Some(9), None), &[5], Some(Triggered)),
+            (registers(Some(5), Some(9), None), &[2, 10], Some(Acknowledged)),
+            // Flapping within the episode keeps an acknowledgement made between the flaps.
+            (registers(Some(5), Some(12), Some(11)), &[7], Some(Acknowledged)),
+        ];
+        for (seen, acks, expected) in cases {
+            let acks: Vec<EventTime> = acks.iter().copied().map(t).collect();
+            assert_eq!(Lifecycle::of(seen, &acks), *expected, "{seen:?} acked at {acks:?}");
+        }
+    }
+
+    #[test]
+    fn lifecycles_parse_from_their_lower_case_names_only() {
+        for l in Lifecycle::ALL {
+            assert_eq!(l.as_str().parse::<Lifecycle>(), Ok(l));
+        }
+        assert!("TRIGGERED".parse::<Lifecycle>().is_err());
+        assert!("open".parse::<Lifecycle>().is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! What the API asks of stored alarms: filters, keyset pages, history and counts.
 
+use super::episodes::Lifecycle;
 use super::{AlarmId, ApplyOutcome, EventTime, Status, StatusRegisters, UserId, Version};
 
 /// Which alarms to list; every set field must match.
@@ -11,6 +12,8 @@ pub struct AlarmFilter {
     pub statuses: Vec<Status>,
     /// Only active (true) or only cleared (false) alarms.
     pub active: Option<bool>,
+    /// Only alarms in one of these lifecycles ([`Lifecycle::of`]; any when empty).
+    pub lifecycles: Vec<Lifecycle>,
     /// Exact alarm name.
     pub name: Option<String>,
     /// Exact service.
@@ -97,6 +100,11 @@ impl AlarmActivity {
     /// The alarm's current status and when it changed; `None` before any event.
     pub fn latest(&self) -> Option<Version> {
         self.seen.versions().max()
+    }
+
+    /// Where the alarm stands in its current episode; `None` before any event.
+    pub fn lifecycle(&self) -> Option<Lifecycle> {
+        Lifecycle::of(&self.seen, &self.acknowledgements)
     }
 
     /// Every version known of the alarm, what its episodes are rebuilt from: the retained

@@ -2,8 +2,9 @@
 
 use super::error::ApiError;
 use super::listing::{alarm_id, encode_cursor, listing, user_id};
-use super::openapi::{AlarmPath, ListingParams, StatusName, UserFilter, UserPath};
+use super::openapi::{AlarmPath, LifecycleName, ListingParams, StatusName, UserFilter, UserPath};
 use super::AppState;
+use crate::domain::episodes::Lifecycle;
 use crate::domain::ports::AlarmRecord;
 use crate::domain::query::{Counts, HistoryEntry, Page};
 use crate::domain::{ApplyOutcome, EventTime};
@@ -42,6 +43,11 @@ pub struct AlarmView {
     active: bool,
     /// The next digest for the user would include this alarm.
     due: bool,
+    /// Where the alarm stands in its current episode: `triggered` (active, not acknowledged
+    /// since its latest CLEARED), `acknowledged` (active, acknowledged since) or `resolved`
+    /// (CLEARED).
+    #[schema(value_type = Option<LifecycleName>)]
+    lifecycle: Option<&'static str>,
     name: Option<String>,
     service: Option<String>,
     user_name: Option<String>,
@@ -77,6 +83,7 @@ impl From<AlarmRecord> for AlarmView {
             changed_at: latest.map(|v| v.changed_at.to_rfc3339()),
             active: r.state.is_active(),
             due: r.state.is_due(),
+            lifecycle: Lifecycle::of(&r.state.seen, &r.acknowledgements).map(Lifecycle::as_str),
             name: r.metadata.name,
             service: r.metadata.service,
             user_name: r.metadata.user_name,

@@ -1,6 +1,7 @@
 //! Query strings of the list routes, and the opaque page cursor.
 
 use super::error::ApiError;
+use crate::domain::episodes::Lifecycle;
 use crate::domain::query::{AlarmFilter, PageKey, PageRequest, SortOrder};
 use crate::domain::{AlarmId, EventTime, Status, UserId};
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,11 @@ pub fn listing(raw: Option<&str>) -> Result<(AlarmFilter, PageRequest), ApiError
                     .map_err(|e| ApiError::BadRequest(format!("status: {e}")))?,
             ),
             "active" => filter.active = Some(boolean("active", &value)?),
+            "lifecycle" => filter.lifecycles.push(
+                value
+                    .parse::<Lifecycle>()
+                    .map_err(|e| ApiError::BadRequest(format!("lifecycle: {e}")))?,
+            ),
             "name" => filter.name = Some(value),
             "service" => filter.service = Some(value),
             "user_name" => filter.user_name = Some(value),
@@ -144,8 +150,12 @@ mod tests {
 
     #[test]
     fn repeated_statuses_accumulate_and_limits_outside_the_range_are_refused() {
-        let (filter, page) = listing(Some("status=WARNING&status=CRITICAL&limit=5&order=desc")).unwrap();
+        let (filter, page) = listing(Some(
+            "status=WARNING&status=CRITICAL&lifecycle=triggered&lifecycle=resolved&limit=5&order=desc",
+        ))
+        .unwrap();
         assert_eq!(filter.statuses, vec![Status::Warning, Status::Critical]);
+        assert_eq!(filter.lifecycles, vec![Lifecycle::Triggered, Lifecycle::Resolved]);
         assert_eq!((page.limit, page.order), (5, SortOrder::Desc));
         for bad in [
             "limit=0",
@@ -153,6 +163,8 @@ mod tests {
             "limit=x",
             "active=yes",
             "status=RED",
+            "lifecycle=open",
+            "lifecycle=TRIGGERED",
             "colour=red",
         ] {
             assert!(listing(Some(bad)).is_err(), "{bad}");

@@ -3,6 +3,7 @@
 
 use super::error::ApiError;
 use super::listing::{decode_cursor, encode_cursor, listing, MAX_LIMIT};
+use crate::domain::episodes::Lifecycle;
 use crate::domain::query::{AlarmFilter, PageKey, PageRequest, SortOrder};
 use crate::domain::{AlarmId, EventTime, Status, UserId};
 use proptest::prelude::*;
@@ -28,22 +29,26 @@ fn filter() -> impl Strategy<Value = AlarmFilter> {
         proptest::option::of(identifier()),
         prop::collection::vec(0i64..3, 0..3),
         proptest::option::of(any::<bool>()),
+        prop::collection::vec(prop::sample::select(Lifecycle::ALL.to_vec()), 0..3),
         proptest::option::of(".{0,12}"),
         proptest::option::of(".{0,12}"),
         proptest::option::of(instant()),
         proptest::option::of(instant()),
     )
-        .prop_map(|(user, ranks, active, name, text, after, before)| AlarmFilter {
-            user_id: user.map(|u| UserId::parse(u).unwrap()),
-            statuses: ranks.into_iter().map(|r| Status::from_rank(r).unwrap()).collect(),
-            active,
-            name,
-            service: None,
-            user_name: None,
-            text,
-            changed_after: after,
-            changed_before: before,
-        })
+        .prop_map(
+            |(user, ranks, active, lifecycles, name, text, after, before)| AlarmFilter {
+                user_id: user.map(|u| UserId::parse(u).unwrap()),
+                statuses: ranks.into_iter().map(|r| Status::from_rank(r).unwrap()).collect(),
+                active,
+                lifecycles,
+                name,
+                service: None,
+                user_name: None,
+                text,
+                changed_after: after,
+                changed_before: before,
+            },
+        )
 }
 
 fn page() -> impl Strategy<Value = PageRequest> {
@@ -65,6 +70,9 @@ fn query(filter: &AlarmFilter, page: &PageRequest) -> String {
     }
     if let Some(a) = filter.active {
         pairs.push(("active", a.to_string()));
+    }
+    for l in &filter.lifecycles {
+        pairs.push(("lifecycle", l.as_str().to_string()));
     }
     if let Some(n) = &filter.name {
         pairs.push(("name", n.clone()));

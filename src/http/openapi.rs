@@ -91,6 +91,20 @@ pub enum StatusName {
     Critical,
 }
 
+/// Where an alarm stands in its current episode (what followed its latest CLEARED).
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = Lifecycle)]
+#[allow(dead_code)]
+pub enum LifecycleName {
+    /// Active, not acknowledged since its latest CLEARED.
+    Triggered,
+    /// Active, acknowledged since its latest CLEARED.
+    Acknowledged,
+    /// CLEARED.
+    Resolved,
+}
+
 /// An `AlarmStatusChanged`, exactly as on NATS; unknown fields are ignored.
 #[derive(Deserialize, ToSchema)]
 #[schema(as = AlarmStatusChanged)]
@@ -158,6 +172,11 @@ pub struct ListingParams {
     status: Option<Vec<StatusName>>,
     /// Only active (WARNING, CRITICAL) or inactive (CLEARED) alarms.
     active: Option<bool>,
+    /// Only alarms in one of these lifecycles: `triggered` (active, not acknowledged since
+    /// its latest CLEARED), `acknowledged` (active, acknowledged since), `resolved`
+    /// (CLEARED). Repeat the parameter for several.
+    #[param(explode, style = Form, inline)]
+    lifecycle: Option<Vec<LifecycleName>>,
     /// Exact alarm name.
     name: Option<String>,
     /// Exact service name.

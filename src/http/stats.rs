@@ -5,7 +5,7 @@ use super::listing::{instant, pairs, user_id};
 use super::openapi::StatsParams;
 use super::AppState;
 use crate::digests::Window;
-use crate::domain::episodes::{seconds, Summary};
+use crate::domain::episodes::{seconds, Lifecycle, Summary};
 use crate::domain::query::AlarmFilter;
 use axum::extract::{RawQuery, State};
 use axum::Json;
@@ -46,6 +46,29 @@ impl From<Summary> for SummaryView {
     }
 }
 
+/// Matching alarms by lifecycle, every lifecycle present.
+#[derive(Serialize, ToSchema)]
+#[schema(as = LifecycleCounts)]
+struct LifecycleView {
+    /// Active, not acknowledged since its latest CLEARED.
+    triggered: u64,
+    /// Active, acknowledged since its latest CLEARED.
+    acknowledged: u64,
+    /// CLEARED.
+    resolved: u64,
+}
+
+impl From<&BTreeMap<Lifecycle, u64>> for LifecycleView {
+    fn from(counts: &BTreeMap<Lifecycle, u64>) -> Self {
+        let count = |l: Lifecycle| counts.get(&l).copied().unwrap_or(0);
+        Self {
+            triggered: count(Lifecycle::Triggered),
+            acknowledged: count(Lifecycle::Acknowledged),
+            resolved: count(Lifecycle::Resolved),
+        }
+    }
+}
+
 /// The answer.
 #[derive(Serialize, ToSchema)]
 #[schema(as = Stats)]
@@ -53,6 +76,8 @@ struct StatsView {
     /// Matching alarms by current status (CLEARED, WARNING, CRITICAL).
     #[schema(value_type = BTreeMap<String, u64>)]
     alarms: BTreeMap<&'static str, u64>,
+    /// The same alarms by lifecycle.
+    lifecycle: LifecycleView,
     /// Episodes that started in the window.
     episodes: usize,
     time_to_acknowledge: Option<SummaryView>,
@@ -83,6 +108,7 @@ async fn stats(State(state): State<AppState>, RawQuery(query): RawQuery) -> Resu
     let (filter, window) = parse(query.as_deref())?;
     let stats = state.digests.stats(&filter, &window).await?;
     Ok(Json(StatsView {
+        lifecycle: LifecycleView::from(&stats.by_lifecycle),
         alarms: stats.by_status,
         episodes: stats.episodes,
         time_to_acknowledge: stats.time_to_acknowledge.map(SummaryView::from),

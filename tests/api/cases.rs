@@ -24,6 +24,9 @@ async fn seeded(store: Arc<dyn AlarmStore>) -> Api {
 
 pub async fn every_listing_filter_selects_exactly_the_matching_alarms(store: Arc<dyn AlarmStore>) {
     let api = seeded(store).await;
+    let ack = json!({"AckedAt": format!("{T}9Z")});
+    assert_eq!(api.post("/v1/users/u1/alarms/a2/ack", &ack).await.0, 201);
+    assert_eq!(api.post("/v1/users/u2/alarms/a4/ack", &ack).await.0, 201);
     let cases: &[(&str, &[&str])] = &[
         ("", &["u1/a1", "u1/a2", "u1/a3", "u2/a1", "u2/a4"]),
         ("user_id=u1", &["u1/a1", "u1/a2", "u1/a3"]),
@@ -39,6 +42,18 @@ pub async fn every_listing_filter_selects_exactly_the_matching_alarms(store: Arc
         ("changed_before=2024-01-01T00:00:02Z", &["u1/a1"]),
         ("order=desc&service=compute", &["u2/a4", "u1/a2"]),
         ("user_id=u1&active=true&q=disk", &["u1/a1"]),
+        ("lifecycle=triggered", &["u1/a1", "u2/a1"]),
+        ("lifecycle=acknowledged", &["u1/a2"]),
+        ("lifecycle=resolved", &["u1/a3", "u2/a4"]),
+        (
+            "lifecycle=triggered&lifecycle=acknowledged",
+            &["u1/a1", "u1/a2", "u2/a1"],
+        ),
+        ("lifecycle=acknowledged&status=WARNING", &[]),
+        (
+            "order=desc&lifecycle=resolved&lifecycle=triggered",
+            &["u2/a4", "u2/a1", "u1/a3", "u1/a1"],
+        ),
     ];
     for (query, expected) in cases {
         let (status, body) = api.get(&format!("/v1/alarms?{query}")).await;
@@ -48,6 +63,31 @@ pub async fn every_listing_filter_selects_exactly_the_matching_alarms(store: Arc
     }
     let (status, body) = api.get("/v1/users/u2/alarms?active=true").await;
     assert_eq!((status, keys(&body)), (200, vec!["u2/a1".to_string()]));
+    let (status, body) = api.get("/v1/users/u1/alarms?lifecycle=acknowledged").await;
+    assert_eq!((status, keys(&body)), (200, vec!["u1/a2".to_string()]));
+    let lifecycles: Vec<(String, Value)> = api.get("/v1/alarms").await.1["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                format!("{}/{}", a["UserID"].as_str().unwrap(), a["AlarmID"].as_str().unwrap()),
+                a["Lifecycle"].clone(),
+            )
+        })
+        .collect();
+    let shown = |key: &str, lifecycle: &str| (key.to_string(), json!(lifecycle));
+    assert_eq!(
+        lifecycles,
+        [
+            shown("u1/a1", "triggered"),
+            shown("u1/a2", "acknowledged"),
+            shown("u1/a3", "resolved"),
+            shown("u2/a1", "triggered"),
+            shown("u2/a4", "resolved"),
+        ],
+        "every alarm shows its lifecycle"
+    );
 }
 
 pub async fn pages_walk_to_the_end_without_gaps_or_duplicates_in_both_orders(store: Arc<dyn AlarmStore>) {
@@ -105,7 +145,7 @@ pub async fn one_alarm_shows_its_state_and_unknown_alarms_are_404(store: Arc<dyn
         alarm,
         json!({
             "UserID": "u1", "AlarmID": "a2", "Status": "CRITICAL", "ChangedAt": "2024-01-01T00:00:02Z",
-            "Active": true, "Due": true, "Name": "CPU hot", "Service": "compute", "UserName": "Ann",
+            "Active": true, "Due": true, "Lifecycle": "triggered", "Name": "CPU hot", "Service": "compute", "UserName": "Ann",
             "LastDelivered": null, "Acknowledgements": [],
         })
     );
@@ -262,6 +302,8 @@ pub async fn malformed_requests_get_problem_json_with_the_right_status(store: Ar
         ("/v1/alarms?changed_after=monday", 400),
         ("/v1/alarms?status=PURPLE", 400),
         ("/v1/alarms?active=maybe", 400),
+        ("/v1/alarms?lifecycle=open", 400),
+        ("/v1/users/u1/alarms?lifecycle=TRIGGERED", 400),
         ("/v1/nowhere", 404),
     ] {
         let response = api.client.get(format!("{}{path}", api.base)).send().await.unwrap();

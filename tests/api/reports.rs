@@ -107,6 +107,23 @@ pub async fn stats_match_figures_worked_out_by_hand(store: Arc<dyn AlarmStore>) 
         (&Value::Null, &Value::Null)
     );
     assert_eq!(api.get("/v1/stats?since=later").await.0, 400);
+
+    // By lifecycle: u1/a2 is active and acknowledged; a new alarm nobody acknowledged yet.
+    assert_eq!(
+        all["lifecycle"],
+        json!({"triggered": 0, "acknowledged": 1, "resolved": 3})
+    );
+    api.seed(&[e("u3", "a5", "WARNING", 500, "storage")]).await;
+    let (_, all) = api.get("/v1/stats").await;
+    assert_eq!(
+        all["lifecycle"],
+        json!({"triggered": 1, "acknowledged": 1, "resolved": 3})
+    );
+    let (_, storage) = api.get("/v1/stats?service=storage").await;
+    assert_eq!(
+        storage["lifecycle"],
+        json!({"triggered": 1, "acknowledged": 0, "resolved": 3})
+    );
 }
 
 pub async fn allma_alerts_become_status_changes_and_acknowledgements(store: Arc<dyn AlarmStore>) {

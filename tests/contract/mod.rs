@@ -2,11 +2,13 @@
 
 pub mod activity;
 pub mod fencing;
+pub mod lifecycle;
 pub mod mongo_durability;
 pub mod pager;
 
 pub use activity::*;
 pub use fencing::*;
+pub use lifecycle::*;
 
 use alarm_digest::domain::ports::AlarmStore;
 use alarm_digest::domain::query::{AckOutcome, AlarmFilter, HistoryLimits, PageRequest, SortOrder};

@@ -4,6 +4,7 @@
 use super::documents::{alarm_key, int, parse_activity, parse_record};
 use super::errors::to_store_error;
 use super::MongoStore;
+use crate::domain::episodes::Lifecycle;
 use crate::domain::ports::{AlarmActivityStore, AlarmRecord, StoreError};
 use crate::domain::query::{
     AckOutcome, AlarmActivity, AlarmFilter, Counts, HistoryLimits, Page, PageKey, PageRequest, SortOrder,
@@ -29,6 +30,23 @@ fn escape_regex(text: &str) -> String {
         .collect()
 }
 
+/// Whether the alarm has an acknowledgement later than its latest CLEARED (any, if it
+/// never cleared): acknowledged in its current episode ([`Lifecycle::of`]). The greatest
+/// acknowledgement decides; a missing or null `cleared_at` sorts below every number, and
+/// an alarm without acknowledgements has none greater.
+fn acked_in_current_episode() -> Document {
+    doc! { "$gt": [ { "$max": { "$ifNull": ["$acks", []] } }, { "$ifNull": ["$cleared_at", Bson::Null] } ] }
+}
+
+/// The query of one lifecycle, the rule of [`Lifecycle::of`].
+fn lifecycle_condition(lifecycle: Lifecycle) -> Document {
+    match lifecycle {
+        Lifecycle::Triggered => doc! { "active": true, "$expr": { "$not": [acked_in_current_episode()] } },
+        Lifecycle::Acknowledged => doc! { "active": true, "$expr": acked_in_current_episode() },
+        Lifecycle::Resolved => doc! { "active": false },
+    }
+}
+
 fn filter_document(filter: &AlarmFilter) -> Document {
     let mut and: Vec<Bson> = Vec::new();
     let mut doc = Document::new();
@@ -43,6 +61,14 @@ fn filter_document(filter: &AlarmFilter) -> Document {
     }
     if let Some(active) = filter.active {
         doc.insert("active", active);
+    }
+    if !filter.lifecycles.is_empty() {
+        let any: Vec<Bson> = filter
+            .lifecycles
+            .iter()
+            .map(|&l| Bson::Document(lifecycle_condition(l)))
+            .collect();
+        and.push(Bson::Document(doc! { "$or": any }));
     }
     for (field, value) in [
         ("name", &filter.name),

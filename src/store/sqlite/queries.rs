@@ -3,6 +3,7 @@
 
 use super::rows::{record_at, RECORD_COLUMNS};
 use super::SqliteStore;
+use crate::domain::episodes::Lifecycle;
 use crate::domain::ports::{AlarmActivityStore, AlarmRecord, StoreError};
 use crate::domain::query::{
     AckOutcome, AlarmActivity, AlarmFilter, Counts, HistoryEntry, HistoryLimits, Page, PageRequest, SortOrder,
@@ -163,6 +164,10 @@ fn conditions(filter: &AlarmFilter, args: &mut Args) -> Vec<String> {
     if let Some(active) = filter.active {
         clauses.push(format!("active = {}", args.push(Value::Integer(i64::from(active)))));
     }
+    if !filter.lifecycles.is_empty() {
+        let any: Vec<String> = filter.lifecycles.iter().map(|&l| lifecycle_condition(l)).collect();
+        clauses.push(format!("({})", any.join(" OR ")));
+    }
     for (column, value) in [
         ("name", &filter.name),
         ("service", &filter.service),
@@ -185,6 +190,21 @@ fn conditions(filter: &AlarmFilter, args: &mut Args) -> Vec<String> {
         clauses.push(format!("changed_at < {}", args.push(Value::Integer(t.as_nanos()))));
     }
     clauses
+}
+
+/// An acknowledgement of the alarm later than its latest CLEARED (any, if it never
+/// cleared): the alarm is acknowledged in its current episode ([`Lifecycle::of`]).
+const ACKED_IN_CURRENT_EPISODE: &str = "EXISTS (SELECT 1 FROM alarm_acks k
+    WHERE k.user_id = alarms.user_id AND k.alarm_id = alarms.alarm_id
+      AND (alarms.cleared_at IS NULL OR k.acked_at > alarms.cleared_at))";
+
+/// The condition on `alarms` of one lifecycle, the rule of [`Lifecycle::of`] in SQL.
+fn lifecycle_condition(lifecycle: Lifecycle) -> String {
+    match lifecycle {
+        Lifecycle::Triggered => format!("(active = 1 AND NOT {ACKED_IN_CURRENT_EPISODE})"),
+        Lifecycle::Acknowledged => format!("(active = 1 AND {ACKED_IN_CURRENT_EPISODE})"),
+        Lifecycle::Resolved => "active = 0".to_string(),
+    }
 }
 
 /// `clauses` joined into one condition; `1` when there are none.
