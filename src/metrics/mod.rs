@@ -56,6 +56,7 @@ pub struct Metrics {
     consumer_pending: Gauge,
     consumer_ack_pending: Gauge,
     redeliveries: Counter,
+    retries: Counter,
     digest_duplicates: Counter,
     pager: pager::PagerMetrics,
 }
@@ -158,6 +159,12 @@ impl Metrics {
             "Input messages received again: a lost ack, a crashed replica or a consumer leader that moved",
             redeliveries.clone(),
         );
+        let retries = Counter::default();
+        registry.register(
+            "alarm_digest_retried_messages",
+            "Input messages held through a failed try of their use case (a store outage), once per try",
+            retries.clone(),
+        );
         let digest_duplicates = Counter::default();
         registry.register(
             "alarm_digest_digest_duplicates",
@@ -190,6 +197,7 @@ impl Metrics {
             consumer_pending,
             consumer_ack_pending,
             redeliveries,
+            retries,
             digest_duplicates,
         }
     }
@@ -197,6 +205,12 @@ impl Metrics {
     /// Counts an input message delivered more than once.
     pub fn count_redelivery(&self) {
         self.redeliveries.inc();
+    }
+
+    /// Counts `messages` held through one more failed try: retries have their own counter,
+    /// so the message counters count each message once.
+    pub fn count_retries(&self, messages: usize) {
+        self.retries.inc_by(messages as u64);
     }
 
     /// Counts digest messages the digest stream reported as duplicates.

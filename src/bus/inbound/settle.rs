@@ -127,6 +127,7 @@ impl Intake {
                     if let Some(store) = e.store_error() {
                         self.health.store_failed(store);
                     }
+                    self.metrics.count_retries(receipts.len());
                     for receipt in receipts {
                         receipt.in_progress().await;
                     }
