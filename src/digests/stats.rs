@@ -1,5 +1,6 @@
-//! Statistics: alarms by current status, and time to acknowledge and to resolve over the
-//! alarm episodes that started in a window.
+//! Statistics over a window: the alarms whose latest change falls in it, by status and
+//! by lifecycle, and time to acknowledge and to resolve over the alarm episodes that
+//! started in it. One window for every figure, so narrowing it narrows them all alike.
 
 use super::Digests;
 use crate::domain::episodes::{episodes, summarize, Episode, Lifecycle, Summary};
@@ -8,12 +9,14 @@ use crate::domain::query::AlarmFilter;
 use crate::domain::{EventTime, Status};
 use std::collections::BTreeMap;
 
-/// The window episodes must start in: `[since, until)`, open where `None`.
+/// The window of the statistics, `[since, until)`, open where `None`: the counts take the
+/// alarms whose latest change falls in it, the response times the episodes that started
+/// in it. Without bounds, every matching alarm and episode.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Window {
-    /// Earliest start, inclusive.
+    /// Earliest instant, inclusive.
     pub since: Option<EventTime>,
-    /// Latest start, exclusive.
+    /// Latest instant, exclusive.
     pub until: Option<EventTime>,
 }
 
@@ -27,7 +30,8 @@ impl Window {
 /// What the statistics found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AlarmStats {
-    /// Matching alarms by their current status; every status present, zero included.
+    /// Matching alarms whose latest change falls in the window, by that latest status;
+    /// every status present, zero included.
     pub by_status: BTreeMap<&'static str, u64>,
     /// The same alarms by lifecycle ([`Lifecycle::of`]); every lifecycle present.
     pub by_lifecycle: BTreeMap<Lifecycle, u64>,
@@ -40,19 +44,23 @@ pub struct AlarmStats {
 }
 
 impl Digests {
-    /// Alarms matching `filter` by current status, and response times over their episodes
-    /// that started in `window`. Episodes are rebuilt from each alarm's retained history,
-    /// its latest status per severity and its acknowledgements, all read in one store query.
+    /// Alarms matching `filter` whose latest change falls in `window`, by status and by
+    /// lifecycle, and response times over the matching alarms' episodes that started in
+    /// `window`. Episodes are rebuilt from each alarm's retained history, its latest status
+    /// per severity and its acknowledgements, all read in one store query.
     pub async fn stats(&self, filter: &AlarmFilter, window: &Window) -> Result<AlarmStats, StoreError> {
         let mut by_status: BTreeMap<&'static str, u64> = Status::ALL.iter().map(|s| (s.as_str(), 0)).collect();
         let mut by_lifecycle: BTreeMap<Lifecycle, u64> = Lifecycle::ALL.iter().map(|&l| (l, 0)).collect();
         let mut in_window: Vec<Episode> = Vec::new();
         for alarm in self.store.activity(filter).await? {
-            if let Some(latest) = alarm.latest() {
+            // An alarm counts where its latest change put it, if that change is in the
+            // window. Its episodes are looked at whatever its latest change: one that
+            // started in the window may have ended after it.
+            if let Some(latest) = alarm.latest().filter(|l| window.contains(l.changed_at)) {
                 *by_status.entry(latest.status.as_str()).or_default() += 1;
-            }
-            if let Some(lifecycle) = alarm.lifecycle() {
-                *by_lifecycle.entry(lifecycle).or_default() += 1;
+                if let Some(lifecycle) = alarm.lifecycle() {
+                    *by_lifecycle.entry(lifecycle).or_default() += 1;
+                }
             }
             in_window.extend(
                 episodes(&alarm.versions(), &alarm.acknowledgements)
@@ -151,5 +159,43 @@ mod tests {
         assert_eq!(stats.by_status["CLEARED"], 25);
         let per_operation = ["activity", "list_alarms", "history"].map(|op| calls(&metrics, op));
         assert_eq!(per_operation, [1, 0, 0], "activity, list_alarms, history");
+    }
+
+    #[tokio::test]
+    async fn a_window_narrows_the_counts_to_the_alarms_whose_latest_change_falls_in_it() {
+        let (digests, store) = digests(&Arc::new(Metrics::new()));
+        store
+            .apply(&[
+                event("untouched-since-before", 10, Status::Critical),
+                event("cleared-in-it", 10, Status::Warning),
+                event("cleared-in-it", 60, Status::Cleared),
+                event("raised-in-it", 70, Status::Warning),
+                event("raised-at-its-end", 100, Status::Warning),
+            ])
+            .await
+            .unwrap();
+        let user = UserId::parse("u1").unwrap();
+        let raised = AlarmId::parse("raised-in-it").unwrap();
+        store
+            .acknowledge(&user, &raised, EventTime::from_nanos(80))
+            .await
+            .unwrap();
+        let window = Window {
+            since: Some(EventTime::from_nanos(50)),
+            until: Some(EventTime::from_nanos(100)),
+        };
+        let narrowed = digests.stats(&AlarmFilter::default(), &window).await.unwrap();
+        let statuses = |s: &AlarmStats| Status::ALL.map(|status| s.by_status[status.as_str()]);
+        let lifecycles = |s: &AlarmStats| Lifecycle::ALL.map(|l| s.by_lifecycle[&l]);
+        assert_eq!(statuses(&narrowed), [1, 1, 0], "CLEARED, WARNING, CRITICAL");
+        assert_eq!(lifecycles(&narrowed), [0, 1, 1], "triggered, acknowledged, resolved");
+        assert_eq!(narrowed.episodes, 1, "only raised-in-it started in the window");
+        let everything = digests
+            .stats(&AlarmFilter::default(), &Window::default())
+            .await
+            .unwrap();
+        assert_eq!(statuses(&everything), [1, 2, 1]);
+        assert_eq!(lifecycles(&everything), [2, 1, 1]);
+        assert_eq!(everything.episodes, 4);
     }
 }

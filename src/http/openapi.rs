@@ -212,10 +212,12 @@ pub struct StatsParams {
     user_id: Option<String>,
     /// Only alarms of this service.
     service: Option<String>,
-    /// Only episodes that started at or after this instant (RFC 3339).
+    /// The window's start, inclusive (RFC 3339): counts take the alarms whose latest change
+    /// is at or after it, response times the episodes that started at or after it.
     #[param(value_type = Option<Timestamp>)]
     since: Option<String>,
-    /// Only episodes that started before this instant (RFC 3339).
+    /// The window's end, exclusive (RFC 3339): counts take the alarms whose latest change
+    /// is before it, response times the episodes that started before it.
     #[param(value_type = Option<Timestamp>)]
     until: Option<String>,
 }

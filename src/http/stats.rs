@@ -1,4 +1,5 @@
-//! `GET /v1/stats`: alarms by status, and response times over alarm episodes.
+//! `GET /v1/stats`: alarms by status and lifecycle, and response times over alarm episodes,
+//! all over one window.
 
 use super::error::ApiError;
 use super::listing::{instant, pairs, user_id};
@@ -73,7 +74,8 @@ impl From<&BTreeMap<Lifecycle, u64>> for LifecycleView {
 #[derive(Serialize, ToSchema)]
 #[schema(as = Stats)]
 struct StatsView {
-    /// Matching alarms by current status (CLEARED, WARNING, CRITICAL).
+    /// Matching alarms whose latest change falls in the window, by the status it set
+    /// (CLEARED, WARNING, CRITICAL).
     #[schema(value_type = BTreeMap<String, u64>)]
     alarms: BTreeMap<&'static str, u64>,
     /// The same alarms by lifecycle.
@@ -99,9 +101,18 @@ fn parse(raw: Option<&str>) -> Result<(AlarmFilter, Window), ApiError> {
     Ok((filter, window))
 }
 
-/// Alarms by current status, and time to acknowledge and to resolve (seconds) over the alarm
-/// episodes that started in the window. Episodes are rebuilt from each matching alarm's
-/// retained history, its latest status per severity and its acknowledgements.
+/// Alarm counts and response times over one window, `[since, until)`.
+///
+/// Every figure takes the same window, so narrowing it narrows them alike. `alarms` and
+/// `lifecycle` count the matching alarms whose latest change (ChangedAt) falls in the
+/// window, by the status that change set and by lifecycle; an alarm that has not changed
+/// since before `since` (still CRITICAL from last week, say) is not counted, just as its
+/// episode, which started before the window, is not in the response times.
+/// `time_to_acknowledge` and `time_to_resolve` (seconds) are over the matching alarms'
+/// episodes (activation to CLEARED) that started in the window, whenever they ended.
+/// Without `since` and `until`, every matching alarm and episode: the counts are then of
+/// current state. Episodes are rebuilt from each alarm's retained history, its latest
+/// status per severity and its acknowledgements.
 #[utoipa::path(get, path = "/v1/stats", tag = "stats", params(StatsParams),
     responses((status = 200, description = "Counts and response times", body = StatsView)))]
 async fn stats(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Json<StatsView>, ApiError> {

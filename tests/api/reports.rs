@@ -91,9 +91,24 @@ pub async fn stats_match_figures_worked_out_by_hand(store: Arc<dyn AlarmStore>) 
         "storage resolve",
     );
 
+    // The window narrows the counts alike: alarms whose latest change falls in it. Of u1's
+    // alarms since 50 s, a2 (CRITICAL since 10 s, acknowledged) is out.
+    let (_, u1_since) = api.get(&format!("/v1/stats?user_id=u1&since={since}")).await;
+    assert_eq!(u1_since["alarms"], json!({"CLEARED": 2, "WARNING": 0, "CRITICAL": 0}));
+    assert_eq!(
+        u1_since["lifecycle"],
+        json!({"triggered": 0, "acknowledged": 0, "resolved": 2})
+    );
+    assert_eq!(u1_since["episodes"], 1);
+
     // `until` is exclusive: the episode starting at 10 s is outside [.., 10 s).
     let (_, early) = api.get(&format!("/v1/stats?until={}", at(10))).await;
     assert_eq!(early["episodes"], 1);
+    assert_eq!(
+        early["alarms"],
+        json!({"CLEARED": 0, "WARNING": 0, "CRITICAL": 0}),
+        "no alarm's latest change is before 10 s"
+    );
     assert_summary(
         &early["time_to_acknowledge"],
         (1, 30.0, 30.0, 30.0, 30.0, 30.0),
