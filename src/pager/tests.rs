@@ -3,28 +3,13 @@
 
 use super::*;
 use crate::domain::pager::{LastLevelTimeout, Target};
+use crate::domain::ports::ManualClock;
 use crate::store::sqlite::SqliteStore;
 use async_trait::async_trait;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 const MINUTE: Duration = Duration::from_secs(60);
-
-/// A clock the test moves.
-struct ManualClock(Mutex<EventTime>);
-
-impl ManualClock {
-    fn advance(&self, by: Duration) {
-        let mut now = self.0.lock().unwrap();
-        *now = now.after(by);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> EventTime {
-        *self.0.lock().unwrap()
-    }
-}
 
 /// Records every notification handed to it; refuses them while `down`.
 #[derive(Default)]
@@ -79,9 +64,7 @@ impl Fixture {
         )
         .unwrap();
         store.put_policy(&policy).await.unwrap();
-        let clock = Arc::new(ManualClock(Mutex::new(EventTime::from_nanos(
-            1_700_000_000_000_000_000,
-        ))));
+        let clock = Arc::new(ManualClock::at(EventTime::from_nanos(1_700_000_000_000_000_000)));
         let notifier = Arc::new(RecordingNotifier::default());
         let pager = Self::replica(&store, &clock, &notifier);
         Self {

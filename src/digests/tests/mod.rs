@@ -6,6 +6,7 @@ mod claims;
 mod publishing;
 
 use super::*;
+use crate::domain::ports::ManualClock;
 use crate::domain::ports::{DigestClaim, PreparedDigest, PublishError};
 use crate::domain::query::HistoryLimits;
 use crate::domain::{AlarmMetadata, Digest, DigestId, DueAlarm, Status, Version};
@@ -18,25 +19,9 @@ use tokio::sync::oneshot;
 
 /// How long a claim lasts in these tests.
 const TTL: Duration = Duration::from_secs(30);
-/// How long a request waits for another holder's claim, in real time (the bound is
-/// measured on `std::time::Instant`); short, so a claim never given back fails a test fast.
+/// How long a request waits for another holder's claim (on tokio's clock); short, so a
+/// claim never given back fails a test fast.
 const WAIT: Duration = Duration::from_secs(5);
-
-/// A clock the test moves; claims are taken and judged on its time.
-struct ManualClock(Mutex<EventTime>);
-
-impl ManualClock {
-    fn advance(&self, by: Duration) {
-        let mut now = self.0.lock().unwrap();
-        *now = now.after(by);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> EventTime {
-        *self.0.lock().unwrap()
-    }
-}
 
 /// What the publisher does with its next digest.
 enum Step {
@@ -142,9 +127,7 @@ impl Fixture {
     /// `wrap` (the store itself, or a decorator of it).
     fn build(wait: Duration, wrap: impl FnOnce(&Arc<SqliteStore>, &Arc<ManualClock>) -> Arc<dyn AlarmStore>) -> Self {
         let store = Arc::new(SqliteStore::open_in_memory(HistoryLimits::default()).unwrap());
-        let clock = Arc::new(ManualClock(Mutex::new(EventTime::from_nanos(
-            1_700_000_000_000_000_000,
-        ))));
+        let clock = Arc::new(ManualClock::at(EventTime::from_nanos(1_700_000_000_000_000_000)));
         let publisher = Arc::new(ScriptedPublisher::default());
         let digests = Digests::new(
             wrap(&store, &clock),
