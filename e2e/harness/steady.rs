@@ -170,6 +170,16 @@ impl IntakeWatch {
         Self { samples, task }
     }
 
+    /// For each of `marks` (kills, restarts, in order), the longest stall from it until the
+    /// next mark, the last until `ended`.
+    pub fn stalls_after(&self, marks: &[Instant], ended: Instant) -> Vec<Duration> {
+        marks
+            .iter()
+            .enumerate()
+            .map(|(i, at)| self.longest_stall(*at, marks.get(i + 1).copied().unwrap_or(ended)))
+            .collect()
+    }
+
     /// The longest time within `[from, to]` during which no replica applied an event.
     pub fn longest_stall(&self, from: Instant, to: Instant) -> Duration {
         let samples = self.samples.lock().unwrap();

@@ -123,16 +123,11 @@ async fn on_a_cluster_killing_the_input_and_digest_stream_leaders_loses_nothing_
     // Stalls count while traffic flows: after it, intake has nothing to do.
     let ended = Instant::now();
     let digest_count = stage.final_check(&digests, &model, report.requests, w.seed).await;
+    let marks: Vec<Instant> = kills.iter().map(|(_, at)| *at).collect();
     let stalls: Vec<String> = kills
         .iter()
-        .enumerate()
-        .map(|(i, (stream, at))| {
-            let until = kills.get(i + 1).map_or(ended, |(_, next)| *next);
-            format!(
-                "{:.1}s after killing the {stream} leader",
-                watch.longest_stall(*at, until).as_secs_f64()
-            )
-        })
+        .zip(watch.stalls_after(&marks, ended))
+        .map(|((stream, _), stall)| format!("{:.1}s after killing the {stream} leader", stall.as_secs_f64()))
         .collect();
     println!(
         "cluster leaders (nats-server {}): {} events and {} requests in {:.1}s, {} digests; \
@@ -192,16 +187,16 @@ async fn a_rolling_restart_of_every_node_under_load_loses_nothing_and_readiness_
     let report = traffic.finish().await;
     let ended = Instant::now();
     let digest_count = stage.final_check(&digests, &model, report.requests, w.seed).await;
+    let marks: Vec<Instant> = figures.iter().map(|f| f.1).collect();
     let per_node: Vec<String> = figures
         .iter()
-        .enumerate()
-        .map(|(i, (name, at, rejoined, ready))| {
-            let until = figures.get(i + 1).map_or(ended, |next| next.1);
+        .zip(watch.stalls_after(&marks, ended))
+        .map(|((name, _, rejoined, ready), stall)| {
             format!(
                 "{name}: rejoined {:.1}s, replica ready {:.1}s, longest without intake {:.1}s",
                 rejoined.as_secs_f64(),
                 ready.as_secs_f64(),
-                watch.longest_stall(*at, until).as_secs_f64()
+                stall.as_secs_f64()
             )
         })
         .collect();
