@@ -49,6 +49,8 @@ pub struct AlarmView {
     #[schema(value_type = Option<LifecycleName>)]
     lifecycle: Option<&'static str>,
     name: Option<String>,
+    /// The monitored service: the events' `Service`; for Allma alerts the `serviceId` (the
+    /// service name only when the alert has no id).
     service: Option<String>,
     user_name: Option<String>,
     /// What a digest last delivered, if any.

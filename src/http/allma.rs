@@ -99,12 +99,24 @@ struct Responder {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(as = AllmaService)]
-#[allow(dead_code)]
 struct Service {
+    /// Becomes the alarm's Service: it tells apart services that share a name.
+    #[schema(max_length = 1024)]
     service_id: Option<String>,
-    /// Becomes the alarm's Service.
+    /// Becomes the alarm's Service when the service has no (or an empty) serviceId.
     #[schema(max_length = 1024)]
     name: Option<String>,
+}
+
+impl Service {
+    /// What the alarm's Service holds: the service's id, else its name. Two services of one
+    /// name are two services, so the id wins; the name stands in only when there is no id.
+    fn key(&self) -> Option<&str> {
+        self.service_id
+            .as_deref()
+            .filter(|id| !id.is_empty())
+            .or(self.name.as_deref())
+    }
 }
 
 /// What the intake did.
@@ -145,7 +157,7 @@ fn events(alert: &Alert) -> Result<Vec<AlarmEvent>, ApiError> {
                 "Status": status,
                 "ChangedAt": changed_at,
                 "Name": alert.name,
-                "Service": alert.service.as_ref().and_then(|s| s.name.as_deref()),
+                "Service": alert.service.as_ref().and_then(Service::key),
                 "UserName": alert.responder.name,
             });
             let raw = serde_json::to_vec(&wire).map_err(anyhow::Error::from)?;

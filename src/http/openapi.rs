@@ -179,7 +179,8 @@ pub struct ListingParams {
     lifecycle: Option<Vec<LifecycleName>>,
     /// Exact alarm name.
     name: Option<String>,
-    /// Exact service name.
+    /// Exact service: an event's `Service`; for Allma alerts the `serviceId` (the service
+    /// name only when the alert has no id).
     service: Option<String>,
     /// Exact user name.
     user_name: Option<String>,
@@ -210,7 +211,8 @@ pub struct StatsParams {
     /// Only this user's alarms.
     #[param(value_type = Option<Identifier>)]
     user_id: Option<String>,
-    /// Only alarms of this service.
+    /// Only alarms of this service (for Allma alerts, its `serviceId`; its name only when
+    /// the alert has no id).
     service: Option<String>,
     /// The window's start, inclusive (RFC 3339): counts take the alarms whose latest change
     /// is at or after it, response times the episodes that started at or after it.

@@ -1,6 +1,6 @@
 //! API test bodies for the stats and the external alert intake; each runs once per store.
 
-use crate::server::{event, Api};
+use crate::server::{event, keys, Api};
 use alarm_digest::domain::ports::AlarmStore;
 use alarm_digest::http::auth::Tokens;
 use serde_json::{json, Value};
@@ -198,5 +198,69 @@ pub async fn allma_alerts_become_status_changes_and_acknowledgements(store: Arc<
     ] {
         let (status, problem) = api.post("/v1/intake/allma", &invalid).await;
         assert_eq!(status, 422, "{invalid}: {problem}");
+    }
+}
+
+pub async fn allma_services_that_share_a_name_stay_apart_by_their_ids(store: Arc<dyn AlarmStore>) {
+    let api = Api::start(store, Tokens::default()).await;
+    let alerts = [
+        ("al-1", json!({"serviceId": "s-1", "name": "storage"})),
+        ("al-2", json!({"serviceId": "s-2", "name": "storage"})),
+        ("al-3", json!({"serviceId": "s-2", "name": "storage"})),
+        ("al-4", json!({"name": "storage"})),
+        ("al-5", json!({"serviceId": "", "name": "storage"})),
+    ];
+    for (alert_id, service) in alerts {
+        let event = json!({"type": "ALERT_CREATED", "alert": {
+            "alertId": alert_id, "name": "Disk full", "status": "TRIGGERED", "triggeredOn": at(10),
+            "responder": {"userId": "u1", "name": "Ann"}, "service": service,
+        }});
+        let (status, body) = api.post("/v1/intake/allma", &event).await;
+        assert_eq!(status, 202, "{alert_id}: {body}");
+    }
+    let (_, alarm) = api.get("/v1/users/u1/alarms/al-1").await;
+    assert_eq!(
+        alarm["Service"], "s-1",
+        "the service id is the alarm's Service: {alarm}"
+    );
+    let (_, listed) = api.get("/v1/alarms").await;
+    let services: Vec<&Value> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["Service"])
+        .collect();
+    assert_eq!(services, ["s-1", "s-2", "s-2", "storage", "storage"]);
+    for (service, expected) in [
+        ("s-1", &["u1/al-1"][..]),
+        ("s-2", &["u1/al-2", "u1/al-3"]),
+        ("storage", &["u1/al-4", "u1/al-5"]),
+    ] {
+        let (status, body) = api.get(&format!("/v1/alarms?service={service}")).await;
+        assert_eq!(
+            (status, keys(&body)),
+            (200, expected.iter().map(|k| k.to_string()).collect()),
+            "service={service}"
+        );
+    }
+    let (_, stats) = api.get("/v1/stats?service=s-2").await;
+    assert_eq!(stats["alarms"], json!({"CLEARED": 0, "WARNING": 2, "CRITICAL": 0}));
+}
+
+/// The API tests of this file not yet listed in `api_suite!` (tests/api.rs), run here on
+/// both stores the way `api_suite!` runs them; they move there once listed.
+mod on_both_stores {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn allma_services_that_share_a_name_stay_apart_by_their_ids_on_sqlite() {
+        let (store, fixture) = crate::sqlite();
+        super::allma_services_that_share_a_name_stay_apart_by_their_ids(store).await;
+        fixture.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn allma_services_that_share_a_name_stay_apart_by_their_ids_on_mongo() {
+        let (store, fixture) = crate::mongo().await;
+        super::allma_services_that_share_a_name_stay_apart_by_their_ids(store).await;
+        fixture.cleanup().await;
     }
 }
