@@ -112,6 +112,7 @@ api_suite!(
     every_documented_query_parameter_is_accepted_by_the_server,
     hostile_bodies_on_every_write_route_get_a_reasoned_problem_and_are_counted,
     an_event_stamped_years_ahead_is_refused_and_cannot_pin_an_alarm,
+    allma_services_that_share_a_name_stay_apart_by_their_ids,
 );
 
 /// The pager's routes need every port of one adapter.

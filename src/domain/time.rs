@@ -66,9 +66,11 @@ impl EventTime {
         )
     }
 
-    /// Seconds between `earlier` and `self`, as a float.
-    pub fn seconds_since(self, earlier: EventTime) -> f64 {
-        (self.0 as f64 - earlier.0 as f64) / 1e9
+    /// The exact span from `earlier` to `self`, subtracted in integer nanoseconds; zero
+    /// when `earlier` is later.
+    pub fn duration_since(self, earlier: EventTime) -> std::time::Duration {
+        let nanos = i128::from(self.0) - i128::from(earlier.0);
+        u64::try_from(nanos).map_or(std::time::Duration::ZERO, std::time::Duration::from_nanos)
     }
 }
 
@@ -81,6 +83,14 @@ impl fmt::Display for EventTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spans_are_exact_where_float_subtraction_is_not() {
+        let opened = EventTime::from_nanos(1_700_000_000_000_000_000);
+        let acked = EventTime::from_nanos(1_700_000_016_258_000_000);
+        assert_eq!(acked.duration_since(opened), std::time::Duration::from_millis(16_258));
+        assert_eq!(opened.duration_since(acked), std::time::Duration::ZERO);
+    }
 
     #[test]
     fn nanosecond_timestamp_round_trips_exactly() {

@@ -260,7 +260,8 @@ impl PagerService {
                 report.time_to_acknowledge = decision
                     .state
                     .incident()
-                    .and_then(|i| Duration::try_from_secs_f64(now.seconds_since(i.opened_at)).ok());
+                    .filter(|i| now >= i.opened_at)
+                    .map(|i| now.duration_since(i.opened_at));
             }
             if !fresh.is_empty() {
                 match self.deliver(service, &outbox).await {

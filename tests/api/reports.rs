@@ -246,21 +246,3 @@ pub async fn allma_services_that_share_a_name_stay_apart_by_their_ids(store: Arc
     let (_, stats) = api.get("/v1/stats?service=s-2").await;
     assert_eq!(stats["alarms"], json!({"CLEARED": 0, "WARNING": 2, "CRITICAL": 0}));
 }
-
-/// The API tests of this file not yet listed in `api_suite!` (tests/api.rs), run here on
-/// both stores the way `api_suite!` runs them; they move there once listed.
-mod on_both_stores {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn allma_services_that_share_a_name_stay_apart_by_their_ids_on_sqlite() {
-        let (store, fixture) = crate::sqlite();
-        super::allma_services_that_share_a_name_stay_apart_by_their_ids(store).await;
-        fixture.cleanup().await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn allma_services_that_share_a_name_stay_apart_by_their_ids_on_mongo() {
-        let (store, fixture) = crate::mongo().await;
-        super::allma_services_that_share_a_name_stay_apart_by_their_ids(store).await;
-        fixture.cleanup().await;
-    }
-}
