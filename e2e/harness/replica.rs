@@ -160,6 +160,13 @@ impl Replica {
 
     /// Polls `/readyz` until it answers 200 (`ready`) or 503 (not ready); how long that took.
     pub async fn wait_readiness(&self, ready: bool, timeout: Duration) -> Duration {
+        let what = if ready { "ready" } else { "not ready" };
+        self.wait_readyz(what, timeout, |status, _| (status == 200) == ready)
+            .await
+    }
+
+    /// Polls `/readyz` until `pred(status, body)` holds; how long that took.
+    pub async fn wait_readyz(&self, what: &str, timeout: Duration, pred: impl Fn(u16, &str) -> bool) -> Duration {
         let started = Instant::now();
         let url = format!("http://127.0.0.1:{}/readyz", self.http_port);
         let client = reqwest::Client::builder()
@@ -167,14 +174,18 @@ impl Replica {
             .build()
             .unwrap();
         loop {
-            let answer = client.get(&url).send().await.map(|r| r.status().as_u16());
-            if matches!(answer, Ok(200)) == ready && answer.is_ok() {
-                return started.elapsed();
+            let answer = match client.get(&url).send().await {
+                Ok(r) => Ok((r.status().as_u16(), r.text().await.unwrap_or_default())),
+                Err(e) => Err(e),
+            };
+            if let Ok((status, body)) = &answer {
+                if pred(*status, body) {
+                    return started.elapsed();
+                }
             }
             assert!(
                 started.elapsed() < timeout,
-                "/readyz did not turn {} within {timeout:?}: last answer {answer:?}",
-                if ready { "ready" } else { "not ready" }
+                "/readyz did not turn {what} within {timeout:?}: last answer {answer:?}"
             );
             // Readiness is polled by probes too; there is no event to await.
             tokio::time::sleep(Duration::from_millis(100)).await;
