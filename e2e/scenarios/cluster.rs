@@ -5,7 +5,9 @@
 
 use super::{HEAVY, PATIENCE};
 use crate::harness::bus::{DEAD_LETTER_STREAM, DIGEST_STREAM, INPUT_STREAM};
-use crate::harness::{DigestLog, IntakeWatch, Model, Replica, ServiceEnv, SteadyTraffic, StoreKind, TestBus, Workload};
+use crate::harness::{
+    DigestLog, IntakeWatch, Model, Replica, ServiceEnv, SteadyTraffic, StoreKind, TestBus, TestEvent, Workload,
+};
 use crate::support::process::free_port;
 use crate::support::{nats_server_version, NatsCluster, NatsServer};
 use std::time::{Duration, Instant};
@@ -61,6 +63,15 @@ impl ClusterStage {
     }
 }
 
+/// Seeded events over the scenarios' users and alarms, and the model that judges them.
+fn seeded(name: &str, count: usize) -> (Workload, Vec<TestEvent>, Model) {
+    let mut w = Workload::seeded(name);
+    let events = w.events(USERS, ALARMS, count);
+    let mut model = Model::default();
+    model.record(&events);
+    (w, events, model)
+}
+
 /// Sums a counter over the replicas.
 async fn total(replicas: &[&Replica], metric: &str) -> f64 {
     let mut sum = 0.0;
@@ -85,10 +96,7 @@ async fn on_a_cluster_killing_the_input_and_digest_stream_leaders_loses_nothing_
         assert_eq!(stage.replicas_of(stream).await, 3, "{stream} has 3 replicas");
     }
     let digests = DigestLog::from_stream(&stage.bus).await;
-    let mut w = Workload::seeded("cluster leaders");
-    let events = w.events(USERS, ALARMS, 3_000);
-    let mut model = Model::default();
-    model.record(&events);
+    let (w, events, model) = seeded("cluster leaders", 3_000);
     let watch = IntakeWatch::start(vec![a.http_port, b.http_port]);
     let traffic = SteadyTraffic::start(
         stage.bus.js.clone(),
@@ -152,10 +160,7 @@ async fn a_rolling_restart_of_every_node_under_load_loses_nothing_and_readiness_
     let mut stage = ClusterStage::new(StoreKind::Sqlite).await;
     let replica = Replica::start(&stage.env).await;
     let digests = DigestLog::from_stream(&stage.bus).await;
-    let mut w = Workload::seeded("cluster rolling restart");
-    let events = w.events(USERS, ALARMS, 4_000);
-    let mut model = Model::default();
-    model.record(&events);
+    let (w, events, model) = seeded("cluster rolling restart", 4_000);
     let watch = IntakeWatch::start(vec![replica.http_port]);
     let traffic = SteadyTraffic::start(
         stage.bus.js.clone(),
@@ -222,10 +227,7 @@ async fn losing_two_of_three_nodes_refuses_publishes_holds_work_and_resumes_with
     let mut stage = ClusterStage::new(StoreKind::Sqlite).await;
     let replica = Replica::start(&stage.env).await;
     let digests = DigestLog::from_stream(&stage.bus).await;
-    let mut w = Workload::seeded("cluster quorum");
-    let events = w.events(USERS, ALARMS, 3_000);
-    let mut model = Model::default();
-    model.record(&events);
+    let (w, events, model) = seeded("cluster quorum", 3_000);
     let (before, after) = events.split_at(2_000);
     stage.bus.publish_events(&before[..1_000]).await;
     stage.bus.wait_drained(PATIENCE).await;
@@ -295,10 +297,7 @@ async fn a_replica_whose_node_is_lost_reconnects_to_a_node_the_cluster_advertise
     let replica = Replica::start_with(&stage.env, &[("NATS_URL", &stage.cluster.url(0))]).await;
     let producers = TestBus::connect(&format!("{},{}", stage.cluster.url(1), stage.cluster.url(2))).await;
     let digests = DigestLog::from_stream(&producers).await;
-    let mut w = Workload::seeded("cluster partition");
-    let events = w.events(USERS, ALARMS, 2_000);
-    let mut model = Model::default();
-    model.record(&events);
+    let (w, events, model) = seeded("cluster partition", 2_000);
     let watch = IntakeWatch::start(vec![replica.http_port]);
     let traffic = SteadyTraffic::start(
         producers.js.clone(),
