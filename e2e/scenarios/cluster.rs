@@ -72,13 +72,15 @@ fn seeded(name: &str, count: usize) -> (Workload, Vec<TestEvent>, Model) {
     (w, events, model)
 }
 
-/// Sums a counter over the replicas.
-async fn total(replicas: &[&Replica], metric: &str) -> f64 {
-    let mut sum = 0.0;
+/// What every cluster scenario reports of delivery, summed over the replicas: messages
+/// redelivered, and digest messages the duplicate window dropped.
+async fn delivery_figures(replicas: &[&Replica]) -> String {
+    let (mut redelivered, mut duplicates) = (0.0, 0.0);
     for r in replicas {
-        sum += r.metric(metric).await;
+        redelivered += r.metric("alarm_digest_redelivered_messages_total").await;
+        duplicates += r.metric("alarm_digest_digest_duplicates_total").await;
     }
-    sum
+    format!("{redelivered} messages redelivered; {duplicates} digest messages dropped as duplicates")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,7 +142,7 @@ async fn on_a_cluster_killing_the_input_and_digest_stream_leaders_loses_nothing_
     println!(
         "cluster leaders (nats-server {}): {} events and {} requests in {:.1}s, {} digests; \
          longest without intake: {}; {} publishes retried (longest {:.1}s); \
-         {} messages redelivered; {} digest messages dropped as duplicates",
+         {}",
         nats_server_version(),
         report.events,
         report.requests,
@@ -149,8 +151,7 @@ async fn on_a_cluster_killing_the_input_and_digest_stream_leaders_loses_nothing_
         stalls.join(", "),
         report.retries,
         report.longest_publish.as_secs_f64(),
-        total(&[&a, &b], "alarm_digest_redelivered_messages_total").await,
-        total(&[&a, &b], "alarm_digest_digest_duplicates_total").await,
+        delivery_figures(&[&a, &b]).await,
     );
 }
 
@@ -207,8 +208,7 @@ async fn a_rolling_restart_of_every_node_under_load_loses_nothing_and_readiness_
         .collect();
     println!(
         "cluster rolling restart (nats-server {}): {} events, {} requests, {} digests; {}; \
-         {} publishes retried (the longest confirmed after {:.1}s); {} messages redelivered; \
-         {} digest messages dropped as duplicates",
+         {} publishes retried (the longest confirmed after {:.1}s); {}",
         nats_server_version(),
         report.events,
         report.requests,
@@ -216,8 +216,7 @@ async fn a_rolling_restart_of_every_node_under_load_loses_nothing_and_readiness_
         per_node.join("; "),
         report.retries,
         report.longest_publish.as_secs_f64(),
-        replica.metric("alarm_digest_redelivered_messages_total").await,
-        replica.metric("alarm_digest_digest_duplicates_total").await,
+        delivery_figures(&[&replica]).await,
     );
 }
 
@@ -277,15 +276,14 @@ async fn losing_two_of_three_nodes_refuses_publishes_holds_work_and_resumes_with
     println!(
         "cluster quorum (nats-server {}): not ready {:.1}s after losing 2 of 3 nodes; ready again {:.1}s \
          after restarting them ({:.1}s from loss to ready); {} events, {} digests; \
-         {} messages redelivered; {} digest messages dropped as duplicates",
+         {}",
         nats_server_version(),
         not_ready.as_secs_f64(),
         ready_after.as_secs_f64(),
         outage.as_secs_f64(),
         model.events_len(),
         digest_count,
-        replica.metric("alarm_digest_redelivered_messages_total").await,
-        replica.metric("alarm_digest_digest_duplicates_total").await,
+        delivery_figures(&[&replica]).await,
     );
 }
 
@@ -331,7 +329,7 @@ async fn a_replica_whose_node_is_lost_reconnects_to_a_node_the_cluster_advertise
     println!(
         "cluster partition (nats-server {}): the replica's node lost; reconnected after {:.2}s, ready \
          (checked) {:.1}s after; longest without intake {:.1}s; {} events, {} requests, {} digests; \
-         {} NATS reconnects; {} messages redelivered; {} digest messages dropped as duplicates",
+         {} NATS reconnects; {}",
         nats_server_version(),
         reconnected.as_secs_f64(),
         ready.as_secs_f64(),
@@ -342,8 +340,7 @@ async fn a_replica_whose_node_is_lost_reconnects_to_a_node_the_cluster_advertise
         report.requests,
         digest_count,
         replica.metric("alarm_digest_nats_reconnects_total").await,
-        replica.metric("alarm_digest_redelivered_messages_total").await,
-        replica.metric("alarm_digest_digest_duplicates_total").await,
+        delivery_figures(&[&replica]).await,
     );
 }
 
