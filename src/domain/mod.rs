@@ -8,6 +8,7 @@ pub mod ids;
 pub mod pager;
 pub mod ports;
 pub mod query;
+pub mod retention;
 pub mod skew;
 pub mod status;
 pub mod time;

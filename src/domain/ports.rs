@@ -2,6 +2,7 @@
 
 pub use super::failure::Failure;
 use super::query::{AckOutcome, AlarmActivity, AlarmFilter, Counts, HistoryEntry, Page, PageRequest};
+use super::retention::{Sweep, Swept};
 use super::{
     AlarmEvent, AlarmId, AlarmMetadata, AlarmState, ApplyOutcome, Digest, DigestId, DueAlarm, EventTime, UserId,
 };
@@ -190,6 +191,20 @@ pub trait AlarmStore: AlarmActivityStore + Send + Sync + 'static {
     /// Drops the histories of all but the most recently updated alarms (the per-alarm cap is
     /// kept on every write); returns how many histories were dropped.
     async fn trim_history(&self) -> Result<u64, StoreError>;
+
+    /// Removes up to `sweep.batch` alarms whose latest status is CLEARED and whose clear
+    /// the store applied before `sweep.cleared_before_ms` (its own clock at apply time, not
+    /// the event's ChangedAt), with their history, metadata and acknowledgements. Each
+    /// leaves a tombstone: its key, the ChangedAt of the clear and when it was removed.
+    /// Then removes up to `sweep.batch` tombstones removed before
+    /// `sweep.tombstones_before_ms`. Active alarms are never removed, and an alarm that
+    /// changed since it was found is left alone, so several sweepers may run at once.
+    ///
+    /// Applying an event to an alarm that has a tombstone starts from
+    /// [`state_after_tombstone`](super::retention::state_after_tombstone): an event older
+    /// than the clear is stale and stores nothing; a newer one brings the alarm back (with
+    /// that clear in its registers) and drops the tombstone.
+    async fn sweep(&self, sweep: &Sweep) -> Result<Swept, StoreError>;
 
     /// Checks that the store answers.
     async fn ping(&self) -> Result<(), StoreError>;

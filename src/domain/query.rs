@@ -137,10 +137,14 @@ impl Default for HistoryLimits {
 pub struct Counts {
     /// Alarms active now.
     pub active: u64,
-    /// Alarms ever seen (cleared ones included).
+    /// Alarms stored (cleared ones included, removed ones not).
     pub alarms: u64,
-    /// Status changes received, duplicates and stale ones included.
+    /// Status changes received by the stored alarms, duplicates and stale ones included.
     pub events_received: u64,
+    /// Tombstones of removed alarms kept now.
+    pub tombstones: u64,
+    /// Alarms removed by retention since the store was created.
+    pub removed: u64,
 }
 
 /// What an acknowledgement did.

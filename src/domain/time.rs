@@ -66,6 +66,14 @@ impl EventTime {
         )
     }
 
+    /// The instant `duration` before this one, saturating at the earliest.
+    pub fn before(self, duration: std::time::Duration) -> Self {
+        Self(
+            self.0
+                .saturating_sub(i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX)),
+        )
+    }
+
     /// The exact span from `earlier` to `self`, subtracted in integer nanoseconds; zero
     /// when `earlier` is later.
     pub fn duration_since(self, earlier: EventTime) -> std::time::Duration {

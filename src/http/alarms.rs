@@ -209,8 +209,13 @@ async fn events(
 #[schema(as = Counts)]
 struct CountsView {
     active_alarms: u64,
+    /// Alarms stored now: active and cleared, removed ones not.
     alarms: u64,
     events_received: u64,
+    /// Tombstones of removed alarms kept now (`RETAIN_TOMBSTONES`).
+    tombstones: u64,
+    /// Cleared alarms removed by retention (`RETAIN_CLEARED`) since the store was created.
+    removed_alarms: u64,
 }
 
 /// Active alarms now, alarms ever seen and events received.
@@ -221,10 +226,14 @@ async fn counts(State(state): State<AppState>) -> Result<Json<CountsView>, ApiEr
         active,
         alarms,
         events_received,
+        tombstones,
+        removed,
     } = state.digests.counts().await?;
     Ok(Json(CountsView {
         active_alarms: active,
         alarms,
         events_received,
+        tombstones,
+        removed_alarms: removed,
     }))
 }

@@ -4,6 +4,7 @@
 
 use crate::domain::ports::{AlarmActivityStore, AlarmRecord, AlarmStore, DigestClaim, PreparedDigest, StoreError};
 use crate::domain::query::{AckOutcome, AlarmActivity, AlarmFilter, Counts, HistoryEntry, Page, PageRequest};
+use crate::domain::retention::{Sweep, Swept};
 use crate::domain::{AlarmEvent, AlarmId, ApplyOutcome, DueAlarm, EventTime, UserId};
 use crate::metrics::Metrics;
 use async_trait::async_trait;
@@ -121,6 +122,10 @@ impl AlarmStore for Instrumented<dyn AlarmStore> {
     async fn trim_history(&self) -> Result<u64, StoreError> {
         self.timed("trim_history", self.inner.trim_history()).await
     }
+
+    async fn sweep(&self, sweep: &Sweep) -> Result<Swept, StoreError> {
+        self.timed("sweep", self.inner.sweep(sweep)).await
+    }
 }
 
 #[cfg(test)]
@@ -180,6 +185,9 @@ mod tests {
             Err(StoreError::Unavailable("down".into()))
         }
         async fn trim_history(&self) -> Result<u64, StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
+        async fn sweep(&self, _: &Sweep) -> Result<Swept, StoreError> {
             Err(StoreError::Unavailable("down".into()))
         }
         async fn ping(&self) -> Result<(), StoreError> {

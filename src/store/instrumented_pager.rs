@@ -64,6 +64,14 @@ impl PagerStore for Instrumented<dyn PagerStore> {
         )
         .await
     }
+
+    async fn sweep_notifications(&self, sent_before_ms: i64, limit: usize) -> Result<u64, StoreError> {
+        self.timed(
+            "sweep_notifications",
+            self.inner().sweep_notifications(sent_before_ms, limit),
+        )
+        .await
+    }
 }
 
 #[cfg(test)]

@@ -233,6 +233,12 @@ impl AlarmStore for TakenOverBeforePrepare {
     async fn trim_history(&self) -> Result<u64, StoreError> {
         self.store.trim_history().await
     }
+    async fn sweep(
+        &self,
+        sweep: &crate::domain::retention::Sweep,
+    ) -> Result<crate::domain::retention::Swept, StoreError> {
+        self.store.sweep(sweep).await
+    }
     async fn ping(&self) -> Result<(), StoreError> {
         self.store.ping().await
     }

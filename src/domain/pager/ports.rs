@@ -77,6 +77,11 @@ pub trait PagerStore: Send + Sync + 'static {
     /// Records the notification as sent, under a unique index on its idempotency key;
     /// `Ok(false)` when that key was already recorded (nothing changes then).
     async fn record_notification(&self, notification: &Notification, sent_at: EventTime) -> Result<bool, StoreError>;
+
+    /// Removes up to `limit` notification records sent before `sent_before_ms` (Unix
+    /// milliseconds); returns how many went. A notification whose record is gone may be
+    /// sent again only if its incident is replayed that much later.
+    async fn sweep_notifications(&self, sent_before_ms: i64, limit: usize) -> Result<u64, StoreError>;
 }
 
 /// Why a notification could not be handed over.

@@ -138,6 +138,15 @@ fn held(claim: &DigestClaim) -> Document {
 
 #[async_trait]
 impl AlarmStore for MongoStore {
+    async fn sweep(
+        &self,
+        _sweep: &crate::domain::retention::Sweep,
+    ) -> Result<crate::domain::retention::Swept, StoreError> {
+        Err(StoreError::Rejected(
+            "retention is not implemented on MongoDB yet".into(),
+        ))
+    }
+
     async fn apply(&self, events: &[AlarmEvent]) -> Result<Vec<ApplyOutcome>, StoreError> {
         let mut outcomes = vec![ApplyOutcome::Duplicate; events.len()];
         let mut pending: Vec<usize> = (0..events.len()).collect();

@@ -97,6 +97,12 @@ impl PolicyRepository for MongoStore {
 
 #[async_trait]
 impl PagerStore for MongoStore {
+    async fn sweep_notifications(&self, _sent_before_ms: i64, _limit: usize) -> Result<u64, StoreError> {
+        Err(StoreError::Rejected(
+            "retention is not implemented on MongoDB yet".into(),
+        ))
+    }
+
     async fn pager_record(&self, service: &ServiceId) -> Result<Option<PagerRecord>, StoreError> {
         let Some(d) = self
             .pager(SERVICES)

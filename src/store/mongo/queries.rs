@@ -194,6 +194,8 @@ pub(super) async fn counts(alarms: &Collection<Document>) -> Result<Counts, Stor
         active: get("active"),
         alarms: get("alarms"),
         events_received: get("events"),
+        tombstones: 0,
+        removed: 0,
     })
 }
 

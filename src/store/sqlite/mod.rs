@@ -2,12 +2,14 @@
 
 mod pager;
 mod queries;
+mod retention;
 mod rows;
 mod schema;
 mod writer;
 
 use crate::domain::ports::{AlarmRecord, AlarmStore, DigestClaim, PreparedDigest, StoreError};
 use crate::domain::query::{AckOutcome, AlarmFilter, Counts, HistoryEntry, HistoryLimits, Page, PageRequest};
+use crate::domain::retention::{Sweep, Swept};
 use crate::domain::{AlarmEvent, AlarmId, ApplyOutcome, DueAlarm, EventTime, UserId};
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
@@ -255,6 +257,11 @@ impl AlarmStore for SqliteStore {
     async fn trim_history(&self) -> Result<u64, StoreError> {
         let limits = self.history;
         self.write(move |conn| queries::trim_history(conn, limits)).await
+    }
+
+    async fn sweep(&self, sweep: &Sweep) -> Result<Swept, StoreError> {
+        let sweep = *sweep;
+        self.write(move |conn| retention::sweep(conn, &sweep, now_ms())).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -175,4 +175,9 @@ impl PagerStore for SqliteStore {
         })
         .await
     }
+
+    async fn sweep_notifications(&self, sent_before_ms: i64, limit: usize) -> Result<u64, StoreError> {
+        self.write(move |conn| super::retention::sweep_notifications(conn, sent_before_ms, limit))
+            .await
+    }
 }

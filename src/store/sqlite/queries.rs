@@ -122,6 +122,7 @@ pub(super) fn acknowledge(
 
 /// Totals.
 pub(super) fn counts(conn: &Connection) -> rusqlite::Result<Counts> {
+    let (tombstones, removed) = super::retention::totals(conn)?;
     conn.query_row(
         "SELECT count(*), coalesce(sum(active), 0), coalesce(sum(events_received), 0) FROM alarms",
         [],
@@ -130,6 +131,8 @@ pub(super) fn counts(conn: &Connection) -> rusqlite::Result<Counts> {
                 alarms: r.get::<_, i64>(0)? as u64,
                 active: r.get::<_, i64>(1)? as u64,
                 events_received: r.get::<_, i64>(2)? as u64,
+                tombstones,
+                removed,
             })
         },
     )

@@ -1,6 +1,7 @@
 //! SQL for each store operation; decisions are made by the domain inside the writer's transaction.
 
 use crate::domain::ports::{AlarmRecord, DigestClaim, PreparedDigest};
+use crate::domain::retention::state_after_tombstone;
 use crate::domain::{
     AlarmEvent, AlarmId, AlarmMetadata, AlarmState, ApplyOutcome, DueAlarm, EventTime, Status, StatusRegisters, UserId,
     Version,
@@ -60,8 +61,22 @@ pub(super) fn apply_event(
             Ok((state_at(row, 0)?, meta, row.get::<_, i64>(8)?))
         })
         .optional()?;
+    let removed_at_clear = match current {
+        Some(_) => None,
+        None => super::retention::tombstone(conn, ev)?,
+    };
     let (mut state, old_meta, received) = current.unwrap_or_default();
+    if let Some(cleared_at) = removed_at_clear {
+        state = state_after_tombstone(cleared_at);
+    }
     let outcome = state.apply(ev.version);
+    if removed_at_clear.is_some() {
+        if outcome != ApplyOutcome::Applied {
+            // Older than the clear that removed the alarm: stale, as it was before.
+            return Ok(outcome);
+        }
+        super::retention::drop_tombstone(conn, ev)?;
+    }
     // Every event received left at most one history row, so an alarm that has received
     // fewer than `history_cap` events has nothing to trim.
     let may_exceed_cap = received.max(0) as usize >= history_cap;
@@ -78,13 +93,14 @@ pub(super) fn apply_event(
     let latest = state.latest().unwrap_or(ev.version);
     conn.prepare_cached(
         "INSERT INTO alarms (user_id, alarm_id, cleared_at, warning_at, critical_at, status, changed_at, active, due,
-                             name, service, user_name, first_seen_ms, updated_ms, events_received)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, 1)
+                             name, service, user_name, first_seen_ms, updated_ms, events_received, resolved_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, 1, CASE WHEN ?8 THEN NULL ELSE ?13 END)
          ON CONFLICT (user_id, alarm_id) DO UPDATE SET
              cleared_at = excluded.cleared_at, warning_at = excluded.warning_at, critical_at = excluded.critical_at,
              status = excluded.status, changed_at = excluded.changed_at, active = excluded.active, due = excluded.due,
              name = excluded.name, service = excluded.service, user_name = excluded.user_name,
-             updated_ms = excluded.updated_ms, events_received = alarms.events_received + 1",
+             updated_ms = excluded.updated_ms, events_received = alarms.events_received + 1,
+             resolved_ms = CASE WHEN excluded.active THEN NULL ELSE coalesce(alarms.resolved_ms, excluded.resolved_ms) END",
     )?
     .execute(params![
         ev.user_id.as_str(),

@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-const VERSION: i64 = 2;
+const VERSION: i64 = 3;
 
 const V1: &str = "
 CREATE TABLE IF NOT EXISTS alarms (
@@ -83,6 +83,28 @@ CREATE TABLE IF NOT EXISTS pager_notifications (
 ) WITHOUT ROWID;
 ";
 
+/// Retention: when the service applied each alarm's clear (`resolved_ms`, NULL while
+/// active; an existing cleared alarm counts from its last update), the tombstones of
+/// removed alarms, sent notifications by time, and running totals.
+const V3: &str = "
+ALTER TABLE alarms ADD COLUMN resolved_ms INTEGER;
+UPDATE alarms SET resolved_ms = updated_ms WHERE active = 0;
+CREATE INDEX IF NOT EXISTS alarms_resolved ON alarms (resolved_ms) WHERE resolved_ms IS NOT NULL;
+CREATE TABLE IF NOT EXISTS alarm_tombstones (
+    user_id    TEXT    NOT NULL,
+    alarm_id   TEXT    NOT NULL,
+    cleared_at INTEGER NOT NULL,
+    removed_ms INTEGER NOT NULL,
+    PRIMARY KEY (user_id, alarm_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS alarm_tombstones_by_removed ON alarm_tombstones (removed_ms);
+CREATE INDEX IF NOT EXISTS pager_notifications_by_sent ON pager_notifications (sent_at);
+CREATE TABLE IF NOT EXISTS store_totals (
+    name  TEXT    PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+";
+
 /// Creates or upgrades the schema; refuses a database written by a newer version.
 pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -94,7 +116,20 @@ pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
             )),
         ));
     }
-    conn.execute_batch(V1)?;
-    conn.execute_batch(V2)?;
-    conn.execute_batch(&format!("PRAGMA user_version = {VERSION}"))
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let upgraded = (|| {
+        conn.execute_batch(V1)?;
+        conn.execute_batch(V2)?;
+        if current < 3 {
+            conn.execute_batch(V3)?;
+        }
+        conn.execute_batch(&format!("PRAGMA user_version = {VERSION}"))
+    })();
+    match upgraded {
+        Ok(()) => conn.execute_batch("COMMIT"),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
 }
