@@ -4,6 +4,8 @@
 //! - [`digests`]: the alarm use cases over the ports: apply events, acknowledge, send a
 //!   digest, queries and statistics.
 //! - [`pager`]: the paging use cases: alerts, escalation timeouts, acknowledgements, policies.
+//! - [`retention`]: the use case that keeps the store flat: cleared alarms, their
+//!   tombstones and sent notifications removed after their retention periods.
 //! - [`store`]: the store port over SQLite (embedded default) and MongoDB (replicas).
 //! - [`bus`]: NATS: inbound (wire formats, intake, settling) and outbound (digests,
 //!   notifications, dead letters).
@@ -23,6 +25,7 @@ pub mod http;
 pub mod load;
 pub mod metrics;
 pub mod pager;
+pub mod retention;
 pub mod store;
 pub mod telemetry;
 pub mod tools;

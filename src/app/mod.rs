@@ -86,6 +86,8 @@ impl Application {
             },
             page_on_critical: config.pager.page_on_critical,
             max_clock_skew: config.max_clock_skew,
+            retention: config.retention.retention(),
+            retention_batch: config.retention.retention_batch as usize,
         };
         let use_cases = UseCases::build(ports, settings, &metrics);
         let listener = TcpListener::bind(config.http_addr)
@@ -124,6 +126,13 @@ impl Application {
         tokio::spawn(trim_history_every(
             Arc::clone(&self.use_cases.digests),
             cfg.history_trim_interval,
+            stop.clone(),
+        ));
+
+        tokio::spawn(crate::retention::timer::run(
+            Arc::clone(&self.use_cases.retention),
+            Arc::clone(&self.metrics),
+            cfg.retention.retention_interval,
             stop.clone(),
         ));
 

@@ -5,11 +5,13 @@
 use crate::digests::{ClaimSettings, Digests};
 use crate::domain::pager::Notifier;
 use crate::domain::ports::{Clock, DigestPublisher};
+use crate::domain::retention::Retention;
 use crate::health::Health;
 use crate::http::auth::Tokens;
 use crate::http::{AppState, HttpLimits};
 use crate::metrics::Metrics;
 use crate::pager::{PagerService, PagerSettings};
+use crate::retention::RetentionService;
 use crate::store::instrumented::Instrumented;
 use crate::store::Stores;
 use std::sync::Arc;
@@ -40,41 +42,51 @@ pub struct UseCaseSettings {
     pub page_on_critical: bool,
     /// How far ahead of the clock an event may be stamped (`MAX_CLOCK_SKEW`).
     pub max_clock_skew: Duration,
+    /// How long cleared alarms, notifications and tombstones are kept.
+    pub retention: Retention,
+    /// The most of each kind one sweep's store call removes (`RETENTION_BATCH`).
+    pub retention_batch: usize,
 }
 
-/// The two use-case modules, wired; the inbound adapters (NATS, HTTP, timers) call only these.
+/// The use-case modules, wired; the inbound adapters (NATS, HTTP, timers) call only these.
 #[derive(Clone)]
 pub struct UseCases {
     /// Alarms, digests, queries and statistics.
     pub digests: Arc<Digests>,
     /// Paging and escalation policies.
     pub pager: Arc<PagerService>,
+    /// Removal of what is past its retention.
+    pub retention: Arc<RetentionService>,
 }
 
 impl UseCases {
     /// Builds the use cases on `ports`, every store call timed and counted in `metrics`.
     pub fn build(ports: Ports, settings: UseCaseSettings, metrics: &Arc<Metrics>) -> Self {
+        let alarms = Instrumented::wrap(ports.stores.alarms, Arc::clone(metrics));
+        let pager_store = Instrumented::wrap(ports.stores.pager, Arc::clone(metrics));
+        let retention = Arc::new(RetentionService::new(
+            alarms.clone(),
+            pager_store.clone(),
+            Arc::clone(&ports.clock),
+            settings.retention,
+            settings.retention_batch,
+        ));
         let pager = Arc::new(PagerService::new(
             Instrumented::wrap(ports.stores.policies, Arc::clone(metrics)),
-            Instrumented::wrap(ports.stores.pager, Arc::clone(metrics)),
+            pager_store,
             ports.notifier,
             Arc::clone(&ports.clock),
             settings.pager,
         ));
-        let mut digests = Digests::new(
-            Instrumented::wrap(ports.stores.alarms, Arc::clone(metrics)),
-            ports.publisher,
-            ports.clock,
-            settings.replica,
-            settings.claims,
-        )
-        .with_max_clock_skew(settings.max_clock_skew);
+        let mut digests = Digests::new(alarms, ports.publisher, ports.clock, settings.replica, settings.claims)
+            .with_max_clock_skew(settings.max_clock_skew);
         if settings.page_on_critical {
             digests = digests.paging_on_critical(Arc::clone(&pager));
         }
         Self {
             digests: Arc::new(digests),
             pager,
+            retention,
         }
     }
 

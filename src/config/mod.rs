@@ -1,9 +1,11 @@
 //! Command-line and environment settings, parsed once with clap; every flag has an env var.
 
 mod pager;
+mod retention;
 mod tools;
 
 pub use pager::PagerConfig;
+pub use retention::RetentionConfig;
 pub use tools::{LoadArgs, LoadPublish, PubArgs, SubArgs};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -216,6 +218,9 @@ pub struct ServeConfig {
     /// The pager.
     #[command(flatten)]
     pub pager: PagerConfig,
+    /// Retention of cleared alarms, notifications and tombstones.
+    #[command(flatten)]
+    pub retention: RetentionConfig,
 }
 
 /// Parses one NATS server URL of a comma-separated list (`nats://host:port`, `tls://…`,

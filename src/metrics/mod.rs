@@ -6,6 +6,7 @@
 mod labels;
 mod pager;
 pub mod process;
+mod retention;
 mod scraped;
 
 pub use labels::{
@@ -59,6 +60,7 @@ pub struct Metrics {
     retries: Counter,
     digest_duplicates: Counter,
     pager: pager::PagerMetrics,
+    retention: retention::RetentionMetrics,
 }
 
 fn store_buckets() -> Histogram {
@@ -179,9 +181,11 @@ impl Metrics {
             build_info,
         );
         let pager = pager::PagerMetrics::register(&mut registry);
+        let retention = retention::RetentionMetrics::register(&mut registry);
         registry.register_collector(Box::new(process::ProcessCollector::default()));
         Self {
             pager,
+            retention,
             registry,
             messages,
             commit_seconds,
@@ -299,6 +303,11 @@ impl Metrics {
     /// Records what one pager input (alert, acknowledgement, recovery, timeout) did.
     pub fn observe_pager(&self, report: &crate::pager::PagerReport) {
         self.pager.observe(report);
+    }
+
+    /// Records what one retention sweep removed and the store's totals after it.
+    pub fn observe_sweep(&self, report: &crate::retention::SweepReport) {
+        self.retention.observe(report);
     }
 
     /// The registry in Prometheus text format.

@@ -106,6 +106,8 @@ impl Api {
             pager: PagerSettings::default(),
             page_on_critical,
             max_clock_skew: alarm_digest::digests::DEFAULT_MAX_CLOCK_SKEW,
+            retention: alarm_digest::domain::retention::Retention::DEFAULT,
+            retention_batch: 500,
         };
         let metrics = Arc::new(Metrics::new());
         let use_cases = UseCases::build(ports, settings, &metrics);
