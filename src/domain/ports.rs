@@ -188,8 +188,8 @@ pub trait AlarmStore: AlarmActivityStore + Send + Sync + 'static {
     /// Totals over the store.
     async fn counts(&self) -> Result<Counts, StoreError>;
 
-    /// Drops the histories of all but the most recently updated alarms (the per-alarm cap is
-    /// kept on every write); returns how many histories were dropped.
+    /// Drops the histories of all but the alarms that changed last (latest ChangedAt; the
+    /// per-alarm cap is kept on every write); returns how many history entries were dropped.
     async fn trim_history(&self) -> Result<u64, StoreError>;
 
     /// Removes up to `sweep.batch` alarms whose latest status is CLEARED and whose clear

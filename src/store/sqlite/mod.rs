@@ -241,7 +241,8 @@ impl AlarmStore for SqliteStore {
 
     async fn history(&self, user: &UserId, alarm: &AlarmId) -> Result<Vec<HistoryEntry>, StoreError> {
         let (user, alarm) = (user.clone(), alarm.clone());
-        self.read(move |conn| queries::history(conn, &user, &alarm)).await
+        let cap = self.history.events_per_alarm;
+        self.read(move |conn| queries::history(conn, &user, &alarm, cap)).await
     }
 
     async fn acknowledge(&self, user: &UserId, alarm: &AlarmId, at: EventTime) -> Result<AckOutcome, StoreError> {

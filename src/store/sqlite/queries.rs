@@ -13,29 +13,39 @@ use async_trait::async_trait;
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
-/// Appends an event to its alarm's history, keeping the newest `cap`; the trim is skipped
-/// when the caller knows the alarm cannot have more (`may_exceed_cap` false).
+/// Older history entries are deleted every this many events of an alarm, in one range
+/// delete, rather than one per event; reads return only the newest `cap`.
+const TRIM_EVERY: i64 = 16;
+
+/// Appends the alarm's `seq`-th event to its history; its oldest entries beyond the newest
+/// `cap` go every [`TRIM_EVERY`] events.
 pub(super) fn record_history(
     conn: &Connection,
     ev: &AlarmEvent,
     outcome: ApplyOutcome,
     now_ms: i64,
+    seq: i64,
     cap: usize,
-    may_exceed_cap: bool,
 ) -> rusqlite::Result<()> {
     let (user, alarm) = (ev.user_id.as_str(), ev.alarm_id.as_str());
     conn.prepare_cached(
-        "INSERT INTO alarm_events (user_id, alarm_id, changed_at, rank, outcome, received_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO alarm_history (user_id, alarm_id, seq, changed_at, rank, outcome, received_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?
-    .execute(params![user, alarm, ev.version.changed_at.as_nanos(), ev.version.status.rank(), outcome.as_str(), now_ms])?;
-    if !may_exceed_cap {
-        return Ok(());
+    .execute(params![
+        user,
+        alarm,
+        seq,
+        ev.version.changed_at.as_nanos(),
+        ev.version.status.rank(),
+        outcome.as_str(),
+        now_ms
+    ])?;
+    let oldest_kept = seq - cap as i64 + 1;
+    if oldest_kept > 1 && seq % TRIM_EVERY == 0 {
+        conn.prepare_cached("DELETE FROM alarm_history WHERE user_id = ?1 AND alarm_id = ?2 AND seq < ?3")?
+            .execute(params![user, alarm, oldest_kept])?;
     }
-    conn.prepare_cached(
-        "DELETE FROM alarm_events WHERE user_id = ?1 AND alarm_id = ?2 AND id <= (
-             SELECT id FROM alarm_events WHERE user_id = ?1 AND alarm_id = ?2 ORDER BY id DESC LIMIT 1 OFFSET ?3)",
-    )?
-    .execute(params![user, alarm, cap as i64])?;
     Ok(())
 }
 
@@ -47,13 +57,19 @@ fn outcome_of(text: &str) -> ApplyOutcome {
     }
 }
 
-/// An alarm's retained history in ChangedAt order, then severity, then arrival.
-pub(super) fn history(conn: &Connection, user: &UserId, alarm: &AlarmId) -> rusqlite::Result<Vec<HistoryEntry>> {
+/// An alarm's newest `cap` history entries in ChangedAt order, then severity, then arrival.
+pub(super) fn history(
+    conn: &Connection,
+    user: &UserId,
+    alarm: &AlarmId,
+    cap: usize,
+) -> rusqlite::Result<Vec<HistoryEntry>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT changed_at, rank, outcome, received_ms FROM alarm_events WHERE user_id = ?1 AND alarm_id = ?2
-         ORDER BY changed_at, rank, id",
+        "SELECT changed_at, rank, outcome, received_ms FROM alarm_history WHERE user_id = ?1 AND alarm_id = ?2
+             AND seq > (SELECT events_received FROM alarms WHERE user_id = ?1 AND alarm_id = ?2) - ?3
+         ORDER BY changed_at, rank, seq",
     )?;
-    let rows = stmt.query_map(params![user.as_str(), alarm.as_str()], |row| {
+    let rows = stmt.query_map(params![user.as_str(), alarm.as_str(), cap as i64], |row| {
         let rank: i64 = row.get(1)?;
         Ok(HistoryEntry {
             version: Version {
@@ -67,21 +83,24 @@ pub(super) fn history(conn: &Connection, user: &UserId, alarm: &AlarmId) -> rusq
     rows.collect()
 }
 
-/// Drops the histories of alarms outside the `limits.alarms` most recently updated.
+/// Drops the histories of alarms outside the `limits.alarms` that changed last (latest
+/// ChangedAt, then AlarmID, then UserID: the listing's order and index).
 pub(super) fn trim_history(conn: &Connection, limits: HistoryLimits) -> rusqlite::Result<u64> {
-    let cutoff: Option<i64> = conn
+    let cutoff: Option<(i64, String, String)> = conn
         .query_row(
-            "SELECT updated_ms FROM alarms ORDER BY updated_ms DESC LIMIT 1 OFFSET ?1",
+            "SELECT changed_at, alarm_id, user_id FROM alarms
+             ORDER BY changed_at DESC, alarm_id DESC, user_id DESC LIMIT 1 OFFSET ?1",
             [limits.alarms as i64 - 1],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    let Some(cutoff) = cutoff else { return Ok(0) };
+    let Some((changed_at, alarm_id, user_id)) = cutoff else {
+        return Ok(0);
+    };
     let dropped = conn.execute(
-        "DELETE FROM alarm_events WHERE (user_id, alarm_id) IN (
-             SELECT user_id, alarm_id FROM alarms WHERE updated_ms < ?1
-             EXCEPT SELECT user_id, alarm_id FROM (SELECT user_id, alarm_id FROM alarms ORDER BY updated_ms DESC LIMIT ?2))",
-        params![cutoff, limits.alarms as i64],
+        "DELETE FROM alarm_history WHERE (user_id, alarm_id) IN (
+             SELECT user_id, alarm_id FROM alarms WHERE (changed_at, alarm_id, user_id) < (?1, ?2, ?3))",
+        params![changed_at, alarm_id, user_id],
     )?;
     Ok(dropped as u64)
 }
@@ -255,13 +274,14 @@ pub(super) fn list(conn: &Connection, filter: &AlarmFilter, page: &PageRequest) 
 /// acknowledgements, in ONE statement: the history and the acknowledgements are gathered
 /// per alarm as JSON arrays by correlated subqueries (each an index range), so the whole
 /// answer is one read of one snapshot.
-fn activity(conn: &Connection, filter: &AlarmFilter) -> rusqlite::Result<Vec<AlarmActivity>> {
+fn activity(conn: &Connection, filter: &AlarmFilter, cap: usize) -> rusqlite::Result<Vec<AlarmActivity>> {
     let mut args = Args::default();
     let condition = all_of(&conditions(filter, &mut args));
     let sql = format!(
         "SELECT user_id, alarm_id, cleared_at, warning_at, critical_at,
-             (SELECT json_group_array(json_array(e.changed_at, e.rank)) FROM alarm_events e
-              WHERE e.user_id = alarms.user_id AND e.alarm_id = alarms.alarm_id),
+             (SELECT json_group_array(json_array(e.changed_at, e.rank)) FROM alarm_history e
+              WHERE e.user_id = alarms.user_id AND e.alarm_id = alarms.alarm_id
+                AND e.seq > alarms.events_received - {cap}),
              (SELECT json_group_array(k.acked_at) FROM alarm_acks k
               WHERE k.user_id = alarms.user_id AND k.alarm_id = alarms.alarm_id)
          FROM alarms WHERE {condition} ORDER BY changed_at, alarm_id, user_id"
@@ -314,7 +334,7 @@ fn activity_at(row: &Row<'_>) -> rusqlite::Result<AlarmActivity> {
 #[async_trait]
 impl AlarmActivityStore for SqliteStore {
     async fn activity(&self, filter: &AlarmFilter) -> Result<Vec<AlarmActivity>, StoreError> {
-        let filter = filter.clone();
-        self.read(move |conn| activity(conn, &filter)).await
+        let (filter, cap) = (filter.clone(), self.history.events_per_alarm);
+        self.read(move |conn| activity(conn, &filter, cap)).await
     }
 }

@@ -45,7 +45,7 @@ pub(super) fn sweep(conn: &Connection, sweep: &Sweep, now_ms: i64) -> rusqlite::
     )?;
     for (user, alarm, cleared_at) in &doomed {
         bury.execute(params![user, alarm, cleared_at, now_ms])?;
-        for table in ["alarm_events", "alarm_acks", "alarms"] {
+        for table in ["alarm_history", "alarm_acks", "alarms"] {
             conn.prepare_cached(&format!("DELETE FROM {table} WHERE user_id = ?1 AND alarm_id = ?2"))?
                 .execute(params![user, alarm])?;
         }

@@ -65,6 +65,7 @@ pub(super) fn apply_event(
         Some(_) => None,
         None => super::retention::tombstone(conn, ev)?,
     };
+    let existing = current.as_ref().map(|(state, _, _)| *state);
     let (mut state, old_meta, received) = current.unwrap_or_default();
     if let Some(cleared_at) = removed_at_clear {
         state = state_after_tombstone(cleared_at);
@@ -77,10 +78,8 @@ pub(super) fn apply_event(
         }
         super::retention::drop_tombstone(conn, ev)?;
     }
-    // Every event received left at most one history row, so an alarm that has received
-    // fewer than `history_cap` events has nothing to trim.
-    let may_exceed_cap = received.max(0) as usize >= history_cap;
-    super::queries::record_history(conn, ev, outcome, now_ms, history_cap, may_exceed_cap)?;
+    // The alarm's count of events received numbers its history: this event is the next.
+    super::queries::record_history(conn, ev, outcome, now_ms, received.max(0) + 1, history_cap)?;
     let mut meta = old_meta.clone();
     meta.merge(&ev.metadata, outcome == ApplyOutcome::Applied);
     if outcome == ApplyOutcome::Duplicate && meta == old_meta {
@@ -90,17 +89,26 @@ pub(super) fn apply_event(
         .execute(params![ev.user_id.as_str(), ev.alarm_id.as_str()])?;
         return Ok(outcome);
     }
+    match existing {
+        None => insert_alarm(conn, ev, &state, &meta, now_ms)?,
+        Some(before) => update_alarm(conn, ev, &before, &state, &meta, now_ms)?,
+    }
+    Ok(outcome)
+}
+
+/// Writes a new alarm's row.
+fn insert_alarm(
+    conn: &Connection,
+    ev: &AlarmEvent,
+    state: &AlarmState,
+    meta: &AlarmMetadata,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
     let latest = state.latest().unwrap_or(ev.version);
     conn.prepare_cached(
         "INSERT INTO alarms (user_id, alarm_id, cleared_at, warning_at, critical_at, status, changed_at, active, due,
                              name, service, user_name, first_seen_ms, updated_ms, events_received, resolved_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, 1, CASE WHEN ?8 THEN NULL ELSE ?13 END)
-         ON CONFLICT (user_id, alarm_id) DO UPDATE SET
-             cleared_at = excluded.cleared_at, warning_at = excluded.warning_at, critical_at = excluded.critical_at,
-             status = excluded.status, changed_at = excluded.changed_at, active = excluded.active, due = excluded.due,
-             name = excluded.name, service = excluded.service, user_name = excluded.user_name,
-             updated_ms = excluded.updated_ms, events_received = alarms.events_received + 1,
-             resolved_ms = CASE WHEN excluded.active THEN NULL ELSE coalesce(alarms.resolved_ms, excluded.resolved_ms) END",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, 1, CASE WHEN ?8 THEN NULL ELSE ?13 END)",
     )?
     .execute(params![
         ev.user_id.as_str(),
@@ -117,7 +125,59 @@ pub(super) fn apply_event(
         meta.user_name,
         now_ms,
     ])?;
-    Ok(outcome)
+    Ok(())
+}
+
+/// Rewrites an existing alarm's row, setting an indexed column only when its value
+/// changes: SQLite rewrites the entries of every index whose columns an UPDATE sets, so a
+/// stale event (new register, same latest version) touches no index at all.
+fn update_alarm(
+    conn: &Connection,
+    ev: &AlarmEvent,
+    before: &AlarmState,
+    state: &AlarmState,
+    meta: &AlarmMetadata,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    let latest = state.latest().unwrap_or(ev.version);
+    let moved = before.latest() != Some(latest);
+    let flipped = before.is_active() != state.is_active();
+    let due_changed = before.is_due() != state.is_due();
+    // The optional assignments use the last parameters, so a statement without one binds a
+    // prefix of the same list.
+    let mut sql = String::from(
+        "UPDATE alarms SET cleared_at = ?3, warning_at = ?4, critical_at = ?5, name = ?6, service = ?7,
+             user_name = ?8, updated_ms = ?9, events_received = events_received + 1",
+    );
+    if moved {
+        sql.push_str(", status = ?10, changed_at = ?11");
+    }
+    if flipped {
+        sql.push_str(", active = ?12, resolved_ms = CASE WHEN ?12 THEN NULL ELSE ?9 END");
+    }
+    if due_changed {
+        sql.push_str(", due = ?13");
+    }
+    sql.push_str(" WHERE user_id = ?1 AND alarm_id = ?2");
+    let mut statement = conn.prepare_cached(&sql)?;
+    let values = params![
+        ev.user_id.as_str(),
+        ev.alarm_id.as_str(),
+        nanos(state.seen.cleared),
+        nanos(state.seen.warning),
+        nanos(state.seen.critical),
+        meta.name,
+        meta.service,
+        meta.user_name,
+        now_ms,
+        latest.status.as_str(),
+        latest.changed_at.as_nanos(),
+        state.is_active(),
+        state.is_due(),
+    ];
+    let used = statement.parameter_count();
+    statement.execute(&values[..used])?;
+    Ok(())
 }
 
 /// The user's due alarms in digest order, straight from the partial index.

@@ -29,9 +29,6 @@ CREATE TABLE IF NOT EXISTS alarms (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS alarms_due ON alarms (user_id, changed_at, alarm_id) WHERE due = 1;
 CREATE INDEX IF NOT EXISTS alarms_by_time ON alarms (changed_at, alarm_id, user_id);
-CREATE INDEX IF NOT EXISTS alarms_by_user_time ON alarms (user_id, changed_at, alarm_id);
-CREATE INDEX IF NOT EXISTS alarms_by_updated ON alarms (updated_ms);
-CREATE INDEX IF NOT EXISTS alarms_active ON alarms (active);
 CREATE TABLE IF NOT EXISTS alarm_events (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id     TEXT    NOT NULL,
@@ -86,7 +83,35 @@ CREATE TABLE IF NOT EXISTS pager_notifications (
 /// Retention: when the service applied each alarm's clear (`resolved_ms`, NULL while
 /// active; an existing cleared alarm counts from its last update), the tombstones of
 /// removed alarms, sent notifications by time, and running totals.
+///
+/// Fewer B-tree writes per event: the history is keyed by (user, alarm, seq), `seq` being
+/// the alarm's event count when the event arrived, so an event is one entry in one tree
+/// (it was a row, an index entry and an AUTOINCREMENT counter) and the cap is a range
+/// delete. `alarms_active` goes (no query is selective on a boolean), and so does
+/// `alarms_by_updated`, rewritten by every event: the history trim keeps the alarms that
+/// changed last, by the time index the listing has anyway. `alarms_by_user_time` goes too:
+/// a user's alarms are one range of the primary key, sorted when listed, which costs a
+/// listing of one user a sort instead of costing every event two index writes.
 const V3: &str = "
+CREATE TABLE alarm_history (
+    user_id     TEXT    NOT NULL,
+    alarm_id    TEXT    NOT NULL,
+    seq         INTEGER NOT NULL,
+    changed_at  INTEGER NOT NULL,
+    rank        INTEGER NOT NULL,
+    outcome     TEXT    NOT NULL,
+    received_ms INTEGER NOT NULL,
+    PRIMARY KEY (user_id, alarm_id, seq)
+) WITHOUT ROWID;
+INSERT INTO alarm_history (user_id, alarm_id, seq, changed_at, rank, outcome, received_ms)
+    SELECT e.user_id, e.alarm_id,
+           a.events_received + 1 - row_number() OVER (PARTITION BY e.user_id, e.alarm_id ORDER BY e.id DESC),
+           e.changed_at, e.rank, e.outcome, e.received_ms
+    FROM alarm_events e JOIN alarms a ON a.user_id = e.user_id AND a.alarm_id = e.alarm_id;
+DROP TABLE alarm_events;
+DROP INDEX IF EXISTS alarms_active;
+DROP INDEX IF EXISTS alarms_by_updated;
+DROP INDEX IF EXISTS alarms_by_user_time;
 ALTER TABLE alarms ADD COLUMN resolved_ms INTEGER;
 UPDATE alarms SET resolved_ms = updated_ms WHERE active = 0;
 CREATE INDEX IF NOT EXISTS alarms_resolved ON alarms (resolved_ms) WHERE resolved_ms IS NOT NULL;
@@ -118,8 +143,12 @@ pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     }
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let upgraded = (|| {
-        conn.execute_batch(V1)?;
-        conn.execute_batch(V2)?;
+        if current < 1 {
+            conn.execute_batch(V1)?;
+        }
+        if current < 2 {
+            conn.execute_batch(V2)?;
+        }
         if current < 3 {
             conn.execute_batch(V3)?;
         }
