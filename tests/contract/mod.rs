@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod fencing;
 pub mod lifecycle;
+pub mod mongo_commands;
 pub mod mongo_durability;
 pub mod pager;
 

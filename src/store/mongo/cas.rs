@@ -2,7 +2,7 @@
 //! read; the write only lands if the document still has that revision.
 
 use super::bulk;
-use super::documents::{alarm_id, new_alarm, parse_metadata, parse_state, state_fields};
+use super::documents::{alarm_id, new_alarm, parse_metadata, parse_state, state_fields, WHOLE_BATCH};
 use super::errors::to_store_error;
 use crate::domain::ports::StoreError;
 use crate::domain::{AlarmId, AlarmMetadata, AlarmState, UserId};
@@ -44,6 +44,7 @@ pub(super) async fn read(
     let docs: Vec<Document> = alarms
         .find(doc! { "_id": { "$in": ids } })
         .projection(doc! { "history": 0, "acks": 0 })
+        .batch_size(WHOLE_BATCH)
         .await
         .map_err(to_store_error)?
         .try_collect()

@@ -1,5 +1,6 @@
 //! The MongoDB store, shared by replicas: the domain decides, compare-and-set writes land
-//! only on the revision that was read, claims are one conditional pipeline update.
+//! only on the revision that was read, claims are one conditional pipeline update that
+//! returns the claim document as it left it.
 
 mod bulk;
 mod cas;
@@ -18,7 +19,7 @@ use documents::{alarm_key, parse_due, parse_record};
 use errors::{is_duplicate_key, to_store_error};
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
-use mongodb::options::{ClientOptions, IndexOptions};
+use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
 use mongodb::{Client, Collection, Database, IndexModel};
 pub use options::client_options;
 use std::collections::HashMap;
@@ -202,6 +203,7 @@ impl AlarmStore for MongoStore {
             .find(doc! { "user_id": user.as_str(), "due": true })
             .sort(doc! { "changed_at": 1, "alarm_id": 1 })
             .projection(doc! { "_id": 0, "alarm_id": 1, "status": 1, "changed_at": 1 })
+            .batch_size(documents::WHOLE_BATCH)
             .await
             .map_err(to_store_error)?
             .try_collect()
@@ -296,13 +298,15 @@ impl AlarmStore for MongoStore {
         let update = vec![pipeline::claim(holder, now_ms, expires_at_ms)];
         let filter = doc! { "_id": user.as_str() };
         for _ in 0..=INSERT_RACE_RETRIES {
-            // The decision is taken by the update; reading back tells who holds the claim.
-            let taken = self
+            // The decision is taken by the update; the document it returns (after the
+            // update, in the same command) tells who holds the claim.
+            let after = self
                 .claims
-                .update_one(filter.clone(), update.clone())
+                .find_one_and_update(filter.clone(), update.clone())
+                .return_document(ReturnDocument::After)
                 .await
                 .map_err(to_store_error)?;
-            if taken.matched_count == 0 {
+            let Some(after) = after else {
                 let first =
                     doc! { "_id": user.as_str(), "holder": holder, "expires_at_ms": expires_at_ms, "epoch": 0_i64 };
                 match self.claims.insert_one(&first).await {
@@ -320,9 +324,6 @@ impl AlarmStore for MongoStore {
                     Err(e) if is_duplicate_key(&e) => continue,
                     Err(e) => return Err(to_store_error(e)),
                 }
-            }
-            let Some(after) = self.claims.find_one(filter.clone()).await.map_err(to_store_error)? else {
-                continue;
             };
             if after.get_str("holder").ok() != Some(holder) {
                 return Ok(None);
