@@ -2,6 +2,7 @@
 //! only on the revision that was read, claims are one conditional pipeline update that
 //! returns the claim document as it left it.
 
+mod apply;
 mod bulk;
 mod cas;
 mod documents;
@@ -10,9 +11,11 @@ mod options;
 mod pager;
 mod pipeline;
 mod queries;
+mod retention;
 
 use crate::domain::ports::{AlarmRecord, AlarmStore, DigestClaim, PreparedDigest, StoreError, ANSWERED_REQUESTS_KEPT};
 use crate::domain::query::{AckOutcome, AlarmFilter, Counts, HistoryEntry, HistoryLimits, Page, PageRequest};
+use crate::domain::retention::{Sweep, Swept};
 use crate::domain::{AlarmEvent, AlarmId, ApplyOutcome, DueAlarm, EventTime, UserId};
 use async_trait::async_trait;
 use documents::{alarm_key, parse_due, parse_record};
@@ -22,7 +25,6 @@ use mongodb::bson::{doc, Document};
 use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
 use mongodb::{Client, Collection, Database, IndexModel};
 pub use options::client_options;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,6 +92,7 @@ impl MongoStore {
         };
         store.create_indexes().await?;
         store.create_pager_indexes().await?;
+        store.prepare_retention().await?;
         Ok(store)
     }
 
@@ -139,62 +142,8 @@ fn held(claim: &DigestClaim) -> Document {
 
 #[async_trait]
 impl AlarmStore for MongoStore {
-    async fn sweep(
-        &self,
-        _sweep: &crate::domain::retention::Sweep,
-    ) -> Result<crate::domain::retention::Swept, StoreError> {
-        Err(StoreError::Rejected(
-            "retention is not implemented on MongoDB yet".into(),
-        ))
-    }
-
     async fn apply(&self, events: &[AlarmEvent]) -> Result<Vec<ApplyOutcome>, StoreError> {
-        let mut outcomes = vec![ApplyOutcome::Duplicate; events.len()];
-        let mut pending: Vec<usize> = (0..events.len()).collect();
-        for _ in 0..CAS_ATTEMPTS {
-            if pending.is_empty() {
-                break;
-            }
-            let now = now_ms();
-            let keys = pending.iter().map(|&i| (&events[i].user_id, &events[i].alarm_id));
-            let stored = cas::read(&self.alarms, cas::ids(keys)).await?;
-            // Per alarm, in batch order: the domain decides from what was read. Every event
-            // is written, if only to its alarm's history (stale and duplicate ones too).
-            let mut plans: HashMap<String, cas::Write<'_>> = HashMap::new();
-            for &i in &pending {
-                let ev = &events[i];
-                let id = documents::alarm_id(&ev.user_id, &ev.alarm_id);
-                let plan = plans.entry(id.clone()).or_insert_with(|| {
-                    let before = stored.get(&id);
-                    cas::Write {
-                        user: &ev.user_id,
-                        alarm: &ev.alarm_id,
-                        expected_rev: before.and_then(|b| b.rev.clone()),
-                        state: before.map(|b| b.state).unwrap_or_default(),
-                        meta: before.map(|b| b.meta.clone()).unwrap_or_default(),
-                        history: Vec::new(),
-                        delivered_now: false,
-                        changes_state: before.is_none(),
-                    }
-                });
-                let (state_before, meta_before) = (plan.state, plan.meta.clone());
-                outcomes[i] = plan.state.apply(ev.version);
-                plan.meta.merge(&ev.metadata, outcomes[i] == ApplyOutcome::Applied);
-                plan.changes_state |= plan.state != state_before || plan.meta != meta_before;
-                plan.history
-                    .push(documents::history_entry(ev.version, outcomes[i], now));
-            }
-            let writes = plans.into_values().collect();
-            let cap = self.history.events_per_alarm;
-            let conflicts = cas::commit(&self.db, &self.alarms, ALARMS, writes, || self.next_rev(), now, cap).await?;
-            pending.retain(|&i| conflicts.contains(&documents::alarm_id(&events[i].user_id, &events[i].alarm_id)));
-        }
-        if !pending.is_empty() {
-            return Err(StoreError::Unavailable(
-                format!("{} events kept losing write races; retry", pending.len()).into(),
-            ));
-        }
-        Ok(outcomes)
+        apply::apply(self, events).await
     }
 
     async fn due_alarms(&self, user: &UserId) -> Result<Vec<DueAlarm>, StoreError> {
@@ -254,6 +203,7 @@ impl AlarmStore for MongoStore {
                         user: &claim.user_id,
                         alarm: &a.alarm_id,
                         expected_rev: before.rev.clone(),
+                        resolved_ms: before.resolved_ms,
                         state,
                         meta: before.meta.clone(),
                         history: Vec::new(),
@@ -392,11 +342,20 @@ impl AlarmStore for MongoStore {
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {
-        queries::counts(&self.alarms).await
+        let (tombstones, removed) = retention::totals(self).await?;
+        Ok(Counts {
+            tombstones,
+            removed,
+            ..queries::counts(&self.alarms).await?
+        })
     }
 
     async fn trim_history(&self) -> Result<u64, StoreError> {
         queries::trim_history(&self.alarms, self.history).await
+    }
+
+    async fn sweep(&self, sweep: &Sweep) -> Result<Swept, StoreError> {
+        retention::sweep(self, sweep).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
