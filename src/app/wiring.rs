@@ -10,6 +10,7 @@ use crate::http::auth::Tokens;
 use crate::http::{AppState, HttpLimits};
 use crate::metrics::Metrics;
 use crate::pager::{PagerService, PagerSettings};
+use crate::store::heartbeat::StoreHeartbeat;
 use crate::store::instrumented::Instrumented;
 use crate::store::Stores;
 use std::sync::Arc;
@@ -49,20 +50,23 @@ pub struct UseCases {
     pub digests: Arc<Digests>,
     /// Paging and escalation policies.
     pub pager: Arc<PagerService>,
+    /// When any of their store calls last succeeded, for readiness.
+    pub heartbeat: Arc<StoreHeartbeat>,
 }
 
 impl UseCases {
     /// Builds the use cases on `ports`, every store call timed and counted in `metrics`.
     pub fn build(ports: Ports, settings: UseCaseSettings, metrics: &Arc<Metrics>) -> Self {
+        let heartbeat = Arc::new(StoreHeartbeat::default());
         let pager = Arc::new(PagerService::new(
-            Instrumented::wrap(ports.stores.policies, Arc::clone(metrics)),
-            Instrumented::wrap(ports.stores.pager, Arc::clone(metrics)),
+            Instrumented::wrap_with(ports.stores.policies, Arc::clone(metrics), Arc::clone(&heartbeat)),
+            Instrumented::wrap_with(ports.stores.pager, Arc::clone(metrics), Arc::clone(&heartbeat)),
             ports.notifier,
             Arc::clone(&ports.clock),
             settings.pager,
         ));
         let mut digests = Digests::new(
-            Instrumented::wrap(ports.stores.alarms, Arc::clone(metrics)),
+            Instrumented::wrap_with(ports.stores.alarms, Arc::clone(metrics), Arc::clone(&heartbeat)),
             ports.publisher,
             ports.clock,
             settings.replica,
@@ -75,6 +79,7 @@ impl UseCases {
         Self {
             digests: Arc::new(digests),
             pager,
+            heartbeat,
         }
     }
 

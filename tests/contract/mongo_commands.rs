@@ -3,10 +3,20 @@
 
 use super::mongo_durability::{monitored_store, Seen};
 use super::{ev, user};
-use alarm_digest::domain::ports::{AlarmStore, PreparedDigest};
-use alarm_digest::domain::{AlarmEvent, EventTime, Status};
+use crate::support::NatsServer;
+use alarm_digest::app::{Ports, UseCaseSettings, UseCases};
+use alarm_digest::digests::ClaimSettings;
+use alarm_digest::domain::pager::{Notification, Notifier, NotifyError};
+use alarm_digest::domain::ports::{AlarmStore, DigestPublisher, PreparedDigest, PublishError, SystemClock};
+use alarm_digest::domain::{AlarmEvent, Digest, DigestId, EventTime, Status};
+use alarm_digest::health::Health;
+use alarm_digest::metrics::Metrics;
+use alarm_digest::pager::PagerSettings;
 use alarm_digest::store::mongo::MongoStore;
+use alarm_digest::store::Stores;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
 
 /// The most commands one `apply` of a full intake batch may take.
 const APPLY_COMMANDS: usize = 4;
@@ -101,4 +111,78 @@ async fn a_digest_of_10_due_alarms_takes_at_most_8_commands() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_digest_of_1000_due_alarms_takes_at_most_8_commands() {
     digest_of(1000).await;
+}
+
+/// Neither digests nor notifications are sent by an idle service.
+struct NothingSent;
+
+#[async_trait::async_trait]
+impl DigestPublisher for NothingSent {
+    async fn publish(&self, _: &Digest, _: &DigestId) -> Result<(), PublishError> {
+        Err(PublishError::Refused("an idle service publishes nothing".into()))
+    }
+}
+
+#[async_trait::async_trait]
+impl Notifier for NothingSent {
+    async fn send(&self, _: &Notification) -> Result<(), NotifyError> {
+        Err(NotifyError::Refused("an idle service notifies nobody".into()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_service_sends_the_store_at_most_one_command_a_second() {
+    let nats = tokio::task::spawn_blocking(NatsServer::start).await.unwrap();
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let (store, seen) = monitored_store("").await;
+    let store = Arc::new(store);
+    let ports = Ports {
+        stores: Stores {
+            alarms: store.clone(),
+            pager: store.clone(),
+            policies: store.clone(),
+        },
+        publisher: Arc::new(NothingSent),
+        notifier: Arc::new(NothingSent),
+        clock: Arc::new(SystemClock),
+    };
+    let settings = UseCaseSettings {
+        replica: "idle".into(),
+        claims: ClaimSettings {
+            ttl: Duration::from_secs(30),
+            wait: Duration::from_secs(1),
+        },
+        pager: PagerSettings::default(),
+        page_on_critical: false,
+        max_clock_skew: Duration::from_secs(60),
+    };
+    let metrics = Arc::new(Metrics::new());
+    let use_cases = UseCases::build(ports, settings, &metrics);
+    let health = Health::new(client);
+    let stop = CancellationToken::new();
+    seen.lock().unwrap().clear();
+    // The app's periods: readiness every 2 s, the pager's timer claims every second.
+    let watching = tokio::spawn(Arc::clone(&health).watch_store(
+        Arc::clone(&use_cases.digests),
+        Arc::clone(&use_cases.heartbeat),
+        Duration::from_secs(2),
+        stop.clone(),
+    ));
+    let timers = tokio::spawn(alarm_digest::pager::timer::run(
+        Arc::clone(&use_cases.pager),
+        metrics,
+        Duration::from_secs(1),
+        stop.clone(),
+    ));
+    // Not a synchronisation: the span over which the idle commands are counted.
+    const WINDOW_SECS: u64 = 6;
+    tokio::time::sleep(Duration::from_secs(WINDOW_SECS)).await;
+    stop.cancel();
+    let _ = tokio::join!(watching, timers);
+    let commands: Vec<String> = seen.lock().unwrap().iter().map(|(name, _)| name.clone()).collect();
+    store.drop_database().await.unwrap();
+    assert_eq!(health.readiness().store, "ok");
+    eprintln!("idle for {WINDOW_SECS} s: {} commands {commands:?}", commands.len());
+    // One for each second, and the first readiness ping before any traffic.
+    assert!(commands.len() as u64 <= WINDOW_SECS + 1, "{commands:?}");
 }
