@@ -5,6 +5,7 @@ pub mod fencing;
 pub mod lifecycle;
 pub mod mongo_commands;
 pub mod mongo_durability;
+pub mod mongo_retention;
 pub mod pager;
 pub mod retention;
 

@@ -8,7 +8,8 @@ use alarm_digest::app::{Ports, UseCaseSettings, UseCases};
 use alarm_digest::digests::ClaimSettings;
 use alarm_digest::domain::pager::{Notification, Notifier, NotifyError};
 use alarm_digest::domain::ports::{AlarmStore, DigestPublisher, PreparedDigest, PublishError, SystemClock};
-use alarm_digest::domain::{AlarmEvent, Digest, DigestId, EventTime, Status};
+use alarm_digest::domain::retention::Sweep;
+use alarm_digest::domain::{AlarmEvent, ApplyOutcome, Digest, DigestId, EventTime, Status};
 use alarm_digest::health::Health;
 use alarm_digest::metrics::Metrics;
 use alarm_digest::pager::PagerSettings;
@@ -185,4 +186,25 @@ async fn an_idle_service_sends_the_store_at_most_one_command_a_second() {
     eprintln!("idle for {WINDOW_SECS} s: {} commands {commands:?}", commands.len());
     // One for each second, and the first readiness ping before any traffic.
     assert!(commands.len() as u64 <= WINDOW_SECS + 1, "{commands:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applying_512_events_that_bring_removed_alarms_back_takes_at_most_4_commands() {
+    let (store, seen) = monitored_store("").await;
+    store.apply(&batch(512, 0, Status::Cleared)).await.unwrap();
+    let everything = Sweep {
+        cleared_before_ms: i64::MAX,
+        tombstones_before_ms: i64::MIN,
+        notifications_before_ms: i64::MIN,
+        batch: 1000,
+    };
+    assert_eq!(store.sweep(&everything).await.unwrap().alarms, 512);
+    let events = batch(512, 10, Status::Warning);
+    let (commands, outcomes) = commands_during(&seen, store.apply(&events)).await;
+    let counts = store.counts().await.unwrap();
+    store.drop_database().await.unwrap();
+    assert!(outcomes.unwrap().iter().all(|o| *o == ApplyOutcome::Applied));
+    assert_eq!((counts.alarms, counts.tombstones), (512, 0));
+    eprintln!("apply 512 revivals: {} commands {commands:?}", commands.len());
+    assert!(commands.len() <= APPLY_COMMANDS, "{commands:?}");
 }
