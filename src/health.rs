@@ -2,6 +2,7 @@
 
 use crate::digests::Digests;
 use crate::domain::ports::StoreError;
+use crate::store::heartbeat::StoreHeartbeat;
 use async_nats::connection::State;
 use async_nats::Client;
 use serde::Serialize;
@@ -131,14 +132,27 @@ impl Health {
         }
     }
 
-    /// Pings the store every `every` until `stop`, so readiness follows the store even
-    /// when no traffic flows.
-    pub async fn watch_store(self: Arc<Self>, digests: Arc<Digests>, every: Duration, stop: CancellationToken) {
+    /// Checks the store every `every` until `stop`, so readiness follows the store even
+    /// when no traffic flows: a store call that succeeded within the last `every` (the
+    /// pager's timer claims, intake, digests) shows it answering; otherwise it is pinged.
+    /// So an idle service adds no command of its own to the pager's, and readiness lags
+    /// the store by at most `every` plus a ping's timeout, as with a ping each time.
+    pub async fn watch_store(
+        self: Arc<Self>,
+        digests: Arc<Digests>,
+        heartbeat: Arc<StoreHeartbeat>,
+        every: Duration,
+        stop: CancellationToken,
+    ) {
         loop {
-            match tokio::time::timeout(every.max(Duration::from_secs(1)) * 2, digests.ping()).await {
-                Ok(Ok(())) => self.store_ok(),
-                Ok(Err(e)) => self.store_failed(&e),
-                Err(_) => self.store_failed(&StoreError::Unavailable("ping timed out".into())),
+            if heartbeat.answered_within(every) {
+                self.store_ok();
+            } else {
+                match tokio::time::timeout(every.max(Duration::from_secs(1)) * 2, digests.ping()).await {
+                    Ok(Ok(())) => self.store_ok(),
+                    Ok(Err(e)) => self.store_failed(&e),
+                    Err(_) => self.store_failed(&StoreError::Unavailable("ping timed out".into())),
+                }
             }
             tokio::select! {
                 _ = stop.cancelled() => return,

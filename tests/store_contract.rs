@@ -116,6 +116,18 @@ contract_suite!(
     counts_report_active_seen_and_received,
     activity_reads_every_matching_alarm_whole_in_listing_order,
     lifecycle_filter_selects_what_the_domain_rule_says_on_every_page,
+    a_cleared_alarm_older_than_the_cut_off_is_removed_with_its_history_and_acknowledgements_and_leaves_a_tombstone,
+    an_alarm_cleared_after_the_cut_off_stays,
+    an_active_alarm_is_never_removed_however_old,
+    the_clear_is_measured_from_when_the_store_applied_it_not_from_its_changed_at,
+    a_stale_event_keeps_the_time_the_clear_was_applied,
+    an_event_older_than_the_clear_of_a_removed_alarm_is_stale_and_stores_nothing,
+    a_newer_event_brings_the_alarm_back_as_due_and_drops_the_tombstone,
+    the_due_rule_gives_the_same_answer_with_and_without_a_removal_for_every_order_of_four_events,
+    tombstones_past_their_cut_off_go,
+    a_sweep_removes_at_most_batch_of_each_kind_and_a_second_sweep_continues,
+    counts_report_stored_tombstones_and_removed,
+    two_racing_sweeps_remove_each_alarm_once,
 );
 
 /// The pager contract, against the same two adapters, each test on a fresh store.
@@ -154,4 +166,5 @@ pager_contract_suite!(
     pager_claimed_service_is_due_again_only_when_the_claim_lapses,
     pager_policies_are_created_replaced_and_deleted,
     pager_racing_alerts_of_two_replicas_notify_each_level_one_target_once,
+    pager_sent_notifications_older_than_the_cut_off_go_and_newer_stay,
 );

@@ -120,6 +120,7 @@ impl Application {
         let cfg = &self.config;
         tokio::spawn(Arc::clone(&self.health).watch_store(
             Arc::clone(&self.use_cases.digests),
+            Arc::clone(&self.use_cases.heartbeat),
             Duration::from_secs(2),
             stop.clone(),
         ));

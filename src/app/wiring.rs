@@ -12,6 +12,7 @@ use crate::http::{AppState, HttpLimits};
 use crate::metrics::Metrics;
 use crate::pager::{PagerService, PagerSettings};
 use crate::retention::RetentionService;
+use crate::store::heartbeat::StoreHeartbeat;
 use crate::store::instrumented::Instrumented;
 use crate::store::Stores;
 use std::sync::Arc;
@@ -57,13 +58,16 @@ pub struct UseCases {
     pub pager: Arc<PagerService>,
     /// Removal of what is past its retention.
     pub retention: Arc<RetentionService>,
+    /// When any of their store calls last succeeded, for readiness.
+    pub heartbeat: Arc<StoreHeartbeat>,
 }
 
 impl UseCases {
     /// Builds the use cases on `ports`, every store call timed and counted in `metrics`.
     pub fn build(ports: Ports, settings: UseCaseSettings, metrics: &Arc<Metrics>) -> Self {
-        let alarms = Instrumented::wrap(ports.stores.alarms, Arc::clone(metrics));
-        let pager_store = Instrumented::wrap(ports.stores.pager, Arc::clone(metrics));
+        let heartbeat = Arc::new(StoreHeartbeat::default());
+        let alarms = Instrumented::wrap_with(ports.stores.alarms, Arc::clone(metrics), Arc::clone(&heartbeat));
+        let pager_store = Instrumented::wrap_with(ports.stores.pager, Arc::clone(metrics), Arc::clone(&heartbeat));
         let retention = Arc::new(RetentionService::new(
             alarms.clone(),
             pager_store.clone(),
@@ -72,7 +76,7 @@ impl UseCases {
             settings.retention_batch,
         ));
         let pager = Arc::new(PagerService::new(
-            Instrumented::wrap(ports.stores.policies, Arc::clone(metrics)),
+            Instrumented::wrap_with(ports.stores.policies, Arc::clone(metrics), Arc::clone(&heartbeat)),
             pager_store,
             ports.notifier,
             Arc::clone(&ports.clock),
@@ -87,6 +91,7 @@ impl UseCases {
             digests: Arc::new(digests),
             pager,
             retention,
+            heartbeat,
         }
     }
 

@@ -2,6 +2,7 @@
 //! failures counted by kind. This file holds it and its alarm-store methods;
 //! [`super::instrumented_pager`] its pager and policy methods.
 
+use super::heartbeat::StoreHeartbeat;
 use crate::domain::ports::{AlarmActivityStore, AlarmRecord, AlarmStore, DigestClaim, PreparedDigest, StoreError};
 use crate::domain::query::{AckOutcome, AlarmActivity, AlarmFilter, Counts, HistoryEntry, Page, PageRequest};
 use crate::domain::retention::{Sweep, Swept};
@@ -18,12 +19,22 @@ use std::time::{Duration, Instant};
 pub struct Instrumented<S: ?Sized> {
     inner: Arc<S>,
     metrics: Arc<Metrics>,
+    heartbeat: Arc<StoreHeartbeat>,
 }
 
 impl<S: ?Sized> Instrumented<S> {
     /// Wraps `inner`, recording into `metrics`.
     pub fn wrap(inner: Arc<S>, metrics: Arc<Metrics>) -> Arc<Self> {
-        Arc::new(Self { inner, metrics })
+        Self::wrap_with(inner, metrics, Arc::default())
+    }
+
+    /// Wraps `inner`, recording into `metrics`, and each call that succeeds into `heartbeat`.
+    pub fn wrap_with(inner: Arc<S>, metrics: Arc<Metrics>, heartbeat: Arc<StoreHeartbeat>) -> Arc<Self> {
+        Arc::new(Self {
+            inner,
+            metrics,
+            heartbeat,
+        })
     }
 
     /// The inner port.
@@ -40,6 +51,9 @@ impl<S: ?Sized> Instrumented<S> {
         let started = Instant::now();
         let result = call.await;
         let error = result.as_ref().err().map(StoreError::kind);
+        if error.is_none() {
+            self.heartbeat.beat();
+        }
         self.metrics
             .observe_store_operation(operation, started.elapsed(), error);
         result

@@ -1,5 +1,6 @@
 //! Storage adapters behind the [`AlarmStore`] port, chosen by `STORE_URL`.
 
+pub mod heartbeat;
 pub mod instrumented;
 pub mod instrumented_pager;
 pub mod mongo;

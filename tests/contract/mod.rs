@@ -3,12 +3,16 @@
 pub mod activity;
 pub mod fencing;
 pub mod lifecycle;
+pub mod mongo_commands;
 pub mod mongo_durability;
+pub mod mongo_retention;
 pub mod pager;
+pub mod retention;
 
 pub use activity::*;
 pub use fencing::*;
 pub use lifecycle::*;
+pub use retention::*;
 
 use alarm_digest::domain::ports::AlarmStore;
 use alarm_digest::domain::query::{AckOutcome, AlarmFilter, HistoryLimits, PageRequest, SortOrder};

@@ -32,11 +32,11 @@ const READS: &[&str] = &["find", "getMore", "aggregate", "count", "distinct"];
 const MIN_WRITES: usize = 20;
 
 /// The commands a client started, in order: (name, command document).
-type Seen = Arc<Mutex<Vec<(String, Document)>>>;
+pub type Seen = Arc<Mutex<Vec<(String, Document)>>>;
 
 /// A store on a database of its own at `uri` plus `query`, whose client records every
 /// command it starts.
-async fn monitored_store(query: &str) -> (MongoStore, Seen) {
+pub async fn monitored_store(query: &str) -> (MongoStore, Seen) {
     let uri = support::mongo::mongo_replica_set_uri_for(&support::unique_database("durability")).await;
     let separator = if uri.contains('?') { '&' } else { '?' };
     let uri = if query.is_empty() {

@@ -14,6 +14,8 @@ use async_trait::async_trait;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use super::retention::pager_sent_notifications_older_than_the_cut_off_go_and_newer_stay;
+
 pub const T0: EventTime = EventTime::from_nanos(1_700_000_000_000_000_000);
 const MINUTE: Duration = Duration::from_secs(60);
 

@@ -1,4 +1,4 @@
-//! Many writes in one round trip: raw `insert` and `update` commands, unordered, with the
+//! Many writes in one round trip: raw `insert`, `update` and `delete` commands, unordered, with the
 //! per-statement errors mapped to the port's meanings, and the database's write concern.
 
 use super::errors::{to_store_error, TRANSIENT_CODES};
@@ -8,6 +8,8 @@ use mongodb::Database;
 
 /// Statements per command; far below the server's 100,000 and 16 MiB limits.
 const CHUNK: usize = 1000;
+/// How often upserts that lost an insert race are sent again.
+const UPSERT_RACE_RETRIES: usize = 5;
 
 /// Why one statement failed.
 #[derive(Debug)]
@@ -114,4 +116,50 @@ fn check(errors: Vec<StatementError>) -> Result<(), StoreError> {
     } else {
         Err(StoreError::Rejected(text.into()))
     }
+}
+
+/// Deletes at most one document per filter, none of which may fail; returns how many went.
+pub(super) async fn delete(db: &Database, collection: &str, filters: Vec<Document>) -> Result<u64, StoreError> {
+    if filters.is_empty() {
+        return Ok(0);
+    }
+    let statements = filters.into_iter().map(|q| doc! { "q": q, "limit": 1 }).collect();
+    let (failed, deleted) = run(db, "delete", collection, "deletes", statements).await?;
+    check(failed)?;
+    Ok(deleted.max(0) as u64)
+}
+
+/// Applies `(filter, update)` statements as upserts on `_id` filters. Two writers upserting
+/// one new `_id` at once may see one of them fail with E11000; those statements are sent
+/// again, when the document exists and they update it.
+pub(super) async fn upsert(
+    db: &Database,
+    collection: &str,
+    upserts: Vec<(Document, Document)>,
+) -> Result<(), StoreError> {
+    let mut pending = upserts;
+    for _ in 0..UPSERT_RACE_RETRIES {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let statements = pending
+            .iter()
+            .map(|(q, u)| doc! { "q": q, "u": u, "upsert": true, "multi": false })
+            .collect();
+        let (failed, _) = run(db, "update", collection, "updates", statements).await?;
+        let (duplicates, others): (Vec<_>, Vec<_>) = failed.into_iter().partition(|e| e.code == 11000);
+        check(others)?;
+        let lost: std::collections::HashSet<usize> = duplicates.into_iter().map(|e| e.index).collect();
+        pending = pending
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, statement)| lost.contains(&i).then_some(statement))
+            .collect();
+    }
+    if pending.is_empty() {
+        return Ok(());
+    }
+    Err(StoreError::Unavailable(
+        format!("{} upserts kept losing insert races", pending.len()).into(),
+    ))
 }

@@ -2,7 +2,7 @@
 //! read; the write only lands if the document still has that revision.
 
 use super::bulk;
-use super::documents::{alarm_id, new_alarm, parse_metadata, parse_state, state_fields};
+use super::documents::{alarm_id, int, new_alarm, parse_metadata, parse_state, state_fields, RESOLVED_MS, WHOLE_BATCH};
 use super::errors::to_store_error;
 use crate::domain::ports::StoreError;
 use crate::domain::{AlarmId, AlarmMetadata, AlarmState, UserId};
@@ -17,6 +17,8 @@ pub(super) struct Stored {
     pub state: AlarmState,
     pub meta: AlarmMetadata,
     pub rev: Option<String>,
+    /// When the store applied the alarm's clear ([`RESOLVED_MS`]), while it is inactive.
+    pub resolved_ms: Option<i64>,
 }
 
 /// One planned write.
@@ -25,6 +27,8 @@ pub(super) struct Write<'a> {
     pub alarm: &'a AlarmId,
     /// `None` for an alarm never stored: the write is an insert.
     pub expected_rev: Option<String>,
+    /// The alarm's [`RESOLVED_MS`] as read; kept while it stays inactive.
+    pub resolved_ms: Option<i64>,
     pub state: AlarmState,
     pub meta: AlarmMetadata,
     /// History entries to append (capped at `history_cap`).
@@ -44,6 +48,7 @@ pub(super) async fn read(
     let docs: Vec<Document> = alarms
         .find(doc! { "_id": { "$in": ids } })
         .projection(doc! { "history": 0, "acks": 0 })
+        .batch_size(WHOLE_BATCH)
         .await
         .map_err(to_store_error)?
         .try_collect()
@@ -59,14 +64,18 @@ pub(super) async fn read(
                 state: parse_state(d)?,
                 meta: parse_metadata(d),
                 rev: d.get_str("rev").ok().map(str::to_string),
+                resolved_ms: int(d, RESOLVED_MS),
             };
             Ok((id, stored))
         })
         .collect()
 }
 
-/// Commits the writes (inserts, then conditional updates, each kind in one round trip)
-/// and returns the ids whose write did not land because another writer got there first.
+/// Commits the writes (the inserts in one `insert` command, the conditional updates and
+/// history appends in one `update` command; each statement is atomic on its document, the
+/// batch is not) and returns the ids whose write did not land because another writer got
+/// there first: a duplicate `_id` for an insert, another revision for an update. Only when
+/// fewer updates matched than were sent is the batch read again to tell which.
 pub(super) async fn commit(
     db: &Database,
     alarms: &Collection<Document>,
@@ -81,7 +90,6 @@ pub(super) async fn commit(
     let mut insert_ids = Vec::new();
     let mut updates = Vec::new();
     let mut update_revs: HashMap<String, String> = HashMap::new();
-    let mut appends = Vec::new();
     for w in writes {
         let id = alarm_id(w.user, w.alarm);
         let rev = next_rev();
@@ -90,10 +98,15 @@ pub(super) async fn commit(
         if w.delivered_now {
             fields.insert("delivered_ms", now_ms);
         }
+        // Measured from the apply that made the alarm inactive, kept through later events.
+        let resolved_ms = (!w.state.is_active()).then(|| w.resolved_ms.unwrap_or(now_ms));
         match w.expected_rev {
             None => {
                 let mut doc = new_alarm(w.user, w.alarm, &w.state, &w.meta, &rev, now_ms);
                 doc.extend(fields);
+                if let Some(resolved_ms) = resolved_ms {
+                    doc.insert(RESOLVED_MS, resolved_ms);
+                }
                 doc.insert("events_received", received);
                 let skip = w.history.len().saturating_sub(history_cap);
                 doc.insert("history", w.history.into_iter().skip(skip).collect::<Vec<_>>());
@@ -103,11 +116,21 @@ pub(super) async fn commit(
             Some(_) if !w.changes_state => {
                 let push = doc! { "$each": w.history, "$slice": -(history_cap as i64) };
                 let update = doc! { "$push": { "history": push }, "$inc": { "events_received": received } };
-                appends.push((doc! { "_id": &id }, update));
+                updates.push((doc! { "_id": &id }, update));
             }
             Some(expected) => {
                 let filter = doc! { "_id": &id, "rev": expected };
-                let mut update = doc! { "$set": fields, "$inc": { "events_received": received } };
+                let mut update = doc! { "$inc": { "events_received": received } };
+                match resolved_ms {
+                    Some(resolved_ms) => {
+                        fields.insert(RESOLVED_MS, resolved_ms);
+                    }
+                    // Unset, not null: the index of cleared alarms holds inactive ones only.
+                    None => {
+                        update.insert("$unset", doc! { RESOLVED_MS: "" });
+                    }
+                }
+                update.insert("$set", fields);
                 if !w.history.is_empty() {
                     update.insert(
                         "$push",
@@ -122,11 +145,12 @@ pub(super) async fn commit(
     for lost in bulk::insert(db, collection, inserts).await? {
         conflicts.insert(insert_ids[lost].clone());
     }
-    bulk::update(db, collection, appends).await?;
     let expected = updates.len() as i64;
     let matched = bulk::update(db, collection, updates).await?;
-    if matched < expected {
-        // Which ones lost: a document whose revision is not the one we wrote.
+    if matched < expected && !update_revs.is_empty() {
+        // Which ones lost: a document whose revision is not the one we wrote. (A history
+        // append matches nothing only when a sweep removed its alarm: an event that changed
+        // nothing would not have changed the tombstone either.)
         let ids: Vec<String> = update_revs.keys().cloned().collect();
         let now = read(alarms, ids).await?;
         for (id, rev) in update_revs {

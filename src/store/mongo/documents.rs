@@ -7,6 +7,16 @@ use crate::domain::{
 };
 use mongodb::bson::{doc, Bson, Document};
 
+/// The `batchSize` of the finds whose results the store needs whole (a digest's due
+/// alarms, a batch's stored alarms): all of it in the find's reply, without a `getMore`
+/// per 101 documents; the server still cuts a batch at 16 MiB and the cursor goes on.
+pub(super) const WHOLE_BATCH: u32 = 1_000_000;
+
+/// When the store applied an alarm's clear, Unix milliseconds on its own clock: set by
+/// the apply that made the alarm inactive, kept through later events while it stays so,
+/// absent (not null) while it is active. Retention measures a clear's age from it.
+pub(super) const RESOLVED_MS: &str = "resolved_ms";
+
 /// The `_id` of one alarm: a string `<bytes of user>:<user><alarm>`, injective without
 /// escaping. A scalar id, because some MongoDB-wire servers only use the `_id` index for
 /// scalars (an embedded-document id made every update a collection scan).

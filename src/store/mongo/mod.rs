@@ -1,6 +1,8 @@
 //! The MongoDB store, shared by replicas: the domain decides, compare-and-set writes land
-//! only on the revision that was read, claims are one conditional pipeline update.
+//! only on the revision that was read, claims are one conditional pipeline update that
+//! returns the claim document as it left it.
 
+mod apply;
 mod bulk;
 mod cas;
 mod documents;
@@ -9,19 +11,20 @@ mod options;
 mod pager;
 mod pipeline;
 mod queries;
+mod retention;
 
 use crate::domain::ports::{AlarmRecord, AlarmStore, DigestClaim, PreparedDigest, StoreError, ANSWERED_REQUESTS_KEPT};
 use crate::domain::query::{AckOutcome, AlarmFilter, Counts, HistoryEntry, HistoryLimits, Page, PageRequest};
+use crate::domain::retention::{Sweep, Swept};
 use crate::domain::{AlarmEvent, AlarmId, ApplyOutcome, DueAlarm, EventTime, UserId};
 use async_trait::async_trait;
 use documents::{alarm_key, parse_due, parse_record};
 use errors::{is_duplicate_key, to_store_error};
 use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
-use mongodb::options::{ClientOptions, IndexOptions};
+use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
 use mongodb::{Client, Collection, Database, IndexModel};
 pub use options::client_options;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -89,6 +92,7 @@ impl MongoStore {
         };
         store.create_indexes().await?;
         store.create_pager_indexes().await?;
+        store.prepare_retention().await?;
         Ok(store)
     }
 
@@ -138,62 +142,8 @@ fn held(claim: &DigestClaim) -> Document {
 
 #[async_trait]
 impl AlarmStore for MongoStore {
-    async fn sweep(
-        &self,
-        _sweep: &crate::domain::retention::Sweep,
-    ) -> Result<crate::domain::retention::Swept, StoreError> {
-        Err(StoreError::Rejected(
-            "retention is not implemented on MongoDB yet".into(),
-        ))
-    }
-
     async fn apply(&self, events: &[AlarmEvent]) -> Result<Vec<ApplyOutcome>, StoreError> {
-        let mut outcomes = vec![ApplyOutcome::Duplicate; events.len()];
-        let mut pending: Vec<usize> = (0..events.len()).collect();
-        for _ in 0..CAS_ATTEMPTS {
-            if pending.is_empty() {
-                break;
-            }
-            let now = now_ms();
-            let keys = pending.iter().map(|&i| (&events[i].user_id, &events[i].alarm_id));
-            let stored = cas::read(&self.alarms, cas::ids(keys)).await?;
-            // Per alarm, in batch order: the domain decides from what was read. Every event
-            // is written, if only to its alarm's history (stale and duplicate ones too).
-            let mut plans: HashMap<String, cas::Write<'_>> = HashMap::new();
-            for &i in &pending {
-                let ev = &events[i];
-                let id = documents::alarm_id(&ev.user_id, &ev.alarm_id);
-                let plan = plans.entry(id.clone()).or_insert_with(|| {
-                    let before = stored.get(&id);
-                    cas::Write {
-                        user: &ev.user_id,
-                        alarm: &ev.alarm_id,
-                        expected_rev: before.and_then(|b| b.rev.clone()),
-                        state: before.map(|b| b.state).unwrap_or_default(),
-                        meta: before.map(|b| b.meta.clone()).unwrap_or_default(),
-                        history: Vec::new(),
-                        delivered_now: false,
-                        changes_state: before.is_none(),
-                    }
-                });
-                let (state_before, meta_before) = (plan.state, plan.meta.clone());
-                outcomes[i] = plan.state.apply(ev.version);
-                plan.meta.merge(&ev.metadata, outcomes[i] == ApplyOutcome::Applied);
-                plan.changes_state |= plan.state != state_before || plan.meta != meta_before;
-                plan.history
-                    .push(documents::history_entry(ev.version, outcomes[i], now));
-            }
-            let writes = plans.into_values().collect();
-            let cap = self.history.events_per_alarm;
-            let conflicts = cas::commit(&self.db, &self.alarms, ALARMS, writes, || self.next_rev(), now, cap).await?;
-            pending.retain(|&i| conflicts.contains(&documents::alarm_id(&events[i].user_id, &events[i].alarm_id)));
-        }
-        if !pending.is_empty() {
-            return Err(StoreError::Unavailable(
-                format!("{} events kept losing write races; retry", pending.len()).into(),
-            ));
-        }
-        Ok(outcomes)
+        apply::apply(self, events).await
     }
 
     async fn due_alarms(&self, user: &UserId) -> Result<Vec<DueAlarm>, StoreError> {
@@ -202,6 +152,7 @@ impl AlarmStore for MongoStore {
             .find(doc! { "user_id": user.as_str(), "due": true })
             .sort(doc! { "changed_at": 1, "alarm_id": 1 })
             .projection(doc! { "_id": 0, "alarm_id": 1, "status": 1, "changed_at": 1 })
+            .batch_size(documents::WHOLE_BATCH)
             .await
             .map_err(to_store_error)?
             .try_collect()
@@ -252,6 +203,7 @@ impl AlarmStore for MongoStore {
                         user: &claim.user_id,
                         alarm: &a.alarm_id,
                         expected_rev: before.rev.clone(),
+                        resolved_ms: before.resolved_ms,
                         state,
                         meta: before.meta.clone(),
                         history: Vec::new(),
@@ -296,13 +248,15 @@ impl AlarmStore for MongoStore {
         let update = vec![pipeline::claim(holder, now_ms, expires_at_ms)];
         let filter = doc! { "_id": user.as_str() };
         for _ in 0..=INSERT_RACE_RETRIES {
-            // The decision is taken by the update; reading back tells who holds the claim.
-            let taken = self
+            // The decision is taken by the update; the document it returns (after the
+            // update, in the same command) tells who holds the claim.
+            let after = self
                 .claims
-                .update_one(filter.clone(), update.clone())
+                .find_one_and_update(filter.clone(), update.clone())
+                .return_document(ReturnDocument::After)
                 .await
                 .map_err(to_store_error)?;
-            if taken.matched_count == 0 {
+            let Some(after) = after else {
                 let first =
                     doc! { "_id": user.as_str(), "holder": holder, "expires_at_ms": expires_at_ms, "epoch": 0_i64 };
                 match self.claims.insert_one(&first).await {
@@ -320,9 +274,6 @@ impl AlarmStore for MongoStore {
                     Err(e) if is_duplicate_key(&e) => continue,
                     Err(e) => return Err(to_store_error(e)),
                 }
-            }
-            let Some(after) = self.claims.find_one(filter.clone()).await.map_err(to_store_error)? else {
-                continue;
             };
             if after.get_str("holder").ok() != Some(holder) {
                 return Ok(None);
@@ -391,11 +342,20 @@ impl AlarmStore for MongoStore {
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {
-        queries::counts(&self.alarms).await
+        let (tombstones, removed) = retention::totals(self).await?;
+        Ok(Counts {
+            tombstones,
+            removed,
+            ..queries::counts(&self.alarms).await?
+        })
     }
 
     async fn trim_history(&self) -> Result<u64, StoreError> {
         queries::trim_history(&self.alarms, self.history).await
+    }
+
+    async fn sweep(&self, sweep: &Sweep) -> Result<Swept, StoreError> {
+        retention::sweep(self, sweep).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -26,13 +26,22 @@ impl MongoStore {
         self.db.collection(name)
     }
 
-    /// The index the timer claim scans; notification keys are `_id`s, unique by nature.
+    /// The indexes the timer claim and the notification sweep scan; notification keys are
+    /// `_id`s, unique by nature.
     pub(super) async fn create_pager_indexes(&self) -> Result<(), StoreError> {
         let due = IndexModel::builder()
             .keys(doc! { "due_at": 1 })
             .options(IndexOptions::builder().name("due_at".to_string()).build())
             .build();
         self.pager(SERVICES).create_index(due).await.map_err(to_store_error)?;
+        let sent = IndexModel::builder()
+            .keys(doc! { "sent_at": 1 })
+            .options(IndexOptions::builder().name("by_sent".to_string()).build())
+            .build();
+        self.pager(NOTIFICATIONS)
+            .create_index(sent)
+            .await
+            .map_err(to_store_error)?;
         Ok(())
     }
 }
@@ -97,10 +106,31 @@ impl PolicyRepository for MongoStore {
 
 #[async_trait]
 impl PagerStore for MongoStore {
-    async fn sweep_notifications(&self, _sent_before_ms: i64, _limit: usize) -> Result<u64, StoreError> {
-        Err(StoreError::Rejected(
-            "retention is not implemented on MongoDB yet".into(),
-        ))
+    async fn sweep_notifications(&self, sent_before_ms: i64, limit: usize) -> Result<u64, StoreError> {
+        if limit == 0 {
+            return Ok(0);
+        }
+        // `sent_at` is the EventTime's nanoseconds.
+        let sent_before = doc! { "sent_at": { "$lt": sent_before_ms.saturating_mul(1_000_000) } };
+        let notifications = self.pager(NOTIFICATIONS);
+        let oldest: Vec<Document> = notifications
+            .find(sent_before.clone())
+            .sort(doc! { "sent_at": 1 })
+            .limit(limit as i64)
+            .projection(doc! { "_id": 1 })
+            .await
+            .map_err(to_store_error)?
+            .try_collect()
+            .await
+            .map_err(to_store_error)?;
+        if oldest.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<_> = oldest.iter().filter_map(|d| d.get("_id").cloned()).collect();
+        let mut filter = sent_before;
+        filter.insert("_id", doc! { "$in": ids });
+        let deleted = notifications.delete_many(filter).await.map_err(to_store_error)?;
+        Ok(deleted.deleted_count)
     }
 
     async fn pager_record(&self, service: &ServiceId) -> Result<Option<PagerRecord>, StoreError> {

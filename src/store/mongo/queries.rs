@@ -173,7 +173,7 @@ pub(super) async fn acknowledge(
     })
 }
 
-/// Totals; events received are summed over the alarms' own counters (no shared,
+/// Totals (tombstones and removals are [`super::retention`]'s, zero here); events received are summed over the alarms' own counters (no shared,
 /// contended counter document).
 pub(super) async fn counts(alarms: &Collection<Document>) -> Result<Counts, StoreError> {
     let pipeline = vec![doc! { "$group": {
