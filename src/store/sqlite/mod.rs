@@ -292,6 +292,9 @@ impl AlarmStore for SqliteStore {
     /// again, and once no write failed for a while, a one-page write of its own, so
     /// readiness comes back when space does even without traffic.
     async fn ping(&self) -> Result<(), StoreError> {
+        if self.writer.is_closed() {
+            return Err(StoreError::Unavailable("the writer thread stopped".into()));
+        }
         match self.writes.failure() {
             None => self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(()))).await,
             Some((cause, at)) if at.elapsed() < self.probe_after => {
@@ -376,5 +379,28 @@ mod tests {
         // "full" database: readiness comes back with no traffic to prove it.
         store.ping().await.expect("the probe committed");
         assert!(store.writes.failure().is_none());
+    }
+    #[tokio::test]
+    async fn an_idle_store_truncates_a_wal_grown_past_its_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("alarms.db");
+        let store = SqliteStore::open(&path, SqliteOptions::default()).unwrap();
+        store
+            .write(|c| c.execute_batch("CREATE TABLE filler (b BLOB)"))
+            .await
+            .unwrap();
+        for _ in 0..6 {
+            fill(&store).await.unwrap();
+        }
+        let wal = WalFile::of(&path);
+        assert!(wal.oversized(), "{} bytes", wal.size());
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while wal.oversized() {
+            assert!(std::time::Instant::now() < deadline, "still {} bytes", wal.size());
+            // The writer shrinks it on its own once idle; nothing to await from here.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        fill(&store).await.expect("the writer still writes after shrinking");
+        store.ping().await.unwrap();
     }
 }

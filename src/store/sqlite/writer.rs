@@ -158,14 +158,16 @@ pub(super) fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, health: Arc
     let mut shrink_when_idle = false;
     loop {
         let first = match (&wal, shrink_when_idle) {
-            (Some(wal), true) => match clock.block_on(tokio::time::timeout(super::wal::IDLE, rx.recv())) {
-                Ok(next) => next,
-                Err(_idle) => {
-                    wal.shrink(&conn);
-                    shrink_when_idle = wal.oversized();
-                    continue;
+            (Some(wal), true) => {
+                match clock.block_on(async { tokio::time::timeout(super::wal::IDLE, rx.recv()).await }) {
+                    Ok(next) => next,
+                    Err(_idle) => {
+                        wal.shrink(&conn);
+                        shrink_when_idle = wal.oversized();
+                        continue;
+                    }
                 }
-            },
+            }
             _ => clock.block_on(rx.recv()),
         };
         let Some(first) = first else { return };
