@@ -41,14 +41,21 @@ impl WalFile {
         self.size() > WAL_SIZE_LIMIT
     }
 
-    /// Copies every frame into the database and truncates the WAL to nothing. It waits
-    /// (the busy timeout) for readers of older snapshots; when they outlast it, or the
-    /// disk refuses the copy, the WAL is left as it was, to be tried again when idle.
-    pub(super) fn shrink(&self, conn: &Connection) {
+    /// Copies every frame into the database and truncates the WAL to nothing; false when
+    /// readers of older snapshots outlasted the busy timeout, and the WAL was left as it
+    /// was. An error when the disk refused the copy (the database has to grow into space
+    /// the WAL holds), the WAL again left as it was.
+    pub(super) fn shrink(&self, conn: &Connection) -> rusqlite::Result<bool> {
+        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        Ok(busy == 0)
+    }
+
+    /// [`WalFile::shrink`], saying at WARN when it could not.
+    pub(super) fn shrink_or_warn(&self, conn: &Connection) {
         let before = self.size();
-        match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0)) {
-            Ok(0) => tracing::debug!(before, after = self.size(), "WAL checkpointed and truncated"),
-            Ok(_) => tracing::debug!(before, "WAL checkpoint waited out by readers; trying again when idle"),
+        match self.shrink(conn) {
+            Ok(true) => tracing::debug!(before, after = self.size(), "WAL checkpointed and truncated"),
+            Ok(false) => tracing::debug!(before, "WAL checkpoint waited out by readers; trying again when idle"),
             Err(e) => tracing::warn!(error = %e, before, "WAL checkpoint failed; trying again when idle"),
         }
     }
@@ -81,7 +88,7 @@ mod tests {
             "5 MiB written with checkpoints off: {} bytes",
             wal.size()
         );
-        wal.shrink(&conn);
+        assert!(wal.shrink(&conn).unwrap());
         assert_eq!(wal.size(), 0);
         let rows: i64 = conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
         assert_eq!(rows, 80, "what the WAL held is in the database");

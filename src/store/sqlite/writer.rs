@@ -162,7 +162,7 @@ pub(super) fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, health: Arc
                 match clock.block_on(async { tokio::time::timeout(super::wal::IDLE, rx.recv()).await }) {
                     Ok(next) => next,
                     Err(_idle) => {
-                        wal.shrink(&conn);
+                        wal.shrink_or_warn(&conn);
                         shrink_when_idle = wal.oversized();
                         continue;
                     }
@@ -181,7 +181,7 @@ pub(super) fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, health: Arc
         let recovered = commit_batch(&mut conn, &mut batch, &health);
         if let Some(wal) = &wal {
             if recovered {
-                wal.shrink(&conn);
+                wal.shrink_or_warn(&conn);
             }
             shrink_when_idle = health.failure().is_none() && wal.oversized();
         }
@@ -429,7 +429,7 @@ mod tests {
         conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER)")
             .unwrap();
         let wal = WalFile::of(&path);
-        wal.shrink(&conn);
+        assert!(wal.shrink(&conn).unwrap());
         assert_eq!(wal.size(), 0);
         let health = WriteHealth::default();
         health.failed(&StoreError::Unavailable("disk full".into()));
