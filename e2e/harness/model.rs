@@ -195,6 +195,19 @@ impl Model {
         self.check(all).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
     }
 
+    /// How many distinct alarms the events name.
+    pub fn alarms(&self) -> usize {
+        self.by_alarm().len()
+    }
+
+    /// How many alarms are active once every event is applied: latest version not CLEARED.
+    pub fn active_alarms(&self) -> usize {
+        self.by_alarm()
+            .values()
+            .filter(|evs| evs.iter().max_by_key(|e| e.version()).unwrap().status != "CLEARED")
+            .count()
+    }
+
     /// How many events were recorded.
     pub fn events_len(&self) -> usize {
         self.events.len()

@@ -8,6 +8,7 @@ mod crash;
 mod downtime;
 mod faults;
 mod flood;
+mod full_disk;
 mod garbage;
 mod history;
 mod large_digest;

@@ -1,17 +1,70 @@
-//! The single writer thread: group commit of queued jobs, replies only after COMMIT.
+//! The single writer thread: group commit of queued jobs, replies only after COMMIT, and
+//! what its last write says about the disk.
 
+use super::wal::WalFile;
 use crate::domain::ports::{Failure, StoreError};
 use rusqlite::Connection;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
 /// What to do once the transaction a job ran in has committed (`None`) or failed.
 type Completion = Box<dyn FnOnce(Option<StoreError>) + Send>;
 /// A unit of work run inside the writer's transaction, in its own savepoint; given no
 /// connection (the transaction could not begin), it does not run and reports the error.
-pub(super) type Job = Box<dyn FnOnce(Option<&Connection>) -> Completion + Send>;
+pub(super) type Job = Box<dyn FnOnce(Option<&Connection>) -> Ran + Send>;
+
+/// A job that ran: what completes it, and what its own work said about writing.
+pub(super) struct Ran {
+    complete: Completion,
+    work: Work,
+}
+
+/// What a job's work did before COMMIT.
+#[derive(Debug, Clone)]
+enum Work {
+    /// Changed something, so its COMMIT has to reach the disk.
+    Wrote,
+    /// Succeeded without changing anything (a COMMIT of nothing proves nothing).
+    Unchanged,
+    /// Failed; transient failures (full disk, IO) count against the store's health.
+    Failed(StoreError),
+}
 
 /// The most jobs committed together; bounds the latency a single commit adds.
 const MAX_JOBS_PER_COMMIT: usize = 512;
+
+/// Whether the writer's last write reached the disk. On a full disk reads still answer
+/// while every write fails, so readiness asks this rather than a read.
+#[derive(Debug, Default)]
+pub(super) struct WriteHealth {
+    last_failure: Mutex<Option<(StoreError, Instant)>>,
+}
+
+impl WriteHealth {
+    /// The transient failure (full disk, IO, busy) of the last write and when it happened;
+    /// `None` when nothing failed or a write committed since.
+    pub(super) fn failure(&self) -> Option<(StoreError, Instant)> {
+        self.last_failure.lock().ok().and_then(|f| f.clone())
+    }
+
+    fn failed(&self, error: &StoreError) {
+        if !error.is_transient() {
+            return;
+        }
+        if let Ok(mut last) = self.last_failure.lock() {
+            *last = Some((error.clone(), Instant::now()));
+        }
+    }
+
+    /// A write committed; true when it is the first since a failure.
+    fn committed(&self) -> bool {
+        self.last_failure
+            .lock()
+            .map(|mut last| last.take().is_some())
+            .unwrap_or(false)
+    }
+}
 
 /// Wraps `work` as a job whose result reaches the returned receiver only after commit.
 pub(super) fn job<T, F>(work: F) -> (Job, oneshot::Receiver<Result<T, StoreError>>)
@@ -19,23 +72,56 @@ where
     T: Send + 'static,
     F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
 {
+    build(work, false)
+}
+
+/// The smallest write that has to reach the disk: it rewrites the database header's
+/// application id with its own value, so the header page goes to the WAL at COMMIT.
+pub(super) fn probe() -> (Job, oneshot::Receiver<Result<(), StoreError>>) {
+    build(
+        |conn| {
+            let id: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+            conn.execute_batch(&format!("PRAGMA application_id = {id}"))
+        },
+        true,
+    )
+}
+
+/// A job running `work`; `always_writes` for work whose writes SQLite does not count as
+/// changed rows (a header field).
+fn build<T, F>(work: F, always_writes: bool) -> (Job, oneshot::Receiver<Result<T, StoreError>>)
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+{
     let (tx, rx) = oneshot::channel();
     let job: Job = Box::new(move |conn| {
         let Some(conn) = conn else {
-            return Box::new(move |error: Option<StoreError>| {
-                let error = error.unwrap_or_else(|| StoreError::Unavailable("the transaction did not begin".into()));
-                let _ = tx.send(Err(error));
-            });
+            return Ran {
+                complete: Box::new(move |error: Option<StoreError>| {
+                    let error =
+                        error.unwrap_or_else(|| StoreError::Unavailable("the transaction did not begin".into()));
+                    let _ = tx.send(Err(error));
+                }),
+                work: Work::Unchanged,
+            };
         };
+        let changes_before = conn.total_changes();
         let outcome = run_in_savepoint(conn, work);
-        Box::new(move |commit_error| {
+        let work = match &outcome {
+            Err(e) => Work::Failed(e.clone()),
+            Ok(_) if always_writes || conn.total_changes() > changes_before => Work::Wrote,
+            Ok(_) => Work::Unchanged,
+        };
+        let complete: Completion = Box::new(move |commit_error| {
             let result = match (outcome, commit_error) {
                 (Err(e), _) => Err(e),
                 (Ok(_), Some(e)) => Err(e),
                 (Ok(v), None) => Ok(v),
             };
             let _ = tx.send(result);
-        })
+        });
+        Ran { complete, work }
     });
     (job, rx)
 }
@@ -58,10 +144,33 @@ fn run_in_savepoint<T>(
 }
 
 /// Runs until every sender is gone: takes all queued jobs, runs them in one transaction,
-/// commits, then completes each.
-pub(super) fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>) {
+/// commits, then completes each. With a WAL file, it also keeps that file small: right
+/// after the first commit that follows failed ones (what failed commits appended is
+/// garbage holding disk space), and whenever no job came for [`super::wal::IDLE`] while
+/// the file is over its bound.
+pub(super) fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>, health: Arc<WriteHealth>, wal: Option<WalFile>) {
+    // Only to wait for the next job with a deadline; the writer never runs async work.
+    let clock = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("building the SQLite writer's timer");
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_JOBS_PER_COMMIT);
-    while let Some(first) = rx.blocking_recv() {
+    let mut shrink_when_idle = false;
+    loop {
+        let first = match (&wal, shrink_when_idle) {
+            (Some(wal), true) => {
+                match clock.block_on(async { tokio::time::timeout(super::wal::IDLE, rx.recv()).await }) {
+                    Ok(next) => next,
+                    Err(_idle) => {
+                        wal.shrink_or_warn(&conn);
+                        shrink_when_idle = wal.oversized();
+                        continue;
+                    }
+                }
+            }
+            _ => clock.block_on(rx.recv()),
+        };
+        let Some(first) = first else { return };
         batch.push(first);
         while batch.len() < MAX_JOBS_PER_COMMIT {
             match rx.try_recv() {
@@ -69,14 +178,24 @@ pub(super) fn run(mut conn: Connection, mut rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        commit_batch(&mut conn, &mut batch);
+        let recovered = commit_batch(&mut conn, &mut batch, &health);
+        if let Some(wal) = &wal {
+            if recovered {
+                wal.shrink_or_warn(&conn);
+            }
+            shrink_when_idle = health.failure().is_none() && wal.oversized();
+        }
     }
 }
 
 /// Runs `batch` in one transaction and completes each job after COMMIT. A job whose
 /// transaction cannot begin or commit is reported failed and leaves nothing behind, so a
 /// retry of it (intake retries through a full disk) is counted once.
-fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>) {
+///
+/// `health` learns the outcome: a BEGIN, a job or a COMMIT failing transiently marks the
+/// store failed; a COMMIT of something changed marks it healthy again (true when that
+/// ends a failure). A COMMIT of nothing changes neither, since it touches no disk.
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>, health: &WriteHealth) -> bool {
     // A COMMIT and a ROLLBACK that both failed (a full disk) leave the transaction open;
     // what it holds was reported failed, so it goes before anything new begins.
     if !conn.is_autocommit() {
@@ -84,19 +203,50 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Job>) {
     }
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         let err = to_store_error(e);
+        health.failed(&err);
         for job in batch.drain(..) {
-            job(None)(Some(err.clone()));
+            (job(None).complete)(Some(err.clone()));
         }
-        return;
+        return false;
     }
-    let completions: Vec<Completion> = batch.drain(..).map(|job| job(Some(conn))).collect();
-    let commit_error = conn.execute_batch("COMMIT").err().map(|e| {
-        let _ = conn.execute_batch("ROLLBACK");
-        to_store_error(e)
-    });
-    for complete in completions {
-        complete(commit_error.clone());
+    let mut ran: Vec<Ran> = Vec::with_capacity(batch.len());
+    // A statement failing on a full disk can make SQLite roll the whole transaction back
+    // on its own; the jobs after it must not then run (and commit) one by one outside it.
+    let mut lost: Option<StoreError> = None;
+    for job in batch.drain(..) {
+        let r = job(if lost.is_some() { None } else { Some(conn) });
+        if lost.is_none() && conn.is_autocommit() {
+            lost = Some(match &r.work {
+                Work::Failed(e) => e.clone(),
+                _ => StoreError::Unavailable("the transaction was rolled back".into()),
+            });
+        }
+        ran.push(r);
     }
+    let commit_error = match lost {
+        Some(e) => Some(e),
+        None => conn.execute_batch("COMMIT").err().map(|e| {
+            let _ = conn.execute_batch("ROLLBACK");
+            to_store_error(e)
+        }),
+    };
+    let mut recovered = false;
+    if commit_error.is_none() && ran.iter().any(|r| matches!(r.work, Work::Wrote)) {
+        recovered = health.committed();
+    } else {
+        for r in &ran {
+            if let Work::Failed(e) = &r.work {
+                health.failed(e);
+            }
+        }
+        if let Some(e) = &commit_error {
+            health.failed(e);
+        }
+    }
+    for r in ran {
+        (r.complete)(commit_error.clone());
+    }
+    recovered
 }
 
 /// Maps SQLite failures to the port's meanings: busy, locked, IO and full disk are worth
@@ -130,7 +280,7 @@ mod tests {
         // transaction holding work that was reported failed.
         conn.execute_batch("BEGIN; INSERT INTO t VALUES (0);").unwrap();
         let (work, mut answer) = job(|c| c.execute("INSERT INTO t VALUES (1)", []));
-        commit_batch(&mut conn, &mut vec![work]);
+        commit_batch(&mut conn, &mut vec![work], &WriteHealth::default());
         let reported = answer.try_recv().expect("the job is answered after its commit");
         let _ = conn.execute_batch("COMMIT");
         // Before, the job ran outside a transaction that never began, was reported failed
@@ -145,11 +295,159 @@ mod tests {
         }
     }
 
+    /// A database that refuses to grow past its present size, as a full disk does.
+    fn full_database() -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (x INTEGER); CREATE TABLE filler (b BLOB);")
+            .unwrap();
+        let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+        conn.execute_batch(&format!("PRAGMA max_page_count = {pages}")).unwrap();
+        conn
+    }
+
+    fn commit(conn: &mut Connection, health: &WriteHealth, jobs: Vec<Job>) -> bool {
+        commit_batch(conn, &mut { jobs }, health)
+    }
+
+    fn fill(conn: &Connection) -> rusqlite::Result<usize> {
+        conn.execute("INSERT INTO filler VALUES (zeroblob(1000000))", [])
+    }
+
+    fn read(conn: &Connection) -> rusqlite::Result<i64> {
+        conn.query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+    }
+
+    #[test]
+    fn a_write_failing_on_a_full_disk_marks_writes_failed_until_a_write_commits() {
+        let mut conn = full_database();
+        let health = WriteHealth::default();
+        let (work, mut answer) = job(fill);
+        assert!(!commit(&mut conn, &health, vec![work]));
+        assert!(matches!(answer.try_recv().unwrap(), Err(StoreError::Unavailable(_))));
+        let (cause, _) = health.failure().expect("the full disk is remembered");
+        let driver = cause.source().and_then(|f| f.source()).unwrap();
+        let code = driver
+            .downcast_ref::<rusqlite::Error>()
+            .and_then(|e| e.sqlite_error_code());
+        assert_eq!(code, Some(rusqlite::ErrorCode::DiskFull), "{cause}");
+
+        conn.execute_batch("PRAGMA max_page_count = 100000").unwrap();
+        let (work, _) = job(|c| c.execute("INSERT INTO t VALUES (1)", []));
+        assert!(
+            commit(&mut conn, &health, vec![work]),
+            "the first commit after failures says so"
+        );
+        assert!(health.failure().is_none());
+        let (work, _) = job(|c| c.execute("INSERT INTO t VALUES (2)", []));
+        assert!(!commit(&mut conn, &health, vec![work]), "only the first");
+    }
+
+    #[test]
+    fn a_commit_that_changed_nothing_does_not_end_a_failure() {
+        let mut conn = full_database();
+        let health = WriteHealth::default();
+        let (work, _) = job(fill);
+        commit(&mut conn, &health, vec![work]);
+        // Reads and no-op writes commit on a full disk: they prove nothing about it.
+        let (counting, mut counted) = job(read);
+        let (no_op, _) = job(|c| c.execute("DELETE FROM t WHERE x = 42", []));
+        assert!(!commit(&mut conn, &health, vec![counting, no_op]));
+        assert_eq!(counted.try_recv().unwrap().unwrap(), 0, "the read itself is answered");
+        assert!(health.failure().is_some(), "still failed");
+    }
+
+    #[test]
+    fn a_batch_whose_other_jobs_committed_changes_ends_a_failure() {
+        let mut conn = full_database();
+        let health = WriteHealth::default();
+        let (work, _) = job(fill);
+        commit(&mut conn, &health, vec![work]);
+        conn.execute_batch("PRAGMA max_page_count = 100000").unwrap();
+        let (rejected, _) = job(|c| c.execute("INSERT INTO no_such_table VALUES (1)", []));
+        let (wrote, _) = job(|c| c.execute("INSERT INTO t VALUES (1)", []));
+        assert!(commit(&mut conn, &health, vec![rejected, wrote]));
+        assert!(health.failure().is_none());
+    }
+
+    #[test]
+    fn a_transaction_sqlite_rolled_back_on_a_full_disk_fails_every_job_of_its_batch() {
+        let mut conn = full_database();
+        let health = WriteHealth::default();
+        let (before, mut before_answer) = job(|c| c.execute("INSERT INTO t VALUES (1)", []));
+        let (filling, _) = job(fill);
+        let (after, mut after_answer) = job(|c| c.execute("INSERT INTO t VALUES (2)", []));
+        commit(&mut conn, &health, vec![before, filling, after]);
+        let answers = [before_answer.try_recv().unwrap(), after_answer.try_recv().unwrap()];
+        // Whatever SQLite did, each job's answer says whether it is stored.
+        for (answer, x) in [(&answers[0], 1), (&answers[1], 2)] {
+            assert_eq!(
+                answer.is_ok(),
+                rows(&conn).contains(&x),
+                "job {x}: {answer:?} vs {:?}",
+                rows(&conn)
+            );
+        }
+        assert!(health.failure().is_some());
+    }
+
+    #[test]
+    fn a_rejected_job_does_not_count_against_the_disk() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let health = WriteHealth::default();
+        let (work, mut answer) = job(|c| c.execute("INSERT INTO no_such_table VALUES (1)", []));
+        commit(&mut conn, &health, vec![work]);
+        assert!(matches!(answer.try_recv().unwrap(), Err(StoreError::Rejected(_))));
+        assert!(health.failure().is_none());
+    }
+
+    #[test]
+    fn a_transaction_that_cannot_begin_marks_writes_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut conn = Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER)")
+            .unwrap();
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        conn.busy_timeout(std::time::Duration::ZERO).unwrap();
+        let health = WriteHealth::default();
+        let (work, mut answer) = job(|c| c.execute("INSERT INTO t VALUES (1)", []));
+        commit(&mut conn, &health, vec![work]);
+        assert!(answer.try_recv().unwrap().is_err());
+        assert!(health.failure().is_some(), "a BEGIN that failed counts");
+        other.execute_batch("ROLLBACK").unwrap();
+        let (work, _) = job(|c| c.execute("INSERT INTO t VALUES (1)", []));
+        assert!(commit(&mut conn, &health, vec![work]));
+        assert!(health.failure().is_none());
+    }
+
+    #[test]
+    fn a_probe_writes_to_the_wal_though_it_changes_no_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut conn = Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER)")
+            .unwrap();
+        let wal = WalFile::of(&path);
+        assert!(wal.shrink(&conn).unwrap());
+        assert_eq!(wal.size(), 0);
+        let health = WriteHealth::default();
+        health.failed(&StoreError::Unavailable("disk full".into()));
+        let (work, mut answer) = probe();
+        assert!(
+            commit(&mut conn, &health, vec![work]),
+            "a committed probe ends the failure"
+        );
+        answer.try_recv().unwrap().unwrap();
+        assert!(wal.size() > 0, "the probe's page reached the WAL");
+        let rows: i64 = read(&conn).unwrap();
+        assert_eq!(rows, 0);
+    }
+
     #[test]
     fn a_job_whose_transaction_cannot_begin_does_not_run() {
         let (work, mut answer) = job(|c: &Connection| c.execute("INSERT INTO t VALUES (1)", []));
-        let complete = work(None);
-        complete(Some(StoreError::Unavailable("disk full".into())));
+        (work(None).complete)(Some(StoreError::Unavailable("disk full".into())));
         assert!(matches!(answer.try_recv().unwrap(), Err(StoreError::Unavailable(_))));
     }
 
