@@ -17,6 +17,10 @@ pub struct Health {
     jetstream: AtomicU8,
     store: AtomicBool,
     intake: AtomicBool,
+    /// A store call failed and no ping has succeeded since: until one does, other calls
+    /// that succeed (reads, writes with nothing to commit) do not make the store ready,
+    /// since on a full disk they go on succeeding while every real write fails.
+    failed_since_ping: AtomicBool,
     last_store_error: Mutex<Option<String>>,
 }
 
@@ -61,12 +65,22 @@ impl Health {
             jetstream: AtomicU8::new(jetstream),
             store: AtomicBool::new(false),
             intake: AtomicBool::new(false),
+            failed_since_ping: AtomicBool::new(false),
             last_store_error: Mutex::new(None),
         })
     }
 
-    /// The store answered.
+    /// A store call other than the readiness ping succeeded: the store is ready, unless a
+    /// failure since the last ping still waits for a ping to clear it.
+    pub fn store_answered(&self) {
+        if !self.failed_since_ping.load(Ordering::Relaxed) {
+            self.store_ok();
+        }
+    }
+
+    /// The readiness ping succeeded: the store is ready.
     pub fn store_ok(&self) {
+        self.failed_since_ping.store(false, Ordering::Relaxed);
         if !self.store.swap(true, Ordering::Relaxed) {
             tracing::info!("store is reachable");
             if let Ok(mut e) = self.last_store_error.lock() {
@@ -77,6 +91,7 @@ impl Health {
 
     /// The store failed.
     pub fn store_failed(&self, error: &StoreError) {
+        self.failed_since_ping.store(true, Ordering::Relaxed);
         if self.store.swap(false, Ordering::Relaxed) {
             tracing::error!(error = %error, "store is unavailable; holding messages until it is back");
         }
@@ -145,8 +160,8 @@ impl Health {
         stop: CancellationToken,
     ) {
         loop {
-            if heartbeat.answered_within(every) {
-                self.store_ok();
+            if !self.failed_since_ping.load(Ordering::Relaxed) && heartbeat.answered_within(every) {
+                self.store_answered();
             } else {
                 match tokio::time::timeout(every.max(Duration::from_secs(1)) * 2, digests.ping()).await {
                     Ok(Ok(())) => self.store_ok(),
@@ -159,5 +174,37 @@ impl Health {
                 _ = tokio::time::sleep(every) => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Readiness with no NATS server behind it; only the store's part is looked at.
+    async fn health() -> Arc<Health> {
+        let nats = async_nats::ConnectOptions::new()
+            .retry_on_initial_connect()
+            .connect("127.0.0.1:1")
+            .await
+            .expect("a client that connects in the background");
+        Health::new(nats)
+    }
+
+    #[tokio::test]
+    async fn after_a_store_failure_only_a_ping_makes_the_store_ready_again() {
+        let health = health().await;
+        health.store_answered();
+        assert_eq!(health.readiness().store, "ok");
+        health.store_failed(&StoreError::Unavailable("database or disk is full".into()));
+        // On a full disk reads and writes with nothing to commit go on succeeding.
+        health.store_answered();
+        let readiness = health.readiness();
+        assert_eq!(readiness.store, "unavailable");
+        assert!(readiness.store_error.unwrap().contains("disk is full"));
+        health.store_ok();
+        assert_eq!(health.readiness().store, "ok");
+        health.store_answered();
+        assert_eq!(health.readiness().store, "ok");
     }
 }

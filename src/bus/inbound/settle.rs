@@ -141,7 +141,7 @@ impl Intake {
                 }
                 answer => {
                     if answer.is_ok() {
-                        self.health.store_ok();
+                        self.health.store_answered();
                     }
                     return Some(answer);
                 }
