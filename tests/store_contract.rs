@@ -110,7 +110,7 @@ contract_suite!(
     a_lapsed_claim_nobody_took_over_still_records,
     answered_requests_are_remembered_newest_last_and_bounded,
     history_keeps_the_newest_events_in_changed_at_order_with_ignored_ones_flagged,
-    trimming_keeps_histories_of_the_most_recently_updated_alarms_only,
+    trimming_keeps_histories_of_the_alarms_that_changed_last_only,
     listing_filters_and_pages_to_the_end_without_gaps_or_duplicates,
     acknowledgements_are_recorded_once_and_unknown_alarms_refused,
     counts_report_active_seen_and_received,

@@ -189,7 +189,7 @@ pub trait AlarmStore: AlarmActivityStore + Send + Sync + 'static {
     async fn counts(&self) -> Result<Counts, StoreError>;
 
     /// Drops the histories of all but the alarms that changed last (latest ChangedAt; the
-    /// per-alarm cap is kept on every write); returns how many history entries were dropped.
+    /// per-alarm cap is kept on every write); returns how much was dropped, for the logs.
     async fn trim_history(&self) -> Result<u64, StoreError>;
 
     /// Removes up to `sweep.batch` alarms whose latest status is CLEARED and whose clear

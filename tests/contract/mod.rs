@@ -519,7 +519,7 @@ pub async fn history_keeps_the_newest_events_in_changed_at_order_with_ignored_on
     assert!(store.history(&user("u1"), &alarm("nope")).await.unwrap().is_empty());
 }
 
-pub async fn trimming_keeps_histories_of_the_most_recently_updated_alarms_only(store: &dyn AlarmStore) {
+pub async fn trimming_keeps_histories_of_the_alarms_that_changed_last_only(store: &dyn AlarmStore) {
     for a in 0..6 {
         store.apply(&[ev("u1", &format!("a{a}"), a, Warning)]).await.unwrap();
         // Distinct update times: the store stamps milliseconds.

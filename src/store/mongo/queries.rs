@@ -199,25 +199,26 @@ pub(super) async fn counts(alarms: &Collection<Document>) -> Result<Counts, Stor
     })
 }
 
-/// Drops histories of alarms older than the `limits.alarms`-th most recently updated.
+/// Drops histories of alarms that changed before the `limits.alarms`-th latest change
+/// (the `by_time` index).
 pub(super) async fn trim_history(alarms: &Collection<Document>, limits: HistoryLimits) -> Result<u64, StoreError> {
     let nth = alarms
         .find(doc! {})
-        .sort(doc! { "updated_ms": -1 })
+        .sort(doc! { "changed_at": -1 })
         .skip(limits.alarms.saturating_sub(1) as u64)
         .limit(1)
-        .projection(doc! { "updated_ms": 1 })
+        .projection(doc! { "changed_at": 1 })
         .await
         .map_err(to_store_error)?
         .try_next()
         .await
         .map_err(to_store_error)?;
-    let Some(cutoff) = nth.and_then(|d| int(&d, "updated_ms")) else {
+    let Some(cutoff) = nth.and_then(|d| int(&d, "changed_at")) else {
         return Ok(0);
     };
     let dropped = alarms
         .update_many(
-            doc! { "updated_ms": { "$lt": cutoff }, "history.0": { "$exists": true } },
+            doc! { "changed_at": { "$lt": cutoff }, "history.0": { "$exists": true } },
             doc! { "$set": { "history": [] } },
         )
         .await
