@@ -103,12 +103,17 @@ impl Digests {
             .iter()
             .map(|ev| ahead_of_clock(ev.version.changed_at, now, self.max_clock_skew))
             .collect();
-        let accepted: Vec<AlarmEvent> = events
-            .iter()
-            .zip(&refusals)
-            .filter(|(_, refused)| refused.is_none())
-            .map(|(ev, _)| ev.clone())
-            .collect();
+        // Events are copied only when some are refused, which is rare.
+        let accepted: std::borrow::Cow<'_, [AlarmEvent]> = if refusals.iter().all(Option::is_none) {
+            std::borrow::Cow::Borrowed(events)
+        } else {
+            events
+                .iter()
+                .zip(&refusals)
+                .filter(|(_, refused)| refused.is_none())
+                .map(|(ev, _)| ev.clone())
+                .collect()
+        };
         let stored = if accepted.is_empty() {
             Vec::new()
         } else {

@@ -228,14 +228,15 @@ impl Intake {
         if batch.is_empty() {
             return;
         }
-        let events: Vec<AlarmEvent> = batch
-            .iter()
-            .map(|w| match &w.input {
-                Input::Event(ev) => ev.clone(),
+        // The events move out of their work items; what settles each stays behind.
+        let (events, held): (Vec<AlarmEvent>, Vec<(Receipt, Bytes, Instant)>) = batch
+            .into_iter()
+            .map(|w| match w.input {
+                Input::Event(ev) => (ev, (w.receipt, w.payload, w.received)),
                 _ => unreachable!("only events are batched"),
             })
-            .collect();
-        let receipts: Vec<&Receipt> = batch.iter().map(|w| &w.receipt).collect();
+            .unzip();
+        let receipts: Vec<&Receipt> = held.iter().map(|(receipt, _, _)| receipt).collect();
         let answer = self
             .until_answered("applying events", &receipts, stop, || async {
                 let started = Instant::now();
@@ -250,21 +251,21 @@ impl Intake {
                 for page in &applied.pages {
                     self.metrics.observe_pager(page);
                 }
-                for (work, outcome) in batch.into_iter().zip(applied.outcomes) {
+                for ((receipt, payload, received), outcome) in held.into_iter().zip(applied.outcomes) {
                     let settlement = match outcome {
                         EventOutcome::Stored(outcome) => {
-                            self.metrics.observe_event_commit(work.received.elapsed());
+                            self.metrics.observe_event_commit(received.elapsed());
                             Settlement::Ack(outcome.as_str())
                         }
                         EventOutcome::Refused(reason) => Settlement::Reject(reason),
                     };
-                    self.settle(subject, work.receipt, work.payload, settlement).await;
+                    self.settle(subject, receipt, payload, settlement).await;
                 }
             }
             Err(e) => {
                 let reason = format!("store rejected the event: {e}");
-                for work in batch {
-                    self.settle(subject, work.receipt, work.payload, Settlement::Reject(reason.clone()))
+                for (receipt, payload, _) in held {
+                    self.settle(subject, receipt, payload, Settlement::Reject(reason.clone()))
                         .await;
                 }
             }
