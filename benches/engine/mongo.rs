@@ -1,0 +1,84 @@
+//! The MongoDB-wire ceiling: one unordered bulk `update` of upserts per batch, one statement
+//! per event, of the documents the adapter keeps, with the adapter's write concern.
+
+use super::{now_ms, Row};
+use alarm_digest::domain::AlarmEvent;
+use alarm_digest::store::mongo::client_options;
+use mongodb::bson::{doc, Bson, Document};
+use mongodb::Client;
+use std::time::{Duration, Instant};
+
+/// Statements per bulk in the service bench: the service's `MAX_BATCH`.
+pub const PER_BULK: usize = 512;
+
+fn text(v: Option<&str>) -> Bson {
+    v.map_or(Bson::Null, |s| Bson::String(s.to_string()))
+}
+
+fn int(v: Option<i64>) -> Bson {
+    v.map_or(Bson::Null, Bson::Int64)
+}
+
+/// The upsert of one event's document: the adapter's `_id`, state fields, metadata, a
+/// revision, the received count and one history entry (capped like the adapter's).
+fn statement(ev: &AlarmEvent, now: i64, seq: u64) -> Document {
+    let r = Row::of(ev);
+    let id = format!("{}:{}{}", r.user_id.len(), r.user_id, r.alarm_id);
+    let fields = doc! {
+        "user_id": r.user_id, "alarm_id": r.alarm_id,
+        "cleared_at": int(r.cleared_at), "warning_at": int(r.warning_at), "critical_at": int(r.critical_at),
+        "status": r.status, "rank": r.rank, "changed_at": r.changed_at, "active": r.active, "due": r.active,
+        "delivered_at": Bson::Null, "delivered_rank": Bson::Null, "updated_ms": now,
+        "rev": format!("ceiling-{seq}"),
+        "name": text(r.name), "service": text(r.service), "user_name": text(r.user_name),
+    };
+    let entry = doc! { "t": r.changed_at, "r": r.rank, "o": "applied", "ms": now };
+    doc! {
+        "q": { "_id": id },
+        "u": {
+            "$set": fields,
+            "$setOnInsert": { "first_seen_ms": now },
+            "$inc": { "events_received": 1 },
+            "$push": { "history": { "$each": [entry], "$slice": -20 } },
+        },
+        "upsert": true,
+    }
+}
+
+/// Upserts one document per event into `database`.`alarms` (dropped first) on the server
+/// of `uri`, `per_bulk` statements per command; the time from the first command to the
+/// last reply.
+pub async fn bulk_upsert(uri: &str, database: &str, events: &[AlarmEvent], per_bulk: usize) -> Duration {
+    let options = client_options(uri).await.expect("MongoDB options");
+    let concern = options
+        .write_concern
+        .as_ref()
+        .map(|w| mongodb::bson::to_document(w).expect("write concern as BSON"));
+    let client = Client::with_options(options).expect("MongoDB client");
+    let db = client.database(database);
+    db.drop().await.expect("drop the ceiling database");
+    let started = Instant::now();
+    let mut seq = 0u64;
+    for chunk in events.chunks(per_bulk) {
+        let now = now_ms();
+        let updates: Vec<Document> = chunk
+            .iter()
+            .map(|ev| {
+                seq += 1;
+                statement(ev, now, seq)
+            })
+            .collect();
+        let mut command = doc! { "update": "alarms", "updates": updates, "ordered": false };
+        if let Some(concern) = &concern {
+            command.insert("writeConcern", concern.clone());
+        }
+        let reply = db.run_command(command).await.expect("the ceiling's bulk upsert");
+        assert!(
+            reply.get_array("writeErrors").is_err(),
+            "the ceiling's bulk upsert failed: {reply}"
+        );
+    }
+    let elapsed = started.elapsed();
+    let _ = db.drop().await;
+    elapsed
+}
