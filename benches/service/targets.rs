@@ -64,24 +64,35 @@ fn busiest(report: &Report, store: StoreKind, replicas: usize) -> String {
 /// Whether the one SQLite writer was saturated during the 1-replica ingest, and so what
 /// the lever is.
 fn writer_verdict(r: &Report) -> String {
-    let writer = r
-        .ingest
+    let Some((_, _, _, f)) = r.ingest.iter().find(|(_, s, n, _)| *s == StoreKind::Sqlite && *n == 1) else {
+        return "not measured".into();
+    };
+    let writer = f
+        .cpu
+        .threads
         .iter()
-        .find(|(_, s, n, _)| *s == StoreKind::Sqlite && *n == 1)
-        .and_then(|(_, _, _, f)| {
-            f.cpu
-                .threads
-                .iter()
-                .find(|(n, _)| n == "sqlite-writer")
-                .map(|(_, c)| *c)
-        });
+        .find(|(n, _)| n == "sqlite-writer")
+        .map(|(_, c)| *c);
+    let fsyncs = f
+        .profile
+        .as_ref()
+        .and_then(|p| p.fsyncs)
+        .map(|n| n as f64 / f.events.max(1) as f64);
+    let waits_on = match fsyncs {
+        Some(per) if per < 0.01 => format!(
+            "not the disk ({per:.4} fsyncs per event) but a core: the run shared two cores at load {}",
+            r.load_at_start
+        ),
+        Some(per) => format!("the disk: {per:.3} fsyncs per event"),
+        None => "a synced commit per batch, or a core shared with other work".into(),
+    };
     match writer {
         Some(c) if c >= 0.75 => format!(
             "the writer thread is on a core {:.0}% of the run, so its CPU per event (the apply, row above) bounds it",
             c * 100.0
         ),
         Some(c) => format!(
-            "the writer thread is on a core only {:.0}% of the run: the rest it waits (a synced commit per batch, and cores shared with other work); larger commits or less CPU per event",
+            "the writer thread is on a core {:.0}% of the run and waits the rest, on {waits_on}; it would take less writer CPU per event (B-tree writes: see the profile) and a quieter machine",
             c * 100.0
         ),
         None => "no writer thread was seen".into(),
