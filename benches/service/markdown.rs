@@ -258,7 +258,7 @@ fn latency(md: &mut String, r: &Report) {
     );
     let _ = writeln!(
         md,
-        "| due alarms | requests | p50 (ms) | p95 (ms) | p99 (ms) | floor p50 (ms) | floor p99 (ms) | p99 / floor p99 | messages | bytes |"
+        "| due alarms | requests | p50 (ms) | p95 (ms) | p99 (ms) | floor p50 (ms) | floor p99 (ms) | p99 / floor p50 | messages | bytes |"
     );
     let _ = writeln!(
         md,

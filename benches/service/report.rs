@@ -173,11 +173,12 @@ impl Report {
     pub fn line_latency(&self, run: &LatencyRun) {
         for l in &run.sizes {
             println!(
-                "bench: digest latency, {} due alarms: p50 {} ms, p95 {} ms, p99 {} ms; floor p99 {} ms ({:.1}x) ({} requests, {} message(s), {} bytes)",
+                "bench: digest latency, {} due alarms: p50 {} ms, p95 {} ms, p99 {} ms; floor p50 {} / p99 {} ms (p99 {:.1}x the floor p50) ({} requests, {} message(s), {} bytes)",
                 thousands(l.alarms as f64),
                 ms(l.quantile(0.50)),
                 ms(l.quantile(0.95)),
                 ms(l.quantile(0.99)),
+                ms(l.floor_quantile(0.50)),
                 ms(l.floor_quantile(0.99)),
                 l.p99_over_floor(),
                 l.samples.len(),
