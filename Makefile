@@ -16,7 +16,7 @@ E2E_SMOKE := readme_example out_of_order_and_duplicates_on_sqlite no_repeat_on_s
 	core_queue_group acknowledgements_are_recorded_once a_digest_over_the_max_payload \
 	pager_escalates_level_by_level stream_replicas
 
-.PHONY: help run tools lint check test bench bench-store build compose-check
+.PHONY: help run tools lint check test bench bench-store profile build compose-check
 
 help: ## List the targets
 	@echo "Targets:"
@@ -43,11 +43,17 @@ test: tools lint ## tools, lint, all tests (current nats-server), the smoke set 
 	$(TEST_ENV) NATS_SERVER="$(OLDEST_NATS)" cargo test --test e2e -- --show-output $(E2E_SMOKE)
 	$(TEST_ENV) BENCH_QUICK=1 cargo bench --bench service
 
-bench: tools ## Ceilings, ingest, digest latency and memory; writes docs/BENCHMARKS.md
-	$(TEST_ENV) cargo bench --bench service
+# perf, when installed, profiles two ingest setups a second time (about half a minute more).
+BENCH_PROFILE ?= $(if $(shell command -v perf),1,0)
 
-bench-store: tools ## The store adapters' apply rates alone (SQLite FULL/NORMAL, MongoDB-wire)
+bench: tools ## Ceilings and, in the same run, adapters, ingest, digests, memory, MongoDB commands; writes docs/BENCHMARKS.md
+	$(TEST_ENV) BENCH_PROFILE=$(BENCH_PROFILE) cargo bench --bench service
+
+bench-store: tools ## The store adapters' apply rates alone, each against its engine's plain ceiling
 	$(TEST_ENV) cargo bench --bench store_apply
+
+profile: tools ## make bench with the perf profile forced on (perf record -g, fsync counts)
+	$(TEST_ENV) BENCH_PROFILE=1 cargo bench --bench service
 
 build: ## Release build
 	cargo build --release

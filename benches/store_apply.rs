@@ -1,11 +1,15 @@
-//! Measures the events per second each store adapter applies on its own, without the service: the raw-store ceiling.
+//! Measures the events per second each store adapter applies on its own, without the
+//! service, as a fraction of its engine's ceiling measured in the same run.
 //!
 //! Adapters: SQLite file store with `Durability::Full` and `Durability::Normal`, and the
 //! MongoDB adapter against `MONGODB_URI` or a SecantusDB started for this run. Modes:
 //! `single` awaits one `apply(&[event])` per event (one commit each), `batched` applies
 //! chunks of [`BATCH`] events. `BENCH_QUICK=1` picks small counts. Only the `apply` calls
 //! are timed; after each run the stored state is checked against the domain's own rules so
-//! a store that loses or mangles events cannot produce a figure.
+//! a store that loses or mangles events cannot produce a figure. The ceilings
+//! (`benches/engine`): a plain SQLite upsert of the same rows with the same `synchronous`,
+//! 1,000 per transaction, and a plain unordered bulk of upserts of the same documents on
+//! the same MongoDB-wire server, [`BATCH`] per command.
 //!
 //! Run with `cargo bench --bench store_apply`; output goes to stdout only.
 
@@ -13,6 +17,9 @@
 // panic path kills a server without reaping it, which clippy flags outside the tests too.
 #[path = "../tests/support/mod.rs"]
 mod support;
+
+#[path = "engine/mod.rs"]
+mod engine;
 
 use alarm_digest::domain::digest::sort_for_digest;
 use alarm_digest::domain::ports::AlarmStore;
@@ -431,16 +438,28 @@ fn thousands(n: u64) -> String {
     out
 }
 
+/// The ceiling an adapter is reported against.
+fn ceiling_of(adapter: &str) -> Option<&'static str> {
+    match adapter {
+        "sqlite-full" => Some("sqlite-plain-full"),
+        "sqlite-normal" => Some("sqlite-plain-normal"),
+        "mongo" => Some("mongo-plain-bulk"),
+        _ => None,
+    }
+}
+
 fn table(figures: &[Figure]) {
-    let baseline = figures
-        .iter()
-        .find(|f| f.adapter == "sqlite-normal" && f.mode == Mode::Batched)
-        .map(Figure::rate);
     println!();
-    println!("| adapter | mode | events | seconds | events/s | ratio to sqlite-normal batched |");
+    println!("| adapter or ceiling | mode | events | seconds | events/s | of its ceiling (batched) |");
     println!("| --- | --- | ---: | ---: | ---: | ---: |");
     for f in figures {
-        let ratio = baseline.map_or_else(|| "n/a".to_string(), |b| format!("{:.3}", f.rate() / b));
+        let ceiling = ceiling_of(f.adapter).and_then(|c| {
+            figures
+                .iter()
+                .find(|g| g.adapter == c && g.mode == Mode::Batched)
+                .map(Figure::rate)
+        });
+        let ratio = ceiling.map_or_else(String::new, |c| format!("{:.1}%", 100.0 * f.rate() / c));
         println!(
             "| {} | {} | {} | {:.2} | {} | {} |",
             f.adapter,
@@ -451,6 +470,18 @@ fn table(figures: &[Figure]) {
             ratio
         );
     }
+}
+
+/// A ceiling's figure, reported like an adapter's.
+fn ceiling(adapter: &'static str, events: usize, elapsed: Duration) -> Figure {
+    let figure = Figure {
+        adapter,
+        mode: Mode::Batched,
+        events,
+        elapsed,
+    };
+    report(&figure);
+    figure
 }
 
 fn main() {
@@ -482,6 +513,13 @@ async fn bench() {
         for (adapter, durability) in [("sqlite-full", Durability::Full), ("sqlite-normal", Durability::Normal)] {
             figures.push(bench_sqlite(adapter, durability, mode, &workload).await);
         }
+        if mode == Mode::Batched {
+            for (adapter, synchronous) in [("sqlite-plain-full", "FULL"), ("sqlite-plain-normal", "NORMAL")] {
+                let elapsed =
+                    tokio::task::block_in_place(|| engine::sqlite::upsert(&workload.events, synchronous, false));
+                figures.push(ceiling(adapter, workload.events.len(), elapsed));
+            }
+        }
     }
 
     let from_env = std::env::var("MONGODB_URI").is_ok_and(|v| !v.is_empty());
@@ -506,6 +544,11 @@ async fn bench() {
         let workload = Workload::generate(n, size.users);
         println!("workload mongo {}: {}", mode.as_str(), workload.describe());
         figures.push(bench_mongo(&uri, mode, &workload).await);
+        if mode == Mode::Batched {
+            let database = support::unique_database("bench_store_ceiling");
+            let elapsed = engine::mongo::bulk_upsert(&uri, &database, &workload.events, BATCH).await;
+            figures.push(ceiling("mongo-plain-bulk", workload.events.len(), elapsed));
+        }
     }
 
     table(&figures);

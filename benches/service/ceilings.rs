@@ -1,10 +1,9 @@
-//! The ceilings the service is measured against: NATS core, JetStream publish and
-//! consume-with-ack, and the embedded store's apply, each without the service around it.
+//! The transport ceilings the service is measured against: NATS core, and JetStream
+//! publish with consume-with-ack, each without the service around it (the store
+//! ceilings are in `stores`).
 
 use alarm_digest::bus::inbound::wire::{parse_status_changed, DEFAULT_MAX_PAYLOAD};
-use alarm_digest::domain::ports::AlarmStore;
 use alarm_digest::domain::AlarmEvent;
-use alarm_digest::store::sqlite::{Durability, SqliteOptions, SqliteStore};
 use async_nats::jetstream::{self, consumer::pull, stream};
 use bytes::Bytes;
 use futures::StreamExt;
@@ -138,26 +137,4 @@ pub fn events(sample: &[Bytes]) -> Vec<AlarmEvent> {
         .iter()
         .map(|p| parse_status_changed(p, DEFAULT_MAX_PAYLOAD).unwrap())
         .collect()
-}
-
-/// The embedded store as the service opens it (WAL, synchronous=FULL): `events` applied
-/// `per_commit` at a time, awaiting each commit.
-pub async fn store(events: &[AlarmEvent], per_commit: usize) -> Rate {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(
-        dir.path().join("alarms.db"),
-        SqliteOptions {
-            durability: Durability::Full,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let started = Instant::now();
-    for chunk in events.chunks(per_commit) {
-        store.apply(chunk).await.unwrap();
-    }
-    Rate {
-        count: events.len() as u64,
-        elapsed: started.elapsed(),
-    }
 }

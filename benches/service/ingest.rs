@@ -1,7 +1,10 @@
 //! The service end to end: events published (JetStream, pipelined acks) until every one
-//! is committed and acked by the replicas, and the replicas' peak memory.
+//! is committed and acked by the replicas; the replicas' peak memory, where the CPU went
+//! (per thread, per process) and, under `BENCH_PROFILE`, a perf profile.
 
+use crate::cpu;
 use crate::harness::{Replica, ServiceEnv, StoreKind, TestBus};
+use crate::profile::{self, Profile};
 use crate::support::NatsServer;
 use alarm_digest::config::LoadPublish;
 use alarm_digest::load::traffic::{Traffic, TrafficShape};
@@ -15,6 +18,8 @@ pub struct Setup {
     pub replicas: usize,
     pub env: &'static [(&'static str, &'static str)],
     pub events: u64,
+    /// Whether `BENCH_PROFILE` profiles this setup (a second run under perf).
+    pub profile: bool,
 }
 
 /// What one configuration achieved.
@@ -23,6 +28,10 @@ pub struct Ingest {
     pub elapsed: Duration,
     /// Largest VmHWM of the replicas, bytes.
     pub peak_rss: u64,
+    /// Cores used over the run.
+    pub cpu: cpu::Usage,
+    /// The perf profile of a second, profiled run of the same setup.
+    pub profile: Option<Profile>,
 }
 
 impl Ingest {
@@ -55,8 +64,24 @@ pub fn traffic(events: u64) -> Traffic {
     })
 }
 
+/// The MongoDB-wire server's process, when it is the SecantusDB this run started.
+fn mongo_server(url: &str) -> Option<u32> {
+    let port = url.split("://").nth(1)?.split(['/', '?']).next()?.rsplit(':').next()?;
+    cpu::find("secantusd", port)
+}
+
+/// Runs `setup` once, and once more under perf when `BENCH_PROFILE` is set.
 pub async fn run(setup: &Setup) -> Ingest {
+    let mut figure = once(setup, false).await;
+    if setup.profile && profile::enabled() {
+        figure.profile = once(setup, true).await.profile;
+    }
+    figure
+}
+
+async fn once(setup: &Setup, profiled: bool) -> Ingest {
     let nats = NatsServer::start();
+    let nats_pid = cpu::child("nats-server");
     let mut env = ServiceEnv::new(nats.url(), setup.store);
     for (k, v) in setup.env {
         env = env.with(k, v);
@@ -65,6 +90,11 @@ pub async fn run(setup: &Setup) -> Ingest {
     for _ in 0..setup.replicas {
         replicas.push(Replica::start(&env).await);
     }
+    let pids: Vec<u32> = replicas.iter().map(Replica::pid).collect();
+    let mongo_pid = match setup.store {
+        StoreKind::Mongo => mongo_server(&env.store_url),
+        StoreKind::Sqlite => None,
+    };
     let bus = TestBus::connect(&nats.url()).await;
     let how = Publishing {
         alarm_status_subject: "AlarmStatusChanged".into(),
@@ -73,6 +103,8 @@ pub async fn run(setup: &Setup) -> Ingest {
         pipeline: 2048,
         rate: 0,
     };
+    let recording = if profiled { profile::attach(&pids).await } else { None };
+    let usage = cpu::before(&pids, &[("nats-server", nats_pid), ("MongoDB-wire server", mongo_pid)]);
     let started = Instant::now();
     let published = publish(&bus.client, traffic(setup.events), &how, &Progress::Silent)
         .await
@@ -80,10 +112,17 @@ pub async fn run(setup: &Setup) -> Ingest {
     assert_eq!(published.refused, 0, "{}: the input stream refused events", setup.label);
     bus.wait_drained(Duration::from_secs(600)).await;
     let elapsed = started.elapsed();
-    let peak_rss = replicas.iter().map(|r| peak_rss(r.pid())).max().unwrap_or(0);
+    let cpu = usage.usage();
+    let profile = match recording {
+        Some(r) => r.finish().await,
+        None => None,
+    };
+    let peak_rss = pids.iter().map(|&p| peak_rss(p)).max().unwrap_or(0);
     Ingest {
         events: setup.events,
         elapsed,
         peak_rss,
+        cpu,
+        profile,
     }
 }

@@ -1,11 +1,13 @@
-//! `make bench`: the ceilings (NATS core, JetStream consume-with-ack, the embedded store)
-//! and the service end to end (ingest with 1 and 2 replicas, MongoDB-wire, one event per
-//! commit; digest latency by digest size; peak memory), in one run on this machine.
+//! `make bench`: the ceilings (NATS core, JetStream consume-with-ack, a plain SQLite upsert,
+//! a plain MongoDB bulk upsert) and, in the same run, the store adapters and the service
+//! end to end (ingest on SQLite and on MongoDB-wire, digest latency against the transport
+//! floor, a digest of 100,000 alarms, peak memory, MongoDB commands per operation).
 //!
 //! Prints one line per figure and writes `docs/BENCHMARKS.md` (`BENCH_OUT` elsewhere).
-//! `BENCH_QUICK=1` runs small counts in well under a minute and writes nothing unless
-//! `BENCH_OUT` is set: `make test` runs it so the benchmark cannot rot. No figure is
-//! asserted; every run checks that what it measured was complete.
+//! `BENCH_QUICK=1` runs small counts and writes nothing unless `BENCH_OUT` is set: `make
+//! test` runs it so the benchmark cannot rot. `BENCH_PROFILE=1` (`make profile`) adds a
+//! perf profile of each ingest setup. No figure is asserted; every run checks that what it
+//! measured was complete.
 
 // Test support and the e2e harness, shared rather than copied (each allows its own dead code).
 #[path = "../../tests/support/mod.rs"]
@@ -15,13 +17,25 @@ mod support;
 #[path = "../../e2e/harness/mod.rs"]
 mod harness;
 
+#[path = "../engine/mod.rs"]
+mod engine;
+
 mod ceilings;
+mod commands;
+mod cpu;
+mod floor;
 mod ingest;
 mod latency;
+mod markdown;
+mod profile;
 mod report;
+mod stores;
+mod targets;
 
+use alarm_digest::store::sqlite::Durability;
 use harness::StoreKind;
 use ingest::Setup;
+use std::time::{Duration, Instant};
 
 /// How much each figure is given.
 pub struct Plan {
@@ -30,11 +44,16 @@ pub struct Plan {
     pub jetstream: u64,
     pub store_single: usize,
     pub store_batched: usize,
+    pub mongo_store: usize,
     pub ingest: u64,
     pub one_per_commit: u64,
     pub mongo: u64,
     /// (due alarms per user, requests measured).
     pub latency: [(usize, usize); 4],
+    /// Due alarms of the one big digest.
+    pub huge: usize,
+    /// How long the replica at rest is watched.
+    pub idle: Duration,
 }
 
 impl Plan {
@@ -47,10 +66,13 @@ impl Plan {
                 jetstream: 20_000,
                 store_single: 300,
                 store_batched: 20_000,
+                mongo_store: 1_024,
                 ingest: 20_000,
                 one_per_commit: 1_000,
-                mongo: 500,
+                mongo: 1_000,
                 latency: [(10, 20), (100, 20), (1_000, 10), (10_000, 3)],
+                huge: 20_000,
+                idle: Duration::from_secs(4),
             }
         } else {
             Plan {
@@ -59,10 +81,13 @@ impl Plan {
                 jetstream: 200_000,
                 store_single: 3_000,
                 store_batched: 200_000,
+                mongo_store: 5_120,
                 ingest: 200_000,
                 one_per_commit: 5_000,
-                mongo: 3_000,
+                mongo: 5_000,
                 latency: [(10, 200), (100, 200), (1_000, 100), (10_000, 20)],
+                huge: 100_000,
+                idle: Duration::from_secs(10),
             }
         }
     }
@@ -78,6 +103,7 @@ fn main() {
 
 async fn bench() {
     let plan = Plan::from_env();
+    let began = Instant::now();
     let mut out = report::Report::new(&plan);
     println!(
         "bench: {} run; the service is the release binary, each setup on a fresh nats-server",
@@ -96,17 +122,27 @@ async fn bench() {
     drop(nats);
 
     let events = ceilings::events(&ceilings::payloads(plan.store_batched));
-    out.store_single = Some(ceilings::store(&events[..plan.store_single], 1).await);
-    out.line_rate("ceiling SQLite apply, one event per commit", out.store_single.unwrap());
-    out.store_batched = Some(ceilings::store(&events, 1000).await);
-    out.line_rate(
-        "ceiling SQLite apply, 1,000 events per commit",
-        out.store_batched.unwrap(),
-    );
+    let s = &mut out.sqlite;
+    s.plain_full = Some(stores::sqlite_plain(&events, "FULL", false));
+    s.plain_normal = Some(stores::sqlite_plain(&events, "NORMAL", false));
+    s.plain_full_indexed = Some(stores::sqlite_plain(&events, "FULL", true));
+    s.adapter_full = Some(stores::sqlite_adapter(&events, Durability::Full, stores::SQLITE_BATCH).await);
+    s.adapter_normal = Some(stores::sqlite_adapter(&events, Durability::Normal, stores::SQLITE_BATCH).await);
+    s.adapter_single = Some(stores::sqlite_adapter(&events[..plan.store_single], Durability::Full, 1).await);
+    out.line_sqlite();
+
+    let uri = tokio::task::spawn_blocking(support::mongo_uri)
+        .await
+        .expect("starting the MongoDB-wire server");
+    let events = ceilings::events(&ceilings::payloads(plan.mongo_store));
+    out.mongo.plain = Some(stores::mongo_plain(&uri, &events).await);
+    out.mongo.adapter = Some(stores::mongo_adapter(&uri, &events).await);
+    out.line_mongo();
 
     let setups = [
         Setup {
             label: "1 replica, SQLite",
+            profile: true,
             store: StoreKind::Sqlite,
             replicas: 1,
             env: &[],
@@ -114,6 +150,7 @@ async fn bench() {
         },
         Setup {
             label: "2 replicas, SQLite",
+            profile: false,
             store: StoreKind::Sqlite,
             replicas: 2,
             env: &[],
@@ -122,15 +159,17 @@ async fn bench() {
         Setup {
             // One lane too: the writer's group commit would otherwise join the lanes' events.
             label: "1 replica, SQLite, MAX_BATCH=1 INTAKE_LANES=1 (one event per commit)",
+            profile: false,
             store: StoreKind::Sqlite,
             replicas: 1,
             env: &[("MAX_BATCH", "1"), ("INTAKE_LANES", "1")],
             events: plan.one_per_commit,
         },
         Setup {
-            label: "1 replica, MongoDB-wire (SecantusDB)",
+            label: "2 replicas, MongoDB-wire (one SecantusDB)",
+            profile: true,
             store: StoreKind::Mongo,
-            replicas: 1,
+            replicas: 2,
             env: &[],
             events: plan.mongo,
         },
@@ -138,13 +177,18 @@ async fn bench() {
     for setup in &setups {
         let figure = ingest::run(setup).await;
         out.line_ingest(setup, &figure);
-        out.ingest.push((setup.label, setup.replicas, figure));
+        out.ingest.push((setup.label, setup.store, setup.replicas, figure));
     }
 
-    let latency = latency::run(&plan.latency).await;
-    for size in &latency.sizes {
-        out.line_latency(size);
-    }
+    let latency = latency::run(&plan.latency, plan.huge).await;
+    out.line_latency(&latency);
     out.latency = Some(latency);
+
+    let nats = support::NatsServer::start();
+    let counts = commands::run(&uri, &nats.url(), plan.idle).await;
+    drop(nats);
+    out.line_commands(&counts);
+    out.commands = Some(counts);
+    out.took = began.elapsed();
     out.finish();
 }

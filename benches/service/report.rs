@@ -1,22 +1,46 @@
-//! The summary lines and the markdown table of one benchmark run.
+//! The figures of one benchmark run as they are measured, their summary lines, and where
+//! the markdown goes.
 
 use crate::ceilings::Rate;
+use crate::commands::{CommandCounts, DIGEST_PHASES};
+use crate::harness::StoreKind;
 use crate::ingest::{Ingest, Setup};
-use crate::latency::{Latency, LatencyRun};
+use crate::latency::LatencyRun;
 use crate::Plan;
-use std::fmt::Write as _;
 use std::time::Duration;
+
+/// The SQLite ceilings and the adapter on them.
+#[derive(Default)]
+pub struct SqliteFigures {
+    pub plain_full: Option<Rate>,
+    pub plain_normal: Option<Rate>,
+    /// The plain upsert with the adapter's secondary indexes: what the indexes cost.
+    pub plain_full_indexed: Option<Rate>,
+    pub adapter_full: Option<Rate>,
+    pub adapter_normal: Option<Rate>,
+    /// The adapter, one event per commit.
+    pub adapter_single: Option<Rate>,
+}
+
+/// The MongoDB-wire ceiling and the adapter on the same server.
+#[derive(Default)]
+pub struct MongoFigures {
+    pub plain: Option<Rate>,
+    pub adapter: Option<Rate>,
+}
 
 /// Every figure of the run, filled in as they are measured.
 pub struct Report {
-    quick: bool,
-    load_at_start: String,
+    pub quick: bool,
+    pub load_at_start: String,
     pub core: Option<Rate>,
     pub jetstream: Option<Rate>,
-    pub store_single: Option<Rate>,
-    pub store_batched: Option<Rate>,
-    pub ingest: Vec<(&'static str, usize, Ingest)>,
+    pub sqlite: SqliteFigures,
+    pub mongo: MongoFigures,
+    pub ingest: Vec<(&'static str, StoreKind, usize, Ingest)>,
     pub latency: Option<LatencyRun>,
+    pub commands: Option<CommandCounts>,
+    pub took: Duration,
 }
 
 /// `1234567.8` as `1,234,568`.
@@ -32,48 +56,29 @@ pub fn thousands(x: f64) -> String {
     out
 }
 
-fn ms(d: Duration) -> String {
+pub fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1e3)
 }
 
-fn mib(bytes: u64) -> String {
+pub fn mib(bytes: u64) -> String {
     format!("{:.1}", bytes as f64 / (1024.0 * 1024.0))
 }
 
+/// `a` as a fraction of `b`, when both were measured.
+pub fn ratio(a: Option<Rate>, b: Option<Rate>) -> Option<f64> {
+    Some(a?.per_second() / b?.per_second().max(1e-9))
+}
+
+/// `0.123` as `12.3%`; `n/a` when not measured.
+pub fn percent(r: Option<f64>) -> String {
+    r.map_or_else(|| "n/a".into(), |r| format!("{:.1}%", 100.0 * r))
+}
+
 /// The first three fields of /proc/loadavg.
-fn load_average() -> String {
+pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|_| "unknown".into())
-}
-
-fn machine() -> String {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split(':').nth(1)))
-        .map_or("unknown CPU".to_string(), |m| m.trim().to_string());
-    let cores = cpuinfo.lines().filter(|l| l.starts_with("processor")).count();
-    let memory = std::fs::read_to_string("/proc/meminfo")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or("unknown".to_string(), |kb| format!("{:.0} GiB", kb / 1024.0 / 1024.0));
-    let run = |cmd: &str, args: &[&str]| {
-        std::process::Command::new(cmd)
-            .args(args)
-            .output()
-            .ok()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default()
-    };
-    format!(
-        "{cores} × {model}, {memory} RAM; {}; {}; SQLite {}",
-        run("uname", &["-srm"]),
-        run("nats-server", &["--version"]),
-        rusqlite::version()
-    )
 }
 
 impl Report {
@@ -83,19 +88,22 @@ impl Report {
             load_at_start: load_average(),
             core: None,
             jetstream: None,
-            store_single: None,
-            store_batched: None,
+            sqlite: SqliteFigures::default(),
+            mongo: MongoFigures::default(),
             ingest: Vec::new(),
             latency: None,
+            commands: None,
+            took: Duration::ZERO,
         }
     }
 
-    /// The lower of the two ceilings ingest is held to: JetStream consume-with-ack and
-    /// the store's batched apply.
-    fn lower_ceiling(&self) -> f64 {
-        let js = self.jetstream.map_or(f64::INFINITY, |r| r.per_second());
-        let store = self.store_batched.map_or(f64::INFINITY, |r| r.per_second());
-        js.min(store)
+    /// The ceiling an ingest setup is held to: JetStream consume-with-ack for SQLite, the
+    /// same server's plain bulk upsert for MongoDB-wire.
+    pub fn ingest_ceiling(&self, store: StoreKind) -> (&'static str, Option<Rate>) {
+        match store {
+            StoreKind::Sqlite => ("JetStream consume-with-ack", self.jetstream),
+            StoreKind::Mongo => ("plain MongoDB bulk upsert", self.mongo.plain),
+        }
     }
 
     pub fn line_rate(&self, what: &str, rate: Rate) {
@@ -107,145 +115,117 @@ impl Report {
         );
     }
 
-    pub fn line_ingest(&self, setup: &Setup, figure: &Ingest) {
+    pub fn line_sqlite(&self) {
+        let s = &self.sqlite;
+        for (what, r) in [
+            ("ceiling SQLite plain upsert, FULL", s.plain_full),
+            ("ceiling SQLite plain upsert, NORMAL", s.plain_normal),
+            (
+                "SQLite plain upsert, FULL, with the adapter's indexes",
+                s.plain_full_indexed,
+            ),
+            ("SQLite adapter batched apply, FULL", s.adapter_full),
+            ("SQLite adapter batched apply, NORMAL", s.adapter_normal),
+            ("SQLite adapter, one event per commit, FULL", s.adapter_single),
+        ] {
+            if let Some(r) = r {
+                self.line_rate(what, r);
+            }
+        }
         println!(
-            "bench: ingest {}: {} events/s ({} events in {:.2} s, {:.0}% of the lower ceiling), peak RSS {} MiB",
+            "bench: SQLite adapter batched apply vs plain upsert: FULL {}, NORMAL {}",
+            percent(ratio(s.adapter_full, s.plain_full)),
+            percent(ratio(s.adapter_normal, s.plain_normal))
+        );
+    }
+
+    pub fn line_mongo(&self) {
+        for (what, r) in [
+            ("ceiling MongoDB-wire plain bulk upsert", self.mongo.plain),
+            ("MongoDB adapter apply", self.mongo.adapter),
+        ] {
+            if let Some(r) = r {
+                self.line_rate(what, r);
+            }
+        }
+        println!(
+            "bench: MongoDB adapter apply vs plain bulk upsert: {}",
+            percent(ratio(self.mongo.adapter, self.mongo.plain))
+        );
+    }
+
+    pub fn line_ingest(&self, setup: &Setup, figure: &Ingest) {
+        let (name, ceiling) = self.ingest_ceiling(setup.store);
+        let of = ceiling.map(|c| figure.per_second() / c.per_second());
+        println!(
+            "bench: ingest {}: {} events/s ({} events in {:.2} s, {} of {name}), peak RSS {} MiB; cores: {}; threads: {}",
             setup.label,
             thousands(figure.per_second()),
             thousands(figure.events as f64),
             figure.elapsed.as_secs_f64(),
-            100.0 * figure.per_second() / self.lower_ceiling(),
-            mib(figure.peak_rss)
+            percent(of),
+            mib(figure.peak_rss),
+            figure.cpu.processes_line(),
+            figure.cpu.threads_line()
         );
     }
 
-    pub fn line_latency(&self, l: &Latency) {
+    pub fn line_latency(&self, run: &LatencyRun) {
+        for l in &run.sizes {
+            println!(
+                "bench: digest latency, {} due alarms: p50 {} ms, p95 {} ms, p99 {} ms; floor p50 {} / p99 {} ms (p99 {:.1}x the floor p50) ({} requests, {} message(s), {} bytes)",
+                thousands(l.alarms as f64),
+                ms(l.quantile(0.50)),
+                ms(l.quantile(0.95)),
+                ms(l.quantile(0.99)),
+                ms(l.floor_quantile(0.50)),
+                ms(l.floor_quantile(0.99)),
+                l.p99_over_floor(),
+                l.samples.len(),
+                l.parts,
+                thousands(l.bytes as f64)
+            );
+        }
+        let h = &run.huge;
         println!(
-            "bench: digest latency, {} due alarms: p50 {} ms, p95 {} ms, p99 {} ms ({} requests, {} message(s) per digest)",
-            thousands(l.alarms as f64),
-            ms(l.quantile(0.50)),
-            ms(l.quantile(0.95)),
-            ms(l.quantile(0.99)),
-            l.samples.len(),
-            l.parts
+            "bench: digest of {} due alarms: {} ms in {} parts; replica peak RSS while making it {} MiB",
+            thousands(h.alarms as f64),
+            ms(h.elapsed),
+            h.parts,
+            mib(h.peak_rss)
         );
     }
 
-    fn markdown(&self) -> String {
-        let mut md = String::new();
-        let lower = self.lower_ceiling();
-        let _ = writeln!(md, "# Benchmarks\n");
-        let _ = writeln!(
-            md,
-            "Produced by `make bench` ({} run): one process tree on one machine, the service as its \
-             release binary, every setup on a fresh `nats-server`. Messages are the load generator's \
-             ~170-byte AlarmStatusChanged.\n",
-            if self.quick { "a BENCH_QUICK" } else { "a full" }
+    pub fn line_commands(&self, c: &CommandCounts) {
+        println!(
+            "bench: MongoDB commands per apply of 512 events: new alarms {} ({}), updates {} ({})",
+            c.apply_new.total(),
+            c.apply_new.by_name(),
+            c.apply_updates.total(),
+            c.apply_updates.by_name()
         );
-        let _ = writeln!(md, "**Machine:** {}\n", machine());
-        let _ = writeln!(
-            md,
-            "**Load average** (1, 5, 15 min) when the run began: {}; when it ended: {}. Other work on \
-             the machine competes for the same cores, so compare figures of one run, not across runs.\n",
-            self.load_at_start,
-            load_average()
-        );
-        let _ = writeln!(
-            md,
-            "**Durability:** the embedded store runs SQLite in WAL mode with `synchronous=FULL`: \
-             the WAL is synced at every commit, so an acked event survives a crash of the process \
-             and a power loss (as far as the disk honours its flushes). An event is acked only \
-             after the commit that holds it.\n"
-        );
-        let _ = writeln!(md, "## Ceilings\n");
-        let _ = writeln!(md, "| ceiling | messages | seconds | msg/s |");
-        let _ = writeln!(md, "| --- | ---: | ---: | ---: |");
-        for (what, rate) in [
-            ("NATS core: publish → subscriber", self.core),
-            (
-                "JetStream: publish (acks pipelined 2,048 deep) + pull consume (512 per pull) with ack each",
-                self.jetstream,
-            ),
-            ("SQLite apply, one event per commit", self.store_single),
-            ("SQLite apply, 1,000 events per commit", self.store_batched),
-        ] {
-            if let Some(r) = rate {
-                let _ = writeln!(
-                    md,
-                    "| {what} | {} | {:.2} | {} |",
-                    thousands(r.count as f64),
-                    r.elapsed.as_secs_f64(),
-                    thousands(r.per_second())
-                );
-            }
-        }
-        let _ = writeln!(
-            md,
-            "\nThe lower of JetStream consume-with-ack and SQLite batched apply: **{} msg/s**.\n",
-            thousands(lower)
-        );
-        let _ = writeln!(md, "## Ingest, end to end\n");
-        let _ = writeln!(
-            md,
-            "Events published through JetStream (acks pipelined) by the load generator (1,000 users × \
-             20 alarms, 10% duplicates, 10% late), from the first publish until the consumer has \
-             nothing pending and nothing unacknowledged: every event committed, then acked.\n"
-        );
-        let _ = writeln!(
-            md,
-            "| setup | events | seconds | events/s | of the lower ceiling | of JetStream | peak RSS per replica (MiB) |"
-        );
-        let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
-        let js = self.jetstream.map_or(f64::INFINITY, |r| r.per_second());
-        for (label, _, f) in &self.ingest {
-            let _ = writeln!(
-                md,
-                "| {label} | {} | {:.2} | {} | {:.0}% | {:.0}% | {} |",
-                thousands(f.events as f64),
-                f.elapsed.as_secs_f64(),
-                thousands(f.per_second()),
-                100.0 * f.per_second() / lower,
-                100.0 * f.per_second() / js,
-                mib(f.peak_rss)
+        for (alarms, ops) in &c.digests {
+            let phases: Vec<String> = DIGEST_PHASES.iter().map(|p| format!("{p} {}", ops.phase(p))).collect();
+            println!(
+                "bench: MongoDB commands per digest of {alarms}: {} ({}; {})",
+                ops.total(),
+                phases.join(", "),
+                ops.by_name()
             );
         }
-        let _ = writeln!(
-            md,
-            "\nWhat bounds these figures, from profiles: the README's section *Performance*."
+        println!(
+            "bench: MongoDB commands per pager decision: {} ({}); at rest: {:.2}/s over {:.1} s ({})",
+            c.pager_decision.total(),
+            c.pager_decision.by_name(),
+            c.idle.total() as f64 / c.idle_for.as_secs_f64(),
+            c.idle_for.as_secs_f64(),
+            c.idle.by_name()
         );
-        if let Some(run) = &self.latency {
-            let _ = writeln!(md, "\n## Digest latency\n");
-            let _ = writeln!(
-                md,
-                "From publishing SendAlarmDigest (through JetStream) to receiving the whole AlarmDigest \
-                 (every part) on a core subscription; one request at a time, each for a user whose \
-                 alarms are all due. One replica on SQLite; its peak RSS over this run: {} MiB.\n",
-                mib(run.peak_rss)
-            );
-            let _ = writeln!(
-                md,
-                "| due alarms | requests | p50 (ms) | p95 (ms) | p99 (ms) | messages per digest |"
-            );
-            let _ = writeln!(md, "| ---: | ---: | ---: | ---: | ---: | ---: |");
-            for l in &run.sizes {
-                let _ = writeln!(
-                    md,
-                    "| {} | {} | {} | {} | {} | {} |",
-                    thousands(l.alarms as f64),
-                    l.samples.len(),
-                    ms(l.quantile(0.50)),
-                    ms(l.quantile(0.95)),
-                    ms(l.quantile(0.99)),
-                    l.parts
-                );
-            }
-        }
-        md
     }
 
-    /// Prints the table and writes it where it belongs.
+    /// Prints the markdown and writes it where it belongs.
     pub fn finish(&self) {
-        let md = self.markdown();
+        let md = crate::markdown::render(self);
         println!("\n{md}");
         let path = match std::env::var("BENCH_OUT") {
             Ok(p) if !p.is_empty() => Some(std::path::PathBuf::from(p)),
@@ -259,5 +239,6 @@ impl Report {
             std::fs::write(&path, md).unwrap();
             println!("bench: wrote {}", path.display());
         }
+        println!("bench: the run took {:.0} s", self.took.as_secs_f64());
     }
 }

@@ -47,8 +47,14 @@ impl Application {
     /// Opens the store (a bad `STORE_URL` fails here), connects to NATS (in the background
     /// if it is not up yet) and binds the HTTP port (port 0 picks a free one).
     pub async fn build(config: ServeConfig) -> anyhow::Result<Self> {
-        let replica = config.replica_name();
         let stores = crate::store::open_stores(&config.store_url, config.history_limits()).await?;
+        Self::build_with_stores(config, stores).await
+    }
+
+    /// Like [`Application::build`], on stores already opened (the benchmark's MongoDB
+    /// store with a command monitor attached, say); `config.store_url` is only logged.
+    pub async fn build_with_stores(config: ServeConfig, stores: crate::store::Stores) -> anyhow::Result<Self> {
+        let replica = config.replica_name();
         let (client, nats_stats) = crate::bus::connect::connect(&config.nats, &replica)
             .await
             .context("connecting to NATS")?;
