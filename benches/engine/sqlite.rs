@@ -22,14 +22,20 @@ CREATE TABLE alarms (
     PRIMARY KEY (user_id, alarm_id)
 ) WITHOUT ROWID;";
 
-/// The adapter's secondary indexes on `alarms`, for the diagnostic "what do they cost" row.
-const INDEXES: &str = "
-CREATE INDEX alarms_due ON alarms (user_id, changed_at, alarm_id) WHERE due = 1;
-CREATE INDEX alarms_by_time ON alarms (changed_at, alarm_id, user_id);
-CREATE INDEX alarms_by_user_time ON alarms (user_id, changed_at, alarm_id);
-CREATE INDEX alarms_by_updated ON alarms (updated_ms);
-CREATE INDEX alarms_active ON alarms (active);
-CREATE INDEX alarms_resolved ON alarms (resolved_ms) WHERE resolved_ms IS NOT NULL;";
+/// The adapter's secondary indexes on `alarms`, read from a database the adapter itself
+/// created, so the diagnostic "what do they cost" row follows the schema.
+pub fn adapter_indexes() -> Vec<String> {
+    use alarm_digest::store::sqlite::{SqliteOptions, SqliteStore};
+    let dir = tempfile::tempdir().expect("temp dir for the adapter's schema");
+    let path = dir.path().join("schema.db");
+    drop(SqliteStore::open(&path, SqliteOptions::default()).expect("the adapter creates its schema"));
+    let conn = Connection::open(&path).expect("open the adapter's database");
+    let mut statement = conn
+        .prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'alarms' AND sql IS NOT NULL")
+        .unwrap();
+    let rows = statement.query_map([], |r| r.get(0)).unwrap();
+    rows.map(Result::unwrap).collect()
+}
 
 const UPSERT: &str = "
 INSERT INTO alarms (user_id, alarm_id, cleared_at, warning_at, critical_at, status, changed_at, active, due,
@@ -54,7 +60,9 @@ pub fn upsert(events: &[AlarmEvent], synchronous: &str, indexed: bool) -> Durati
     .unwrap();
     conn.execute_batch(TABLE).unwrap();
     if indexed {
-        conn.execute_batch(INDEXES).unwrap();
+        for index in adapter_indexes() {
+            conn.execute_batch(&index).unwrap();
+        }
     }
     let started = Instant::now();
     for chunk in events.chunks(PER_TRANSACTION) {
