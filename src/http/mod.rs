@@ -12,6 +12,7 @@ mod listing_properties;
 pub mod observe;
 pub mod openapi;
 pub mod policies;
+pub mod preview;
 pub mod services;
 pub mod stats;
 
@@ -61,6 +62,7 @@ pub struct HttpLimits {
 pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let reads = alarms::router()
         .merge(stats::router())
+        .merge(preview::router())
         .merge(services::read_router())
         .merge(policies::read_router())
         .route_layer(from_fn_with_state(state.clone(), auth::require_read));
