@@ -1,4 +1,4 @@
-//! The HTTP server: health, readiness, metrics and the `/v1` API.
+//! The HTTP server: health, readiness, metrics, the `/v1` API and the console at `/`.
 
 pub mod alarms;
 pub mod allma;
@@ -80,7 +80,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
 }
 
 /// All routes: health, readiness and metrics stay open; `/v1` reads and writes require
-/// their token when one is configured. Errors are `application/problem+json`.
+/// their token when one is configured, and so do the console's pages and actions. Errors are `application/problem+json`.
 pub fn router(state: AppState) -> Router {
     let (api, document) = api(&state);
     let document = Arc::new(document);
@@ -97,6 +97,7 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .merge(api)
+        .merge(crate::console::router(&state))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.body_bytes))
