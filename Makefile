@@ -36,7 +36,7 @@ lint: ## cargo fmt --check and clippy with warnings denied
 check: tools lint ## The quick gate: lint, unit and property tests, the store contract suite
 	$(TEST_ENV) cargo test --lib --bins --test store_contract
 
-test: tools lint ## tools, lint, all tests (current nats-server), the smoke set (oldest), a quick bench
+test: tools lint ## tools, lint, all tests incl. the console in headless Chromium (current nats-server), the smoke set (oldest), a quick bench
 	@echo "make test: the whole suite on nats-server $$($(VENV_BIN)/nats-server --version)"
 	$(TEST_ENV) cargo test --lib --bins --tests -- --show-output
 	@echo "make test: the e2e smoke set on the oldest supported nats-server, $$($(OLDEST_NATS) --version)"

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Installs, only where missing, the tools the tests need (nats-server current and oldest, docker-compose, prometheus, the test venv, rustfmt/clippy).
+# Installs, only where missing, the tools the tests need (nats-server current and oldest, docker-compose, prometheus, the test venv, rustfmt/clippy, Chromium and chromedriver for the console's browser tests).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
 # Usage: scripts/ensure-tools.sh [GROUP...]   (default: all)
-# Groups: nats, compose, prometheus, venv, rust, all
+# Groups: nats, compose, prometheus, venv, rust, browser, all
 SECANTUS_SPEC="SecantusDB==0.7.0b3"
 # The OpenAPI document's validator and the API fuzzer, pinned like the test server.
 PY_TOOLS=("openapi-spec-validator==0.9.0" "schemathesis==4.32.5")
@@ -23,7 +23,7 @@ log() { printf 'ensure-tools: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 have() { command -v "$1" >/dev/null 2>&1; }
 
-want_nats=0 want_compose=0 want_prometheus=0 want_venv=0 want_rust=0
+want_nats=0 want_compose=0 want_prometheus=0 want_venv=0 want_rust=0 want_browser=0
 [ "$#" -gt 0 ] || set -- all
 for group in "$@"; do
     case "$group" in
@@ -32,12 +32,13 @@ for group in "$@"; do
         prometheus | promtool) want_prometheus=1 ;;
         venv | secantus | secantusdb) want_venv=1 ;;
         rust) want_rust=1 ;;
-        all) want_nats=1 want_compose=1 want_prometheus=1 want_venv=1 want_rust=1 ;;
+        browser | chromium) want_browser=1 ;;
+        all) want_nats=1 want_compose=1 want_prometheus=1 want_venv=1 want_rust=1 want_browser=1 ;;
         -h | --help)
-            echo "usage: $0 [nats|compose|prometheus|venv|rust|all]..."
+            echo "usage: $0 [nats|compose|prometheus|venv|rust|browser|all]..."
             exit 0
             ;;
-        *) die "unknown group '$group' (known: nats compose prometheus venv rust all)" ;;
+        *) die "unknown group '$group' (known: nats compose prometheus venv rust browser all)" ;;
     esac
 done
 
@@ -105,12 +106,19 @@ if [ "$want_compose" -eq 1 ] && ! have docker-compose; then missing_pkgs+=(docke
 if [ "$want_prometheus" -eq 1 ] && { ! have promtool || ! have prometheus; }; then
     missing_pkgs+=(prometheus)
 fi
+# The console's browser tests drive Debian's Chromium through its chromedriver.
+if [ "$want_browser" -eq 1 ] && [ ! -x /usr/bin/chromium ]; then missing_pkgs+=(chromium); fi
+if [ "$want_browser" -eq 1 ] && [ ! -x /usr/bin/chromedriver ]; then missing_pkgs+=(chromium-driver); fi
 if [ "${#missing_pkgs[@]}" -gt 0 ]; then
     apt_install "${missing_pkgs[@]}"
     hash -r
 fi
 if [ "$want_nats" -eq 1 ]; then have nats-server || die "nats-server still missing"; fi
 if [ "$want_nats" -eq 1 ]; then have openssl || die "openssl still missing"; fi
+if [ "$want_browser" -eq 1 ]; then
+    [ -x /usr/bin/chromium ] || die "chromium still missing"
+    [ -x /usr/bin/chromedriver ] || die "chromedriver still missing"
+fi
 if [ "$want_compose" -eq 1 ]; then have docker-compose || die "docker-compose still missing"; fi
 if [ "$want_prometheus" -eq 1 ]; then
     have promtool || die "promtool still missing"
@@ -170,6 +178,7 @@ if [ "$want_venv" -eq 1 ]; then
     first_line "$VENV_DIR/bin/st" --version
     echo "current nats-server: $("$VENV_DIR/bin/nats-server" --version 2>&1 | sed -n 1p) ($VENV_DIR/bin/nats-server)"
 fi
+if [ "$want_browser" -eq 1 ]; then first_line /usr/bin/chromedriver --version; fi
 if [ "$want_rust" -eq 1 ]; then
     first_line cargo fmt --version
     first_line cargo clippy --version

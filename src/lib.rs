@@ -2,7 +2,7 @@
 //!
 //! - [`domain`]: alarm state, the digest rule and the ports; synchronous, no IO.
 //! - [`digests`]: the alarm use cases over the ports: apply events, acknowledge, send a
-//!   digest, queries and statistics.
+//!   digest, preview it with reasons, queries and statistics.
 //! - [`pager`]: the paging use cases: alerts, escalation timeouts, acknowledgements, policies.
 //! - [`retention`]: the use case that keeps the store flat: cleared alarms, their
 //!   tombstones and sent notifications removed after their retention periods.
@@ -10,6 +10,7 @@
 //! - [`bus`]: NATS: inbound (wire formats, intake, settling) and outbound (digests,
 //!   notifications, dead letters).
 //! - [`http`]: health, readiness, metrics and the `/v1` API (problem+json errors, tokens).
+//! - [`console`]: the web console at `/`: server-rendered pages over the same use cases.
 //! - [`load`]: the load generator (`alarm-digest load`): seeded traffic published to NATS.
 //! - [`app`]: the composition root, wiring and shutdown; [`config`], [`telemetry`], [`metrics`], [`health`].
 //! - [`faults`]: fault injection the fault tests switch on.
@@ -17,6 +18,7 @@
 pub mod app;
 pub mod bus;
 pub mod config;
+pub mod console;
 pub mod digests;
 pub mod domain;
 pub mod faults;

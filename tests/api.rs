@@ -11,6 +11,8 @@ mod hostile;
 mod openapi;
 #[path = "api/pager.rs"]
 mod pager;
+#[path = "api/preview.rs"]
+mod preview;
 #[path = "api/reports.rs"]
 mod reports;
 #[path = "api/server.rs"]
@@ -60,6 +62,7 @@ mod all {
     pub use super::clock::*;
     pub use super::hostile::*;
     pub use super::openapi::*;
+    pub use super::preview::*;
     pub use super::reports::*;
 }
 
@@ -113,6 +116,8 @@ api_suite!(
     hostile_bodies_on_every_write_route_get_a_reasoned_problem_and_are_counted,
     an_event_stamped_years_ahead_is_refused_and_cannot_pin_an_alarm,
     allma_services_that_share_a_name_stay_apart_by_their_ids,
+    the_preview_lists_due_alarms_in_digest_order_with_their_reasons_and_changes_nothing,
+    the_preview_of_an_unknown_user_is_empty_and_a_bad_user_id_is_a_400,
 );
 
 /// The pager's routes need every port of one adapter.

@@ -1,14 +1,16 @@
 //! The alarm use cases: apply status changes (paging a service whose alarm turns CRITICAL,
 //! when asked), record acknowledgements, answer a digest request exactly once per version
-//! ([`send`]), and the queries and statistics the API reads ([`stats`]). The only caller
+//! ([`send`]), preview it with the reason of each alarm ([`preview`]), and the queries and statistics the API reads ([`stats`]). The only caller
 //! of the alarm store port.
 
 mod paging;
+mod preview;
 mod send;
 mod stats;
 #[cfg(test)]
 mod tests;
 
+pub use preview::PreviewedAlarm;
 pub use send::{ClaimSettings, DigestError, DigestSent};
 pub use stats::{AlarmStats, Window};
 

@@ -17,6 +17,10 @@ pub enum ApiError {
     /// The bearer token is missing or wrong (401); the token itself is never echoed.
     #[error("a valid bearer token is required")]
     Unauthorized,
+    /// The credentials are valid but the request is not (403): a console form without its
+    /// CSRF token.
+    #[error("{0}")]
+    Forbidden(String),
     /// No such resource (404).
     #[error("{0}")]
     NotFound(String),
@@ -46,6 +50,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -104,13 +109,21 @@ pub struct Problem<'a> {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let detail = if status.is_server_error() {
+        problem(status, self.client_detail())
+    }
+}
+
+impl ApiError {
+    /// The problem's `detail`: the error for a client error; for a server error, a fixed
+    /// sentence, the error itself logged (the console shows the same).
+    pub fn client_detail(&self) -> String {
+        let status = self.status();
+        if status.is_server_error() {
             tracing::error!(error = %self, status = status.as_u16(), "request failed");
             "the server could not complete the request; it has been logged".to_string()
         } else {
             self.to_string()
-        };
-        problem(status, detail)
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! The HTTP server: health, readiness, metrics and the `/v1` API.
+//! The HTTP server: health, readiness, metrics, the `/v1` API and the console at `/`.
 
 pub mod alarms;
 pub mod allma;
@@ -12,6 +12,7 @@ mod listing_properties;
 pub mod observe;
 pub mod openapi;
 pub mod policies;
+pub mod preview;
 pub mod services;
 pub mod stats;
 
@@ -61,6 +62,7 @@ pub struct HttpLimits {
 pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let reads = alarms::router()
         .merge(stats::router())
+        .merge(preview::router())
         .merge(services::read_router())
         .merge(policies::read_router())
         .route_layer(from_fn_with_state(state.clone(), auth::require_read));
@@ -78,7 +80,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
 }
 
 /// All routes: health, readiness and metrics stay open; `/v1` reads and writes require
-/// their token when one is configured. Errors are `application/problem+json`.
+/// their token when one is configured, and so do the console's pages and actions. Errors are `application/problem+json`.
 pub fn router(state: AppState) -> Router {
     let (api, document) = api(&state);
     let document = Arc::new(document);
@@ -95,6 +97,7 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .merge(api)
+        .merge(crate::console::router(&state))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.body_bytes))

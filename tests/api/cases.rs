@@ -214,7 +214,10 @@ pub async fn counts_report_active_alarms_alarms_and_events_received(store: Arc<d
     .await;
     let (status, counts) = api.get("/v1/counts").await;
     assert_eq!(status, 200);
-    assert_eq!(counts, json!({"ActiveAlarms": 3, "Alarms": 5, "EventsReceived": 6}));
+    assert_eq!(
+        counts,
+        json!({"ActiveAlarms": 3, "Alarms": 5, "EventsReceived": 6, "Tombstones": 0, "RemovedAlarms": 0})
+    );
 }
 
 pub async fn a_batch_applies_valid_items_and_reports_each_rejected_one(store: Arc<dyn AlarmStore>) {

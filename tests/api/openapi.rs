@@ -10,13 +10,14 @@ use std::process::Command;
 use std::sync::Arc;
 
 /// The routes the API promises, as `METHOD path`.
-const ROUTES: [&str; 15] = [
+const ROUTES: [&str; 16] = [
     "GET /v1/alarms",
     "GET /v1/counts",
     "GET /v1/stats",
     "GET /v1/users/{user_id}/alarms",
     "GET /v1/users/{user_id}/alarms/{alarm_id}",
     "GET /v1/users/{user_id}/alarms/{alarm_id}/events",
+    "GET /v1/users/{user_id}/digest/preview",
     "POST /v1/events",
     "POST /v1/intake/allma",
     "POST /v1/users/{user_id}/alarms/{alarm_id}/ack",

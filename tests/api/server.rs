@@ -1,7 +1,7 @@
 //! Serves the app's router over real HTTP on a free port, on a store of the caller's choice.
 
 use alarm_digest::app::{Ports, UseCaseSettings, UseCases};
-use alarm_digest::digests::ClaimSettings;
+use alarm_digest::digests::{ClaimSettings, Digests};
 use alarm_digest::domain::pager::{Notification, Notifier, NotifyError};
 use alarm_digest::domain::ports::{AlarmStore, DigestPublisher, PublishError, SystemClock};
 use alarm_digest::domain::query::HistoryLimits;
@@ -27,14 +27,14 @@ pub const LIMITS: HistoryLimits = HistoryLimits {
 /// The body limit the tests run with.
 pub const BODY_LIMIT: usize = 16 * 1024;
 
-/// Keeps published digests; digests are not under test here, the service just needs one.
+/// Keeps published digests, for the tests that compare a preview with the digest sent.
 #[derive(Default)]
-struct RecordedDigests(Mutex<Vec<DigestId>>);
+pub struct RecordedDigests(pub Mutex<Vec<(Digest, DigestId)>>);
 
 #[async_trait::async_trait]
 impl DigestPublisher for RecordedDigests {
-    async fn publish(&self, _digest: &Digest, id: &DigestId) -> Result<(), PublishError> {
-        self.0.lock().unwrap().push(id.clone());
+    async fn publish(&self, digest: &Digest, id: &DigestId) -> Result<(), PublishError> {
+        self.0.lock().unwrap().push((digest.clone(), id.clone()));
         Ok(())
     }
 }
@@ -57,6 +57,8 @@ pub struct Api {
     pub base: String,
     /// The client requests go through.
     pub client: reqwest::Client,
+    /// The use cases behind the router, for what has no HTTP route (sending a digest).
+    pub digests: Arc<Digests>,
 }
 
 impl Api {
@@ -93,7 +95,7 @@ impl Api {
         let notifications = Arc::new(RecordedNotifications::default());
         let ports = Ports {
             stores,
-            publisher: Arc::new(RecordedDigests::default()),
+            publisher: Arc::new(RecordedDigests::default()) as Arc<dyn DigestPublisher>,
             notifier: Arc::clone(&notifications) as Arc<dyn Notifier>,
             clock: Arc::new(SystemClock),
         };
@@ -123,6 +125,7 @@ impl Api {
         let api = Api {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
+            digests: Arc::clone(&use_cases.digests),
         };
         (api, notifications)
     }

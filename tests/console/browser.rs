@@ -1,0 +1,101 @@
+//! Headless Chromium over WebDriver: a chromedriver on a free port (killed by PID on drop,
+//! also when a test fails), a session on it, and page screenshots.
+
+use crate::support::free_port;
+use crate::support::process::{spawn_until_ready, stop};
+use fantoccini::{Client, ClientBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::Duration;
+
+/// Debian's chromedriver, or `CHROMEDRIVER`.
+fn chromedriver_binary() -> String {
+    std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into())
+}
+
+/// A running chromedriver, killed when dropped.
+pub struct Chromedriver {
+    child: Child,
+    port: u16,
+}
+
+impl Chromedriver {
+    /// Starts chromedriver and returns once it says it listens.
+    pub fn start() -> Self {
+        let port = free_port();
+        let mut cmd = Command::new(chromedriver_binary());
+        cmd.arg(format!("--port={port}"));
+        let (child, _) = spawn_until_ready(cmd, "started successfully", Duration::from_secs(30));
+        Self { child, port }
+    }
+
+    /// A new headless Chromium session at desktop width.
+    pub async fn browser(&self) -> Browser {
+        let mut capabilities = serde_json::Map::new();
+        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": chromium,
+                // Root in a container has no sandbox to drop into.
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--window-size=1280,900"],
+            }),
+        );
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a Chromium session");
+        Browser { client }
+    }
+}
+
+impl Drop for Chromedriver {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
+
+/// One browser session.
+pub struct Browser {
+    /// The WebDriver client.
+    pub client: Client,
+}
+
+/// Desktop and phone widths of the screenshots.
+const WIDTHS: [(&str, u32, u32); 2] = [("desktop", 1280, 900), ("phone", 390, 844)];
+
+impl Browser {
+    /// Writes `target/console-screenshots/{name}-desktop.png` and `-phone.png` of the page
+    /// shown now, then returns to desktop width.
+    pub async fn screenshots(&self, name: &str) {
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        for (width_name, width, height) in WIDTHS {
+            self.client.set_window_size(width, height).await.unwrap();
+            let png = self.client.screenshot().await.unwrap();
+            std::fs::write(dir.join(format!("{name}-{width_name}.png")), png).unwrap();
+        }
+        self.client.set_window_size(1280, 900).await.unwrap();
+    }
+
+    /// Runs `script` (a function body) in the page; its return value.
+    pub async fn eval(&self, script: &str) -> serde_json::Value {
+        self.client.execute(script, vec![]).await.unwrap()
+    }
+
+    /// Ends the session (Chromium exits).
+    pub async fn close(self) {
+        self.client.close().await.unwrap();
+    }
+}
+
+/// `target/console-screenshots`, beside the test's own temporary directory.
+fn screenshot_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("the target directory")
+        .join("console-screenshots")
+}

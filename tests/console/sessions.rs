@@ -1,0 +1,116 @@
+//! With `API_READ_TOKEN` and `API_TOKEN` set: no page or action without logging in, the
+//! read token only reads, writes carry a CSRF token, logout ends the session.
+
+use crate::browser::Chromedriver;
+use crate::stage::{event, Stage};
+use fantoccini::Locator;
+use reqwest::header::COOKIE;
+
+const READ: &str = "read-token";
+const WRITE: &str = "write-token";
+
+fn session_cookie(token: &str) -> String {
+    let hex: String = token.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("alarm_digest_session={hex}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_tokens_set_no_page_or_action_works_without_logging_in() {
+    let mut stage = Stage::start(&[("API_READ_TOKEN", READ), ("API_TOKEN", WRITE)]).await;
+    stage
+        .publish(&[event("u1", "a1", "WARNING", 1, "Disk full", "storage")], Some(READ))
+        .await;
+    let http = reqwest::Client::new();
+    let base = stage.base();
+    let url = |path: &str| format!("{base}{path}");
+    for path in ["/", "/alarms", "/alarms/u1/a1", "/users/u1/digest"] {
+        let response = http.get(url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 401, "GET {path}");
+        assert!(
+            response.text().await.unwrap().contains("<form class=\"login\""),
+            "{path}"
+        );
+        let wrong = http
+            .get(url(path))
+            .header(COOKIE, session_cookie("guess"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), 401, "GET {path} with a wrong session");
+    }
+    let ack = |cookie: Option<String>, csrf: &str| {
+        let mut request = http.post(url("/alarms/u1/a1/ack")).form(&[("csrf", csrf)]);
+        if let Some(c) = cookie {
+            request = request.header(COOKIE, c);
+        }
+        request.send()
+    };
+    assert_eq!(ack(None, "").await.unwrap().status(), 401);
+    assert_eq!(
+        ack(Some(session_cookie(READ)), "").await.unwrap().status(),
+        401,
+        "read token wrote"
+    );
+    assert_eq!(
+        ack(Some(session_cookie(WRITE)), "").await.unwrap().status(),
+        403,
+        "no CSRF token"
+    );
+    let acks = |alarm: serde_json::Value| alarm["Acknowledgements"].as_array().unwrap().len();
+    assert_eq!(acks(stage.get("/v1/users/u1/alarms/a1", Some(READ)).await), 0);
+
+    let driver = Chromedriver::start();
+    let browser = driver.browser().await;
+    let c = &browser.client;
+    let log_in = |token: &'static str| async move {
+        c.find(Locator::Id("token"))
+            .await
+            .unwrap()
+            .send_keys(token)
+            .await
+            .unwrap();
+        c.find(Locator::Css("form.login button"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    };
+    c.goto(&url("/alarms/u1/a1")).await.unwrap();
+    assert_eq!(c.title().await.unwrap(), "Log in · alarm-digest");
+    browser.screenshots("login").await;
+    log_in("not-a-token").await;
+    c.wait().for_element(Locator::Css("p.problem")).await.unwrap();
+    log_in(READ).await;
+    // The login leads back to the page asked for; read-only, it offers no Acknowledge.
+    c.wait().for_element(Locator::Css("table.history")).await.unwrap();
+    assert!(c.find(Locator::Id("acknowledge")).await.is_err());
+    c.find(Locator::Css("header form button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Id("token")).await.unwrap();
+    c.goto(&url("/alarms/u1/a1")).await.unwrap();
+    assert_eq!(
+        c.title().await.unwrap(),
+        "Log in · alarm-digest",
+        "logout kept the session"
+    );
+
+    log_in(WRITE).await;
+    c.wait()
+        .for_element(Locator::Id("acknowledge"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Css("ul.acks li")).await.unwrap();
+    assert_eq!(acks(stage.get("/v1/users/u1/alarms/a1", Some(READ)).await), 1);
+    let cookie = c.get_named_cookie("alarm_digest_session").await.unwrap();
+    assert_eq!(cookie.http_only(), Some(true));
+    assert_eq!(format!("{:?}", cookie.same_site()), "Some(Strict)");
+    browser.close().await;
+}

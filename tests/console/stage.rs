@@ -1,0 +1,128 @@
+//! One console scenario's world: nats-server, the binary on SQLite, a NATS client that
+//! publishes like producers, and an HTTP client for the API the pages must agree with.
+
+use crate::replica::{Replica, ServiceEnv, StoreKind};
+use crate::support::NatsServer;
+use futures::StreamExt;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// How long anything the scenario waits for may take.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A running service and the clients the scenario uses.
+pub struct Stage {
+    /// The service; dropped (killed) before the broker.
+    pub replica: Replica,
+    /// The scenario's NATS client.
+    pub nats: async_nats::Client,
+    js: async_nats::jetstream::Context,
+    http: reqwest::Client,
+    published: u64,
+    _env: ServiceEnv,
+    _server: NatsServer,
+}
+
+/// An `AlarmStatusChanged` as producers publish it.
+pub fn event(user: &str, alarm: &str, status: &str, second: u32, name: &str, service: &str) -> Value {
+    json!({
+        "UserID": user, "AlarmID": alarm, "Status": status,
+        "ChangedAt": format!("2026-01-01T00:{:02}:{:02}Z", second / 60, second % 60),
+        "Name": name, "Service": service, "UserName": "Ann",
+    })
+}
+
+impl Stage {
+    /// Starts nats-server and the binary with `settings` (e.g. the API tokens).
+    pub async fn start(settings: &[(&str, &str)]) -> Stage {
+        let server = NatsServer::start();
+        let mut env = ServiceEnv::new(server.url(), StoreKind::Sqlite);
+        for (k, v) in settings {
+            env = env.with(k, v);
+        }
+        let replica = Replica::start(&env).await;
+        let nats = async_nats::connect(server.url()).await.unwrap();
+        let js = async_nats::jetstream::new(nats.clone());
+        Stage {
+            replica,
+            nats,
+            js,
+            http: reqwest::Client::new(),
+            published: 0,
+            _env: env,
+            _server: server,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.replica.http_port)
+    }
+
+    /// Publishes events through JetStream and returns once the service has received them
+    /// all (its `EventsReceived` count).
+    pub async fn publish(&mut self, events: &[Value], token: Option<&str>) {
+        for e in events {
+            self.js
+                .publish("AlarmStatusChanged", e.to_string().into())
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+        self.published += events.len() as u64;
+        let started = Instant::now();
+        loop {
+            let counts = self.get("/v1/counts", token).await;
+            if counts["EventsReceived"].as_u64() >= Some(self.published) {
+                return;
+            }
+            assert!(started.elapsed() < PATIENCE, "events not received: {counts}");
+            // The service tells nothing outside itself when it applied an event; its API
+            // is where a reader sees it, so ask again shortly.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// GET an API path as JSON, with a bearer token when given.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Value {
+        let mut request = self.http.get(format!("{}{path}", self.base()));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.unwrap()
+    }
+
+    /// Publishes a `SendAlarmDigest` for `user` and returns the digest that comes out, as
+    /// (AlarmID, Status, LatestChangedAt) in order.
+    pub async fn send_digest(&self, user: &str) -> Vec<(String, String, String)> {
+        let mut digests = self.nats.subscribe("AlarmDigest").await.unwrap();
+        self.nats.flush().await.unwrap();
+        self.js
+            .publish("SendAlarmDigest", json!({ "UserID": user }).to_string().into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        let message = tokio::time::timeout(PATIENCE, digests.next())
+            .await
+            .expect("a digest")
+            .unwrap();
+        let digest: Value = serde_json::from_slice(&message.payload).unwrap();
+        assert_eq!(digest["UserID"], user);
+        digest["ActiveAlarms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["AlarmID"].as_str().unwrap().to_string(),
+                    a["Status"].as_str().unwrap().to_string(),
+                    a["LatestChangedAt"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+}
