@@ -2,11 +2,9 @@
 //! read; the write only lands if the document still has that revision.
 
 use super::bulk;
-use super::documents::{alarm_id, int, new_alarm, parse_metadata, parse_state, state_fields, RESOLVED_MS, WHOLE_BATCH};
-use super::errors::to_store_error;
+use super::documents::{alarm_id, find_whole, int, new_alarm, parse_metadata, parse_state, state_fields, RESOLVED_MS};
 use crate::domain::ports::StoreError;
 use crate::domain::{AlarmId, AlarmMetadata, AlarmState, UserId};
-use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::{Collection, Database};
 use std::collections::{HashMap, HashSet};
@@ -45,15 +43,12 @@ pub(super) async fn read(
     alarms: &Collection<Document>,
     ids: Vec<String>,
 ) -> Result<HashMap<String, Stored>, StoreError> {
-    let docs: Vec<Document> = alarms
-        .find(doc! { "_id": { "$in": ids } })
-        .projection(doc! { "history": 0, "acks": 0 })
-        .batch_size(WHOLE_BATCH)
-        .await
-        .map_err(to_store_error)?
-        .try_collect()
-        .await
-        .map_err(to_store_error)?;
+    let docs: Vec<Document> = find_whole(
+        alarms
+            .find(doc! { "_id": { "$in": ids } })
+            .projection(doc! { "history": 0, "acks": 0 }),
+    )
+    .await?;
     docs.iter()
         .map(|d| {
             let id = d

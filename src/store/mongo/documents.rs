@@ -10,7 +10,18 @@ use mongodb::bson::{doc, Bson, Document};
 /// The `batchSize` of the finds whose results the store needs whole (a digest's due
 /// alarms, a batch's stored alarms): all of it in the find's reply, without a `getMore`
 /// per 101 documents; the server still cuts a batch at 16 MiB and the cursor goes on.
-pub(super) const WHOLE_BATCH: u32 = 1_000_000;
+const WHOLE_BATCH: u32 = 1_000_000;
+
+/// Runs `find` with [`WHOLE_BATCH`] and collects every document it matches.
+pub(super) async fn find_whole(find: mongodb::action::Find<'_, Document>) -> Result<Vec<Document>, StoreError> {
+    use futures::TryStreamExt as _;
+    find.batch_size(WHOLE_BATCH)
+        .await
+        .map_err(super::errors::to_store_error)?
+        .try_collect()
+        .await
+        .map_err(super::errors::to_store_error)
+}
 
 /// When the store applied an alarm's clear, Unix milliseconds on its own clock: set by
 /// the apply that made the alarm inactive, kept through later events while it stays so,

@@ -20,7 +20,6 @@ use crate::domain::{AlarmEvent, AlarmId, ApplyOutcome, DueAlarm, EventTime, User
 use async_trait::async_trait;
 use documents::{alarm_key, parse_due, parse_record};
 use errors::{is_duplicate_key, to_store_error};
-use futures::TryStreamExt;
 use mongodb::bson::{doc, Document};
 use mongodb::options::{ClientOptions, IndexOptions, ReturnDocument};
 use mongodb::{Client, Collection, Database, IndexModel};
@@ -147,17 +146,13 @@ impl AlarmStore for MongoStore {
     }
 
     async fn due_alarms(&self, user: &UserId) -> Result<Vec<DueAlarm>, StoreError> {
-        let docs: Vec<Document> = self
-            .alarms
-            .find(doc! { "user_id": user.as_str(), "due": true })
-            .sort(doc! { "changed_at": 1, "alarm_id": 1 })
-            .projection(doc! { "_id": 0, "alarm_id": 1, "status": 1, "changed_at": 1 })
-            .batch_size(documents::WHOLE_BATCH)
-            .await
-            .map_err(to_store_error)?
-            .try_collect()
-            .await
-            .map_err(to_store_error)?;
+        let docs: Vec<Document> = documents::find_whole(
+            self.alarms
+                .find(doc! { "user_id": user.as_str(), "due": true })
+                .sort(doc! { "changed_at": 1, "alarm_id": 1 })
+                .projection(doc! { "_id": 0, "alarm_id": 1, "status": 1, "changed_at": 1 }),
+        )
+        .await?;
         docs.iter().map(parse_due).collect()
     }
 

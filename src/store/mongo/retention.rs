@@ -7,13 +7,12 @@
 //! it was removed; an apply that changed the alarm meanwhile keeps it (and the tombstone
 //! written for nothing is taken back, unless another sweeper has written it since).
 
-use super::documents::{int, RESOLVED_MS, WHOLE_BATCH};
+use super::documents::{find_whole, int, RESOLVED_MS};
 use super::errors::{is_duplicate_key, to_store_error};
 use super::{bulk, MongoStore};
 use crate::domain::ports::StoreError;
 use crate::domain::retention::{Sweep, Swept};
 use crate::domain::EventTime;
-use futures::TryStreamExt;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::options::IndexOptions;
 use mongodb::{Collection, IndexModel};
@@ -73,16 +72,13 @@ pub(super) async fn tombstones(store: &MongoStore, ids: Vec<String>) -> Result<H
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let docs: Vec<Document> = store
-        .tombstone_collection()
-        .find(doc! { "_id": { "$in": ids } })
-        .projection(doc! { "cleared_at": 1 })
-        .batch_size(WHOLE_BATCH)
-        .await
-        .map_err(to_store_error)?
-        .try_collect()
-        .await
-        .map_err(to_store_error)?;
+    let docs: Vec<Document> = find_whole(
+        store
+            .tombstone_collection()
+            .find(doc! { "_id": { "$in": ids } })
+            .projection(doc! { "cleared_at": 1 }),
+    )
+    .await?;
     Ok(docs
         .iter()
         .filter_map(|d| {
@@ -126,18 +122,15 @@ async fn remove_cleared(store: &MongoStore, sweep: &Sweep) -> Result<u64, StoreE
     if sweep.batch == 0 {
         return Ok(0);
     }
-    let found: Vec<Document> = store
-        .alarms
-        .find(doc! { "active": false, RESOLVED_MS: { "$lt": sweep.cleared_before_ms } })
-        .sort(doc! { RESOLVED_MS: 1 })
-        .limit(sweep.batch as i64)
-        .projection(doc! { "_id": 1, "user_id": 1, "alarm_id": 1, "changed_at": 1, RESOLVED_MS: 1 })
-        .batch_size(WHOLE_BATCH)
-        .await
-        .map_err(to_store_error)?
-        .try_collect()
-        .await
-        .map_err(to_store_error)?;
+    let found: Vec<Document> = find_whole(
+        store
+            .alarms
+            .find(doc! { "active": false, RESOLVED_MS: { "$lt": sweep.cleared_before_ms } })
+            .sort(doc! { RESOLVED_MS: 1 })
+            .limit(sweep.batch as i64)
+            .projection(doc! { "_id": 1, "user_id": 1, "alarm_id": 1, "changed_at": 1, RESOLVED_MS: 1 }),
+    )
+    .await?;
     let doomed: Vec<Doomed> = found
         .iter()
         .filter_map(|d| {
@@ -187,16 +180,13 @@ async fn remove_cleared(store: &MongoStore, sweep: &Sweep) -> Result<u64, StoreE
 /// later clear) stays: that sweeper may be removing the alarm.
 async fn take_back_tombstones(store: &MongoStore, doomed: &[Doomed], by: &str) -> Result<(), StoreError> {
     let ids: Vec<&str> = doomed.iter().map(|d| d.id.as_str()).collect();
-    let kept: Vec<Document> = store
-        .alarms
-        .find(doc! { "_id": { "$in": ids } })
-        .projection(doc! { "_id": 1 })
-        .batch_size(WHOLE_BATCH)
-        .await
-        .map_err(to_store_error)?
-        .try_collect()
-        .await
-        .map_err(to_store_error)?;
+    let kept: Vec<Document> = find_whole(
+        store
+            .alarms
+            .find(doc! { "_id": { "$in": ids } })
+            .projection(doc! { "_id": 1 }),
+    )
+    .await?;
     let kept: HashSet<&str> = kept.iter().filter_map(|d| d.get_str("_id").ok()).collect();
     let statements = doomed
         .iter()
@@ -243,18 +233,15 @@ async fn remove_tombstones(store: &MongoStore, sweep: &Sweep) -> Result<u64, Sto
         return Ok(0);
     }
     let expired = doc! { "removed_ms": { "$lt": sweep.tombstones_before_ms } };
-    let found: Vec<Document> = store
-        .tombstone_collection()
-        .find(expired.clone())
-        .sort(doc! { "removed_ms": 1 })
-        .limit(sweep.batch as i64)
-        .projection(doc! { "_id": 1 })
-        .batch_size(WHOLE_BATCH)
-        .await
-        .map_err(to_store_error)?
-        .try_collect()
-        .await
-        .map_err(to_store_error)?;
+    let found: Vec<Document> = find_whole(
+        store
+            .tombstone_collection()
+            .find(expired.clone())
+            .sort(doc! { "removed_ms": 1 })
+            .limit(sweep.batch as i64)
+            .projection(doc! { "_id": 1 }),
+    )
+    .await?;
     if found.is_empty() {
         return Ok(0);
     }
