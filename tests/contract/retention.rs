@@ -178,6 +178,21 @@ fn due_versions(due: Vec<DueAlarm>) -> Vec<(String, alarm_digest::domain::Versio
         .collect()
 }
 
+/// For users `{prefix}0` to `{prefix}{count - 1}`: alarm a1 WARNING at 0, delivered, then
+/// CLEARED at 10.
+async fn delivered_then_cleared(store: &dyn AlarmStore, prefix: &str, count: usize) {
+    for n in 0..count {
+        let u = format!("{prefix}{n}");
+        store.apply(&[ev(&u, "a1", 0, Warning)]).await.unwrap();
+        let warning = DueAlarm {
+            alarm_id: alarm("a1"),
+            version: v(0, Warning),
+        };
+        deliver(store, &u, &[warning]).await;
+        store.apply(&[ev(&u, "a1", 10, Cleared)]).await.unwrap();
+    }
+}
+
 pub async fn the_due_rule_gives_the_same_answer_with_and_without_a_removal_for_every_order_of_four_events(
     store: &dyn AlarmStore,
 ) {
@@ -186,36 +201,9 @@ pub async fn the_due_rule_gives_the_same_answer_with_and_without_a_removal_for_e
     assert_eq!(orders.len(), 24);
     // A delivered warning, then its clear: the removed user's alarms are swept before the
     // kept user's exist, so one sweep removes exactly them.
-    let history = |u: &str| [ev(u, "a1", 0, Warning), ev(u, "a1", 10, Cleared)];
-    for n in 0..orders.len() {
-        let u = format!("removed{n}");
-        store.apply(&history(&u)[..1]).await.unwrap();
-        deliver(
-            store,
-            &u,
-            &[DueAlarm {
-                alarm_id: alarm("a1"),
-                version: v(0, Warning),
-            }],
-        )
-        .await;
-        store.apply(&history(&u)[1..]).await.unwrap();
-    }
+    delivered_then_cleared(store, "removed", orders.len()).await;
     assert_eq!(store.sweep(&everything_cleared()).await.unwrap(), swept(24, 0));
-    for n in 0..orders.len() {
-        let u = format!("kept{n}");
-        store.apply(&history(&u)[..1]).await.unwrap();
-        deliver(
-            store,
-            &u,
-            &[DueAlarm {
-                alarm_id: alarm("a1"),
-                version: v(0, Warning),
-            }],
-        )
-        .await;
-        store.apply(&history(&u)[1..]).await.unwrap();
-    }
+    delivered_then_cleared(store, "kept", orders.len()).await;
     for (n, order) in orders.iter().enumerate() {
         let (kept, removed) = (format!("kept{n}"), format!("removed{n}"));
         for (step, &(t, status)) in order.iter().enumerate() {
