@@ -3,7 +3,7 @@
 
 use crate::support::free_port;
 use crate::support::process::{spawn_until_ready, stop};
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use std::path::PathBuf;
 use std::process::{Child, Command};
@@ -79,6 +79,16 @@ impl Browser {
             std::fs::write(dir.join(format!("{name}-{width_name}.png")), png).unwrap();
         }
         self.client.set_window_size(1280, 900).await.unwrap();
+    }
+
+    /// Clicks the element `at` finds on the page shown now.
+    pub async fn click(&self, at: Locator<'_>) {
+        self.client.find(at).await.unwrap().click().await.unwrap();
+    }
+
+    /// Types `text` into the element `at` finds on the page shown now.
+    pub async fn type_into(&self, at: Locator<'_>, text: &str) {
+        self.client.find(at).await.unwrap().send_keys(text).await.unwrap();
     }
 
     /// Runs `script` (a function body) in the page; its return value.

@@ -89,30 +89,9 @@ async fn the_console_shows_alarms_from_nats_filters_like_the_api_acknowledges_an
     browser.client.goto(&page("/")).await.unwrap();
 
     // A filter typed into the form narrows the list exactly as the API's query does.
-    browser
-        .client
-        .find(Locator::Id("f-service"))
-        .await
-        .unwrap()
-        .send_keys("storage")
-        .await
-        .unwrap();
-    browser
-        .client
-        .find(Locator::Css("#f-status option[value='WARNING']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    browser
-        .client
-        .find(Locator::Css("form.filters button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.type_into(Locator::Id("f-service"), "storage").await;
+    browser.click(Locator::Css("#f-status option[value='WARNING']")).await;
+    browser.click(Locator::Css("form.filters button")).await;
     browser
         .client
         .wait()
@@ -172,14 +151,7 @@ async fn the_console_shows_alarms_from_nats_filters_like_the_api_acknowledges_an
     browser.screenshots("alarm").await;
 
     // Acknowledge from the page is what the API then shows.
-    browser
-        .client
-        .find(Locator::Id("acknowledge"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click(Locator::Id("acknowledge")).await;
     let ack = browser
         .client
         .wait()

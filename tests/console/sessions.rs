@@ -62,19 +62,10 @@ async fn with_tokens_set_no_page_or_action_works_without_logging_in() {
     let driver = Chromedriver::start();
     let browser = driver.browser().await;
     let c = &browser.client;
+    let b = &browser;
     let log_in = |token: &'static str| async move {
-        c.find(Locator::Id("token"))
-            .await
-            .unwrap()
-            .send_keys(token)
-            .await
-            .unwrap();
-        c.find(Locator::Css("form.login button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        b.type_into(Locator::Id("token"), token).await;
+        b.click(Locator::Css("form.login button")).await;
     };
     c.goto(&url("/alarms/u1/a1")).await.unwrap();
     assert_eq!(c.title().await.unwrap(), "Log in · alarm-digest");
@@ -85,12 +76,7 @@ async fn with_tokens_set_no_page_or_action_works_without_logging_in() {
     // The login leads back to the page asked for; read-only, it offers no Acknowledge.
     c.wait().for_element(Locator::Css("table.history")).await.unwrap();
     assert!(c.find(Locator::Id("acknowledge")).await.is_err());
-    c.find(Locator::Css("header form button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click(Locator::Css("header form button")).await;
     c.wait().for_element(Locator::Id("token")).await.unwrap();
     c.goto(&url("/alarms/u1/a1")).await.unwrap();
     assert_eq!(
