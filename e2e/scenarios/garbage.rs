@@ -107,10 +107,11 @@ async fn garbage_on_every_subject_is_dead_lettered_and_valid_messages_survive() 
 /// Valid ids a producer may send: any printable text, combining marks (U+0301), quotes,
 /// backslashes and emoji included, drawn from the scenario's seed.
 fn hostile_valid_id(w: &mut crate::harness::Workload) -> String {
-    const PIECES: [&str; 10] = ["e\u{301}", "\"", "\\", "🚨", "<script>", "ß", " ", "'", "日本", "a{b}"];
-    (0..1 + w.below(6))
-        .map(|_| PIECES[w.below(PIECES.len() as u64) as usize])
-        .collect()
+    // The space may appear anywhere but first, so an id is never blank (blank ids are invalid).
+    const PIECES: [&str; 10] = ["e\u{301}", "\"", "\\", "🚨", "<script>", "ß", "'", "日本", "a{b}", " "];
+    let first = PIECES[w.below(PIECES.len() as u64 - 1) as usize];
+    let rest = (0..w.below(6)).map(|_| PIECES[w.below(PIECES.len() as u64) as usize]);
+    std::iter::once(first).chain(rest).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
