@@ -17,6 +17,7 @@ pub fn page(title: &str, access: &Access, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · alarm-digest" }
                 link rel="stylesheet" href="/console.css";
+                script src="/console.js" defer {}
             }
             body {
                 header.top {

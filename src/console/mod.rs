@@ -1,9 +1,10 @@
 //! The web console: server-rendered pages over the same use cases as the API, served by
 //! the same router at `/` (the API stays under `/v1`); every asset is compiled in.
 
-mod alarms;
+mod alarm;
 mod digest;
 mod layout;
+mod listing;
 mod session;
 
 use crate::http::AppState;
@@ -15,30 +16,34 @@ use axum::Router;
 
 /// The console's stylesheet, compiled into the binary.
 const STYLE: &str = include_str!("assets/console.css");
+/// The console's script, compiled into the binary: progressive enhancement only.
+const SCRIPT: &str = include_str!("assets/console.js");
 
 /// The console's routes: the pages and the acknowledge action behind the session check,
-/// the login form, logout and the stylesheet outside it.
+/// the login form, logout and the assets outside it.
 pub fn router(state: &AppState) -> Router<AppState> {
     let pages = Router::new()
-        .route("/", get(alarms::listing))
-        .route("/alarms", get(alarms::listing))
-        .route("/alarms/{user}/{alarm}", get(alarms::one))
-        .route("/alarms/{user}/{alarm}/ack", post(alarms::acknowledge))
+        .route("/", get(listing::listing))
+        .route("/alarms", get(listing::listing))
+        .route("/alarms/{user}/{alarm}", get(alarm::one))
+        .route("/alarms/{user}/{alarm}/ack", post(alarm::acknowledge))
         .route("/users/{user}/digest", get(digest::preview))
         .route_layer(from_fn_with_state(state.clone(), session::require));
     Router::new()
         .route("/login", get(session::login_form).post(session::login))
         .route("/logout", post(session::logout))
-        .route("/console.css", get(style))
+        .route("/console.css", get(|| asset("text/css; charset=utf-8", STYLE)))
+        .route("/console.js", get(|| asset("text/javascript; charset=utf-8", SCRIPT)))
         .merge(pages)
 }
 
-async fn style() -> impl IntoResponse {
+/// A compiled-in asset with its type, cached for five minutes.
+async fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "max-age=300"),
         ],
-        STYLE,
+        body,
     )
 }

@@ -2,7 +2,8 @@
 //! Acknowledge, the digest preview and the digest then sent, and a hostile alarm id.
 
 use crate::browser::Chromedriver;
-use crate::stage::{event, Stage};
+use crate::replica::StoreKind;
+use crate::stage::{event, Stage, PATIENCE};
 use fantoccini::Locator;
 use serde_json::Value;
 
@@ -28,8 +29,19 @@ fn strings(value: Value) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_console_shows_alarms_from_nats_filters_like_the_api_acknowledges_and_previews_the_next_digest() {
-    let mut stage = Stage::start(&[]).await;
+async fn on_sqlite_the_console_shows_alarms_from_nats_filters_like_the_api_acknowledges_and_previews_the_next_digest() {
+    pages_agree_with_the_api(StoreKind::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_mongodb_the_console_shows_alarms_from_nats_filters_like_the_api_acknowledges_and_previews_the_next_digest()
+{
+    pages_agree_with_the_api(StoreKind::Mongo).await;
+}
+
+/// The whole walk through the pages, on one store.
+async fn pages_agree_with_the_api(store: StoreKind) {
+    let mut stage = Stage::start_on(store, &[]).await;
     let driver = Chromedriver::start();
     let browser = driver.browser().await;
     let base = stage.base();
@@ -90,7 +102,7 @@ async fn the_console_shows_alarms_from_nats_filters_like_the_api_acknowledges_an
 
     // A filter typed into the form narrows the list exactly as the API's query does.
     browser.type_into(Locator::Id("f-service"), "storage").await;
-    browser.click(Locator::Css("#f-status option[value='WARNING']")).await;
+    browser.click(Locator::Css("#f-status input[value='WARNING']")).await;
     browser.click(Locator::Css("form.filters button")).await;
     browser
         .client
@@ -103,6 +115,57 @@ async fn the_console_shows_alarms_from_nats_filters_like_the_api_acknowledges_an
     assert_eq!(strings(browser.eval(ROWS).await), filtered);
     browser.screenshots("alarms-filtered").await;
 
+    // So do two statuses, a lifecycle and a time window, ticked and typed in the form.
+    browser.client.goto(&page("/alarms")).await.unwrap();
+    for status in ["CRITICAL", "CLEARED"] {
+        browser
+            .click(Locator::Css(&format!("#f-status input[value='{status}']")))
+            .await;
+    }
+    browser
+        .click(Locator::Css("#f-lifecycle input[value='triggered']"))
+        .await;
+    browser
+        .type_into(Locator::Id("f-changed_after"), "2026-01-01T00:00:01Z")
+        .await;
+    browser.click(Locator::Css("form.filters button")).await;
+    browser
+        .client
+        .wait()
+        .for_element(Locator::Css("#f-changed_after[value='2026-01-01T00:00:01Z']"))
+        .await
+        .unwrap();
+    let narrowed = keys(
+        &stage
+            .get(
+                "/v1/alarms?status=CRITICAL&status=CLEARED&lifecycle=triggered&changed_after=2026-01-01T00:00:01Z",
+                None,
+            )
+            .await,
+    );
+    assert_eq!(narrowed, ["u1/a2", format!("u2/{HOSTILE}").as_str()]);
+    assert_eq!(strings(browser.eval(ROWS).await), narrowed);
+
+    // Live refresh: an alarm that arrives while the page is open shows up in it, without
+    // a reload (a mark left in the page survives) and on the same URL.
+    browser.client.goto(&page("/alarms?service=storage")).await.unwrap();
+    let url = browser.client.current_url().await.unwrap();
+    browser.eval("window.stayed = true; return null").await;
+    stage
+        .publish(&[event("u3", "live", "WARNING", 10, "Disk new", "storage")], None)
+        .await;
+    browser
+        .client
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::XPath("//table[contains(@class,'alarms')]//a[.='live']"))
+        .await
+        .unwrap();
+    assert_eq!(browser.eval("return window.stayed === true").await, true);
+    assert_eq!(browser.client.current_url().await.unwrap(), url);
+    let live = keys(&stage.get("/v1/alarms?service=storage", None).await);
+    assert_eq!(strings(browser.eval(ROWS).await), live);
+
     // Cursor paging walks the whole listing, two alarms a page.
     browser.client.goto(&page("/alarms?limit=2")).await.unwrap();
     let mut walked = strings(browser.eval(ROWS).await);
@@ -110,6 +173,8 @@ async fn the_console_shows_alarms_from_nats_filters_like_the_api_acknowledges_an
         next.click().await.unwrap();
         walked.extend(strings(browser.eval(ROWS).await));
     }
+    let all = keys(&stage.get("/v1/alarms", None).await);
+    assert_eq!(all.len(), 6);
     assert_eq!(walked, all);
 
     // A digest for u1, then changes: the preview explains each alarm of the next one.

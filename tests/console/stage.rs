@@ -1,4 +1,4 @@
-//! One console scenario's world: nats-server, the binary on SQLite, a NATS client that
+//! One console scenario's world: nats-server, the binary on SQLite or MongoDB-wire, a NATS client that
 //! publishes like producers, and an HTTP client for the API the pages must agree with.
 
 use crate::replica::{Replica, ServiceEnv, StoreKind};
@@ -33,10 +33,15 @@ pub fn event(user: &str, alarm: &str, status: &str, second: u32, name: &str, ser
 }
 
 impl Stage {
-    /// Starts nats-server and the binary with `settings` (e.g. the API tokens).
+    /// Starts nats-server and the binary on SQLite with `settings` (e.g. the API tokens).
     pub async fn start(settings: &[(&str, &str)]) -> Stage {
+        Self::start_on(StoreKind::Sqlite, settings).await
+    }
+
+    /// Starts nats-server and the binary on `store` with `settings`.
+    pub async fn start_on(store: StoreKind, settings: &[(&str, &str)]) -> Stage {
         let server = NatsServer::start();
-        let mut env = ServiceEnv::new(server.url(), StoreKind::Sqlite);
+        let mut env = ServiceEnv::new(server.url(), store);
         for (k, v) in settings {
             env = env.with(k, v);
         }
