@@ -101,6 +101,7 @@ contract_suite!(
     only_one_of_two_racing_claims_wins,
     claim_is_exclusive_until_released_or_expired,
     epoch_counts_recorded_digests,
+    the_latest_sent_digests_are_kept_newest_first_per_user,
     concurrent_permuted_duplicated_applies_converge_to_the_sequential_state,
     prepared_digest_is_handed_to_the_next_holder_until_recorded,
     a_lapsed_holder_cannot_record_over_the_next_holders_prepared_digest,

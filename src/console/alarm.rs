@@ -1,11 +1,10 @@
 //! The Alarm page: status, metadata, history, acknowledgements, delivery, Acknowledge.
 
-use super::layout::{alarm_path, page, segment, status_badge, ErrorPage};
+use super::layout::{alarm_path, millis, page, segment, status_badge, ErrorPage};
 use super::session::Access;
 use crate::domain::episodes::Lifecycle;
 use crate::domain::ports::{Clock, SystemClock};
 use crate::domain::query::AckOutcome;
-use crate::domain::EventTime;
 use crate::http::alarms::record;
 use crate::http::error::ApiError;
 use crate::http::AppState;
@@ -14,11 +13,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use maud::{html, Markup};
 use serde::Deserialize;
-
-/// Unix milliseconds as RFC 3339.
-fn millis(ms: i64) -> String {
-    EventTime::from_nanos(ms.saturating_mul(1_000_000)).to_rfc3339()
-}
 
 /// `GET /alarms/{user}/{alarm}`: everything known about one alarm.
 pub async fn one(

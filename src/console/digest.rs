@@ -1,6 +1,7 @@
-//! The Digest preview page: what the user's next digest would hold now, in order, and why.
+//! The Digest preview page: what the user's next digest would hold now, in order, and why,
+//! and the digests sent to the user last.
 
-use super::layout::{alarm_path, page, status_badge, ErrorPage};
+use super::layout::{alarm_path, millis, page, status_badge, ErrorPage};
 use super::session::Access;
 use crate::domain::Reason;
 use crate::http::error::ApiError;
@@ -39,6 +40,7 @@ pub async fn preview(
     };
     let user = user_id(&user).map_err(fail)?;
     let alarms = state.digests.preview(&user).await.map_err(|e| fail(e.into()))?;
+    let sent = state.digests.sent_digests(&user).await.map_err(|e| fail(e.into()))?;
     let body = html! {
         h1 { "Next digest of " span.id { (user.as_str()) } }
         p { "What a digest sent now would hold, in order. Looking changes nothing." }
@@ -60,6 +62,27 @@ pub async fn preview(
                                 td { (status_badge(Some(a.alarm.status().as_str()))) }
                                 td { time { (a.alarm.changed_at().to_rfc3339()) } }
                                 td.reason { (explain(&a.reason)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section aria-labelledby="sent" {
+            h2 #sent { "Last digests sent" }
+            @if sent.is_empty() {
+                p.empty { "No digest was sent to this user yet." }
+            } @else {
+                div.scroll {
+                    table.sent.cards {
+                        thead { tr { th scope="col" { "Digest" } th scope="col" { "Recorded at" } th scope="col" { "Alarms" } } }
+                        tbody {
+                            @for d in &sent {
+                                tr {
+                                    td.id data-label="Digest" { (d.id) }
+                                    td data-label="Recorded at" { time { (millis(d.recorded_ms)) } }
+                                    td data-label="Alarms" { (d.alarms) }
+                                }
                             }
                         }
                     }

@@ -2,6 +2,7 @@
 //! the pages build from attacker-controlled ids.
 
 use super::session::Access;
+use crate::domain::EventTime;
 use crate::http::error::ApiError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -88,6 +89,11 @@ pub fn segment(value: &str) -> String {
 /// The console path of one alarm.
 pub fn alarm_path(user: &str, alarm: &str) -> String {
     format!("/alarms/{}/{}", segment(user), segment(alarm))
+}
+
+/// Unix milliseconds as RFC 3339.
+pub fn millis(ms: i64) -> String {
+    EventTime::from_nanos(ms.saturating_mul(1_000_000)).to_rfc3339()
 }
 
 /// A status as a badge: its name as text, its colour from a class.

@@ -1,8 +1,9 @@
 //! The digest preview: what the user's next digest would hold right now, and why each
-//! alarm is in it. Read-only: it claims, prepares and records nothing.
+//! alarm is in it, beside the digests sent last. Read-only: it claims, prepares and
+//! records nothing.
 
 use super::Digests;
-use crate::domain::ports::StoreError;
+use crate::domain::ports::{SentDigest, StoreError};
 use crate::domain::{Digest, DueAlarm, Reason, UserId};
 
 /// One alarm of a previewed digest.
@@ -17,6 +18,11 @@ pub struct PreviewedAlarm {
 }
 
 impl Digests {
+    /// The digests recorded as sent to the user last, newest first.
+    pub async fn sent_digests(&self, user: &UserId) -> Result<Vec<SentDigest>, StoreError> {
+        self.store.sent_digests(user).await
+    }
+
     /// The alarms the user's next digest would hold now, in digest order, each with its
     /// [`Reason`]. An alarm that stops being due between the two reads is left out, as a
     /// digest built then would leave it out.

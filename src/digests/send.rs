@@ -156,41 +156,33 @@ impl Digests {
     ) -> Result<(Digest, DigestId), DigestError> {
         if let Some(left) = claim.pending.take() {
             tracing::warn!(user = %user, digest = %left.id, "finishing a digest a previous holder published but never recorded");
-            let digest = Digest::new(user.clone(), left.alarms);
-            let id = DigestId::from_stored(left.id);
+            let digest = Digest::new(user.clone(), left.alarms.clone());
+            let id = DigestId::from_stored(left.id.clone());
             self.publisher.publish(&digest, &id).await?;
-            self.record(claim, &digest, &id, left.request.as_deref()).await?;
+            self.record(claim, &left, &id).await?;
             if left.request.is_some() && left.request.as_deref() == request {
                 return Ok((digest, id));
             }
         }
         let digest = Digest::new(user.clone(), self.store.due_alarms(user).await?);
         let id = digest.id(claim.epoch);
-        if !digest.alarms.is_empty() {
-            let prepared = PreparedDigest {
-                id: id.as_str().to_string(),
-                alarms: digest.alarms.clone(),
-                request: request.map(str::to_string),
-            };
-            if !self.store.prepare_digest(claim, &prepared).await? {
-                return Err(DigestError::ClaimLost(user.clone()));
-            }
+        let prepared = PreparedDigest {
+            id: id.as_str().to_string(),
+            alarms: digest.alarms.clone(),
+            request: request.map(str::to_string),
+        };
+        if !digest.alarms.is_empty() && !self.store.prepare_digest(claim, &prepared).await? {
+            return Err(DigestError::ClaimLost(user.clone()));
         }
         self.publisher.publish(&digest, &id).await?;
-        self.record(claim, &digest, &id, request).await?;
+        self.record(claim, &prepared, &id).await?;
         Ok((digest, id))
     }
 
     /// Records a published digest under `claim` and counts it in the claim's epoch, which
     /// fences the claim's next write on the user's new count.
-    async fn record(
-        &self,
-        claim: &mut DigestClaim,
-        digest: &Digest,
-        id: &DigestId,
-        request: Option<&str>,
-    ) -> Result<(), DigestError> {
-        if !self.store.record_delivery(claim, &digest.alarms, request).await? {
+    async fn record(&self, claim: &mut DigestClaim, digest: &PreparedDigest, id: &DigestId) -> Result<(), DigestError> {
+        if !self.store.record_delivery(claim, digest).await? {
             return Err(DigestError::ClaimLostAfterPublish {
                 user: claim.user_id.clone(),
                 digest: id.clone(),

@@ -73,8 +73,24 @@ pub struct DigestClaim {
 /// How many answered request ids a store keeps per user.
 pub const ANSWERED_REQUESTS_KEPT: usize = 64;
 
-/// A digest written down before it is published, so a holder that dies between publishing
-/// and recording leaves enough behind for the next one to finish its work exactly.
+/// How many of a user's sent digests a store remembers, for people to look at.
+pub const SENT_DIGESTS_KEPT: usize = 10;
+
+/// A digest that was published and recorded: what a person reviewing a user's digests sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentDigest {
+    /// The id it was published under.
+    pub id: String,
+    /// When the store recorded it, Unix milliseconds.
+    pub recorded_ms: i64,
+    /// How many alarms it carried.
+    pub alarms: usize,
+}
+
+/// A digest as the store writes it down: before it is published
+/// ([`AlarmStore::prepare_digest`]), so a holder that dies between publishing and recording
+/// leaves enough behind for the next one to finish its work exactly, and once published
+/// ([`AlarmStore::record_delivery`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreparedDigest {
     /// The id it is (or was) published under.
@@ -137,8 +153,9 @@ pub trait AlarmStore: AlarmActivityStore + Send + Sync + 'static {
     /// `claim.epoch`): nothing is written then, and the digest must not be published.
     async fn prepare_digest(&self, claim: &DigestClaim, digest: &PreparedDigest) -> Result<bool, StoreError>;
 
-    /// Records that exactly these versions were published under `claim` in answer to
-    /// `request`, counts the digest in the user's epoch, remembers the request id and clears
+    /// Records that exactly `digest.alarms` were published under `claim` as `digest.id` in
+    /// answer to `digest.request`, counts the digest in the user's epoch, remembers the
+    /// request id and the digest among the user's [`SENT_DIGESTS_KEPT`] latest, and clears
     /// the prepared digest. Delivery records only move forward.
     ///
     /// `Ok(false)` when the claim was lost (as for [`AlarmStore::prepare_digest`]): the
@@ -150,12 +167,10 @@ pub trait AlarmStore: AlarmActivityStore + Send + Sync + 'static {
     /// Errors: `Unavailable` when the record may or may not have landed. The caller retries
     /// the digest under a new claim, which finds the request answered or the digest still
     /// prepared.
-    async fn record_delivery(
-        &self,
-        claim: &DigestClaim,
-        alarms: &[DueAlarm],
-        request: Option<&str>,
-    ) -> Result<bool, StoreError>;
+    async fn record_delivery(&self, claim: &DigestClaim, digest: &PreparedDigest) -> Result<bool, StoreError>;
+
+    /// The user's latest recorded digests, newest first, at most [`SENT_DIGESTS_KEPT`].
+    async fn sent_digests(&self, user: &UserId) -> Result<Vec<SentDigest>, StoreError>;
 
     /// Takes the user's digest claim for `ttl` if nobody holds it or the holder's claim
     /// expired; `Ok(None)` when another holder has it. At most one claim of a user is live.

@@ -1,11 +1,14 @@
 //! `GET /v1/users/{user_id}/digest/preview`: the user's next digest as it would be built
-//! now, each alarm with the reason it is in; read-only.
+//! now, each alarm with the reason it is in; read-only. `GET /v1/users/{user_id}/digests`:
+//! the digests sent to the user last.
 
 use super::error::ApiError;
 use super::listing::user_id;
 use super::openapi::{StatusName, UserPath};
 use super::AppState;
 use crate::digests::PreviewedAlarm;
+use crate::domain::ports::SentDigest;
+use crate::domain::EventTime;
 use axum::extract::{Path, State};
 use axum::Json;
 use serde::Serialize;
@@ -13,9 +16,11 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// The preview route, a read.
+/// The preview and sent-digests routes, reads.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(preview))
+    OpenApiRouter::new()
+        .routes(routes!(preview))
+        .routes(routes!(sent_digests))
 }
 
 /// The next digest of a user, as it would be built now.
@@ -88,4 +93,41 @@ async fn preview(State(state): State<AppState>, Path(user): Path<String>) -> Res
         user_id: user.as_str().to_string(),
         alarms: alarms.iter().map(PreviewedAlarmView::from).collect(),
     }))
+}
+
+/// A digest sent to the user.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+#[schema(as = SentDigest)]
+pub struct SentDigestView {
+    /// The id it was published under (its `Nats-Msg-Id`).
+    #[serde(rename = "DigestID")]
+    digest_id: String,
+    /// When it was recorded as sent (RFC 3339).
+    recorded_at: String,
+    /// How many alarms it carried.
+    alarms: usize,
+}
+
+impl From<&SentDigest> for SentDigestView {
+    fn from(d: &SentDigest) -> Self {
+        Self {
+            digest_id: d.id.clone(),
+            recorded_at: EventTime::from_nanos(d.recorded_ms.saturating_mul(1_000_000)).to_rfc3339(),
+            alarms: d.alarms,
+        }
+    }
+}
+
+/// The digests sent to the user last, newest first (at most 10 are kept); empty before
+/// the first.
+#[utoipa::path(get, path = "/v1/users/{user_id}/digests", tag = "alarms", params(UserPath),
+    responses((status = 200, description = "The latest digests sent", body = Vec<SentDigestView>)))]
+async fn sent_digests(
+    State(state): State<AppState>,
+    Path(user): Path<String>,
+) -> Result<Json<Vec<SentDigestView>>, ApiError> {
+    let user = user_id(&user)?;
+    let sent = state.digests.sent_digests(&user).await?;
+    Ok(Json(sent.iter().map(SentDigestView::from).collect()))
 }

@@ -3,7 +3,9 @@
 //! [`super::instrumented_pager`] its pager and policy methods.
 
 use super::heartbeat::StoreHeartbeat;
-use crate::domain::ports::{AlarmActivityStore, AlarmRecord, AlarmStore, DigestClaim, PreparedDigest, StoreError};
+use crate::domain::ports::{
+    AlarmActivityStore, AlarmRecord, AlarmStore, DigestClaim, PreparedDigest, SentDigest, StoreError,
+};
 use crate::domain::query::{AckOutcome, AlarmActivity, AlarmFilter, Counts, HistoryEntry, Page, PageRequest};
 use crate::domain::retention::{Sweep, Swept};
 use crate::domain::{AlarmEvent, AlarmId, ApplyOutcome, DueAlarm, EventTime, UserId};
@@ -84,14 +86,13 @@ impl AlarmStore for Instrumented<dyn AlarmStore> {
             .await
     }
 
-    async fn record_delivery(
-        &self,
-        claim: &DigestClaim,
-        alarms: &[DueAlarm],
-        request: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        self.timed("record_delivery", self.inner.record_delivery(claim, alarms, request))
+    async fn record_delivery(&self, claim: &DigestClaim, digest: &PreparedDigest) -> Result<bool, StoreError> {
+        self.timed("record_delivery", self.inner.record_delivery(claim, digest))
             .await
+    }
+
+    async fn sent_digests(&self, user: &UserId) -> Result<Vec<SentDigest>, StoreError> {
+        self.timed("sent_digests", self.inner.sent_digests(user)).await
     }
 
     async fn claim_digest(
@@ -168,7 +169,10 @@ mod tests {
         async fn prepare_digest(&self, _: &DigestClaim, _: &PreparedDigest) -> Result<bool, StoreError> {
             Err(StoreError::Unavailable("down".into()))
         }
-        async fn record_delivery(&self, _: &DigestClaim, _: &[DueAlarm], _: Option<&str>) -> Result<bool, StoreError> {
+        async fn record_delivery(&self, _: &DigestClaim, _: &PreparedDigest) -> Result<bool, StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
+        async fn sent_digests(&self, _: &UserId) -> Result<Vec<SentDigest>, StoreError> {
             Err(StoreError::Unavailable("down".into()))
         }
         async fn claim_digest(

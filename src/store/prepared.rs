@@ -1,6 +1,7 @@
-//! The stored form of a prepared digest, shared by both adapters: compact JSON text.
+//! The stored form of a prepared digest and of the sent-digest log, shared by both
+//! adapters: compact JSON text.
 
-use crate::domain::ports::{PreparedDigest, StoreError};
+use crate::domain::ports::{PreparedDigest, SentDigest, StoreError, SENT_DIGESTS_KEPT};
 use crate::domain::{AlarmId, DueAlarm, EventTime, Status, Version};
 use serde::{Deserialize, Serialize};
 
@@ -63,6 +64,34 @@ pub(crate) fn remember(answered: &mut Vec<String>, request: &str) {
     answered.push(request.to_string());
     let excess = answered.len().saturating_sub(ANSWERED_REQUESTS_KEPT);
     answered.drain(..excess);
+}
+
+/// The sent-digest log as stored: `[id, recorded_ms, alarms]` per digest, oldest first.
+type StoredSent = Vec<(String, i64, usize)>;
+
+/// Appends `digest`, recorded at `recorded_ms`, to the log `text`, keeping the newest
+/// [`SENT_DIGESTS_KEPT`]. An unreadable log starts afresh: it is for people, not decisions.
+pub(crate) fn log_sent(text: &str, digest: &PreparedDigest, recorded_ms: i64) -> String {
+    let mut sent: StoredSent = serde_json::from_str(text).unwrap_or_default();
+    sent.push((digest.id.clone(), recorded_ms, digest.alarms.len()));
+    let excess = sent.len().saturating_sub(SENT_DIGESTS_KEPT);
+    sent.drain(..excess);
+    serde_json::to_string(&sent).expect("strings and numbers serialize")
+}
+
+/// The log `text` newest first.
+pub(crate) fn decode_sent(text: &str) -> Result<Vec<SentDigest>, StoreError> {
+    let sent: StoredSent =
+        serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("sent digests: {e}").into()))?;
+    Ok(sent
+        .into_iter()
+        .rev()
+        .map(|(id, recorded_ms, alarms)| SentDigest {
+            id,
+            recorded_ms,
+            alarms,
+        })
+        .collect())
 }
 
 #[cfg(test)]

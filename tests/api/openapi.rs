@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 /// The routes the API promises, as `METHOD path`.
-const ROUTES: [&str; 16] = [
+const ROUTES: [&str; 17] = [
     "GET /v1/alarms",
     "GET /v1/counts",
     "GET /v1/stats",
@@ -18,6 +18,7 @@ const ROUTES: [&str; 16] = [
     "GET /v1/users/{user_id}/alarms/{alarm_id}",
     "GET /v1/users/{user_id}/alarms/{alarm_id}/events",
     "GET /v1/users/{user_id}/digest/preview",
+    "GET /v1/users/{user_id}/digests",
     "POST /v1/events",
     "POST /v1/intake/allma",
     "POST /v1/users/{user_id}/alarms/{alarm_id}/ack",

@@ -1,5 +1,6 @@
 //! `GET /v1/users/{id}/digest/preview`: the next digest in order with each alarm's reason,
-//! and a preview that changes nothing, so the digest sent afterwards holds the same alarms.
+//! and a preview that changes nothing, so the digest sent afterwards holds the same alarms;
+//! `GET /v1/users/{id}/digests`: the digests sent, newest first.
 
 use crate::server::{event, Api};
 use alarm_digest::domain::ports::AlarmStore;
@@ -99,13 +100,28 @@ pub async fn the_preview_lists_due_alarms_in_digest_order_with_their_reasons_and
     assert_eq!(digested, entries(&preview));
     let (status, after) = api.get("/v1/users/u1/digest/preview").await;
     assert_eq!((status, after["Alarms"].clone()), (200, json!([])));
+
+    // Both digests are listed as sent, newest first, under the ids they were published with.
+    let (status, digests) = api.get("/v1/users/u1/digests").await;
+    assert_eq!(status, 200, "{digests}");
+    let listed: Vec<(&str, u64)> = digests
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["DigestID"].as_str().unwrap(), d["Alarms"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(listed, [(sent.id.as_str(), 4), (first.id.as_str(), 3)]);
+    assert!(digests[0]["RecordedAt"].as_str().unwrap() >= digests[1]["RecordedAt"].as_str().unwrap());
 }
 
 pub async fn the_preview_of_an_unknown_user_is_empty_and_a_bad_user_id_is_a_400(store: Arc<dyn AlarmStore>) {
     let api = Api::start(store, Tokens::default()).await;
     let (status, preview) = api.get("/v1/users/nobody/digest/preview").await;
     assert_eq!((status, preview), (200, json!({"UserID": "nobody", "Alarms": []})));
-    let (status, problem) = api.get("/v1/users/%20/digest/preview").await;
-    assert_eq!(status, 400, "{problem}");
-    assert!(problem["detail"].as_str().unwrap().starts_with("user_id"), "{problem}");
+    assert_eq!(api.get("/v1/users/nobody/digests").await, (200, json!([])));
+    for path in ["/v1/users/%20/digest/preview", "/v1/users/%20/digests"] {
+        let (status, problem) = api.get(path).await;
+        assert_eq!(status, 400, "{problem}");
+        assert!(problem["detail"].as_str().unwrap().starts_with("user_id"), "{problem}");
+    }
 }

@@ -275,6 +275,33 @@ async fn pages_agree_with_the_api(store: StoreKind) {
     let without_reasons: Vec<Vec<String>> = api.iter().map(|a| a[..3].to_vec()).collect();
     assert_eq!(sent, without_reasons);
 
+    // The preview page lists the digests sent, newest first, as the API does.
+    stage.await_sent_digests("u1", 2).await;
+    browser.client.goto(&page("/users/u1/digest")).await.unwrap();
+    let shown = browser
+        .eval(
+            "return [...document.querySelectorAll('table.sent tbody tr')]
+                .map(tr => [...tr.cells].map(c => c.innerText));",
+        )
+        .await;
+    let api: Vec<Vec<String>> = stage
+        .get("/v1/users/u1/digests", None)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            vec![
+                d["DigestID"].as_str().unwrap().to_string(),
+                d["RecordedAt"].as_str().unwrap().to_string(),
+                d["Alarms"].to_string(),
+            ]
+        })
+        .collect();
+    let sizes: Vec<&str> = api.iter().map(|d| d[2].as_str()).collect();
+    assert_eq!(sizes, ["3", "3"]);
+    assert_eq!(serde_json::from_value::<Vec<Vec<String>>>(shown).unwrap(), api);
+
     // An unknown alarm renders the API's problem details.
     browser.client.goto(&page("/alarms/u1/nope")).await.unwrap();
     let detail = browser

@@ -89,6 +89,20 @@ impl Stage {
         }
     }
 
+    /// Returns once the API lists `n` digests sent to `user`: a digest is recorded as sent
+    /// just after it is published, so a subscriber may see it first.
+    pub async fn await_sent_digests(&self, user: &str, n: usize) {
+        let started = Instant::now();
+        loop {
+            let sent = self.get(&format!("/v1/users/{user}/digests"), None).await;
+            if sent.as_array().map(Vec::len) >= Some(n) {
+                return;
+            }
+            assert!(started.elapsed() < PATIENCE, "digests not recorded: {sent}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// GET an API path as JSON, with a bearer token when given.
     pub async fn get(&self, path: &str, token: Option<&str>) -> Value {
         let mut request = self.http.get(format!("{}{path}", self.base()));

@@ -1,7 +1,7 @@
 //! Fencing: a holder can outlive its digest claim (a publish slower than the claim's
 //! lifetime), so every write made under a claim lands only while the claim is still its.
 
-use super::{ev, user, T0};
+use super::{ev, sent, user, T0};
 use alarm_digest::domain::ports::{AlarmStore, DigestClaim, PreparedDigest};
 use alarm_digest::domain::{DueAlarm, EventTime, Status};
 use std::time::Duration;
@@ -48,10 +48,7 @@ pub async fn a_lapsed_holder_cannot_record_over_the_next_holders_prepared_digest
     let from_b = digest("d-b", &from_a.alarms, "req-b");
     assert!(store.prepare_digest(&b, &from_b).await.unwrap());
 
-    let recorded = store
-        .record_delivery(&a, &from_a.alarms, from_a.request.as_deref())
-        .await
-        .unwrap();
+    let recorded = store.record_delivery(&a, &from_a).await.unwrap();
     assert!(!recorded, "A is told it lost the claim");
 
     assert!(store.release_digest(&b).await.unwrap(), "B still holds the claim");
@@ -93,10 +90,7 @@ pub async fn a_lapsed_holders_release_leaves_the_next_holders_claim(store: &dyn 
 
 pub async fn a_claim_whose_epoch_is_behind_the_users_cannot_prepare_or_record(store: &dyn AlarmStore) {
     let (_, from_a, b) = a_lapses_and_b_claims(store).await;
-    assert!(store
-        .record_delivery(&b, &from_a.alarms, from_a.request.as_deref())
-        .await
-        .unwrap());
+    assert!(store.record_delivery(&b, &from_a).await.unwrap());
     // The same holder with the epoch it claimed at: the digest it recorded is not counted.
     let stale = digest("d-stale", &[], "req-stale");
     assert!(
@@ -104,7 +98,7 @@ pub async fn a_claim_whose_epoch_is_behind_the_users_cannot_prepare_or_record(st
         "a stale epoch cannot prepare"
     );
     assert!(
-        !store.record_delivery(&b, &[], Some("req-stale")).await.unwrap(),
+        !store.record_delivery(&b, &sent(&[], Some("req-stale"))).await.unwrap(),
         "a stale epoch cannot record"
     );
     assert!(
@@ -124,7 +118,7 @@ pub async fn a_lapsed_claim_nobody_took_over_still_records(store: &dyn AlarmStor
     let from_a = digest("d-a", &due, "req-a");
     assert!(store.prepare_digest(&a, &from_a).await.unwrap());
     // A's claim expired at t(1000), but nobody claimed since: nothing was built on it.
-    assert!(store.record_delivery(&a, &due, Some("req-a")).await.unwrap());
+    assert!(store.record_delivery(&a, &sent(&due, Some("req-a"))).await.unwrap());
     assert!(store.due_alarms(&user("u1")).await.unwrap().is_empty());
     let b = claim(store, "b", t(1500)).await;
     assert_eq!(

@@ -14,7 +14,7 @@ pub use fencing::*;
 pub use lifecycle::*;
 pub use retention::*;
 
-use alarm_digest::domain::ports::AlarmStore;
+use alarm_digest::domain::ports::{AlarmStore, PreparedDigest};
 use alarm_digest::domain::query::{AckOutcome, AlarmFilter, HistoryLimits, PageRequest, SortOrder};
 use alarm_digest::domain::{
     AlarmEvent, AlarmId, AlarmMetadata, AlarmState, ApplyOutcome, DueAlarm, EventTime, Status, UserId, Version,
@@ -75,6 +75,15 @@ async fn state(store: &dyn AlarmStore, u: &str, a: &str) -> AlarmState {
         .state
 }
 
+/// A digest of `alarms` as sent in answer to `request`, for recording.
+pub fn sent(alarms: &[DueAlarm], request: Option<&str>) -> PreparedDigest {
+    PreparedDigest {
+        id: format!("digest-{}", alarms.len()),
+        alarms: alarms.to_vec(),
+        request: request.map(str::to_string),
+    }
+}
+
 /// Claims, records `alarms` as delivered and releases, like a digest would.
 async fn deliver(store: &dyn AlarmStore, u: &str, alarms: &[DueAlarm]) {
     let claim = store
@@ -82,7 +91,7 @@ async fn deliver(store: &dyn AlarmStore, u: &str, alarms: &[DueAlarm]) {
         .await
         .unwrap()
         .unwrap();
-    assert!(store.record_delivery(&claim, alarms, None).await.unwrap());
+    assert!(store.record_delivery(&claim, &sent(alarms, None)).await.unwrap());
     assert!(store.release_digest(&claim).await.unwrap());
 }
 
@@ -370,9 +379,69 @@ pub async fn epoch_counts_recorded_digests(store: &dyn AlarmStore) {
             .unwrap()
             .unwrap();
         assert_eq!(claim.epoch, expected);
-        assert!(store.record_delivery(&claim, &[], None).await.unwrap());
+        assert!(store.record_delivery(&claim, &sent(&[], None)).await.unwrap());
         assert!(store.release_digest(&claim).await.unwrap());
     }
+}
+
+pub async fn the_latest_sent_digests_are_kept_newest_first_per_user(store: &dyn AlarmStore) {
+    use alarm_digest::domain::ports::SENT_DIGESTS_KEPT;
+    assert_eq!(store.sent_digests(&user("u1")).await.unwrap(), []);
+    store
+        .apply(&[ev("u1", "a1", 0, Warning), ev("u1", "a2", 1, Critical)])
+        .await
+        .unwrap();
+    let due = store.due_alarms(&user("u1")).await.unwrap();
+    let total = SENT_DIGESTS_KEPT + 3;
+    let before =
+        alarm_digest::domain::ports::Clock::now(&alarm_digest::domain::ports::SystemClock).as_nanos() / 1_000_000;
+    for n in 0..total {
+        let claim = store
+            .claim_digest(&user("u1"), "a", EventTime::from_nanos(T0), Duration::from_secs(5))
+            .await
+            .unwrap()
+            .unwrap();
+        let digest = PreparedDigest {
+            id: format!("d{n}"),
+            alarms: due[..n % 3].to_vec(),
+            request: None,
+        };
+        assert!(store.record_delivery(&claim, &digest).await.unwrap());
+        assert!(store.release_digest(&claim).await.unwrap());
+    }
+    // A claim lost before recording logs nothing.
+    let lost = store
+        .claim_digest(&user("u1"), "b", EventTime::from_nanos(T0), Duration::from_secs(5))
+        .await
+        .unwrap()
+        .unwrap();
+    let stale = DigestClaim {
+        epoch: 0,
+        ..lost.clone()
+    };
+    assert!(!store.record_delivery(&stale, &sent(&due, None)).await.unwrap());
+    assert!(store.release_digest(&lost).await.unwrap());
+
+    let kept = store.sent_digests(&user("u1")).await.unwrap();
+    let ids: Vec<&str> = kept.iter().map(|d| d.id.as_str()).collect();
+    let expected: Vec<String> = (total - SENT_DIGESTS_KEPT..total)
+        .rev()
+        .map(|n| format!("d{n}"))
+        .collect();
+    assert_eq!(ids, expected);
+    let sizes: Vec<usize> = kept.iter().map(|d| d.alarms).collect();
+    let expected_sizes: Vec<usize> = (total - SENT_DIGESTS_KEPT..total).rev().map(|n| n % 3).collect();
+    assert_eq!(sizes, expected_sizes);
+    assert!(
+        kept.windows(2).all(|w| w[0].recorded_ms >= w[1].recorded_ms),
+        "{kept:?}"
+    );
+    assert!(kept.iter().all(|d| d.recorded_ms >= before), "{kept:?}");
+    assert_eq!(
+        store.sent_digests(&user("u2")).await.unwrap(),
+        [],
+        "another user's log is their own"
+    );
 }
 
 /// A deterministic shuffle so failures reproduce.
@@ -452,10 +521,7 @@ pub async fn prepared_digest_is_handed_to_the_next_holder_until_recorded(store: 
         !store.prepare_digest(&first, &prepared).await.unwrap(),
         "a lost claim cannot prepare"
     );
-    assert!(store
-        .record_delivery(&second, &prepared.alarms, prepared.request.as_deref())
-        .await
-        .unwrap());
+    assert!(store.record_delivery(&second, &prepared).await.unwrap());
     assert!(store.release_digest(&second).await.unwrap());
     let third = store.claim_digest(&u, "c", t(2100), ttl).await.unwrap().unwrap();
     assert_eq!(third.pending, None, "recording clears the prepared digest");
@@ -475,7 +541,10 @@ pub async fn answered_requests_are_remembered_newest_last_and_bounded(store: &dy
             .unwrap()
             .unwrap();
         let request = (i % 4 != 0).then(|| format!("r{i}"));
-        assert!(store.record_delivery(&claim, &[], request.as_deref()).await.unwrap());
+        assert!(store
+            .record_delivery(&claim, &sent(&[], request.as_deref()))
+            .await
+            .unwrap());
         assert!(store.release_digest(&claim).await.unwrap());
     }
     let claim = store

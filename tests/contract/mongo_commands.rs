@@ -2,7 +2,7 @@
 //! the driver's command monitoring: deterministic, and what predicts a real mongod's load.
 
 use super::mongo_durability::{monitored_store, Seen};
-use super::{ev, user};
+use super::{ev, sent, user};
 use crate::support::NatsServer;
 use alarm_digest::app::{Ports, UseCaseSettings, UseCases};
 use alarm_digest::digests::ClaimSettings;
@@ -57,7 +57,7 @@ async fn digest(store: &MongoStore) -> usize {
         request: Some("req-1".into()),
     };
     assert!(store.prepare_digest(&claim, &prepared).await.unwrap());
-    assert!(store.record_delivery(&claim, &due, Some("req-1")).await.unwrap());
+    assert!(store.record_delivery(&claim, &sent(&due, Some("req-1"))).await.unwrap());
     assert!(store.release_digest(&claim).await.unwrap());
     due.len()
 }

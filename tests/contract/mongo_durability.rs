@@ -3,7 +3,7 @@
 //! unless the store URL asks for something else.
 
 use super::pager::{opened, policy, service, T0 as PAGER_T0};
-use super::{alarm, ev, user, v, LIMITS};
+use super::{alarm, ev, sent, user, v, LIMITS};
 use crate::support;
 use alarm_digest::domain::pager::{PagerStore, PolicyRepository};
 use alarm_digest::domain::ports::{AlarmStore, PreparedDigest};
@@ -85,7 +85,7 @@ async fn drive_every_write(store: &MongoStore) {
         request: Some("req-1".into()),
     };
     assert!(store.prepare_digest(&claim, &prepared).await.unwrap());
-    store.record_delivery(&claim, &due, Some("req-1")).await.unwrap();
+    store.record_delivery(&claim, &sent(&due, Some("req-1"))).await.unwrap();
     store.release_digest(&claim).await.unwrap();
     let again = store
         .claim_digest(&user("u1"), "replica-b", EventTime::from_nanos(2_000_000), ttl)
@@ -96,7 +96,7 @@ async fn drive_every_write(store: &MongoStore) {
         alarm_id: alarm("a1"),
         version: v(10, Status::Critical),
     }];
-    store.record_delivery(&again, &late, None).await.unwrap();
+    store.record_delivery(&again, &sent(&late, None)).await.unwrap();
     store.release_digest(&again).await.unwrap();
     store.trim_history().await.unwrap();
 

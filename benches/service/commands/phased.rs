@@ -3,7 +3,7 @@
 
 use super::Tally;
 use alarm_digest::domain::ports::{
-    AlarmActivityStore, AlarmRecord, AlarmStore, DigestClaim, PreparedDigest, StoreError,
+    AlarmActivityStore, AlarmRecord, AlarmStore, DigestClaim, PreparedDigest, SentDigest, StoreError,
 };
 use alarm_digest::domain::query::{AckOutcome, AlarmActivity, AlarmFilter, Counts, HistoryEntry, Page, PageRequest};
 use alarm_digest::domain::retention::{Sweep, Swept};
@@ -49,14 +49,14 @@ impl AlarmStore for Phased {
         self.inner.prepare_digest(claim, digest).await
     }
 
-    async fn record_delivery(
-        &self,
-        claim: &DigestClaim,
-        alarms: &[DueAlarm],
-        request: Option<&str>,
-    ) -> Result<bool, StoreError> {
+    async fn record_delivery(&self, claim: &DigestClaim, digest: &PreparedDigest) -> Result<bool, StoreError> {
         self.enter("record");
-        self.inner.record_delivery(claim, alarms, request).await
+        self.inner.record_delivery(claim, digest).await
+    }
+
+    async fn sent_digests(&self, user: &UserId) -> Result<Vec<SentDigest>, StoreError> {
+        self.enter("sent");
+        self.inner.sent_digests(user).await
     }
 
     async fn claim_digest(

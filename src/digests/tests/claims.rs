@@ -2,7 +2,7 @@
 //! a holder that outlived it.
 
 use super::*;
-use crate::domain::ports::AlarmActivityStore;
+use crate::domain::ports::{AlarmActivityStore, SentDigest};
 use crate::domain::query::AlarmActivity;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -65,11 +65,7 @@ async fn publish_outliving_its_claim(f: &Fixture, finish_as_other: bool) -> (Dig
         assert_eq!(left.id, f.publisher.attempted()[0].as_str());
         assert_eq!(left.request.as_deref(), Some("r1"));
         if finish_as_other {
-            assert!(f
-                .store
-                .record_delivery(&other, &left.alarms, left.request.as_deref())
-                .await
-                .unwrap());
+            assert!(f.store.record_delivery(&other, &left).await.unwrap());
             other.epoch += 1;
         }
         stalled.answer(Ok(()));
@@ -195,13 +191,11 @@ impl AlarmStore for TakenOverBeforePrepare {
         }
         self.store.prepare_digest(claim, digest).await
     }
-    async fn record_delivery(
-        &self,
-        claim: &DigestClaim,
-        alarms: &[DueAlarm],
-        request: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        self.store.record_delivery(claim, alarms, request).await
+    async fn record_delivery(&self, claim: &DigestClaim, digest: &PreparedDigest) -> Result<bool, StoreError> {
+        self.store.record_delivery(claim, digest).await
+    }
+    async fn sent_digests(&self, user: &UserId) -> Result<Vec<SentDigest>, StoreError> {
+        self.store.sent_digests(user).await
     }
     async fn claim_digest(
         &self,

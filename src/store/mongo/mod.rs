@@ -13,7 +13,10 @@ mod pipeline;
 mod queries;
 mod retention;
 
-use crate::domain::ports::{AlarmRecord, AlarmStore, DigestClaim, PreparedDigest, StoreError, ANSWERED_REQUESTS_KEPT};
+use crate::domain::ports::{
+    AlarmRecord, AlarmStore, DigestClaim, PreparedDigest, SentDigest, StoreError, ANSWERED_REQUESTS_KEPT,
+    SENT_DIGESTS_KEPT,
+};
 use crate::domain::query::{AckOutcome, AlarmFilter, Counts, HistoryEntry, HistoryLimits, Page, PageRequest};
 use crate::domain::retention::{Sweep, Swept};
 use crate::domain::{AlarmEvent, AlarmId, ApplyOutcome, DueAlarm, EventTime, UserId};
@@ -168,12 +171,8 @@ impl AlarmStore for MongoStore {
         Ok(result.matched_count == 1)
     }
 
-    async fn record_delivery(
-        &self,
-        claim: &DigestClaim,
-        alarms: &[DueAlarm],
-        request: Option<&str>,
-    ) -> Result<bool, StoreError> {
+    async fn record_delivery(&self, claim: &DigestClaim, digest: &PreparedDigest) -> Result<bool, StoreError> {
+        let (alarms, request) = (&digest.alarms, digest.request.as_deref());
         // The alarms first, the claim last: a claim counted and cleared with its alarms not
         // yet recorded would let the next digest send them again. A claim lost meanwhile
         // leaves these versions recorded (they were published) and the claim to its holder.
@@ -216,13 +215,15 @@ impl AlarmStore for MongoStore {
                 format!("{} delivery records kept losing write races; retry", pending.len()).into(),
             ));
         }
-        let mut update = doc! { "$inc": { "epoch": 1_i64 }, "$set": { "pending": null } };
+        let sent = doc! { "id": &digest.id, "at": now_ms(), "alarms": alarms.len() as i64 };
+        let mut push = doc! { "sent": { "$each": [sent], "$slice": -(SENT_DIGESTS_KEPT as i64) } };
         if let Some(request) = request {
-            update.insert(
-                "$push",
-                doc! { "answered": { "$each": [request], "$slice": -(ANSWERED_REQUESTS_KEPT as i64) } },
+            push.insert(
+                "answered",
+                doc! { "$each": [request], "$slice": -(ANSWERED_REQUESTS_KEPT as i64) },
             );
         }
+        let update = doc! { "$inc": { "epoch": 1_i64 }, "$set": { "pending": null }, "$push": push };
         let counted = self
             .claims
             .update_one(held(claim), update)
@@ -307,6 +308,35 @@ impl AlarmStore for MongoStore {
             .await
             .map_err(to_store_error)?;
         Ok(released.matched_count == 1)
+    }
+
+    async fn sent_digests(&self, user: &UserId) -> Result<Vec<SentDigest>, StoreError> {
+        let found = self
+            .claims
+            .find_one(doc! { "_id": user.as_str() })
+            .projection(doc! { "sent": 1 })
+            .await
+            .map_err(to_store_error)?;
+        let corrupt = |e: String| StoreError::Corrupt(format!("sent digests of {user}: {e}").into());
+        let Some(found) = found else { return Ok(Vec::new()) };
+        let Ok(sent) = found.get_array("sent") else {
+            return Ok(Vec::new());
+        };
+        let mut digests = sent
+            .iter()
+            .map(|entry| {
+                let entry = entry
+                    .as_document()
+                    .ok_or_else(|| corrupt("an entry is not a document".into()))?;
+                Ok(SentDigest {
+                    id: entry.get_str("id").map_err(|e| corrupt(e.to_string()))?.to_string(),
+                    recorded_ms: entry.get_i64("at").map_err(|e| corrupt(e.to_string()))?,
+                    alarms: entry.get_i64("alarms").map_err(|e| corrupt(e.to_string()))? as usize,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        digests.reverse();
+        Ok(digests)
     }
 
     async fn alarm(&self, user: &UserId, alarm: &AlarmId) -> Result<Option<AlarmRecord>, StoreError> {

@@ -8,10 +8,11 @@ mod schema;
 mod wal;
 mod writer;
 
-use crate::domain::ports::{AlarmRecord, AlarmStore, DigestClaim, Failure, PreparedDigest, StoreError};
+use crate::domain::ports::{AlarmRecord, AlarmStore, DigestClaim, Failure, PreparedDigest, SentDigest, StoreError};
 use crate::domain::query::{AckOutcome, AlarmFilter, Counts, HistoryEntry, HistoryLimits, Page, PageRequest};
 use crate::domain::retention::{Sweep, Swept};
 use crate::domain::{AlarmEvent, AlarmId, ApplyOutcome, DueAlarm, EventTime, UserId};
+use crate::store::prepared;
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -222,15 +223,16 @@ impl AlarmStore for SqliteStore {
         self.write(move |conn| rows::prepare(conn, &claim, &digest)).await
     }
 
-    async fn record_delivery(
-        &self,
-        claim: &DigestClaim,
-        alarms: &[DueAlarm],
-        request: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        let (claim, alarms, request) = (claim.clone(), alarms.to_vec(), request.map(str::to_string));
-        self.write(move |conn| rows::record_delivery(conn, &claim, &alarms, request.as_deref(), now_ms()))
+    async fn record_delivery(&self, claim: &DigestClaim, digest: &PreparedDigest) -> Result<bool, StoreError> {
+        let (claim, digest) = (claim.clone(), digest.clone());
+        self.write(move |conn| rows::record_delivery(conn, &claim, &digest, now_ms()))
             .await
+    }
+
+    async fn sent_digests(&self, user: &UserId) -> Result<Vec<SentDigest>, StoreError> {
+        let user = user.clone();
+        let text = self.read(move |conn| rows::sent_digests(conn, &user)).await?;
+        prepared::decode_sent(&text)
     }
 
     async fn claim_digest(

@@ -205,29 +205,39 @@ pub(super) fn due_alarms(conn: &Connection, user: &UserId) -> rusqlite::Result<V
 /// Digests with more alarms than this read their states in one query.
 const BULK_READ_FROM: usize = 32;
 
-/// The requests the user's claim remembers, if the claim is still this holder's at this
-/// epoch. Read in the writer's transaction, so the answer holds until it commits.
-fn answered_if_held(conn: &Connection, claim: &DigestClaim) -> rusqlite::Result<Option<String>> {
-    conn.prepare_cached("SELECT answered FROM digest_claims WHERE user_id = ?1 AND holder = ?2 AND epoch = ?3")?
+/// The requests the user's claim remembers and its sent-digest log, if the claim is still
+/// this holder's at this epoch. Read in the writer's transaction, so the answer holds
+/// until it commits.
+fn logs_if_held(conn: &Connection, claim: &DigestClaim) -> rusqlite::Result<Option<(String, String)>> {
+    conn.prepare_cached("SELECT answered, sent FROM digest_claims WHERE user_id = ?1 AND holder = ?2 AND epoch = ?3")?
         .query_row(params![claim.user_id.as_str(), claim.holder, claim.epoch as i64], |r| {
-            r.get(0)
+            Ok((r.get(0)?, r.get(1)?))
         })
         .optional()
 }
 
-/// Moves each alarm's delivery record forward and counts the digest in the user's epoch,
-/// all in the writer's transaction and only if the claim is still this holder's at this
-/// epoch; `false`, with nothing written, when it is not.
+/// The user's sent-digest log as stored; `[]` before the first digest.
+pub(super) fn sent_digests(conn: &Connection, user: &UserId) -> rusqlite::Result<String> {
+    Ok(conn
+        .prepare_cached("SELECT sent FROM digest_claims WHERE user_id = ?1")?
+        .query_row([user.as_str()], |r| r.get(0))
+        .optional()?
+        .unwrap_or_else(|| "[]".to_string()))
+}
+
+/// Moves each alarm's delivery record forward, counts the digest in the user's epoch and
+/// logs it, all in the writer's transaction and only if the claim is still this holder's
+/// at this epoch; `false`, with nothing written, when it is not.
 pub(super) fn record_delivery(
     conn: &Connection,
     claim: &DigestClaim,
-    alarms: &[DueAlarm],
-    request: Option<&str>,
+    digest: &PreparedDigest,
     now_ms: i64,
 ) -> rusqlite::Result<bool> {
-    let Some(answered) = answered_if_held(conn, claim)? else {
+    let Some((answered, sent)) = logs_if_held(conn, claim)? else {
         return Ok(false);
     };
+    let (alarms, request) = (&digest.alarms, digest.request.as_deref());
     let mut read = conn.prepare_cached(&format!(
         "SELECT {STATE_COLUMNS} FROM alarms WHERE user_id = ?1 AND alarm_id = ?2"
     ))?;
@@ -275,14 +285,15 @@ pub(super) fn record_delivery(
     }
     let answered = serde_json::to_string(&answered).expect("strings serialize");
     conn.prepare_cached(
-        "UPDATE digest_claims SET epoch = epoch + 1, pending = NULL, answered = ?4
+        "UPDATE digest_claims SET epoch = epoch + 1, pending = NULL, answered = ?4, sent = ?5
          WHERE user_id = ?1 AND holder = ?2 AND epoch = ?3",
     )?
     .execute(params![
         claim.user_id.as_str(),
         claim.holder,
         claim.epoch as i64,
-        answered
+        answered,
+        prepared::log_sent(&sent, digest, now_ms),
     ])?;
     Ok(true)
 }

@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-const VERSION: i64 = 3;
+const VERSION: i64 = 4;
 
 const V1: &str = "
 CREATE TABLE IF NOT EXISTS alarms (
@@ -130,6 +130,10 @@ CREATE TABLE IF NOT EXISTS store_totals (
 ) WITHOUT ROWID;
 ";
 
+/// The user's latest sent digests, for people to look at: `[[id, recorded_ms, alarms]]`,
+/// oldest first, beside the claim whose epoch counts them.
+const V4: &str = "ALTER TABLE digest_claims ADD COLUMN sent TEXT NOT NULL DEFAULT '[]';";
+
 /// Creates or upgrades the schema; refuses a database written by a newer version.
 pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -151,6 +155,9 @@ pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         }
         if current < 3 {
             conn.execute_batch(V3)?;
+        }
+        if current < 4 {
+            conn.execute_batch(V4)?;
         }
         conn.execute_batch(&format!("PRAGMA user_version = {VERSION}"))
     })();
