@@ -1,6 +1,7 @@
-//! Console sessions when `API_READ_TOKEN`/`API_TOKEN` are set: a login form that sets an
-//! HttpOnly, SameSite=Strict cookie holding the token, a CSRF token on every write form,
-//! and logout. Without tokens the console is open, as the API is.
+//! Console sessions when `API_READ_TOKEN`/`API_TOKEN` are set: a login form that opens a
+//! 12-hour session in an HttpOnly, SameSite=Strict cookie signed with the token (never the
+//! token itself), a CSRF token on every write form, and logout. Without tokens the
+//! console is open, as the API is.
 
 use super::layout::{page, with_status};
 use crate::http::auth::{token_matches, Tokens};
@@ -10,9 +11,11 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use hmac::{Hmac, Mac};
 use maud::html;
 use serde::Deserialize;
-use sha2::{Digest as _, Sha256};
+use sha2::Sha256;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "alarm_digest_session";
@@ -35,57 +38,129 @@ impl Access {
     }
 }
 
+/// How long a session lasts after logging in.
+const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+
+/// What a session was opened with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    /// The read token (`API_READ_TOKEN`).
+    Read,
+    /// The write token (`API_TOKEN`).
+    Write,
+}
+
+impl Level {
+    fn as_str(self) -> &'static str {
+        match self {
+            Level::Read => "r",
+            Level::Write => "w",
+        }
+    }
+
+    /// The configured token of this level.
+    fn token(self, tokens: &Tokens) -> Option<&str> {
+        match self {
+            Level::Read => tokens.read.as_deref(),
+            Level::Write => tokens.write.as_deref(),
+        }
+    }
+}
+
+/// HMAC-SHA256 keyed with a token over `parts`, each followed by a NUL.
+fn mac(token: &str, parts: &[&str]) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(token.as_bytes()).expect("HMAC takes a key of any length");
+    for part in parts {
+        mac.update(part.as_bytes());
+        mac.update(b"\0");
+    }
+    mac
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unix_seconds(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// A session cookie's value, `{level}.{expires}.{signature}`: signed with the token it was
+/// opened with, so it holds no secret, ends at `expires` (Unix seconds), and every session
+/// ends when that token changes. Any replica with the same tokens accepts it.
+fn open_session(level: Level, token: &str, now: SystemTime) -> String {
+    let expires = (unix_seconds(now) + SESSION_TTL.as_secs()).to_string();
+    let signature = mac(token, &["alarm-digest console session", level.as_str(), &expires]).finalize();
+    format!("{}.{expires}.{}", level.as_str(), hex(&signature.into_bytes()))
+}
+
+/// The level of a session cookie's value, if its signature holds under the configured
+/// token of that level and it has not expired.
+fn session_level(value: &str, tokens: &Tokens, now: SystemTime) -> Option<Level> {
+    let mut parts = value.splitn(3, '.');
+    let level = match parts.next()? {
+        "r" => Level::Read,
+        "w" => Level::Write,
+        _ => return None,
+    };
+    let expires = parts.next()?;
+    let signature = parts.next()?;
+    if expires.parse::<u64>().ok()? <= unix_seconds(now) {
+        return None;
+    }
+    let signature = (0..signature.len())
+        .step_by(2)
+        .map(|i| signature.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect::<Option<Vec<u8>>>()?;
+    mac(
+        level.token(tokens)?,
+        &["alarm-digest console session", level.as_str(), expires],
+    )
+    .verify_slice(&signature)
+    .ok()
+    .map(|()| level)
+}
+
 /// Reads the session cookie against the configured tokens. `None`: reads are not allowed.
-fn access(tokens: &Tokens, headers: &HeaderMap) -> Option<Access> {
+fn access(tokens: &Tokens, headers: &HeaderMap, now: SystemTime) -> Option<Access> {
     if tokens.read.is_none() && tokens.write.is_none() {
         return Some(Access {
             can_write: true,
             ..Access::default()
         });
     }
-    let presented = session_token(headers);
-    let is = |expected: &Option<String>| match (&presented, expected) {
-        (Some(p), Some(e)) => token_matches(p, e),
-        _ => false,
-    };
-    let writer = is(&tokens.write);
-    let reader = writer || is(&tokens.read);
-    let logged_in = reader;
-    let can_read = reader || tokens.read.is_none();
-    let can_write = writer || (tokens.write.is_none() && reader);
+    let cookie = session_cookie(headers);
+    let level = cookie.and_then(|c| session_level(c, tokens, now));
+    let logged_in = level.is_some();
+    let can_read = logged_in || tokens.read.is_none();
+    let can_write = level == Some(Level::Write) || (tokens.write.is_none() && logged_in);
     can_read.then(|| Access {
         logged_in,
         can_write,
-        csrf: presented
-            .as_deref()
-            .filter(|_| logged_in)
-            .map(csrf_for)
-            .unwrap_or_default(),
+        csrf: match (level, cookie) {
+            (Some(level), Some(cookie)) => csrf_for(level.token(tokens).unwrap_or_default(), cookie),
+            _ => String::new(),
+        },
     })
 }
 
-/// The token in the session cookie, hex-decoded.
-fn session_token(headers: &HeaderMap) -> Option<String> {
-    let value = headers
+/// The session cookie's value, as sent.
+fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))?;
-    let bytes = (0..value.len())
-        .step_by(2)
-        .map(|i| value.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-        .collect::<Option<Vec<u8>>>()?;
-    String::from_utf8(bytes).ok()
+        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('='))
 }
 
-/// The CSRF token of a session: derived from its secret token, which only the server and
-/// the HttpOnly cookie hold, so another site can neither read nor forge it.
-fn csrf_for(token: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(b"alarm-digest console csrf\0");
-    h.update(token.as_bytes());
-    h.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
+/// The CSRF token of a session: a signature of its cookie under its token, which only the
+/// server holds and the HttpOnly cookie carries, so another site can neither read nor
+/// forge it, and it changes with every login.
+fn csrf_for(token: &str, cookie: &str) -> String {
+    hex(&mac(token, &["alarm-digest console csrf", cookie])
+        .finalize()
+        .into_bytes()[..16])
 }
 
 /// Middleware of the pages: reads need the read token (when set), writes the write token;
@@ -96,7 +171,7 @@ pub async fn require(State(state): State<AppState>, mut request: Request, next: 
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".into());
-    match access(&state.tokens, request.headers()) {
+    match access(&state.tokens, request.headers(), SystemTime::now()) {
         Some(access) if request.method() == Method::GET || access.can_write => {
             request.extensions_mut().insert(access);
             next.run(request).await
@@ -155,18 +230,23 @@ pub struct Login {
     next: Option<String>,
 }
 
-/// `POST /login`: a valid token sets the session cookie; anything else is a 401 form.
+/// `POST /login`: a valid token opens a session (the write token's, when it is both);
+/// anything else is a 401 form.
 pub async fn login(State(state): State<AppState>, Form(form): Form<Login>) -> Response {
-    let valid = [&state.tokens.write, &state.tokens.read]
-        .into_iter()
-        .flatten()
-        .any(|expected| token_matches(&form.token, expected));
+    let level = [Level::Write, Level::Read].into_iter().find(|level| {
+        level
+            .token(&state.tokens)
+            .is_some_and(|t| token_matches(&form.token, t))
+    });
     let next = safe_next(form.next.as_deref());
-    if !valid {
+    let Some(level) = level else {
         return login_page(StatusCode::UNAUTHORIZED, next, Some("That token is not valid."));
-    }
-    let hex: String = form.token.bytes().map(|b| format!("{b:02x}")).collect();
-    let cookie = format!("{COOKIE}={hex}; HttpOnly; SameSite=Strict; Path=/");
+    };
+    let value = open_session(level, &form.token, SystemTime::now());
+    let cookie = format!(
+        "{COOKIE}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        SESSION_TTL.as_secs()
+    );
     let mut response = Redirect::to(next).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
@@ -183,7 +263,7 @@ pub struct Logout {
 
 /// `POST /logout`: clears the cookie (a forged logout, without the CSRF token, does not).
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<Logout>) -> Response {
-    if let Some(access) = access(&state.tokens, &headers) {
+    if let Some(access) = access(&state.tokens, &headers, SystemTime::now()) {
         if !access.csrf_matches(&form.csrf) {
             return login_page(
                 StatusCode::FORBIDDEN,
@@ -204,10 +284,15 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, Form(form
 mod tests {
     use super::*;
 
-    fn with_cookie(token: &str) -> HeaderMap {
-        let hex: String = token.bytes().map(|b| format!("{b:02x}")).collect();
+    const T0: Duration = Duration::from_secs(1_800_000_000);
+
+    fn at(offset: Duration) -> SystemTime {
+        UNIX_EPOCH + T0 + offset
+    }
+
+    fn with_cookie(value: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, format!("other=1; {COOKIE}={hex}").parse().unwrap());
+        h.insert(header::COOKIE, format!("other=1; {COOKIE}={value}").parse().unwrap());
         h
     }
 
@@ -220,21 +305,51 @@ mod tests {
 
     #[test]
     fn without_tokens_everything_is_open_and_needs_no_csrf() {
-        let a = access(&Tokens::default(), &HeaderMap::new()).unwrap();
+        let a = access(&Tokens::default(), &HeaderMap::new(), at(Duration::ZERO)).unwrap();
         assert!(a.can_write && !a.logged_in && a.csrf_matches(""));
     }
 
     #[test]
     fn with_tokens_nothing_is_allowed_without_a_valid_session() {
         let t = tokens(Some("r"), Some("w"));
-        assert!(access(&t, &HeaderMap::new()).is_none());
-        assert!(access(&t, &with_cookie("x")).is_none());
-        let reader = access(&t, &with_cookie("r")).unwrap();
+        let now = at(Duration::ZERO);
+        assert!(access(&t, &HeaderMap::new(), now).is_none());
+        for forged in ["w", "w.9999999999.00", "x.1.2", "", "w..", "r.9999999999.zz"] {
+            assert!(access(&t, &with_cookie(forged), now).is_none(), "{forged}");
+        }
+        let guessed = open_session(Level::Write, "guess", now);
+        assert!(access(&t, &with_cookie(&guessed), now).is_none());
+        let reader = access(&t, &with_cookie(&open_session(Level::Read, "r", now)), now).unwrap();
         assert!(reader.logged_in && !reader.can_write);
-        let writer = access(&t, &with_cookie("w")).unwrap();
+        let session = open_session(Level::Write, "w", now);
+        let writer = access(&t, &with_cookie(&session), now).unwrap();
         assert!(writer.can_write);
-        assert!(writer.csrf_matches(&csrf_for("w")));
-        assert!(!writer.csrf_matches("") && !writer.csrf_matches(&csrf_for("r")));
+        assert!(writer.csrf_matches(&csrf_for("w", &session)));
+        assert!(!writer.csrf_matches("") && !writer.csrf_matches(&csrf_for("r", &session)));
+    }
+
+    #[test]
+    fn a_session_holds_no_token_and_ends_when_it_expires_or_its_token_changes() {
+        let now = at(Duration::ZERO);
+        let session = open_session(Level::Write, "secret-write-token", now);
+        assert!(!session.contains("secret-write-token"));
+        assert!(!session.contains(&hex(b"secret-write-token")));
+        let t = tokens(None, Some("secret-write-token"));
+        let level = |value: &str, t: &Tokens, later: Duration| session_level(value, t, at(later));
+        assert_eq!(
+            level(&session, &t, SESSION_TTL - Duration::from_secs(1)),
+            Some(Level::Write)
+        );
+        assert_eq!(level(&session, &t, SESSION_TTL), None, "expired");
+        assert_eq!(level(&session, &tokens(None, Some("rotated")), Duration::ZERO), None);
+        let longer = session.replacen(&(T0 + SESSION_TTL).as_secs().to_string(), "9999999999", 1);
+        assert_eq!(
+            level(&longer, &t, Duration::ZERO),
+            None,
+            "an extended expiry breaks the signature"
+        );
+        let promoted = open_session(Level::Read, "secret-write-token", now).replacen('r', "w", 1);
+        assert_eq!(level(&promoted, &t, Duration::ZERO), None, "a level is signed");
     }
 
     #[test]
