@@ -1,7 +1,8 @@
 //! `make bench`: the ceilings (NATS core, JetStream consume-with-ack, a plain SQLite upsert,
 //! a plain MongoDB bulk upsert) and, in the same run, the store adapters and the service
 //! end to end (ingest on SQLite and on MongoDB-wire, digest latency against the transport
-//! floor, a digest of 100,000 alarms, peak memory, MongoDB commands per operation).
+//! floor, a digest of 100,000 alarms, peak memory, MongoDB commands per operation, the
+//! console's pages at 10,000 alarms and 500 services against plain reads of their rows).
 //!
 //! Prints one line per figure and writes `docs/BENCHMARKS.md` (`BENCH_OUT` elsewhere).
 //! `BENCH_QUICK=1` runs small counts and writes nothing unless `BENCH_OUT` is set: `make
@@ -22,6 +23,7 @@ mod engine;
 
 mod ceilings;
 mod commands;
+mod console;
 mod cpu;
 mod floor;
 mod ingest;
@@ -54,6 +56,8 @@ pub struct Plan {
     pub huge: usize,
     /// How long the replica at rest is watched.
     pub idle: Duration,
+    /// Console pages: (alarms, services, requests per page).
+    pub console: (usize, usize, usize),
 }
 
 impl Plan {
@@ -73,6 +77,7 @@ impl Plan {
                 latency: [(10, 20), (100, 20), (1_000, 10), (10_000, 3)],
                 huge: 20_000,
                 idle: Duration::from_secs(4),
+                console: (2_000, 100, 10),
             }
         } else {
             Plan {
@@ -88,6 +93,7 @@ impl Plan {
                 latency: [(10, 200), (100, 200), (1_000, 100), (10_000, 20)],
                 huge: 100_000,
                 idle: Duration::from_secs(10),
+                console: (10_000, 500, 50),
             }
         }
     }
@@ -189,6 +195,11 @@ async fn bench() {
     drop(nats);
     out.line_commands(&counts);
     out.commands = Some(counts);
+
+    let (alarms, services, samples) = plan.console;
+    let console = console::run(alarms, services, samples).await;
+    out.line_console(&console);
+    out.console = Some(console);
     out.took = began.elapsed();
     out.finish();
 }

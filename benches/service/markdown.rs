@@ -358,5 +358,44 @@ pub fn render(r: &Report) -> String {
     bounds(&mut md, r);
     latency(&mut md, r);
     commands(&mut md, r);
+    console(&mut md, r);
     md
+}
+
+fn console(md: &mut String, r: &Report) {
+    let Some(run) = &r.console else { return };
+    let _ = writeln!(
+        md,
+        "## Console pages
+"
+    );
+    let _ = writeln!(
+        md,
+        "One replica on SQLite holding {} alarms of 100 users and {} services with an open \
+         incident; each page requested {} times, one at a time, over loopback (server time plus a \
+         local round trip). The ceiling is the plain SQL statement reading the same rows from the \
+         same database file, run in this process in the same run.\n",
+        thousands(run.alarms as f64),
+        thousands(run.services as f64),
+        run.pages.first().map_or(0, |p| p.samples.len())
+    );
+    let _ = writeln!(
+        md,
+        "| page | path | p50 (ms) | p99 (ms) | plain SQL reads | its p50 (ms) | page p50 / SQL p50 |"
+    );
+    let _ = writeln!(md, "|---|---|---:|---:|---|---:|---:|");
+    for p in &run.pages {
+        let _ = writeln!(
+            md,
+            "| {} | `{}` | {} | {} | {} | {} | {:.1}× |",
+            p.label,
+            p.path,
+            ms(p.quantile(0.50)),
+            ms(p.quantile(0.99)),
+            p.ceiling.0,
+            ms(p.ceiling_quantile(0.50)),
+            p.over_ceiling()
+        );
+    }
+    let _ = writeln!(md);
 }

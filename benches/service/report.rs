@@ -40,6 +40,7 @@ pub struct Report {
     pub ingest: Vec<(&'static str, StoreKind, usize, Ingest)>,
     pub latency: Option<LatencyRun>,
     pub commands: Option<CommandCounts>,
+    pub console: Option<crate::console::ConsoleRun>,
     pub took: Duration,
 }
 
@@ -93,6 +94,7 @@ impl Report {
             ingest: Vec::new(),
             latency: None,
             commands: None,
+            console: None,
             took: Duration::ZERO,
         }
     }
@@ -221,6 +223,21 @@ impl Report {
             c.idle_for.as_secs_f64(),
             c.idle.by_name()
         );
+    }
+
+    pub fn line_console(&self, run: &crate::console::ConsoleRun) {
+        for p in &run.pages {
+            println!(
+                "bench: console {} ({}): p50 {} ms, p99 {} ms; plain SQL ({}) p50 {} ms ({:.1}x)",
+                p.label,
+                p.path,
+                ms(p.quantile(0.50)),
+                ms(p.quantile(0.99)),
+                p.ceiling.0,
+                ms(p.ceiling_quantile(0.50)),
+                p.over_ceiling()
+            );
+        }
     }
 
     /// Prints the markdown and writes it where it belongs.

@@ -239,5 +239,16 @@ pub fn rows(r: &Report) -> Vec<Target> {
             why: format!("{}: fewer timer reads and pings", c.idle.by_name()),
         });
     }
+    if let Some(run) = &r.console {
+        if let Some((page, p99)) = run.slowest_p99() {
+            rows.push(Target {
+                figure: "console: the slowest page's p99 at 10,000 alarms and 500 services (loopback request)",
+                today: format!("{} ms ({})", crate::report::ms(p99), page.label),
+                target: "< 100 ms",
+                met: Some(p99 < std::time::Duration::from_millis(100)),
+                why: format!("{:.1}× the plain SQL read of its rows", page.over_ceiling()),
+            });
+        }
+    }
     rows
 }
