@@ -2,9 +2,12 @@
 //! the same router at `/` (the API stays under `/v1`); every asset is compiled in.
 
 mod alarms;
+mod charts;
+mod dead_letters;
 mod digest;
 mod layout;
 mod session;
+mod stats;
 
 use crate::http::AppState;
 use axum::http::header;
@@ -25,6 +28,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/alarms/{user}/{alarm}", get(alarms::one))
         .route("/alarms/{user}/{alarm}/ack", post(alarms::acknowledge))
         .route("/users/{user}/digest", get(digest::preview))
+        .route("/stats", get(stats::stats))
+        .route("/dead-letters", get(dead_letters::listing))
         .route_layer(from_fn_with_state(state.clone(), session::require));
     Router::new()
         .route("/login", get(session::login_form).post(session::login))
