@@ -52,7 +52,8 @@ struct LetterView {
     subject: Option<String>,
     /// Why it was refused.
     reason: Option<String>,
-    /// When it was dead-lettered (RFC 3339).
+    /// When it was dead-lettered (RFC 3339, UTC).
+    #[schema(format = DateTime)]
     dead_lettered_at: String,
     /// The payload's size in bytes.
     payload_bytes: usize,

@@ -80,8 +80,8 @@ impl From<&Bucket> for BucketView {
 #[derive(Serialize, ToSchema)]
 #[schema(as = HourCount)]
 struct HourView {
-    /// The start of the hour.
-    #[schema(value_type = super::openapi::Timestamp)]
+    /// The start of the hour (RFC 3339, UTC).
+    #[schema(format = DateTime)]
     hour: String,
     /// Episodes that started in it.
     count: u64,
