@@ -43,9 +43,18 @@ pub fn human(d: Duration) -> String {
             let text = format!("{:.1}", seconds(d));
             format!("{}s", text.strip_suffix(".0").unwrap_or(&text))
         }
-        60..3600 => format!("{}m {}s", s / 60, s % 60),
-        3600..86_400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
-        _ => format!("{}d {}h", s / 86_400, s % 86_400 / 3600),
+        60..3600 => two(s / 60, "m", s % 60, "s"),
+        3600..86_400 => two(s / 3600, "h", s % 3600 / 60, "m"),
+        _ => two(s / 86_400, "d", s % 86_400 / 3600, "h"),
+    }
+}
+
+/// `3m 20s`, or `3m` when the smaller unit is zero.
+fn two(large: u64, large_unit: &str, small: u64, small_unit: &str) -> String {
+    if small == 0 {
+        format!("{large}{large_unit}")
+    } else {
+        format!("{large}{large_unit} {small}{small_unit}")
     }
 }
 
@@ -133,7 +142,7 @@ pub async fn stats(
                 div.field {
                     label for={ "s-" (name) } { (label) }
                     input id={ "s-" (name) } type="text" name=(name) value=(value(name))
-                        placeholder=(hint) aria-describedby=[(!hint.is_empty()).then(|| format!("s-{name}-hint"))];
+                        aria-describedby=[(!hint.is_empty()).then(|| format!("s-{name}-hint"))];
                     @if !hint.is_empty() { small.hint id={ "s-" (name) "-hint" } { (hint) } }
                 }
             }
@@ -229,6 +238,7 @@ mod tests {
         assert_eq!(human(secs(42)), "42s");
         assert_eq!(human(Duration::from_millis(12_500)), "12.5s");
         assert_eq!(human(secs(200)), "3m 20s");
+        assert_eq!(human(secs(120)), "2m");
         assert_eq!(human(secs(7500)), "2h 5m");
         assert_eq!(human(secs(100_800)), "1d 4h");
     }
