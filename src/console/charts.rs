@@ -64,7 +64,11 @@ pub fn bar_chart(chart: &Chart) -> Markup {
     let base = HEIGHT - BOTTOM;
     let every = chart.label_every.max(1);
     let title_id = format!("{}-title", chart.id);
-    let summary = format!("{} bars, {} in all, the tallest {}", chart.bars.len(), total, max);
+    let bars = match chart.bars.len() {
+        1 => "1 bar".to_string(),
+        n => format!("{n} bars"),
+    };
+    let summary = format!("{bars}, {total} in all, the tallest {max}");
     html! {
         figure.chart id=(chart.id) {
             svg viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } role="img" aria-labelledby=(title_id)

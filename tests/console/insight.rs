@@ -159,7 +159,7 @@ async fn the_statistics_page_shows_the_apis_counts_and_response_times_for_a_serv
     assert_eq!(bucket_counts("time_to_resolve_buckets"), [0, 1, 0, 1, 0, 0, 0]);
     browser.screenshots("stats").await;
     browser
-        .eval("document.getElementById('charts').scrollIntoView(); return null")
+        .eval("document.getElementById('chart-acknowledge').scrollIntoView(); return null")
         .await;
     browser.screenshots("stats-charts").await;
 
