@@ -1,6 +1,7 @@
 //! Dead letters: input the intake refused for good, kept with why, and the port that
 //! reads the latest of them back.
 
+use super::failure::Failure;
 use super::EventTime;
 use async_trait::async_trait;
 
@@ -31,7 +32,7 @@ impl DeadLetter {
 pub enum DeadLetterError {
     /// The broker did not answer or refused for now; asking again later may succeed.
     #[error("the dead-letter log is unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Failure),
 }
 
 /// Reads dead letters back, newest first.

@@ -24,7 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 impl From<DeadLetterError> for ApiError {
     fn from(e: DeadLetterError) -> Self {
         match e {
-            DeadLetterError::Unavailable(detail) => ApiError::Unavailable(detail),
+            DeadLetterError::Unavailable(failure) => ApiError::Unavailable(failure.to_string()),
         }
     }
 }

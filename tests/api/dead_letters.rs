@@ -1,5 +1,6 @@
 //! `GET /v1/dead-letters` on the real binary and nats-server: input the intake refuses is
-//! listed with its reason, newest first, a page at a time.
+//! listed with its reason, newest first, a page at a time, past letters deleted from the
+//! stream.
 
 use crate::replica::{Replica, ServiceEnv, StoreKind};
 use crate::support::NatsServer;
@@ -85,6 +86,17 @@ pub async fn refused_input_is_listed_newest_first_with_its_reason_and_pages_back
     let older = first["older"].as_u64().expect("an older page");
     let (_, second) = get(&replica, &format!("/v1/dead-letters?limit=2&before={older}")).await;
     assert_eq!(sequences(&second), newest_first[2..]);
+    assert_eq!(second["older"], Value::Null);
+
+    // A letter deleted from the stream is skipped, and the pages walk past its gap.
+    assert!(stream.delete_message(newest_first[1]).await.unwrap());
+    let (_, gapped) = get(&replica, "/v1/dead-letters").await;
+    assert_eq!(sequences(&gapped), [newest_first[0], newest_first[2]]);
+    let (_, first) = get(&replica, "/v1/dead-letters?limit=1").await;
+    assert_eq!(sequences(&first), [newest_first[0]]);
+    let older = first["older"].as_u64().expect("an older page");
+    let (_, second) = get(&replica, &format!("/v1/dead-letters?limit=1&before={older}")).await;
+    assert_eq!(sequences(&second), [newest_first[2]]);
     assert_eq!(second["older"], Value::Null);
 
     for bad in ["limit=0", "limit=201", "before=0", "before=x", "after=1"] {

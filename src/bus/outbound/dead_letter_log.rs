@@ -3,6 +3,7 @@
 
 use super::dead_letters::{REASON_HEADER, SUBJECT_HEADER};
 use crate::domain::dead_letter::{DeadLetter, DeadLetterError, DeadLetterLog};
+use crate::domain::failure::Failure;
 use crate::domain::EventTime;
 use async_nats::jetstream::context::GetStreamErrorKind;
 use async_nats::jetstream::message::StreamMessage;
@@ -11,7 +12,10 @@ use async_nats::jetstream::{Context, ErrorCode};
 use async_trait::async_trait;
 
 /// Sequences a page may skip (removed letters) beyond the letters it returns, so one page
-/// costs a bounded number of requests however sparse the stream is.
+/// costs a bounded number of requests however sparse the stream is. Age and size limits
+/// remove letters from the old end, which moves the first sequence and costs no request;
+/// only letters deleted one by one leave gaps, and a page that meets more of them than
+/// this in a row ends early.
 const MAX_SKIPPED: u64 = 64;
 
 /// The dead letters of one JetStream stream.
@@ -31,8 +35,9 @@ impl NatsDeadLetterLog {
     }
 }
 
-fn unavailable(what: &str, error: impl std::fmt::Display) -> DeadLetterError {
-    DeadLetterError::Unavailable(format!("{what}: {error}"))
+/// `Unavailable`, saying what was being read, the broker's error kept underneath.
+fn unavailable(what: &str, error: impl std::error::Error + Send + Sync + 'static) -> DeadLetterError {
+    DeadLetterError::Unavailable(Failure::from(format!("{what}: {error}")).with_cause(error))
 }
 
 /// A stored message as a dead letter; its headers name its origin and reason.
