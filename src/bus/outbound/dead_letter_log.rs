@@ -56,7 +56,8 @@ fn letter(message: StreamMessage) -> DeadLetter {
 #[async_trait]
 impl DeadLetterLog for NatsDeadLetterLog {
     async fn latest(&self, before: Option<u64>, limit: usize) -> Result<Vec<DeadLetter>, DeadLetterError> {
-        let mut stream = match self.js.get_stream(&self.stream).await {
+        // Getting the stream asks for its info: its first and last sequences come with it.
+        let stream = match self.js.get_stream(&self.stream).await {
             Ok(stream) => stream,
             Err(e) => match e.kind() {
                 GetStreamErrorKind::JetStream(api) if api.error_code() == ErrorCode::STREAM_NOT_FOUND => {
@@ -65,12 +66,7 @@ impl DeadLetterLog for NatsDeadLetterLog {
                 _ => return Err(unavailable("reading the dead-letter stream", e)),
             },
         };
-        let state = stream
-            .info()
-            .await
-            .map_err(|e| unavailable("reading the dead-letter stream", e))?
-            .state
-            .clone();
+        let state = &stream.cached_info().state;
         let mut sequence = before.map_or(state.last_sequence, |b| b.saturating_sub(1).min(state.last_sequence));
         let first = state.first_sequence.max(1);
         let mut budget = limit as u64 + MAX_SKIPPED;
