@@ -3,6 +3,7 @@
 //! - [`domain`]: alarm state, the digest rule and the ports; synchronous, no IO.
 //! - [`digests`]: the alarm use cases over the ports: apply events, acknowledge, send a
 //!   digest, preview it with reasons, queries and statistics.
+//! - [`dead_letters`]: the use case that reads refused input back from the dead-letter log.
 //! - [`pager`]: the paging use cases: alerts, escalation timeouts, acknowledgements, policies.
 //! - [`retention`]: the use case that keeps the store flat: cleared alarms, their
 //!   tombstones and sent notifications removed after their retention periods.
@@ -19,6 +20,7 @@ pub mod app;
 pub mod bus;
 pub mod config;
 pub mod console;
+pub mod dead_letters;
 pub mod digests;
 pub mod domain;
 pub mod faults;

@@ -5,6 +5,8 @@
 mod cases;
 #[path = "api/clock.rs"]
 mod clock;
+#[path = "api/dead_letters.rs"]
+mod dead_letters;
 #[path = "api/hostile.rs"]
 mod hostile;
 #[path = "api/openapi.rs"]
@@ -18,6 +20,10 @@ mod reports;
 #[path = "api/server.rs"]
 mod server;
 mod support;
+
+#[allow(dead_code)]
+#[path = "../e2e/harness/replica.rs"]
+mod replica;
 
 use alarm_digest::domain::ports::AlarmStore;
 use alarm_digest::store::mongo::MongoStore;
@@ -89,6 +95,12 @@ macro_rules! api_suite {
             )*
         }
     };
+}
+
+/// Dead letters need the intake: the real binary on its default SQLite store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_input_is_listed_newest_first_with_its_reason_and_pages_back() {
+    dead_letters::refused_input_is_listed_newest_first_with_its_reason_and_pages_back().await;
 }
 
 /// Schemathesis needs one live server, not one per store: the SQLite one.

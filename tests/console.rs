@@ -1,5 +1,5 @@
 //! The console in a real headless Chromium (over WebDriver), against the real binary with a
-//! real nats-server; alarms arrive over NATS like producers send them.
+//! real nats-server; alarms (and input to refuse) arrive over NATS like producers send them.
 
 mod support;
 
@@ -12,6 +12,8 @@ mod browser;
 #[path = "console/stage.rs"]
 mod stage;
 
+#[path = "console/insight.rs"]
+mod insight;
 #[path = "console/pages.rs"]
 mod pages;
 #[path = "console/sessions.rs"]

@@ -7,6 +7,7 @@ pub use wiring::{Ports, UseCaseSettings, UseCases};
 
 use crate::bus::backlog::BacklogSampling;
 use crate::bus::inbound::{self as intake, Intake, LaneSettings, PagerIntake, PagerSubjects, Subjects};
+use crate::bus::outbound::dead_letter_log::NatsDeadLetterLog;
 use crate::bus::outbound::dead_letters::DeadLetters;
 use crate::bus::outbound::digests::NatsDigests;
 use crate::bus::outbound::notifications::NatsNotifier;
@@ -78,6 +79,10 @@ impl Application {
                 &config.pager.notification_subject_prefix,
             )),
             clock: Arc::new(SystemClock),
+            dead_letters: Arc::new(NatsDeadLetterLog::new(
+                async_nats::jetstream::new(client.clone()),
+                &config.dead_letter_stream,
+            )),
         };
         let settings = UseCaseSettings {
             replica,

@@ -2,7 +2,9 @@
 //! `Application::build` and the API tests call the same functions, so the tests run the
 //! real wiring.
 
+use crate::dead_letters::DeadLetterQueries;
 use crate::digests::{ClaimSettings, Digests};
+use crate::domain::dead_letter::DeadLetterLog;
 use crate::domain::pager::Notifier;
 use crate::domain::ports::{Clock, DigestPublisher};
 use crate::domain::retention::Retention;
@@ -28,6 +30,8 @@ pub struct Ports {
     pub notifier: Arc<dyn Notifier>,
     /// Where "now" comes from.
     pub clock: Arc<dyn Clock>,
+    /// Where refused input is read back from.
+    pub dead_letters: Arc<dyn DeadLetterLog>,
 }
 
 /// How the use cases behave, from the configuration.
@@ -58,6 +62,8 @@ pub struct UseCases {
     pub pager: Arc<PagerService>,
     /// Removal of what is past its retention.
     pub retention: Arc<RetentionService>,
+    /// The latest refused input.
+    pub dead_letters: Arc<DeadLetterQueries>,
     /// When any of their store calls last succeeded, for readiness.
     pub heartbeat: Arc<StoreHeartbeat>,
 }
@@ -91,6 +97,7 @@ impl UseCases {
             digests: Arc::new(digests),
             pager,
             retention,
+            dead_letters: Arc::new(DeadLetterQueries::new(ports.dead_letters)),
             heartbeat,
         }
     }
@@ -108,6 +115,7 @@ impl UseCases {
             metrics,
             digests: Arc::clone(&self.digests),
             pager: Arc::clone(&self.pager),
+            dead_letters: Arc::clone(&self.dead_letters),
             tokens: Arc::new(tokens),
             limits,
         }

@@ -25,6 +25,8 @@ pub fn page(title: &str, access: &Access, body: Markup) -> Markup {
                     nav aria-label="Console" {
                         a.brand href="/" { "alarm-digest" }
                         a href="/alarms" { "Alarms" }
+                        a href="/stats" { "Statistics" }
+                        a href="/dead-letters" { "Dead letters" }
                         @if access.logged_in {
                             form.inline method="post" action="/logout" {
                                 input type="hidden" name="csrf" value=(access.csrf);

@@ -2,10 +2,13 @@
 //! the same router at `/` (the API stays under `/v1`); every asset is compiled in.
 
 mod alarm;
+mod charts;
+mod dead_letters;
 mod digest;
 mod layout;
 mod listing;
 mod session;
+mod stats;
 
 use crate::http::AppState;
 use axum::http::header;
@@ -28,6 +31,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/alarms/{user}/{alarm}", get(alarm::one))
         .route("/alarms/{user}/{alarm}/ack", post(alarm::acknowledge))
         .route("/users/{user}/digest", get(digest::preview))
+        .route("/stats", get(stats::stats))
+        .route("/dead-letters", get(dead_letters::listing))
         .route_layer(from_fn_with_state(state.clone(), session::require));
     Router::new()
         .route("/login", get(session::login_form).post(session::login))

@@ -3,6 +3,7 @@
 //! started in it. One window for every figure, so narrowing it narrows them all alike.
 
 use super::Digests;
+use crate::domain::distribution::{histogram, opened_per_hour, Bucket, HourCount};
 use crate::domain::episodes::{episodes, summarize, Episode, Lifecycle, Summary};
 use crate::domain::ports::StoreError;
 use crate::domain::query::AlarmFilter;
@@ -41,6 +42,14 @@ pub struct AlarmStats {
     pub time_to_acknowledge: Option<Summary>,
     /// Time to resolve over those episodes that were resolved.
     pub time_to_resolve: Option<Summary>,
+    /// Times to acknowledge in the buckets of [`histogram`], every bucket present.
+    pub acknowledge_buckets: Vec<Bucket>,
+    /// Times to resolve in the buckets of [`histogram`], every bucket present.
+    pub resolve_buckets: Vec<Bucket>,
+    /// Episodes opened per clock hour over the window's latest hours (at most
+    /// [`crate::domain::distribution::MAX_HOURS`]); the window ends at `until`, or just
+    /// after the latest episode when `until` is open. Empty when there is nothing to count.
+    pub opened_per_hour: Vec<HourCount>,
 }
 
 impl Digests {
@@ -68,12 +77,22 @@ impl Digests {
                     .filter(|e| window.contains(e.started_at)),
             );
         }
-        let acknowledge = in_window.iter().filter_map(Episode::time_to_acknowledge).collect();
-        let resolve = in_window.iter().filter_map(Episode::time_to_resolve).collect();
+        let acknowledge: Vec<_> = in_window.iter().filter_map(Episode::time_to_acknowledge).collect();
+        let resolve: Vec<_> = in_window.iter().filter_map(Episode::time_to_resolve).collect();
+        let starts: Vec<EventTime> = in_window.iter().map(|e| e.started_at).collect();
+        let end = window.until.or_else(|| {
+            starts
+                .iter()
+                .max()
+                .map(|t| EventTime::from_nanos(t.as_nanos().saturating_add(1)))
+        });
         Ok(AlarmStats {
             by_status,
             by_lifecycle,
             episodes: in_window.len(),
+            acknowledge_buckets: histogram(&acknowledge),
+            resolve_buckets: histogram(&resolve),
+            opened_per_hour: end.map_or_else(Vec::new, |end| opened_per_hour(&starts, window.since, end)),
             time_to_acknowledge: summarize(acknowledge),
             time_to_resolve: summarize(resolve),
         })

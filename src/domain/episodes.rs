@@ -156,7 +156,11 @@ impl fmt::Display for Lifecycle {
     }
 }
 
-/// min, mean, max and nearest-rank percentiles of a set of durations.
+/// min, mean, max and percentiles of a set of durations.
+///
+/// Percentiles are nearest-rank: the p-th is the smallest duration with at least p % of
+/// the durations at or below it, so it is always one of the durations (never an
+/// interpolation between two) and lies between `min` and `max`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Summary {
     /// How many durations.
@@ -169,6 +173,8 @@ pub struct Summary {
     pub max: Duration,
     /// Median (nearest rank).
     pub p50: Duration,
+    /// 90th percentile (nearest rank).
+    pub p90: Duration,
     /// 95th percentile (nearest rank).
     pub p95: Duration,
 }
@@ -192,6 +198,7 @@ pub fn summarize(mut values: Vec<Duration>) -> Option<Summary> {
         mean: Duration::from_nanos(u64::try_from(mean).unwrap_or(u64::MAX)),
         max: values[n - 1],
         p50: rank(50),
+        p90: rank(90),
         p95: rank(95),
     })
 }
@@ -278,8 +285,16 @@ mod tests {
         assert_eq!(seconds(took), 16.258);
         let summary = summarize(vec![took, took]).unwrap();
         assert_eq!(
-            [summary.min, summary.mean, summary.max, summary.p50, summary.p95].map(seconds),
-            [16.258; 5]
+            [
+                summary.min,
+                summary.mean,
+                summary.max,
+                summary.p50,
+                summary.p90,
+                summary.p95
+            ]
+            .map(seconds),
+            [16.258; 6]
         );
     }
 
@@ -330,9 +345,9 @@ mod tests {
             (s.count, s.min, s.max, s.mean),
             (20, secs(1), secs(20), Duration::from_millis(10_500))
         );
-        assert_eq!((s.p50, s.p95), (secs(10), secs(19)));
+        assert_eq!((s.p50, s.p90, s.p95), (secs(10), secs(18), secs(19)));
         let one = summarize(vec![secs(4)]).unwrap();
-        assert_eq!((one.p50, one.p95), (secs(4), secs(4)));
+        assert_eq!((one.p50, one.p90, one.p95), (secs(4), secs(4), secs(4)));
         assert!(summarize(vec![]).is_none());
     }
 

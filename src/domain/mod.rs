@@ -1,7 +1,9 @@
 //! The domain: alarm state, the digest rule, the pager and the ports adapters implement; no IO here.
 
 pub mod alarm;
+pub mod dead_letter;
 pub mod digest;
+pub mod distribution;
 pub mod episodes;
 pub mod failure;
 pub mod ids;

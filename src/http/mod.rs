@@ -4,6 +4,7 @@ pub mod alarms;
 pub mod allma;
 pub mod auth;
 pub mod body;
+pub mod dead_letters;
 pub mod error;
 pub mod events;
 pub mod listing;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub digests: Arc<Digests>,
     /// Escalation policies, service health and the console's pager actions.
     pub pager: Arc<PagerService>,
+    /// The latest dead letters, for the API and the console.
+    pub dead_letters: Arc<crate::dead_letters::DeadLetterQueries>,
     /// The bearer tokens of the API.
     pub tokens: Arc<auth::Tokens>,
     /// Body size and time limits.
@@ -62,6 +65,7 @@ pub struct HttpLimits {
 pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let reads = alarms::router()
         .merge(stats::router())
+        .merge(dead_letters::router())
         .merge(preview::router())
         .merge(services::read_router())
         .merge(policies::read_router())

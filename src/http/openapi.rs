@@ -21,6 +21,7 @@ use utoipa::{IntoParams, Modify, ToSchema};
     tags(
         (name = "alarms", description = "Alarms and their retained history"),
         (name = "stats", description = "Response statistics over alarm episodes"),
+        (name = "dead letters", description = "Input refused for good, with the reasons"),
         (name = "intake", description = "Status changes and acknowledgements"),
         (name = "pager", description = "Escalation policies, service health and the console's pager actions"),
         (name = "operations", description = "Health, readiness and metrics"),

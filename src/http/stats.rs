@@ -6,6 +6,7 @@ use super::listing::{instant, pairs, user_id};
 use super::openapi::StatsParams;
 use super::AppState;
 use crate::digests::Window;
+use crate::domain::distribution::{Bucket, HourCount};
 use crate::domain::episodes::{seconds, Lifecycle, Summary};
 use crate::domain::query::AlarmFilter;
 use axum::extract::{RawQuery, State};
@@ -30,6 +31,8 @@ struct SummaryView {
     mean: f64,
     max: f64,
     p50: f64,
+    /// 90th percentile, nearest rank (like `p50` and `p95`: always one of the durations).
+    p90: f64,
     p95: f64,
 }
 
@@ -42,7 +45,53 @@ impl From<Summary> for SummaryView {
             mean: seconds(s.mean),
             max: seconds(s.max),
             p50: seconds(s.p50),
+            p90: seconds(s.p90),
             p95: seconds(s.p95),
+        }
+    }
+}
+
+/// How many durations fell in `[from_seconds, to_seconds)`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = DurationBucket)]
+struct BucketView {
+    /// Lower edge in seconds, inclusive.
+    from_seconds: u64,
+    /// Upper edge in seconds, exclusive; null for the last bucket.
+    to_seconds: Option<u64>,
+    /// The bucket in words (`1m–5m`).
+    label: String,
+    /// Durations in it.
+    count: u64,
+}
+
+impl From<&Bucket> for BucketView {
+    fn from(b: &Bucket) -> Self {
+        Self {
+            from_seconds: b.from.as_secs(),
+            to_seconds: b.to.map(|t| t.as_secs()),
+            label: b.label(),
+            count: b.count,
+        }
+    }
+}
+
+/// Episodes opened in one clock hour (UTC).
+#[derive(Serialize, ToSchema)]
+#[schema(as = HourCount)]
+struct HourView {
+    /// The start of the hour (RFC 3339, UTC).
+    #[schema(format = DateTime)]
+    hour: String,
+    /// Episodes that started in it.
+    count: u64,
+}
+
+impl From<&HourCount> for HourView {
+    fn from(h: &HourCount) -> Self {
+        Self {
+            hour: h.hour.to_rfc3339(),
+            count: h.count,
         }
     }
 }
@@ -84,9 +133,18 @@ struct StatsView {
     episodes: usize,
     time_to_acknowledge: Option<SummaryView>,
     time_to_resolve: Option<SummaryView>,
+    /// Times to acknowledge by bucket (under 1m, 1m–5m, 5m–15m, 15m–1h, 1h–4h, 4h–1d,
+    /// 1d or more), every bucket present.
+    time_to_acknowledge_buckets: Vec<BucketView>,
+    /// Times to resolve by the same buckets.
+    time_to_resolve_buckets: Vec<BucketView>,
+    /// Episodes opened per clock hour over the window's latest 48 hours at most, oldest
+    /// first; the window ends at `until`, or just after the latest episode without it.
+    opened_per_hour: Vec<HourView>,
 }
 
-fn parse(raw: Option<&str>) -> Result<(AlarmFilter, Window), ApiError> {
+/// The filter and window of a stats query string; unknown parameters are refused.
+pub fn parse(raw: Option<&str>) -> Result<(AlarmFilter, Window), ApiError> {
     let mut filter = AlarmFilter::default();
     let mut window = Window::default();
     for (name, value) in pairs(raw)? {
@@ -122,6 +180,9 @@ async fn stats(State(state): State<AppState>, RawQuery(query): RawQuery) -> Resu
         lifecycle: LifecycleView::from(&stats.by_lifecycle),
         alarms: stats.by_status,
         episodes: stats.episodes,
+        time_to_acknowledge_buckets: stats.acknowledge_buckets.iter().map(BucketView::from).collect(),
+        time_to_resolve_buckets: stats.resolve_buckets.iter().map(BucketView::from).collect(),
+        opened_per_hour: stats.opened_per_hour.iter().map(HourView::from).collect(),
         time_to_acknowledge: stats.time_to_acknowledge.map(SummaryView::from),
         time_to_resolve: stats.time_to_resolve.map(SummaryView::from),
     }))

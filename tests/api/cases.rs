@@ -363,6 +363,8 @@ pub async fn tokens_guard_reads_and_writes_but_never_health(store: Arc<dyn Alarm
         assert_eq!(response.headers()["content-type"], "application/problem+json");
     }
     assert_eq!(get("/v1/counts", Some("r-token")).await.unwrap().status(), 200);
+    assert_eq!(get("/v1/dead-letters", None).await.unwrap().status(), 401);
+    assert_eq!(get("/v1/dead-letters", Some("r-token")).await.unwrap().status(), 200);
     let post = |token: &str| {
         api.client
             .post(format!("{}/v1/events", api.base))

@@ -10,8 +10,9 @@ use std::process::Command;
 use std::sync::Arc;
 
 /// The routes the API promises, as `METHOD path`.
-const ROUTES: [&str; 17] = [
+const ROUTES: [&str; 18] = [
     "GET /v1/alarms",
+    "GET /v1/dead-letters",
     "GET /v1/counts",
     "GET /v1/stats",
     "GET /v1/users/{user_id}/alarms",

@@ -68,6 +68,34 @@ pub async fn stats_match_figures_worked_out_by_hand(store: Arc<dyn AlarmStore>) 
         "all resolve",
     );
 
+    // p90, nearest rank, of three durations is the largest; the buckets count every one.
+    assert_eq!(all["time_to_acknowledge"]["p90"], 60.0);
+    assert_eq!(all["time_to_resolve"]["p90"], 300.0);
+    let counts = |buckets: &Value| -> Vec<u64> {
+        buckets
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["count"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        counts(&all["time_to_acknowledge_buckets"]),
+        [2, 1, 0, 0, 0, 0, 0],
+        "{all}"
+    );
+    assert_eq!(counts(&all["time_to_resolve_buckets"]), [0, 2, 1, 0, 0, 0, 0], "{all}");
+    assert_eq!(
+        all["time_to_resolve_buckets"][1],
+        json!({"from_seconds": 60, "to_seconds": 300, "label": "1m–5m", "count": 2})
+    );
+    assert_eq!(all["time_to_resolve_buckets"][6]["to_seconds"], Value::Null);
+    assert_eq!(
+        all["opened_per_hour"],
+        json!([{"hour": "2024-01-01T00:00:00Z", "count": 4}]),
+        "every episode started in the first hour"
+    );
+
     let (_, u1) = api.get("/v1/stats?user_id=u1").await;
     assert_eq!(u1["alarms"], json!({"CLEARED": 2, "WARNING": 0, "CRITICAL": 1}));
     assert_summary(
@@ -117,6 +145,13 @@ pub async fn stats_match_figures_worked_out_by_hand(store: Arc<dyn AlarmStore>) 
 
     let (_, none) = api.get(&format!("/v1/stats?since={}", at(1000))).await;
     assert_eq!(none["episodes"], 0);
+    assert_eq!(counts(&none["time_to_acknowledge_buckets"]), [0; 7]);
+    assert_eq!(none["opened_per_hour"], json!([]));
+    let (_, two_hours) = api.get(&format!("/v1/stats?since={}&until={}", at(0), at(7200))).await;
+    assert_eq!(
+        two_hours["opened_per_hour"],
+        json!([{"hour": "2024-01-01T00:00:00Z", "count": 4}, {"hour": "2024-01-01T01:00:00Z", "count": 0}])
+    );
     assert_eq!(
         (&none["time_to_acknowledge"], &none["time_to_resolve"]),
         (&Value::Null, &Value::Null)

@@ -2,6 +2,7 @@
 
 use alarm_digest::app::{Ports, UseCaseSettings, UseCases};
 use alarm_digest::digests::{ClaimSettings, Digests};
+use alarm_digest::domain::dead_letter::{DeadLetter, DeadLetterError, DeadLetterLog};
 use alarm_digest::domain::pager::{Notification, Notifier, NotifyError};
 use alarm_digest::domain::ports::{AlarmStore, DigestPublisher, PublishError, SystemClock};
 use alarm_digest::domain::query::HistoryLimits;
@@ -48,6 +49,16 @@ impl Notifier for RecordedNotifications {
     async fn send(&self, notification: &Notification) -> Result<(), NotifyError> {
         self.0.lock().unwrap().push(notification.clone());
         Ok(())
+    }
+}
+
+/// A dead-letter log that holds nothing: these tests run no intake.
+pub struct NoDeadLetters;
+
+#[async_trait::async_trait]
+impl DeadLetterLog for NoDeadLetters {
+    async fn latest(&self, _: Option<u64>, _: usize) -> Result<Vec<DeadLetter>, DeadLetterError> {
+        Ok(Vec::new())
     }
 }
 
@@ -98,6 +109,7 @@ impl Api {
             publisher: Arc::new(RecordedDigests::default()) as Arc<dyn DigestPublisher>,
             notifier: Arc::clone(&notifications) as Arc<dyn Notifier>,
             clock: Arc::new(SystemClock),
+            dead_letters: Arc::new(NoDeadLetters),
         };
         let settings = UseCaseSettings {
             replica: "api-test".into(),

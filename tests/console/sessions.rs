@@ -41,7 +41,14 @@ async fn with_tokens_set_no_page_or_action_works_without_logging_in() {
     let http = reqwest::Client::new();
     let base = stage.base();
     let url = |path: &str| format!("{base}{path}");
-    for path in ["/", "/alarms", "/alarms/u1/a1", "/users/u1/digest"] {
+    for path in [
+        "/",
+        "/alarms",
+        "/alarms/u1/a1",
+        "/users/u1/digest",
+        "/stats",
+        "/dead-letters",
+    ] {
         let response = http.get(url(path)).send().await.unwrap();
         assert_eq!(response.status(), 401, "GET {path}");
         assert!(

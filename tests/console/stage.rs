@@ -103,6 +103,45 @@ impl Stage {
         }
     }
 
+    /// Publishes raw `payloads` as status changes through JetStream and returns once the
+    /// service has dead-lettered them all (a consumer of the dead-letter stream delivers a
+    /// letter only once it is stored).
+    pub async fn refuse(&self, payloads: &[&[u8]]) {
+        let stream = self.js.get_stream("ALARM_DIGEST_DEADLETTERS").await.unwrap();
+        let consumer = stream
+            .create_consumer(async_nats::jetstream::consumer::pull::Config::default())
+            .await
+            .unwrap();
+        let mut stored = consumer.messages().await.unwrap();
+        for payload in payloads {
+            self.js
+                .publish("AlarmStatusChanged", payload.to_vec().into())
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+        for _ in payloads {
+            tokio::time::timeout(PATIENCE, stored.next())
+                .await
+                .expect("a dead letter")
+                .unwrap()
+                .unwrap();
+        }
+    }
+
+    /// POSTs `body` as JSON to an API path; the status.
+    pub async fn post(&self, path: &str, body: &Value) -> u16 {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base()))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        response.status().as_u16()
+    }
+
     /// GET an API path as JSON, with a bearer token when given.
     pub async fn get(&self, path: &str, token: Option<&str>) -> Value {
         let mut request = self.http.get(format!("{}{path}", self.base()));

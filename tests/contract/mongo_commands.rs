@@ -5,6 +5,7 @@ use super::mongo_durability::{monitored_store, Seen};
 use super::{ev, sent, user};
 use crate::support::NatsServer;
 use alarm_digest::app::{Ports, UseCaseSettings, UseCases};
+use alarm_digest::bus::outbound::dead_letter_log::NatsDeadLetterLog;
 use alarm_digest::digests::ClaimSettings;
 use alarm_digest::domain::pager::{Notification, Notifier, NotifyError};
 use alarm_digest::domain::ports::{AlarmStore, DigestPublisher, PreparedDigest, PublishError, SystemClock};
@@ -146,6 +147,10 @@ async fn an_idle_service_sends_the_store_at_most_one_command_a_second() {
         publisher: Arc::new(NothingSent),
         notifier: Arc::new(NothingSent),
         clock: Arc::new(SystemClock),
+        dead_letters: Arc::new(NatsDeadLetterLog::new(
+            async_nats::jetstream::new(client.clone()),
+            "DEAD_LETTERS",
+        )),
     };
     let settings = UseCaseSettings {
         replica: "idle".into(),
