@@ -15,7 +15,7 @@ mod tests;
 
 use crate::domain::pager::decide::{self, Alert, Decision, Notification, Outcome};
 use crate::domain::pager::{
-    EscalationPolicy, Notifier, NotifyError, PagerRecord, PagerStore, PolicyRepository, ServiceState,
+    EscalationPolicy, Notifier, NotifyError, PagerRecord, PagerStore, PolicyRepository, SentNotification, ServiceState,
 };
 use crate::domain::ports::{Clock, StoreError};
 use crate::domain::{EventTime, ServiceId};
@@ -137,6 +137,34 @@ impl PagerService {
             return Ok(Some(record));
         }
         Ok(self.policies.policy(service).await?.map(|_| PagerRecord::default()))
+    }
+
+    /// Up to `limit` services the pager has a record for, by ascending id, after `after`.
+    pub async fn services(
+        &self,
+        after: Option<&ServiceId>,
+        limit: usize,
+    ) -> Result<Vec<(ServiceId, PagerRecord)>, PagerError> {
+        Ok(self.store.services(after, limit).await?)
+    }
+
+    /// The last `limit` notifications sent for `service`, newest first.
+    pub async fn sent_notifications(
+        &self,
+        service: &ServiceId,
+        limit: usize,
+    ) -> Result<Vec<SentNotification>, PagerError> {
+        Ok(self.store.sent_notifications(service, limit).await?)
+    }
+
+    /// How long a level has to acknowledge before the next one is notified.
+    pub fn ack_timeout(&self) -> Duration {
+        self.settings.ack_timeout
+    }
+
+    /// The pager's clock: what "now" is for its timeouts.
+    pub fn now(&self) -> EventTime {
+        self.clock.now()
     }
 
     /// An alert: opens an incident and notifies level 1 when the service was healthy.

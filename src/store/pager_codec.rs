@@ -133,6 +133,11 @@ pub(crate) fn encode_notification(n: &Notification) -> String {
     serde_json::to_string(&stored_notification(n)).expect("a notification always serializes")
 }
 
+/// Decodes what [`encode_notification`] wrote.
+pub(crate) fn decode_notification(text: &str) -> Result<Notification, StoreError> {
+    notification(serde_json::from_str(text).map_err(|e| corrupt("notification", e))?)
+}
+
 /// Encodes an outbox.
 pub(crate) fn encode_outbox(outbox: &[Notification]) -> String {
     let stored: Vec<StoredNotification> = outbox.iter().map(stored_notification).collect();

@@ -12,4 +12,4 @@ mod behaviours;
 pub use decide::{Alert, Decision, Notification, Outcome};
 pub use incident::{Acknowledgement, Incident, ServiceState};
 pub use policy::{Channel, EscalationPolicy, LastLevelTimeout, Level, PolicyError, Target};
-pub use ports::{Notifier, NotifyError, PagerRecord, PagerStore, PolicyRepository};
+pub use ports::{Notifier, NotifyError, PagerRecord, PagerStore, PolicyRepository, SentNotification};

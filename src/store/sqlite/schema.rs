@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-const VERSION: i64 = 3;
+const VERSION: i64 = 4;
 
 const V1: &str = "
 CREATE TABLE IF NOT EXISTS alarms (
@@ -130,6 +130,11 @@ CREATE TABLE IF NOT EXISTS store_totals (
 ) WITHOUT ROWID;
 ";
 
+/// The console: a service's sent notifications, newest first, without scanning the others'.
+const V4: &str = "
+CREATE INDEX IF NOT EXISTS pager_notifications_by_service ON pager_notifications (service_id, sent_at);
+";
+
 /// Creates or upgrades the schema; refuses a database written by a newer version.
 pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -151,6 +156,9 @@ pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         }
         if current < 3 {
             conn.execute_batch(V3)?;
+        }
+        if current < 4 {
+            conn.execute_batch(V4)?;
         }
         conn.execute_batch(&format!("PRAGMA user_version = {VERSION}"))
     })();
