@@ -87,6 +87,15 @@ pub struct PagerReport {
     pub undelivered: usize,
 }
 
+/// One page of services, in ascending id order.
+#[derive(Debug, Clone)]
+pub struct ServicePage {
+    /// The services and their records.
+    pub services: Vec<(ServiceId, PagerRecord)>,
+    /// Pass as `after` for the next page; `None` on the last one.
+    pub next_after: Option<ServiceId>,
+}
+
 /// The pager both intakes (NATS, HTTP) and the timer loop drive.
 pub struct PagerService {
     policies: Arc<dyn PolicyRepository>,
@@ -139,13 +148,17 @@ impl PagerService {
         Ok(self.policies.policy(service).await?.map(|_| PagerRecord::default()))
     }
 
-    /// Up to `limit` services the pager has a record for, by ascending id, after `after`.
-    pub async fn services(
-        &self,
-        after: Option<&ServiceId>,
-        limit: usize,
-    ) -> Result<Vec<(ServiceId, PagerRecord)>, PagerError> {
-        Ok(self.store.services(after, limit).await?)
+    /// A page of up to `limit` services the pager has a record for, by ascending id,
+    /// after `after`; `next_after` is set when more follow.
+    pub async fn services(&self, after: Option<&ServiceId>, limit: usize) -> Result<ServicePage, PagerError> {
+        let mut services = self.store.services(after, limit.saturating_add(1)).await?;
+        let next_after = if services.len() > limit {
+            services.truncate(limit);
+            services.last().map(|(id, _)| id.clone())
+        } else {
+            None
+        };
+        Ok(ServicePage { services, next_after })
     }
 
     /// The last `limit` notifications sent for `service`, newest first.

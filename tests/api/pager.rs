@@ -207,3 +207,55 @@ pub async fn http_intake_pages_a_service_whose_alarm_turns_critical_like_nats_in
         "{service}"
     );
 }
+
+pub async fn services_are_listed_a_page_at_a_time_by_id_as_the_service_route_shows_them(stores: Stores) {
+    let api = Api::start_with_stores(stores.clone(), Tokens::default()).await;
+    let pager = PagerService::new(
+        stores.policies,
+        stores.pager,
+        Arc::new(super::server::RecordedNotifications::default()),
+        Arc::new(SystemClock),
+        PagerSettings::default(),
+    );
+    for id in ["web", "db", "cache", "api", "queue"] {
+        let alert = Alert {
+            service_id: ServiceId::parse(id).unwrap(),
+            message: format!("{id} is down"),
+            raised_at: EventTime::parse_rfc3339("2024-01-01T00:00:00Z").unwrap(),
+        };
+        pager.alert(&alert).await.unwrap();
+    }
+    pager.healthy(&ServiceId::parse("db").unwrap()).await.unwrap();
+    let (status, first) = api.get("/v1/services?limit=2").await;
+    assert_eq!(status, 200, "{first}");
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["ServiceID"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&first), ["api", "cache"]);
+    assert_eq!(first["next_after"], json!("cache"));
+    let (_, second) = api.get("/v1/services?after=cache&limit=2").await;
+    assert_eq!(ids(&second), ["db", "queue"]);
+    assert_eq!(second["items"][0]["Healthy"], json!(true));
+    assert_eq!(
+        second["items"][1],
+        api.get("/v1/services/queue").await.1,
+        "the list shows what the service route does"
+    );
+    let (_, last) = api
+        .get(&format!(
+            "/v1/services?after={}&limit=2",
+            second["next_after"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(ids(&last), ["web"]);
+    assert_eq!(last["next_after"], Value::Null);
+    assert_eq!(api.get("/v1/services").await.1["items"].as_array().unwrap().len(), 5);
+    for bad in ["limit=0", "limit=501", "after=%20", "colour=red"] {
+        assert_eq!(api.get(&format!("/v1/services?{bad}")).await.0, 400, "{bad}");
+    }
+}
