@@ -17,12 +17,14 @@ pub fn page(title: &str, access: &Access, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · alarm-digest" }
                 link rel="stylesheet" href="/console.css";
+                script src="/countdown.js" defer {}
             }
             body {
                 header.top {
                     nav aria-label="Console" {
                         a.brand href="/" { "alarm-digest" }
                         a href="/alarms" { "Alarms" }
+                        a href="/services" { "Services" }
                         @if access.logged_in {
                             form.inline method="post" action="/logout" {
                                 input type="hidden" name="csrf" value=(access.csrf);

@@ -4,6 +4,7 @@
 mod alarms;
 mod digest;
 mod layout;
+mod services;
 mod session;
 
 use crate::http::AppState;
@@ -15,6 +16,9 @@ use axum::Router;
 
 /// The console's stylesheet, compiled into the binary.
 const STYLE: &str = include_str!("assets/console.css");
+/// The countdown ticker of the service pages, compiled into the binary; the pages work
+/// without it.
+const COUNTDOWN: &str = include_str!("assets/countdown.js");
 
 /// The console's routes: the pages and the acknowledge action behind the session check,
 /// the login form, logout and the stylesheet outside it.
@@ -25,11 +29,16 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/alarms/{user}/{alarm}", get(alarms::one))
         .route("/alarms/{user}/{alarm}/ack", post(alarms::acknowledge))
         .route("/users/{user}/digest", get(digest::preview))
+        .route("/services", get(services::listing))
+        .route("/services/{service}", get(services::one))
+        .route("/services/{service}/acknowledge", post(services::acknowledge))
+        .route("/services/{service}/healthy", post(services::healthy))
         .route_layer(from_fn_with_state(state.clone(), session::require));
     Router::new()
         .route("/login", get(session::login_form).post(session::login))
         .route("/logout", post(session::logout))
         .route("/console.css", get(style))
+        .route("/countdown.js", get(countdown))
         .merge(pages)
 }
 
@@ -40,5 +49,15 @@ async fn style() -> impl IntoResponse {
             (header::CACHE_CONTROL, "max-age=300"),
         ],
         STYLE,
+    )
+}
+
+async fn countdown() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=300"),
+        ],
+        COUNTDOWN,
     )
 }
