@@ -44,8 +44,7 @@ pub async fn escalation_policies_are_created_replaced_read_and_deleted(stores: S
     let mut expected = two_levels();
     expected["last_level_timeout"] = json!("stop");
     assert_eq!(created, expected);
-    let repeat =
-        json!({"levels": [{"targets": [{"type": "sms", "phone": "+15550000000"}]}], "last_level_timeout": "repeat"});
+    let repeat = json!({"levels": [{"targets": [{"type": "sms", "phone": "+15550000000"}], "timeout_seconds": 90}], "last_level_timeout": "repeat"});
     assert_eq!(put(&api, POLICY, &repeat).await, (200, repeat.clone()));
     assert_eq!(api.get(POLICY).await, (200, repeat));
     assert_eq!(delete(&api, POLICY).await, 204);
@@ -65,6 +64,14 @@ pub async fn invalid_escalation_policies_are_422_problems_naming_the_fault(store
         (
             json!({"levels": [{"targets": [{"type": "sms", "phone": "0600000000"}]}]}),
             "0600000000",
+        ),
+        (
+            json!({"levels": [{"targets": [{"type": "email", "address": "a@example.com"}]}, {"targets": [{"type": "email", "address": "b@example.com"}, {"type": "sms", "phone": "+12"}]}]}),
+            "level 2, target 2",
+        ),
+        (
+            json!({"levels": [{"targets": [{"type": "email", "address": "a@example.com"}], "timeout_seconds": 0}]}),
+            "timeout",
         ),
         (
             json!({"levels": [{"targets": [{"type": "pigeon", "address": "x"}]}]}),
