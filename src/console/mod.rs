@@ -4,6 +4,7 @@
 mod alarms;
 mod digest;
 mod layout;
+mod policy;
 mod services;
 mod session;
 
@@ -33,6 +34,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/services/{service}", get(services::one))
         .route("/services/{service}/acknowledge", post(services::acknowledge))
         .route("/services/{service}/healthy", post(services::healthy))
+        .route("/services/{service}/policy", get(policy::show).post(policy::submit))
+        .route(
+            "/services/{service}/policy/delete",
+            get(policy::confirm_delete).post(policy::delete),
+        )
         .route_layer(from_fn_with_state(state.clone(), session::require));
     Router::new()
         .route("/login", get(session::login_form).post(session::login))
