@@ -12,6 +12,8 @@ mod browser;
 #[path = "console/stage.rs"]
 mod stage;
 
+#[path = "console/pager.rs"]
+mod pager;
 #[path = "console/pages.rs"]
 mod pages;
 #[path = "console/sessions.rs"]
