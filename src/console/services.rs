@@ -47,6 +47,7 @@ fn health(record: &PagerRecord) -> Markup {
 fn countdown(incident: &Incident, now: EventTime) -> Markup {
     match (incident.timeout_at, &incident.acknowledged) {
         (_, Some(_)) => html! { "none: acknowledged" },
+        (None, None) if incident.level == 0 => html! { "none: the service has no policy" },
         (None, None) => html! { "none: no further level" },
         (Some(at), None) => {
             let left = if at > now { at.duration_since(now).as_secs() } else { 0 };

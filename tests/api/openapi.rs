@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 /// The routes the API promises, as `METHOD path`.
-const ROUTES: [&str; 16] = [
+const ROUTES: [&str; 17] = [
     "GET /v1/alarms",
     "GET /v1/counts",
     "GET /v1/stats",
@@ -21,6 +21,7 @@ const ROUTES: [&str; 16] = [
     "POST /v1/events",
     "POST /v1/intake/allma",
     "POST /v1/users/{user_id}/alarms/{alarm_id}/ack",
+    "GET /v1/services",
     "GET /v1/services/{service_id}",
     "POST /v1/services/{service_id}/acknowledge",
     "POST /v1/services/{service_id}/healthy",
