@@ -115,9 +115,26 @@ pub struct LevelView {
     targets: Vec<TargetView>,
     /// How long this level has to acknowledge before the next is notified, 1 to 604800
     /// seconds; absent: the pager's ACK_TIMEOUT.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(minimum = 1, maximum = 604800)]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole_seconds")]
+    #[schema(value_type = Option<u64>, minimum = 1, maximum = 604800)]
     timeout_seconds: Option<u64>,
+}
+
+/// A whole number of seconds, also when written `90.0` (JSON Schema's integers include
+/// numbers with a zero fraction); the domain checks the bounds.
+fn whole_seconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    if let Some(n) = number.as_u64() {
+        return Ok(Some(n));
+    }
+    match number.as_f64() {
+        Some(f) if f >= 0.0 && f.fract() == 0.0 && f <= u64::MAX as f64 => Ok(Some(f as u64)),
+        _ => Err(serde::de::Error::custom(format!(
+            "timeout_seconds: expected a whole number of seconds, got {number}"
+        ))),
+    }
 }
 
 /// The targets of a level: 1 to 50, no two alike.

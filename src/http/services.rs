@@ -117,6 +117,7 @@ pub struct ServicesParams {
     /// Start after this ServiceID (the previous page's `next_after`).
     after: Option<String>,
     /// Services per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
 }
 
