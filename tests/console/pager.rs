@@ -265,3 +265,53 @@ async fn the_services_page_lists_every_service_with_its_health_and_a_hostile_id_
     browser.screenshots("service-hostile").await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_tokens_set_the_pager_pages_need_a_session_and_their_actions_the_write_token_and_csrf() {
+    let (read, write) = ("read-token", "write-token");
+    let stage = Stage::start(&[("API_READ_TOKEN", read), ("API_TOKEN", write)]).await;
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", stage.base());
+    let cookie = |token: &str| {
+        let hex: String = token.bytes().map(|b| format!("{b:02x}")).collect();
+        format!("alarm_digest_session={hex}")
+    };
+    for path in ["/services", "/services/payments", "/services/payments/policy"] {
+        let response = http.get(url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 401, "GET {path}");
+    }
+    // Read-only, the editor shows the draft with every control disabled and no button.
+    let page = http
+        .get(url("/services/payments/policy"))
+        .header(reqwest::header::COOKIE, cookie(read))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<fieldset class=\"policy-fields\" disabled>"), "{html}");
+    assert!(!html.contains("name=\"op\""), "no edit or save button: {html}");
+    let actions = [
+        "/services/payments/acknowledge",
+        "/services/payments/healthy",
+        "/services/payments/policy",
+        "/services/payments/policy/delete",
+    ];
+    for path in actions {
+        let post = |token: &str| {
+            http.post(url(path))
+                .header(reqwest::header::COOKIE, cookie(token))
+                .form(&[("op", "save"), ("last", "stop")])
+                .send()
+        };
+        assert_eq!(post(read).await.unwrap().status(), 401, "POST {path} as a reader");
+        assert_eq!(post(write).await.unwrap().status(), 403, "POST {path} without CSRF");
+    }
+    let policy = http
+        .get(url("/v1/services/payments/escalation-policy"))
+        .bearer_auth(read)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(policy.status(), 404, "nothing was saved");
+}
