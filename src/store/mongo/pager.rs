@@ -212,7 +212,9 @@ impl PagerStore for MongoStore {
             .map(|d| {
                 Ok(SentNotification {
                     notification: codec::decode_notification(text(d, "notification")?)?,
-                    sent_at: EventTime::from_nanos(int(d, "sent_at").unwrap_or(0)),
+                    sent_at: EventTime::from_nanos(int(d, "sent_at").ok_or_else(|| {
+                        StoreError::Corrupt(format!("notification {:?} has no sent_at", d.get("_id")).into())
+                    })?),
                 })
             })
             .collect()

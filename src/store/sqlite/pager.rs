@@ -188,10 +188,18 @@ impl PagerStore for SqliteStore {
         let after = after.map(|s| s.as_str().to_string());
         let rows: Vec<(String, RawRecord)> = self
             .read(move |conn| {
-                let mut stmt = conn.prepare_cached(
-                    "SELECT service_id, revision, state, outbox, due_at FROM pager_services
-                     WHERE ?1 IS NULL OR service_id > ?1 ORDER BY service_id LIMIT ?2",
-                )?;
+                // Two statements rather than `?1 IS NULL OR service_id > ?1`, which the
+                // planner cannot answer with a range of the primary key.
+                let mut stmt = conn.prepare_cached(match after {
+                    Some(_) => {
+                        "SELECT service_id, revision, state, outbox, due_at FROM pager_services
+                         WHERE service_id > ?1 ORDER BY service_id LIMIT ?2"
+                    }
+                    None => {
+                        "SELECT service_id, revision, state, outbox, due_at FROM pager_services
+                         WHERE ?1 IS NULL ORDER BY service_id LIMIT ?2"
+                    }
+                })?;
                 let rows = stmt
                     .query_map(params![after, limit as i64], |r| {
                         Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
