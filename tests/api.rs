@@ -170,4 +170,5 @@ pager_api_suite!(
     a_service_shows_its_incident_until_the_console_acknowledges_and_heals_it,
     pager_writes_need_the_write_token_and_reads_the_read_token,
     http_intake_pages_a_service_whose_alarm_turns_critical_like_nats_intake,
+    services_are_listed_a_page_at_a_time_by_id_as_the_service_route_shows_them,
 );

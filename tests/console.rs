@@ -14,6 +14,8 @@ mod stage;
 
 #[path = "console/insight.rs"]
 mod insight;
+#[path = "console/pager.rs"]
+mod pager;
 #[path = "console/pages.rs"]
 mod pages;
 #[path = "console/sessions.rs"]

@@ -1,7 +1,8 @@
-//! Console pages at size: 10,000 alarms of 100 users and 500 services with open incidents,
-//! each page requested one at a time over loopback (the server's time plus a local round
-//! trip), beside the plain SQL statement that reads the same rows from the same database
-//! file, timed in the same run: no page can beat the engine's own read of its rows.
+//! Console pages at size: 10,000 alarms of 100 users, 500 services with open incidents and
+//! 100 dead letters, each page requested one at a time over loopback (the server's time
+//! plus a local round trip), beside the engine's own read of the same rows timed in the
+//! same run: the plain SQL statement on the same database file, or for dead letters raw
+//! JetStream message gets. No page can beat its engine's read.
 
 use crate::harness::{Replica, ServiceEnv, StoreKind, TestBus};
 use crate::support::NatsServer;
@@ -54,47 +55,137 @@ impl ConsoleRun {
 
 const USERS: usize = 100;
 
-/// The pages measured: (label, path, what the plain statement reads, the statement).
-fn pages() -> Vec<(&'static str, String, &'static str, &'static str)> {
+/// What a page's ceiling reads.
+enum Ceiling {
+    /// A plain SQL statement on the store's file.
+    Sql(&'static str),
+    /// The latest `n` messages of the dead-letter stream, one raw get each.
+    DeadLetters(u64),
+}
+
+/// Dead letters seeded, and how many a page shows.
+const DEAD_LETTERS: usize = 100;
+const DEAD_LETTERS_PER_PAGE: u64 = 50;
+
+/// The pages measured: (label, path, what the ceiling reads, the ceiling).
+fn pages() -> Vec<(&'static str, String, &'static str, Ceiling)> {
+    use Ceiling::{DeadLetters, Sql};
     vec![
         (
             "Alarms, first page (100 rows)",
             "/alarms".into(),
             "the first 100 rows in listing order",
-            "SELECT * FROM alarms ORDER BY changed_at, alarm_id, user_id LIMIT 100",
+            Sql("SELECT * FROM alarms ORDER BY changed_at, alarm_id, user_id LIMIT 100"),
         ),
         (
             "Alarms, filtered by service and status",
             "/alarms?service=svc-7&status=CRITICAL".into(),
             "the same filter's first 100 rows",
-            "SELECT * FROM alarms WHERE service = 'svc-7' AND status = 'CRITICAL'
-             ORDER BY changed_at, alarm_id, user_id LIMIT 100",
+            Sql("SELECT * FROM alarms WHERE service = 'svc-7' AND status = 'CRITICAL'
+             ORDER BY changed_at, alarm_id, user_id LIMIT 100"),
         ),
         (
             "Alarms, text search",
             "/alarms?q=disk".into(),
             "the same search's first 100 rows",
-            "SELECT * FROM alarms WHERE instr(lower(name), 'disk') > 0
-             ORDER BY changed_at, alarm_id, user_id LIMIT 100",
+            Sql("SELECT * FROM alarms WHERE instr(lower(name), 'disk') > 0
+             ORDER BY changed_at, alarm_id, user_id LIMIT 100"),
         ),
         (
             "Alarm, with its history",
             "/alarms/user-007/alarm-0003".into(),
             "the alarm's row and history",
-            "SELECT * FROM alarms a JOIN alarm_history h USING (user_id, alarm_id)
-             WHERE a.user_id = 'user-007' AND a.alarm_id = 'alarm-0003'",
+            Sql("SELECT * FROM alarms a JOIN alarm_history h USING (user_id, alarm_id)
+             WHERE a.user_id = 'user-007' AND a.alarm_id = 'alarm-0003'"),
         ),
         (
             "Digest preview of one user (three in four of their alarms due)",
             "/users/user-007/digest".into(),
             "the user's due rows in digest order",
-            "SELECT * FROM alarms WHERE user_id = 'user-007' AND due = 1 ORDER BY changed_at, alarm_id",
+            Sql("SELECT * FROM alarms WHERE user_id = 'user-007' AND due = 1 ORDER BY changed_at, alarm_id"),
+        ),
+        (
+            "Services, first page (50 of them)",
+            "/services".into(),
+            "the first 50 service rows by id",
+            Sql("SELECT * FROM pager_services ORDER BY service_id LIMIT 50"),
+        ),
+        (
+            "Service, with its incident and notifications",
+            "/services/service-042".into(),
+            "the service's row",
+            Sql("SELECT * FROM pager_services WHERE service_id = 'service-042'"),
+        ),
+        (
+            "Statistics over every alarm, with charts",
+            "/stats".into(),
+            "every alarm with its history",
+            Sql("SELECT * FROM alarms a LEFT JOIN alarm_history h USING (user_id, alarm_id)"),
+        ),
+        (
+            "Statistics of one service",
+            "/stats?service=svc-7".into(),
+            "the service's alarms with their history",
+            Sql("SELECT * FROM alarms a LEFT JOIN alarm_history h USING (user_id, alarm_id) WHERE a.service = 'svc-7'"),
+        ),
+        (
+            "Dead letters, latest page",
+            "/dead-letters".into(),
+            "the latest 50 dead letters, one raw JetStream get each",
+            DeadLetters(DEAD_LETTERS_PER_PAGE),
         ),
     ]
 }
 
-/// Seeds `alarms` alarms and `services` open incidents on a fresh replica over SQLite,
-/// then times every page `samples` times.
+/// Times `samples` reads of what `ceiling` reads (after three unmeasured ones).
+async fn time_ceiling(
+    ceiling: &Ceiling,
+    plain: &Connection,
+    js: &async_nats::jetstream::Context,
+    samples: usize,
+) -> Vec<Duration> {
+    let mut times = Vec::with_capacity(samples);
+    match ceiling {
+        Ceiling::Sql(sql) => {
+            let mut statement = plain.prepare(sql).unwrap();
+            let columns = statement.column_count();
+            for round in 0..samples + 3 {
+                let started = Instant::now();
+                let mut rows = statement.query([]).unwrap();
+                let mut read = 0usize;
+                while let Some(row) = rows.next().unwrap() {
+                    for c in 0..columns {
+                        let _ = row.get_ref(c).unwrap();
+                    }
+                    read += 1;
+                }
+                let took = started.elapsed();
+                assert!(read > 0, "{sql} read nothing");
+                if round >= 3 {
+                    times.push(took);
+                }
+            }
+        }
+        Ceiling::DeadLetters(n) => {
+            let mut stream = js.get_stream("ALARM_DIGEST_DEADLETTERS").await.unwrap();
+            for round in 0..samples + 3 {
+                let started = Instant::now();
+                let last = stream.info().await.unwrap().state.last_sequence;
+                for sequence in (last.saturating_sub(n - 1).max(1)..=last).rev() {
+                    stream.get_raw_message(sequence).await.unwrap();
+                }
+                let took = started.elapsed();
+                if round >= 3 {
+                    times.push(took);
+                }
+            }
+        }
+    }
+    times
+}
+
+/// Seeds `alarms` alarms, `services` open incidents and some dead letters on a fresh
+/// replica over SQLite, then times every page `samples` times.
 pub async fn run(alarms: usize, services: usize, samples: usize) -> ConsoleRun {
     let nats = NatsServer::start();
     let env = ServiceEnv::new(nats.url(), StoreKind::Sqlite);
@@ -106,7 +197,7 @@ pub async fn run(alarms: usize, services: usize, samples: usize) -> ConsoleRun {
         // Each user's alarms mix statuses and names; services cut across users.
         let a = i / USERS;
         let status = ["CRITICAL", "WARNING", "WARNING", "CLEARED"][a % 4];
-        let name = if a % 5 == 0 { "Disk full" } else { "CPU hot" };
+        let name = if a.is_multiple_of(5) { "Disk full" } else { "CPU hot" };
         let event = json!({
             "UserID": format!("user-{:03}", i % USERS), "AlarmID": format!("alarm-{a:04}"),
             "Status": status, "ChangedAt": format!("2026-01-01T{:02}:{:02}:{:02}Z", i / 3600 % 24, i / 60 % 60, i % 60),
@@ -124,6 +215,14 @@ pub async fn run(alarms: usize, services: usize, samples: usize) -> ConsoleRun {
     for s in 0..services {
         bus.alert(&format!("service-{s:03}")).await;
     }
+    for d in 0..DEAD_LETTERS {
+        let refused = json!({ "UserID": format!("user-{d}"), "Status": "BROKEN" });
+        js.publish("AlarmStatusChanged", refused.to_string().into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
     bus.wait_drained(Duration::from_secs(600)).await;
 
     let db = env
@@ -135,7 +234,7 @@ pub async fn run(alarms: usize, services: usize, samples: usize) -> ConsoleRun {
     let http = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{}", replica.http_port);
     let mut measured = Vec::new();
-    for (label, path, what, sql) in pages() {
+    for (label, path, what, ceiling) in pages() {
         let url = format!("{base}{path}");
         let mut times = Vec::with_capacity(samples);
         for round in 0..samples + 3 {
@@ -149,25 +248,7 @@ pub async fn run(alarms: usize, services: usize, samples: usize) -> ConsoleRun {
                 times.push(took);
             }
         }
-        let mut statement = plain.prepare(sql).unwrap();
-        let columns = statement.column_count();
-        let mut ceiling = Vec::with_capacity(samples);
-        for round in 0..samples + 3 {
-            let started = Instant::now();
-            let mut rows = statement.query([]).unwrap();
-            let mut read = 0usize;
-            while let Some(row) = rows.next().unwrap() {
-                for c in 0..columns {
-                    let _ = row.get_ref(c).unwrap();
-                }
-                read += 1;
-            }
-            let took = started.elapsed();
-            assert!(read > 0, "{sql} read nothing");
-            if round >= 3 {
-                ceiling.push(took);
-            }
-        }
+        let ceiling = time_ceiling(&ceiling, &plain, &js, samples).await;
         measured.push(PageTime {
             label,
             path,

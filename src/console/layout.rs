@@ -27,6 +27,7 @@ pub fn page(title: &str, access: &Access, body: Markup) -> Markup {
                         a href="/alarms" { "Alarms" }
                         a href="/stats" { "Statistics" }
                         a href="/dead-letters" { "Dead letters" }
+                        a href="/services" { "Services" }
                         @if access.logged_in {
                             form.inline method="post" action="/logout" {
                                 input type="hidden" name="csrf" value=(access.csrf);

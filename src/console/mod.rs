@@ -7,6 +7,8 @@ mod dead_letters;
 mod digest;
 mod layout;
 mod listing;
+mod policy;
+mod services;
 mod session;
 mod stats;
 
@@ -33,6 +35,15 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/users/{user}/digest", get(digest::preview))
         .route("/stats", get(stats::stats))
         .route("/dead-letters", get(dead_letters::listing))
+        .route("/services", get(services::listing))
+        .route("/services/{service}", get(services::one))
+        .route("/services/{service}/acknowledge", post(services::acknowledge))
+        .route("/services/{service}/healthy", post(services::healthy))
+        .route("/services/{service}/policy", get(policy::show).post(policy::submit))
+        .route(
+            "/services/{service}/policy/delete",
+            get(policy::confirm_delete).post(policy::delete),
+        )
         .route_layer(from_fn_with_state(state.clone(), session::require));
     Router::new()
         .route("/login", get(session::login_form).post(session::login))

@@ -6,7 +6,7 @@ use super::error::ApiError;
 use super::openapi::Identifier;
 use super::AppState;
 use crate::domain::pager::policy::MAX_EMAIL_CHARS;
-use crate::domain::pager::{EscalationPolicy, LastLevelTimeout, Target};
+use crate::domain::pager::{Channel, EscalationPolicy, LastLevelTimeout, LevelSpec, Target};
 use crate::domain::ServiceId;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -14,6 +14,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use std::time::Duration;
 use utoipa::openapi::schema::{AdditionalProperties, Array, ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
 use utoipa::{IntoParams, ToSchema};
@@ -112,6 +113,28 @@ pub struct LevelView {
     /// 1 to 50 distinct targets.
     #[schema(schema_with = targets_schema)]
     targets: Vec<TargetView>,
+    /// How long this level has to acknowledge before the next is notified, 1 to 604800
+    /// seconds; absent: the pager's ACK_TIMEOUT.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "whole_seconds")]
+    #[schema(value_type = Option<u64>, minimum = 1, maximum = 604800)]
+    timeout_seconds: Option<u64>,
+}
+
+/// A whole number of seconds, also when written `90.0` (JSON Schema's integers include
+/// numbers with a zero fraction); the domain checks the bounds.
+fn whole_seconds<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    if let Some(n) = number.as_u64() {
+        return Ok(Some(n));
+    }
+    match number.as_f64() {
+        Some(f) if f >= 0.0 && f.fract() == 0.0 && f <= u64::MAX as f64 => Ok(Some(f as u64)),
+        _ => Err(serde::de::Error::custom(format!(
+            "timeout_seconds: expected a whole number of seconds, got {number}"
+        ))),
+    }
 }
 
 /// The targets of a level: 1 to 50, no two alike.
@@ -153,26 +176,26 @@ pub struct PolicyView {
 
 impl PolicyView {
     fn into_policy(self, service: ServiceId) -> Result<EscalationPolicy, ApiError> {
-        let invalid = |e: crate::domain::pager::PolicyError| ApiError::Unprocessable(e.to_string());
         let levels = self
             .levels
             .into_iter()
-            .map(|l| {
-                l.targets
+            .map(|l| LevelSpec {
+                targets: l
+                    .targets
                     .into_iter()
                     .map(|t| match t {
-                        TargetView::Email { address } => Target::email(&address),
-                        TargetView::Sms { phone } => Target::sms(&phone),
+                        TargetView::Email { address } => (Channel::Email, address),
+                        TargetView::Sms { phone } => (Channel::Sms, phone),
                     })
-                    .collect::<Result<Vec<_>, _>>()
+                    .collect(),
+                timeout: l.timeout_seconds.map(Duration::from_secs),
             })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(invalid)?;
+            .collect();
         let last = match self.last_level_timeout {
             LastLevelView::Stop => LastLevelTimeout::Stop,
             LastLevelView::Repeat => LastLevelTimeout::Repeat,
         };
-        EscalationPolicy::new(service, levels, last).map_err(invalid)
+        EscalationPolicy::parse(service, levels, last).map_err(|e| ApiError::Unprocessable(e.to_string()))
     }
 }
 
@@ -193,6 +216,7 @@ impl From<&EscalationPolicy> for PolicyView {
                             Target::Sms(phone) => TargetView::Sms { phone: phone.clone() },
                         })
                         .collect(),
+                    timeout_seconds: l.timeout().map(|t| t.as_secs()),
                 })
                 .collect(),
             last_level_timeout: match p.last_level_timeout() {

@@ -1,5 +1,6 @@
-//! Monitored services as the pager sees them: `GET /v1/services/{service_id}` for health
-//! and the open incident, and the web console's actions, acknowledge and healthy.
+//! Monitored services as the pager sees them: `GET /v1/services` (paged by id) and
+//! `GET /v1/services/{service_id}` for health and the open incident, and the web console's
+//! actions, acknowledge and healthy.
 
 use super::body::{json_bytes, parse};
 use super::error::ApiError;
@@ -9,17 +10,19 @@ use crate::domain::pager::{Incident, PagerRecord};
 use crate::domain::ServiceId;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// The read route of services.
 pub fn read_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_service))
+    OpenApiRouter::new()
+        .routes(routes!(list_services))
+        .routes(routes!(get_service))
 }
 
 /// The write routes of services.
@@ -99,6 +102,76 @@ impl ServiceView {
             outcome,
         }
     }
+}
+
+/// Services per page when `limit` is not given.
+pub const DEFAULT_SERVICES_LIMIT: usize = 50;
+/// The largest `limit` accepted.
+pub const MAX_SERVICES_LIMIT: usize = 500;
+
+/// The paging of `GET /v1/services`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ServicesParams {
+    /// Start after this ServiceID (the previous page's `next_after`).
+    after: Option<String>,
+    /// Services per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<usize>,
+}
+
+/// Parses `after` and `limit`; unknown parameters are refused.
+pub fn services_query(raw: Option<&str>) -> Result<(Option<ServiceId>, usize), ApiError> {
+    let mut after = None;
+    let mut limit = DEFAULT_SERVICES_LIMIT;
+    for (name, value) in super::listing::pairs(raw)? {
+        match name.as_str() {
+            "after" if value.is_empty() => after = None,
+            "after" => after = Some(ServiceId::parse(&value).map_err(|e| ApiError::BadRequest(format!("after: {e}")))?),
+            "limit" => {
+                limit = match value.parse::<usize>() {
+                    Ok(n) if (1..=MAX_SERVICES_LIMIT).contains(&n) => n,
+                    _ => {
+                        return Err(ApiError::BadRequest(format!(
+                            "limit: expected 1..={MAX_SERVICES_LIMIT}"
+                        )))
+                    }
+                }
+            }
+            other => return Err(ApiError::BadRequest(format!("unknown query parameter {other}"))),
+        }
+    }
+    Ok((after, limit))
+}
+
+/// A page of services, by ascending ServiceID.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ServicePage)]
+struct ServicePageView {
+    items: Vec<ServiceView>,
+    /// Pass as `after` for the next page; null on the last page.
+    next_after: Option<String>,
+}
+
+/// The services the pager holds a state for (an alert, acknowledgement or recovery reached
+/// them), by ascending ServiceID, one page at a time.
+#[utoipa::path(get, path = "/v1/services", tag = "pager", params(ServicesParams),
+    responses((status = 200, description = "A page of services", body = ServicePageView)))]
+async fn list_services(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<ServicePageView>, ApiError> {
+    let (after, limit) = services_query(query.as_deref())?;
+    let page = state.pager.services(after.as_ref(), limit).await?;
+    Ok(Json(ServicePageView {
+        items: page
+            .services
+            .iter()
+            .map(|(id, record)| ServiceView::new(id, record, None))
+            .collect(),
+        next_after: page.next_after.map(|id| id.as_str().to_string()),
+    }))
 }
 
 /// The optional body of an acknowledgement.

@@ -15,7 +15,7 @@ mod tests;
 
 use crate::domain::pager::decide::{self, Alert, Decision, Notification, Outcome};
 use crate::domain::pager::{
-    EscalationPolicy, Notifier, NotifyError, PagerRecord, PagerStore, PolicyRepository, ServiceState,
+    EscalationPolicy, Notifier, NotifyError, PagerRecord, PagerStore, PolicyRepository, SentNotification, ServiceState,
 };
 use crate::domain::ports::{Clock, StoreError};
 use crate::domain::{EventTime, ServiceId};
@@ -87,6 +87,15 @@ pub struct PagerReport {
     pub undelivered: usize,
 }
 
+/// One page of services, in ascending id order.
+#[derive(Debug, Clone)]
+pub struct ServicePage {
+    /// The services and their records.
+    pub services: Vec<(ServiceId, PagerRecord)>,
+    /// Pass as `after` for the next page; `None` on the last one.
+    pub next_after: Option<ServiceId>,
+}
+
 /// The pager both intakes (NATS, HTTP) and the timer loop drive.
 pub struct PagerService {
     policies: Arc<dyn PolicyRepository>,
@@ -137,6 +146,38 @@ impl PagerService {
             return Ok(Some(record));
         }
         Ok(self.policies.policy(service).await?.map(|_| PagerRecord::default()))
+    }
+
+    /// A page of up to `limit` services the pager has a record for, by ascending id,
+    /// after `after`; `next_after` is set when more follow.
+    pub async fn services(&self, after: Option<&ServiceId>, limit: usize) -> Result<ServicePage, PagerError> {
+        let mut services = self.store.services(after, limit.saturating_add(1)).await?;
+        let next_after = if services.len() > limit {
+            services.truncate(limit);
+            services.last().map(|(id, _)| id.clone())
+        } else {
+            None
+        };
+        Ok(ServicePage { services, next_after })
+    }
+
+    /// The last `limit` notifications sent for `service`, newest first.
+    pub async fn sent_notifications(
+        &self,
+        service: &ServiceId,
+        limit: usize,
+    ) -> Result<Vec<SentNotification>, PagerError> {
+        Ok(self.store.sent_notifications(service, limit).await?)
+    }
+
+    /// How long a level has to acknowledge before the next one is notified.
+    pub fn ack_timeout(&self) -> Duration {
+        self.settings.ack_timeout
+    }
+
+    /// The pager's clock: what "now" is for its timeouts.
+    pub fn now(&self) -> EventTime {
+        self.clock.now()
     }
 
     /// An alert: opens an incident and notifies level 1 when the service was healthy.

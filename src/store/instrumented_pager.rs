@@ -2,7 +2,9 @@
 //! method's name, and failures counted by kind, in the same series as the alarm store's.
 
 use super::instrumented::Instrumented;
-use crate::domain::pager::{EscalationPolicy, Notification, PagerRecord, PagerStore, PolicyRepository};
+use crate::domain::pager::{
+    EscalationPolicy, Notification, PagerRecord, PagerStore, PolicyRepository, SentNotification,
+};
 use crate::domain::ports::StoreError;
 use crate::domain::{EventTime, ServiceId};
 use async_trait::async_trait;
@@ -63,6 +65,19 @@ impl PagerStore for Instrumented<dyn PagerStore> {
             self.inner().record_notification(notification, sent_at),
         )
         .await
+    }
+
+    async fn services(
+        &self,
+        after: Option<&ServiceId>,
+        limit: usize,
+    ) -> Result<Vec<(ServiceId, PagerRecord)>, StoreError> {
+        self.timed("services", self.inner().services(after, limit)).await
+    }
+
+    async fn sent_notifications(&self, service: &ServiceId, limit: usize) -> Result<Vec<SentNotification>, StoreError> {
+        self.timed("sent_notifications", self.inner().sent_notifications(service, limit))
+            .await
     }
 
     async fn sweep_notifications(&self, sent_before_ms: i64, limit: usize) -> Result<u64, StoreError> {

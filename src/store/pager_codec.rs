@@ -2,7 +2,8 @@
 //! compact JSON text, times as integer nanoseconds.
 
 use crate::domain::pager::{
-    Acknowledgement, EscalationPolicy, Incident, LastLevelTimeout, Notification, ServiceState, Target,
+    Acknowledgement, Channel, EscalationPolicy, Incident, LastLevelTimeout, LevelSpec, Notification, ServiceState,
+    Target,
 };
 use crate::domain::ports::StoreError;
 use crate::domain::{EventTime, ServiceId};
@@ -46,6 +47,9 @@ struct StoredPolicy {
     /// Per level, `[channel, address]` per target.
     levels: Vec<Vec<(String, String)>>,
     last_level_timeout: String,
+    /// Per level, its own timeout in milliseconds; absent when no level has one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    timeouts_ms: Vec<Option<u64>>,
 }
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
@@ -133,6 +137,11 @@ pub(crate) fn encode_notification(n: &Notification) -> String {
     serde_json::to_string(&stored_notification(n)).expect("a notification always serializes")
 }
 
+/// Decodes what [`encode_notification`] wrote.
+pub(crate) fn decode_notification(text: &str) -> Result<Notification, StoreError> {
+    notification(serde_json::from_str(text).map_err(|e| corrupt("notification", e))?)
+}
+
 /// Encodes an outbox.
 pub(crate) fn encode_outbox(outbox: &[Notification]) -> String {
     let stored: Vec<StoredNotification> = outbox.iter().map(stored_notification).collect();
@@ -154,6 +163,15 @@ pub(crate) fn encode_policy(policy: &EscalationPolicy) -> String {
             .map(|l| l.targets().iter().map(target_parts).collect())
             .collect(),
         last_level_timeout: policy.last_level_timeout().as_str().to_string(),
+        timeouts_ms: if policy.levels().iter().any(|l| l.timeout().is_some()) {
+            policy
+                .levels()
+                .iter()
+                .map(|l| l.timeout().map(|t| t.as_millis() as u64))
+                .collect()
+        } else {
+            Vec::new()
+        },
     };
     serde_json::to_string(&stored).expect("a policy always serializes")
 }
@@ -164,13 +182,31 @@ pub(crate) fn decode_policy(service: &ServiceId, text: &str) -> Result<Escalatio
     let levels = stored
         .levels
         .iter()
-        .map(|l| l.iter().map(|(c, a)| target(c, a)).collect::<Result<Vec<_>, _>>())
-        .collect::<Result<Vec<_>, _>>()?;
+        .enumerate()
+        .map(|(i, l)| {
+            let targets = l
+                .iter()
+                .map(|(c, a)| {
+                    Ok((
+                        Channel::parse(c).ok_or_else(|| corrupt("target", format!("unknown channel {c:?}")))?,
+                        a.clone(),
+                    ))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let timeout = stored
+                .timeouts_ms
+                .get(i)
+                .copied()
+                .flatten()
+                .map(std::time::Duration::from_millis);
+            Ok(LevelSpec { targets, timeout })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
     let last = match stored.last_level_timeout.as_str() {
         "repeat" => LastLevelTimeout::Repeat,
         _ => LastLevelTimeout::Stop,
     };
-    EscalationPolicy::new(service.clone(), levels, last).map_err(|e| corrupt("policy", e))
+    EscalationPolicy::parse(service.clone(), levels, last).map_err(|e| corrupt("policy", e))
 }
 
 #[cfg(test)]
@@ -195,6 +231,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(decode_policy(&service, &encode_policy(&policy)).unwrap(), policy);
+        let mut specs = policy.specs();
+        specs[1].timeout = Some(Duration::from_secs(90));
+        let timed = EscalationPolicy::parse(service.clone(), specs, LastLevelTimeout::Stop).unwrap();
+        assert_eq!(decode_policy(&service, &encode_policy(&timed)).unwrap(), timed);
         let alert = Alert {
             service_id: service.clone(),
             message: "down".into(),

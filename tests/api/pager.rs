@@ -44,8 +44,7 @@ pub async fn escalation_policies_are_created_replaced_read_and_deleted(stores: S
     let mut expected = two_levels();
     expected["last_level_timeout"] = json!("stop");
     assert_eq!(created, expected);
-    let repeat =
-        json!({"levels": [{"targets": [{"type": "sms", "phone": "+15550000000"}]}], "last_level_timeout": "repeat"});
+    let repeat = json!({"levels": [{"targets": [{"type": "sms", "phone": "+15550000000"}], "timeout_seconds": 90}], "last_level_timeout": "repeat"});
     assert_eq!(put(&api, POLICY, &repeat).await, (200, repeat.clone()));
     assert_eq!(api.get(POLICY).await, (200, repeat));
     assert_eq!(delete(&api, POLICY).await, 204);
@@ -65,6 +64,14 @@ pub async fn invalid_escalation_policies_are_422_problems_naming_the_fault(store
         (
             json!({"levels": [{"targets": [{"type": "sms", "phone": "0600000000"}]}]}),
             "0600000000",
+        ),
+        (
+            json!({"levels": [{"targets": [{"type": "email", "address": "a@example.com"}]}, {"targets": [{"type": "email", "address": "b@example.com"}, {"type": "sms", "phone": "+12"}]}]}),
+            "level 2, target 2",
+        ),
+        (
+            json!({"levels": [{"targets": [{"type": "email", "address": "a@example.com"}], "timeout_seconds": 0}]}),
+            "timeout",
         ),
         (
             json!({"levels": [{"targets": [{"type": "pigeon", "address": "x"}]}]}),
@@ -206,4 +213,58 @@ pub async fn http_intake_pages_a_service_whose_alarm_turns_critical_like_nats_in
             .contains("Checkout is CRITICAL"),
         "{service}"
     );
+}
+
+pub async fn services_are_listed_a_page_at_a_time_by_id_as_the_service_route_shows_them(stores: Stores) {
+    let api = Api::start_with_stores(stores.clone(), Tokens::default()).await;
+    let pager = PagerService::new(
+        stores.policies,
+        stores.pager,
+        Arc::new(super::server::RecordedNotifications::default()),
+        Arc::new(SystemClock),
+        PagerSettings::default(),
+    );
+    for id in ["web", "db", "cache", "api", "queue"] {
+        let alert = Alert {
+            service_id: ServiceId::parse(id).unwrap(),
+            message: format!("{id} is down"),
+            raised_at: EventTime::parse_rfc3339("2024-01-01T00:00:00Z").unwrap(),
+        };
+        pager.alert(&alert).await.unwrap();
+    }
+    pager.healthy(&ServiceId::parse("db").unwrap()).await.unwrap();
+    let (status, first) = api.get("/v1/services?limit=2").await;
+    assert_eq!(status, 200, "{first}");
+    let ids = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["ServiceID"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&first), ["api", "cache"]);
+    assert_eq!(first["next_after"], json!("cache"));
+    let (_, second) = api.get("/v1/services?after=cache&limit=2").await;
+    assert_eq!(ids(&second), ["db", "queue"]);
+    assert_eq!(second["items"][0]["Healthy"], json!(true));
+    assert_eq!(
+        second["items"][1],
+        api.get("/v1/services/queue").await.1,
+        "the list shows what the service route does"
+    );
+    let (_, last) = api
+        .get(&format!(
+            "/v1/services?after={}&limit=2",
+            second["next_after"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(ids(&last), ["web"]);
+    assert_eq!(last["next_after"], Value::Null);
+    let whole = api.get("/v1/services?limit=5").await.1;
+    assert_eq!(ids(&whole), ["api", "cache", "db", "queue", "web"]);
+    assert_eq!(whole["next_after"], Value::Null, "a page that ends the list says so");
+    for bad in ["limit=0", "limit=501", "after=%20", "colour=red"] {
+        assert_eq!(api.get(&format!("/v1/services?{bad}")).await.0, 400, "{bad}");
+    }
 }

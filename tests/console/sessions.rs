@@ -4,33 +4,10 @@
 use crate::browser::Chromedriver;
 use crate::stage::{event, Stage};
 use fantoccini::Locator;
-use reqwest::header::{COOKIE, SET_COOKIE};
+use reqwest::header::COOKIE;
 
 const READ: &str = "read-token";
 const WRITE: &str = "write-token";
-
-/// Logs in with `token` over plain HTTP and returns the session cookie it sets, checking
-/// the cookie does not carry the token.
-async fn session_cookie(base: &str, token: &str) -> String {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let response = http
-        .post(format!("{base}/login"))
-        .form(&[("token", token), ("next", "/")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303, "login with {token}");
-    let set = response.headers()[SET_COOKIE].to_str().unwrap().to_string();
-    let cookie = set.split(';').next().unwrap().to_string();
-    assert!(
-        cookie.starts_with("alarm_digest_session=") && !cookie.contains(token),
-        "{set}"
-    );
-    cookie
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_tokens_set_no_page_or_action_works_without_logging_in() {
@@ -72,15 +49,12 @@ async fn with_tokens_set_no_page_or_action_works_without_logging_in() {
     };
     assert_eq!(ack(None, "").await.unwrap().status(), 401);
     assert_eq!(
-        ack(Some(session_cookie(&base, READ).await), "").await.unwrap().status(),
+        ack(Some(stage.session_cookie(READ).await), "").await.unwrap().status(),
         401,
         "read token wrote"
     );
     assert_eq!(
-        ack(Some(session_cookie(&base, WRITE).await), "")
-            .await
-            .unwrap()
-            .status(),
+        ack(Some(stage.session_cookie(WRITE).await), "").await.unwrap().status(),
         403,
         "no CSRF token"
     );

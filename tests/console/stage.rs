@@ -103,6 +103,29 @@ impl Stage {
         }
     }
 
+    /// Publishes a `PagerAlert` through JetStream and returns once the API shows the
+    /// service unhealthy.
+    pub async fn alert(&self, service: &str, message: &str) {
+        let body = json!({"ServiceID": service, "Message": message, "RaisedAt": "2026-01-01T00:00:00Z"});
+        self.js
+            .publish("PagerAlert", body.to_string().into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        let path = format!("/v1/services/{}", path_segment(service));
+        let started = Instant::now();
+        loop {
+            let (status, state) = self.fetch(&path).await;
+            if status == 200 && state["Healthy"] == false {
+                return;
+            }
+            assert!(started.elapsed() < PATIENCE, "alert not applied: {state}");
+            // As in `publish`: the API is where the applied alert shows.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Publishes raw `payloads` as status changes through JetStream and returns once the
     /// service has dead-lettered them all (a consumer of the dead-letter stream delivers a
     /// letter only once it is stored).
@@ -140,6 +163,50 @@ impl Stage {
             .await
             .unwrap();
         response.status().as_u16()
+    }
+
+    /// PUTs an escalation policy; panics unless it is stored.
+    pub async fn put_policy(&self, service: &str, policy: &Value) {
+        let url = format!(
+            "{}/v1/services/{}/escalation-policy",
+            self.base(),
+            path_segment(service)
+        );
+        let response = self.http.put(url).json(policy).send().await.unwrap();
+        assert!(response.status().is_success(), "{}", response.text().await.unwrap());
+    }
+
+    /// GET an API path without a token: status and JSON body (null when not JSON).
+    pub async fn fetch(&self, path: &str) -> (u16, Value) {
+        let response = self.http.get(format!("{}{path}", self.base())).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Logs in with `token` over plain HTTP and returns the session cookie it sets, checking
+    /// the cookie does not carry the token.
+    pub async fn session_cookie(&self, token: &str) -> String {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let response = http
+            .post(format!("{}/login", self.base()))
+            .form(&[("token", token), ("next", "/")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "login with {token}");
+        let set = response.headers()[reqwest::header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let cookie = set.split(';').next().unwrap().to_string();
+        assert!(
+            cookie.starts_with("alarm_digest_session=") && !cookie.contains(token),
+            "{set}"
+        );
+        cookie
     }
 
     /// GET an API path as JSON, with a bearer token when given.
@@ -183,4 +250,15 @@ impl Stage {
             })
             .collect()
     }
+}
+
+/// One path segment, percent-encoded but for RFC 3986's unreserved characters.
+pub fn path_segment(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -270,3 +270,59 @@ pub async fn pager_racing_alerts_of_two_replicas_notify_each_level_one_target_on
         "one notification per level-1 target"
     );
 }
+
+pub async fn pager_services_are_listed_by_id_across_pages_each_once<S: PagerStore + PolicyRepository>(store: Arc<S>) {
+    // Saved out of order, with ids whose byte order differs from insertion order.
+    let ids: Vec<String> = (0..23).map(|i| format!("svc-{:02}", (i * 7) % 23)).collect();
+    for id in &ids {
+        assert!(store
+            .save_pager_record(&service(id), 0, &opened(id, None))
+            .await
+            .unwrap());
+    }
+    let mut listed = Vec::new();
+    let mut after: Option<ServiceId> = None;
+    loop {
+        let page = store.services(after.as_ref(), 5).await.unwrap();
+        assert!(page.len() <= 5);
+        for (id, record) in &page {
+            assert_eq!(
+                record,
+                &PagerRecord {
+                    revision: 1,
+                    ..opened(id.as_str(), None)
+                }
+            );
+        }
+        let Some((last, _)) = page.last() else { break };
+        after = Some(last.clone());
+        listed.extend(page.into_iter().map(|(id, _)| id.as_str().to_string()));
+    }
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(listed, expected, "every service once, in id order");
+    assert!(store.services(None, 0).await.unwrap().is_empty());
+}
+
+pub async fn pager_sent_notifications_are_the_services_own_newest_first<S: PagerStore + PolicyRepository>(
+    store: Arc<S>,
+) {
+    let db = opened("db", None).outbox;
+    let web = opened("web", None).outbox;
+    assert_eq!(db.len(), 2, "level 1 of the policy has two targets");
+    for (i, n) in db.iter().enumerate() {
+        assert!(store.record_notification(n, T0.after(MINUTE * i as u32)).await.unwrap());
+    }
+    assert!(store.record_notification(&web[0], T0.after(MINUTE * 5)).await.unwrap());
+    let sent = store.sent_notifications(&service("db"), 10).await.unwrap();
+    let got: Vec<_> = sent.iter().map(|s| (s.notification.clone(), s.sent_at)).collect();
+    assert_eq!(got, vec![(db[1].clone(), T0.after(MINUTE)), (db[0].clone(), T0)]);
+    let newest = store.sent_notifications(&service("db"), 1).await.unwrap();
+    assert_eq!(newest.len(), 1);
+    assert_eq!(newest[0].notification, db[1]);
+    assert!(store
+        .sent_notifications(&service("other"), 10)
+        .await
+        .unwrap()
+        .is_empty());
+}

@@ -213,3 +213,19 @@ fn acknowledging_twice_or_without_an_incident_changes_nothing() {
     let healthy = acknowledge(&ServiceState::default(), None, at(4));
     assert_eq!(healthy.outcome, Outcome::NoIncident);
 }
+
+#[test]
+fn a_level_with_its_own_timeout_escalates_on_it_and_the_others_on_the_pagers() {
+    let mut specs = two_levels().specs();
+    specs[0].timeout = Some(Duration::from_secs(120));
+    let policy = EscalationPolicy::parse(service(), specs, LastLevelTimeout::Repeat).unwrap();
+    let opened = raise(&ServiceState::default(), Some(&policy), &alert(), T0, FIFTEEN_MINUTES);
+    assert_eq!(opened.state.timeout_at(), Some(at(2)), "level 1's own two minutes");
+    let escalated = fire_timeout(&service(), &opened.state, Some(&policy), at(2), FIFTEEN_MINUTES);
+    assert_eq!(escalated.outcome, Outcome::Escalated);
+    assert_eq!(
+        escalated.state.timeout_at(),
+        Some(at(17)),
+        "level 2 has the pager's fifteen"
+    );
+}

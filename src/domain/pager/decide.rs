@@ -126,17 +126,22 @@ impl Decision {
     }
 }
 
-/// Notifies every target of `level` of `incident` and sets the next timeout.
+/// Notifies every target of `level` of `incident` and sets the next timeout: the level's
+/// own, or `ack_timeout` from `now`.
+#[allow(clippy::too_many_arguments)]
 fn page(
     service_id: &ServiceId,
     policy: Option<&EscalationPolicy>,
     mut incident: Incident,
     level: u32,
     repeat: u32,
-    timeout_at: EventTime,
+    now: EventTime,
+    ack_timeout: Duration,
     outcome: Outcome,
 ) -> Decision {
-    let targets = policy.and_then(|p| p.level(level)).map(|l| l.targets()).unwrap_or(&[]);
+    let paged = policy.and_then(|p| p.level(level));
+    let timeout_at = now.after(paged.and_then(|l| l.timeout()).unwrap_or(ack_timeout));
+    let targets = paged.map(|l| l.targets()).unwrap_or(&[]);
     let notifications: Vec<Notification> = targets
         .iter()
         .map(|target| Notification {
@@ -191,7 +196,8 @@ pub fn raise(
                 incident,
                 1,
                 0,
-                now.after(ack_timeout),
+                now,
+                ack_timeout,
                 Outcome::Opened,
             )
         }
@@ -215,17 +221,34 @@ pub fn fire_timeout(
     if !due || incident.acknowledged.is_some() {
         return Decision::unchanged(state, Outcome::NotDue);
     }
-    let next = now.after(ack_timeout);
     let last = policy.map_or(0, EscalationPolicy::last_level);
     let incident = incident.clone();
     if incident.level < last {
         let level = incident.level + 1;
-        return page(service_id, policy, incident, level, 0, next, Outcome::Escalated);
+        return page(
+            service_id,
+            policy,
+            incident,
+            level,
+            0,
+            now,
+            ack_timeout,
+            Outcome::Escalated,
+        );
     }
     match policy.map(EscalationPolicy::last_level_timeout) {
         Some(LastLevelTimeout::Repeat) => {
             let repeat = incident.repeats + 1;
-            page(service_id, policy, incident, last, repeat, next, Outcome::Repeated)
+            page(
+                service_id,
+                policy,
+                incident,
+                last,
+                repeat,
+                now,
+                ack_timeout,
+                Outcome::Repeated,
+            )
         }
         Some(LastLevelTimeout::Stop) | None => Decision {
             state: ServiceState::Unhealthy(Incident {

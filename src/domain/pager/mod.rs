@@ -11,5 +11,5 @@ mod behaviours;
 
 pub use decide::{Alert, Decision, Notification, Outcome};
 pub use incident::{Acknowledgement, Incident, ServiceState};
-pub use policy::{Channel, EscalationPolicy, LastLevelTimeout, Level, PolicyError, Target};
-pub use ports::{Notifier, NotifyError, PagerRecord, PagerStore, PolicyRepository};
+pub use policy::{Channel, EscalationPolicy, LastLevelTimeout, Level, LevelSpec, PolicyError, PolicyPlace, Target};
+pub use ports::{Notifier, NotifyError, PagerRecord, PagerStore, PolicyRepository, SentNotification};

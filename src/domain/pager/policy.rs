@@ -3,6 +3,7 @@
 
 use crate::domain::ServiceId;
 use std::fmt;
+use std::time::Duration;
 
 /// The most levels a policy may have.
 pub const MAX_LEVELS: usize = 20;
@@ -10,8 +11,13 @@ pub const MAX_LEVELS: usize = 20;
 pub const MAX_TARGETS_PER_LEVEL: usize = 50;
 /// The longest e-mail address accepted, in characters (the RFC 5321 path limit).
 pub const MAX_EMAIL_CHARS: usize = 254;
+/// The shortest timeout a level may set for itself.
+pub const MIN_LEVEL_TIMEOUT: Duration = Duration::from_secs(1);
+/// The longest timeout a level may set for itself.
+pub const MAX_LEVEL_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
 
-/// Why a policy or a target is not valid; the text says which part and why.
+/// Why a policy or a target is not valid; the text says which part and why, and
+/// [`PolicyError::place`] says where, so a form can show it next to its field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {
     /// The policy has no level, or more than [`MAX_LEVELS`].
@@ -26,12 +32,32 @@ pub enum PolicyError {
         count: usize,
     },
     /// The same target twice in one level.
-    #[error("level {level} lists {target} twice")]
+    #[error("level {level} lists {target} twice (target {index})")]
     DuplicateTarget {
         /// 1-based level number.
         level: usize,
+        /// 1-based position of the repetition in the level.
+        index: usize,
         /// The repeated target.
         target: String,
+    },
+    /// A target of a level is not valid; `error` says why.
+    #[error("level {level}, target {index}: {error}")]
+    InvalidTarget {
+        /// 1-based level number.
+        level: usize,
+        /// 1-based position of the target in the level.
+        index: usize,
+        /// `Email` or `Phone`.
+        error: Box<PolicyError>,
+    },
+    /// A level's own timeout is out of bounds.
+    #[error("level {level}: a timeout must be 1 s to 7 days, got {seconds} s")]
+    Timeout {
+        /// 1-based level number.
+        level: usize,
+        /// The timeout given.
+        seconds: u64,
     },
     /// Not a plausible e-mail address.
     #[error("{0:?} is not an e-mail address like a@example.com")]
@@ -39,6 +65,34 @@ pub enum PolicyError {
     /// Not an E.164 phone number.
     #[error("{0:?} is not an E.164 phone number like +33600000000")]
     Phone(String),
+}
+
+/// Where in a policy an error is: the whole policy, a level, or one target of a level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyPlace {
+    /// The policy as a whole (its number of levels).
+    Policy,
+    /// A level, counted from 1.
+    Level(usize),
+    /// A level's timeout, counted from 1.
+    LevelTimeout(usize),
+    /// A target: level and position in it, both counted from 1.
+    Target(usize, usize),
+}
+
+impl PolicyError {
+    /// Where the error is; `None` for a target error not yet placed in a policy.
+    pub fn place(&self) -> Option<PolicyPlace> {
+        match self {
+            PolicyError::LevelCount(_) => Some(PolicyPlace::Policy),
+            PolicyError::TargetCount { level, .. } => Some(PolicyPlace::Level(*level)),
+            PolicyError::Timeout { level, .. } => Some(PolicyPlace::LevelTimeout(*level)),
+            PolicyError::DuplicateTarget { level, index, .. } | PolicyError::InvalidTarget { level, index, .. } => {
+                Some(PolicyPlace::Target(*level, *index))
+            }
+            PolicyError::Email(_) | PolicyError::Phone(_) => None,
+        }
+    }
 }
 
 /// How a notification reaches its target.
@@ -56,6 +110,15 @@ impl Channel {
         match self {
             Channel::Email => "email",
             Channel::Sms => "sms",
+        }
+    }
+
+    /// The channel named `email` or `sms`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "email" => Some(Channel::Email),
+            "sms" => Some(Channel::Sms),
+            _ => None,
         }
     }
 }
@@ -101,6 +164,14 @@ impl Target {
         }
     }
 
+    /// A target of `channel` at `address`, validated as [`Target::email`] or [`Target::sms`].
+    pub fn new(channel: Channel, address: &str) -> Result<Self, PolicyError> {
+        match channel {
+            Channel::Email => Target::email(address),
+            Channel::Sms => Target::sms(address),
+        }
+    }
+
     /// The channel it is reached on.
     pub fn channel(&self) -> Channel {
         match self {
@@ -128,6 +199,7 @@ impl fmt::Display for Target {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Level {
     targets: Vec<Target>,
+    timeout: Option<Duration>,
 }
 
 impl Level {
@@ -135,6 +207,22 @@ impl Level {
     pub fn targets(&self) -> &[Target] {
         &self.targets
     }
+
+    /// How long this level has to acknowledge, when it sets its own time; otherwise the
+    /// pager's `ACK_TIMEOUT` applies.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+}
+
+/// A level as written, before validation: its targets as (channel, address) and an
+/// optional timeout of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LevelSpec {
+    /// The targets, in order.
+    pub targets: Vec<(Channel, String)>,
+    /// The level's own timeout, if it has one.
+    pub timeout: Option<Duration>,
 }
 
 /// What happens when the last level was notified and its timeout fires unacknowledged.
@@ -167,16 +255,70 @@ pub struct EscalationPolicy {
 
 impl EscalationPolicy {
     /// A policy of 1 to [`MAX_LEVELS`] levels, each of 1 to [`MAX_TARGETS_PER_LEVEL`]
-    /// distinct targets.
+    /// distinct targets, every level on the pager's `ACK_TIMEOUT`.
     pub fn new(
         service_id: ServiceId,
         levels: Vec<Vec<Target>>,
         last_level_timeout: LastLevelTimeout,
     ) -> Result<Self, PolicyError> {
+        let levels = levels
+            .into_iter()
+            .map(|targets| Level { targets, timeout: None })
+            .collect();
+        Self::checked(service_id, levels, last_level_timeout)
+    }
+
+    /// A policy from levels as written: every target validated, and the first error found
+    /// (levels in order, targets in order) placed by level and target.
+    pub fn parse(
+        service_id: ServiceId,
+        levels: Vec<LevelSpec>,
+        last_level_timeout: LastLevelTimeout,
+    ) -> Result<Self, PolicyError> {
         if levels.is_empty() || levels.len() > MAX_LEVELS {
             return Err(PolicyError::LevelCount(levels.len()));
         }
-        for (i, targets) in levels.iter().enumerate() {
+        let mut parsed = Vec::with_capacity(levels.len());
+        for (i, spec) in levels.into_iter().enumerate() {
+            if let Some(t) = spec
+                .timeout
+                .filter(|t| !(MIN_LEVEL_TIMEOUT..=MAX_LEVEL_TIMEOUT).contains(t))
+            {
+                return Err(PolicyError::Timeout {
+                    level: i + 1,
+                    seconds: t.as_secs(),
+                });
+            }
+            let targets = spec
+                .targets
+                .iter()
+                .enumerate()
+                .map(|(j, (channel, address))| {
+                    Target::new(*channel, address).map_err(|e| PolicyError::InvalidTarget {
+                        level: i + 1,
+                        index: j + 1,
+                        error: Box::new(e),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            parsed.push(Level {
+                targets,
+                timeout: spec.timeout,
+            });
+        }
+        Self::checked(service_id, parsed, last_level_timeout)
+    }
+
+    fn checked(
+        service_id: ServiceId,
+        levels: Vec<Level>,
+        last_level_timeout: LastLevelTimeout,
+    ) -> Result<Self, PolicyError> {
+        if levels.is_empty() || levels.len() > MAX_LEVELS {
+            return Err(PolicyError::LevelCount(levels.len()));
+        }
+        for (i, level) in levels.iter().enumerate() {
+            let targets = &level.targets;
             if targets.is_empty() || targets.len() > MAX_TARGETS_PER_LEVEL {
                 return Err(PolicyError::TargetCount {
                     level: i + 1,
@@ -184,18 +326,34 @@ impl EscalationPolicy {
                 });
             }
             let repeated = targets.iter().enumerate().find(|(j, t)| targets[..*j].contains(t));
-            if let Some((_, dup)) = repeated {
+            if let Some((j, dup)) = repeated {
                 return Err(PolicyError::DuplicateTarget {
                     level: i + 1,
+                    index: j + 1,
                     target: dup.to_string(),
                 });
             }
         }
         Ok(Self {
             service_id,
-            levels: levels.into_iter().map(|targets| Level { targets }).collect(),
+            levels,
             last_level_timeout,
         })
+    }
+
+    /// The levels as written, for [`EscalationPolicy::parse`] to read back.
+    pub fn specs(&self) -> Vec<LevelSpec> {
+        self.levels
+            .iter()
+            .map(|l| LevelSpec {
+                targets: l
+                    .targets
+                    .iter()
+                    .map(|t| (t.channel(), t.address().to_string()))
+                    .collect(),
+                timeout: l.timeout,
+            })
+            .collect()
     }
 
     /// The service it belongs to.
@@ -293,9 +451,43 @@ mod tests {
             ),
             Err(PolicyError::DuplicateTarget { level: 1, .. })
         ));
-        let policy = EscalationPolicy::new(service, vec![vec![a.clone()]], LastLevelTimeout::default()).unwrap();
+        let policy =
+            EscalationPolicy::new(service.clone(), vec![vec![a.clone()]], LastLevelTimeout::default()).unwrap();
         assert_eq!(policy.level(1).unwrap().targets(), [a]);
         assert!(policy.level(0).is_none() && policy.level(2).is_none());
         assert_eq!(policy.last_level_timeout(), LastLevelTimeout::Stop);
+        assert_eq!(
+            EscalationPolicy::parse(service, policy.specs(), LastLevelTimeout::Stop),
+            Ok(policy)
+        );
+    }
+
+    #[test]
+    fn parse_errors_name_the_level_and_target_they_concern() {
+        let service = ServiceId::parse("db").unwrap();
+        let level = |targets: &[(Channel, &str)], timeout: Option<u64>| LevelSpec {
+            targets: targets.iter().map(|(c, a)| (*c, a.to_string())).collect(),
+            timeout: timeout.map(Duration::from_secs),
+        };
+        let email = (Channel::Email, "a@example.com");
+        let parse = |levels| EscalationPolicy::parse(service.clone(), levels, LastLevelTimeout::Repeat);
+        let bad_phone = parse(vec![
+            level(&[email], None),
+            level(&[email, (Channel::Sms, "+12")], None),
+        ])
+        .unwrap_err();
+        assert_eq!(bad_phone.place(), Some(PolicyPlace::Target(2, 2)));
+        assert!(bad_phone.to_string().contains("level 2, target 2") && bad_phone.to_string().contains("+12"));
+        let twice = parse(vec![level(&[email, email], None)]).unwrap_err();
+        assert_eq!(twice.place(), Some(PolicyPlace::Target(1, 2)));
+        assert_eq!(
+            parse(vec![level(&[], None)]).unwrap_err().place(),
+            Some(PolicyPlace::Level(1))
+        );
+        assert_eq!(parse(vec![]).unwrap_err().place(), Some(PolicyPlace::Policy));
+        let zero = parse(vec![level(&[email], Some(0))]).unwrap_err();
+        assert_eq!(zero.place(), Some(PolicyPlace::LevelTimeout(1)));
+        let ok = parse(vec![level(&[email], Some(90))]).unwrap();
+        assert_eq!(ok.level(1).unwrap().timeout(), Some(Duration::from_secs(90)));
     }
 }

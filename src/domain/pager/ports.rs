@@ -22,6 +22,15 @@ pub struct PagerRecord {
     pub due_at: Option<EventTime>,
 }
 
+/// A notification recorded as sent, and when it was recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentNotification {
+    /// What was sent.
+    pub notification: Notification,
+    /// When the pager recorded it as sent (just after the broker confirmed it).
+    pub sent_at: EventTime,
+}
+
 /// Where escalation policies live, one per service.
 ///
 /// Errors: `Unavailable` when the store could not be reached (a write may or may not have
@@ -77,6 +86,19 @@ pub trait PagerStore: Send + Sync + 'static {
     /// Records the notification as sent, under a unique index on its idempotency key;
     /// `Ok(false)` when that key was already recorded (nothing changes then).
     async fn record_notification(&self, notification: &Notification, sent_at: EventTime) -> Result<bool, StoreError>;
+
+    /// Up to `limit` services with a stored record, in ascending service id order, starting
+    /// after `after` (from the first when `None`): keyset paging, so a page costs `limit`
+    /// reads however many services there are.
+    async fn services(
+        &self,
+        after: Option<&ServiceId>,
+        limit: usize,
+    ) -> Result<Vec<(ServiceId, PagerRecord)>, StoreError>;
+
+    /// Up to `limit` notifications recorded as sent for `service`, newest first (equal
+    /// times in descending idempotency key order).
+    async fn sent_notifications(&self, service: &ServiceId, limit: usize) -> Result<Vec<SentNotification>, StoreError>;
 
     /// Removes up to `limit` notification records sent before `sent_before_ms` (Unix
     /// milliseconds); returns how many went. A notification whose record is gone may be

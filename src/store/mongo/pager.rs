@@ -5,7 +5,9 @@
 use super::documents::int;
 use super::errors::{is_duplicate_key, to_store_error};
 use super::MongoStore;
-use crate::domain::pager::{EscalationPolicy, Notification, PagerRecord, PagerStore, PolicyRepository};
+use crate::domain::pager::{
+    EscalationPolicy, Notification, PagerRecord, PagerStore, PolicyRepository, SentNotification,
+};
 use crate::domain::ports::StoreError;
 use crate::domain::{EventTime, ServiceId};
 use crate::store::pager_codec as codec;
@@ -42,6 +44,14 @@ impl MongoStore {
             .create_index(sent)
             .await
             .map_err(to_store_error)?;
+        let by_service = IndexModel::builder()
+            .keys(doc! { "service_id": 1, "sent_at": -1, "_id": -1 })
+            .options(IndexOptions::builder().name("by_service".to_string()).build())
+            .build();
+        self.pager(NOTIFICATIONS)
+            .create_index(by_service)
+            .await
+            .map_err(to_store_error)?;
         Ok(())
     }
 }
@@ -49,6 +59,19 @@ impl MongoStore {
 fn text<'a>(doc: &'a Document, key: &str) -> Result<&'a str, StoreError> {
     doc.get_str(key)
         .map_err(|_| StoreError::Corrupt(format!("pager document {:?} has no {key}", doc.get("_id")).into()))
+}
+
+fn service_id(id: &str) -> Result<ServiceId, StoreError> {
+    ServiceId::parse(id).map_err(|e| StoreError::Corrupt(format!("service id: {e}").into()))
+}
+
+fn record(d: &Document) -> Result<PagerRecord, StoreError> {
+    Ok(PagerRecord {
+        revision: int(d, "revision").unwrap_or(0).max(0) as u64,
+        state: codec::decode_state(text(d, "state")?)?,
+        outbox: codec::decode_outbox(text(d, "outbox")?)?,
+        due_at: int(d, "due_at").map(EventTime::from_nanos),
+    })
 }
 
 #[async_trait]
@@ -134,20 +157,67 @@ impl PagerStore for MongoStore {
     }
 
     async fn pager_record(&self, service: &ServiceId) -> Result<Option<PagerRecord>, StoreError> {
-        let Some(d) = self
+        let found = self
             .pager(SERVICES)
             .find_one(doc! { "_id": service.as_str() })
             .await
-            .map_err(to_store_error)?
-        else {
-            return Ok(None);
+            .map_err(to_store_error)?;
+        found.as_ref().map(record).transpose()
+    }
+
+    async fn services(
+        &self,
+        after: Option<&ServiceId>,
+        limit: usize,
+    ) -> Result<Vec<(ServiceId, PagerRecord)>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let filter = match after {
+            Some(after) => doc! { "_id": { "$gt": after.as_str() } },
+            None => doc! {},
         };
-        Ok(Some(PagerRecord {
-            revision: int(&d, "revision").unwrap_or(0).max(0) as u64,
-            state: codec::decode_state(text(&d, "state")?)?,
-            outbox: codec::decode_outbox(text(&d, "outbox")?)?,
-            due_at: int(&d, "due_at").map(EventTime::from_nanos),
-        }))
+        let found: Vec<Document> = self
+            .pager(SERVICES)
+            .find(filter)
+            .sort(doc! { "_id": 1 })
+            .limit(limit as i64)
+            .await
+            .map_err(to_store_error)?
+            .try_collect()
+            .await
+            .map_err(to_store_error)?;
+        found
+            .iter()
+            .map(|d| Ok((service_id(text(d, "_id")?)?, record(d)?)))
+            .collect()
+    }
+
+    async fn sent_notifications(&self, service: &ServiceId, limit: usize) -> Result<Vec<SentNotification>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let found: Vec<Document> = self
+            .pager(NOTIFICATIONS)
+            .find(doc! { "service_id": service.as_str() })
+            .sort(doc! { "sent_at": -1, "_id": -1 })
+            .limit(limit as i64)
+            .await
+            .map_err(to_store_error)?
+            .try_collect()
+            .await
+            .map_err(to_store_error)?;
+        found
+            .iter()
+            .map(|d| {
+                Ok(SentNotification {
+                    notification: codec::decode_notification(text(d, "notification")?)?,
+                    sent_at: EventTime::from_nanos(int(d, "sent_at").ok_or_else(|| {
+                        StoreError::Corrupt(format!("notification {:?} has no sent_at", d.get("_id")).into())
+                    })?),
+                })
+            })
+            .collect()
     }
 
     async fn save_pager_record(
@@ -213,7 +283,7 @@ impl PagerStore for MongoStore {
                 .await
                 .map_err(to_store_error)?;
             if taken.matched_count == 1 {
-                claimed.push(ServiceId::parse(id).map_err(|e| StoreError::Corrupt(format!("service id: {e}").into()))?);
+                claimed.push(service_id(id)?);
             }
         }
         Ok(claimed)

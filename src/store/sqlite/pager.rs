@@ -2,7 +2,9 @@
 //! conditional update is a `WHERE revision = ?` and a claim an `UPDATE ... RETURNING`.
 
 use super::SqliteStore;
-use crate::domain::pager::{EscalationPolicy, Notification, PagerRecord, PagerStore, PolicyRepository};
+use crate::domain::pager::{
+    EscalationPolicy, Notification, PagerRecord, PagerStore, PolicyRepository, SentNotification,
+};
 use crate::domain::ports::StoreError;
 use crate::domain::{EventTime, ServiceId};
 use crate::store::pager_codec as codec;
@@ -28,6 +30,10 @@ fn decode_record((revision, state, outbox, due_at): RawRecord) -> Result<PagerRe
         outbox: codec::decode_outbox(&outbox)?,
         due_at: due_at.map(EventTime::from_nanos),
     })
+}
+
+fn service_id(id: String) -> Result<ServiceId, StoreError> {
+    ServiceId::parse(id).map_err(|e| StoreError::Corrupt(format!("service id: {e}").into()))
 }
 
 fn save(conn: &Connection, service: &str, expected: u64, record: &PagerRecord) -> rusqlite::Result<bool> {
@@ -144,9 +150,7 @@ impl PagerStore for SqliteStore {
             return Ok(Vec::new());
         }
         let ids = self.write(move |conn| claim_due(conn, now, until, limit)).await?;
-        ids.into_iter()
-            .map(|id| ServiceId::parse(id).map_err(|e| StoreError::Corrupt(format!("service id: {e}").into())))
-            .collect()
+        ids.into_iter().map(service_id).collect()
     }
 
     async fn notification_sent(&self, key: &str) -> Result<bool, StoreError> {
@@ -174,6 +178,63 @@ impl PagerStore for SqliteStore {
             Ok(inserted == 1)
         })
         .await
+    }
+
+    async fn services(
+        &self,
+        after: Option<&ServiceId>,
+        limit: usize,
+    ) -> Result<Vec<(ServiceId, PagerRecord)>, StoreError> {
+        let after = after.map(|s| s.as_str().to_string());
+        let rows: Vec<(String, RawRecord)> = self
+            .read(move |conn| {
+                // Two statements rather than `?1 IS NULL OR service_id > ?1`, which the
+                // planner cannot answer with a range of the primary key.
+                let mut stmt = conn.prepare_cached(match after {
+                    Some(_) => {
+                        "SELECT service_id, revision, state, outbox, due_at FROM pager_services
+                         WHERE service_id > ?1 ORDER BY service_id LIMIT ?2"
+                    }
+                    None => {
+                        "SELECT service_id, revision, state, outbox, due_at FROM pager_services
+                         WHERE ?1 IS NULL ORDER BY service_id LIMIT ?2"
+                    }
+                })?;
+                let rows = stmt
+                    .query_map(params![after, limit as i64], |r| {
+                        Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+                    })?
+                    .collect();
+                rows
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(id, raw)| Ok((service_id(id)?, decode_record(raw)?)))
+            .collect()
+    }
+
+    async fn sent_notifications(&self, service: &ServiceId, limit: usize) -> Result<Vec<SentNotification>, StoreError> {
+        let id = service.as_str().to_string();
+        let rows: Vec<(String, i64)> = self
+            .read(move |conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT notification, sent_at FROM pager_notifications WHERE service_id = ?1
+                     ORDER BY sent_at DESC, idempotency_key DESC LIMIT ?2",
+                )?;
+                let rows = stmt
+                    .query_map(params![id, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect();
+                rows
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(text, sent_at)| {
+                Ok(SentNotification {
+                    notification: codec::decode_notification(&text)?,
+                    sent_at: EventTime::from_nanos(sent_at),
+                })
+            })
+            .collect()
     }
 
     async fn sweep_notifications(&self, sent_before_ms: i64, limit: usize) -> Result<u64, StoreError> {

@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-const VERSION: i64 = 4;
+const VERSION: i64 = 5;
 
 const V1: &str = "
 CREATE TABLE IF NOT EXISTS alarms (
@@ -134,6 +134,11 @@ CREATE TABLE IF NOT EXISTS store_totals (
 /// oldest first, beside the claim whose epoch counts them.
 const V4: &str = "ALTER TABLE digest_claims ADD COLUMN sent TEXT NOT NULL DEFAULT '[]';";
 
+/// The console: a service's sent notifications, newest first, without scanning the others'.
+const V5: &str = "
+CREATE INDEX IF NOT EXISTS pager_notifications_by_service ON pager_notifications (service_id, sent_at);
+";
+
 /// Creates or upgrades the schema; refuses a database written by a newer version.
 pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -158,6 +163,9 @@ pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         }
         if current < 4 {
             conn.execute_batch(V4)?;
+        }
+        if current < 5 {
+            conn.execute_batch(V5)?;
         }
         conn.execute_batch(&format!("PRAGMA user_version = {VERSION}"))
     })();
