@@ -146,6 +146,24 @@ async fn pages_agree_with_the_api(store: StoreKind) {
     assert_eq!(narrowed, ["u1/a2", format!("u2/{HOSTILE}").as_str()]);
     assert_eq!(strings(browser.eval(ROWS).await), narrowed);
 
+    // Every other filter of the API, given in the page's query string (a shared link),
+    // narrows the page to exactly the API's rows.
+    for query in [
+        "user_id=u2",
+        "name=Disk%20full",
+        "user_name=Ann&service=storage",
+        "q=disk",
+        "active=false",
+        "lifecycle=resolved",
+        "changed_before=2026-01-01T00:00:03Z",
+        "order=desc&limit=3",
+    ] {
+        browser.client.goto(&page(&format!("/alarms?{query}"))).await.unwrap();
+        let api = keys(&stage.get(&format!("/v1/alarms?{query}"), None).await);
+        assert!(!api.is_empty() && api.len() < 5, "{query} narrows: {api:?}");
+        assert_eq!(strings(browser.eval(ROWS).await), api, "{query}");
+    }
+
     // Live refresh: an alarm that arrives while the page is open shows up in it, without
     // a reload (a mark left in the page survives) and on the same URL.
     browser.client.goto(&page("/alarms?service=storage")).await.unwrap();

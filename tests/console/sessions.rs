@@ -40,6 +40,23 @@ async fn with_tokens_set_no_page_or_action_works_without_logging_in() {
             .unwrap();
         assert_eq!(wrong.status(), 401, "GET {path} with a wrong session");
     }
+    // Every console response forbids inline script and style and framing, so attacker text
+    // stays inert even if an escape were missed; the pages themselves need neither.
+    for path in ["/login", "/console.css", "/alarms"] {
+        let response = http.get(url(path)).send().await.unwrap();
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            csp.contains("script-src 'self'")
+                && csp.contains("style-src 'self'")
+                && csp.contains("frame-ancestors 'none'"),
+            "{path}: {csp}"
+        );
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff", "{path}");
+    }
     let ack = |cookie: Option<String>, csrf: &str| {
         let mut request = http.post(url("/alarms/u1/a1/ack")).form(&[("csrf", csrf)]);
         if let Some(c) = cookie {
