@@ -246,7 +246,7 @@ pub fn rows(r: &Report) -> Vec<Target> {
                 today: format!("{} ms ({})", crate::report::ms(p99), page.label),
                 target: "< 100 ms",
                 met: Some(p99 < std::time::Duration::from_millis(100)),
-                why: format!("{:.1}× the plain SQL read of its rows", page.over_ceiling()),
+                why: format!("{:.1}× the engine's read of its rows", page.over_ceiling()),
             });
         }
     }

@@ -20,10 +20,7 @@ pub async fn one(
     Extension(access): Extension<Access>,
     Path((user, alarm)): Path<(String, String)>,
 ) -> Result<Markup, ErrorPage> {
-    let fail = |error: ApiError| ErrorPage {
-        error,
-        access: access.clone(),
-    };
+    let fail = access.failing();
     let r = record(&state, &user, &alarm).await.map_err(fail)?;
     let history = state
         .digests
@@ -98,12 +95,9 @@ pub async fn acknowledge(
     Path((user, alarm)): Path<(String, String)>,
     Form(form): Form<AckForm>,
 ) -> Response {
-    let fail = |error: ApiError| ErrorPage {
-        error,
-        access: access.clone(),
-    };
-    if !access.csrf_matches(&form.csrf) {
-        return fail(ApiError::Forbidden("the form's CSRF token is missing or wrong".into())).into_response();
+    let fail = access.failing();
+    if let Err(refused) = access.check_csrf(&form.csrf) {
+        return refused.into_response();
     }
     let r = match record(&state, &user, &alarm).await {
         Ok(r) => r,

@@ -6,7 +6,6 @@ use super::layout::{page, ErrorPage};
 use super::session::Access;
 use crate::domain::dead_letter::DeadLetter;
 use crate::http::dead_letters::parse;
-use crate::http::error::ApiError;
 use crate::http::AppState;
 use axum::extract::{RawQuery, State};
 use axum::Extension;
@@ -92,10 +91,7 @@ pub async fn listing(
     Extension(access): Extension<Access>,
     RawQuery(raw): RawQuery,
 ) -> Result<Markup, ErrorPage> {
-    let fail = |error: ApiError| ErrorPage {
-        error,
-        access: access.clone(),
-    };
+    let fail = access.failing();
     let (before, limit) = parse(raw.as_deref()).map_err(fail)?;
     let page_of = state
         .dead_letters

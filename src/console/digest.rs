@@ -4,7 +4,6 @@
 use super::layout::{alarm_path, millis, page, status_badge, ErrorPage};
 use super::session::Access;
 use crate::domain::Reason;
-use crate::http::error::ApiError;
 use crate::http::listing::user_id;
 use crate::http::AppState;
 use axum::extract::{Path, State};
@@ -34,10 +33,7 @@ pub async fn preview(
     Extension(access): Extension<Access>,
     Path(user): Path<String>,
 ) -> Result<Markup, ErrorPage> {
-    let fail = |error: ApiError| ErrorPage {
-        error,
-        access: access.clone(),
-    };
+    let fail = access.failing();
     let user = user_id(&user).map_err(fail)?;
     let alarms = state.digests.preview(&user).await.map_err(|e| fail(e.into()))?;
     let sent = state.digests.sent_digests(&user).await.map_err(|e| fail(e.into()))?;

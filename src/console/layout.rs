@@ -50,6 +50,28 @@ pub struct ErrorPage {
     pub access: Access,
 }
 
+impl Access {
+    /// Turns an API error into the error page shown to this visitor.
+    pub fn failing(&self) -> impl Fn(ApiError) -> ErrorPage + Copy + '_ {
+        move |error| ErrorPage {
+            error,
+            access: self.clone(),
+        }
+    }
+}
+
+impl Access {
+    /// The 403 page unless a submitted form carries this session's CSRF token.
+    pub fn check_csrf(&self, presented: &str) -> Result<(), ErrorPage> {
+        if self.csrf_matches(presented) {
+            return Ok(());
+        }
+        Err(self.failing()(ApiError::Forbidden(
+            "the form's CSRF token is missing or wrong".into(),
+        )))
+    }
+}
+
 impl IntoResponse for ErrorPage {
     fn into_response(self) -> Response {
         let status = self.error.status();

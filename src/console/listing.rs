@@ -4,7 +4,6 @@
 use super::layout::{alarm_path, page, segment, status_badge, ErrorPage};
 use super::session::Access;
 use crate::domain::episodes::Lifecycle;
-use crate::http::error::ApiError;
 use crate::http::listing::{encode_cursor, listing as parse_listing, pairs, DEFAULT_LIMIT};
 use crate::http::AppState;
 use axum::extract::{RawQuery, State};
@@ -59,10 +58,7 @@ pub async fn listing(
     Extension(access): Extension<Access>,
     RawQuery(raw): RawQuery,
 ) -> Result<Markup, ErrorPage> {
-    let fail = |error: ApiError| ErrorPage {
-        error,
-        access: access.clone(),
-    };
+    let fail = access.failing();
     let given = Given(
         pairs(raw.as_deref())
             .map_err(fail)?

@@ -10,6 +10,7 @@ use crate::http::error::ApiError;
 use crate::http::policies::service_id;
 use crate::http::services::services_query;
 use crate::http::AppState;
+use crate::pager::{PagerError, PagerReport};
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
@@ -67,10 +68,7 @@ pub async fn listing(
     Extension(access): Extension<Access>,
     RawQuery(raw): RawQuery,
 ) -> Result<Markup, ErrorPage> {
-    let fail = |error: ApiError| ErrorPage {
-        error,
-        access: access.clone(),
-    };
+    let fail = access.failing();
     let (after, limit) = services_query(raw.as_deref()).map_err(fail)?;
     let page_of = state
         .pager
@@ -122,10 +120,7 @@ pub async fn one(
     Extension(access): Extension<Access>,
     Path(service): Path<String>,
 ) -> Result<Markup, ErrorPage> {
-    let fail = |error: ApiError| ErrorPage {
-        error,
-        access: access.clone(),
-    };
+    let fail = access.failing();
     let id = service_id(&service).map_err(fail)?;
     let record = state
         .pager
@@ -222,16 +217,8 @@ pub struct PagerActionForm {
 
 /// Checks the CSRF token and the service id of a pager action.
 fn action_target(access: &Access, form: &PagerActionForm, service: &str) -> Result<ServiceId, ErrorPage> {
-    let fail = |error: ApiError| ErrorPage {
-        error,
-        access: access.clone(),
-    };
-    if !access.csrf_matches(&form.csrf) {
-        return Err(fail(ApiError::Forbidden(
-            "the form's CSRF token is missing or wrong".into(),
-        )));
-    }
-    service_id(service).map_err(fail)
+    access.check_csrf(&form.csrf)?;
+    service_id(service).map_err(access.failing())
 }
 
 /// `POST /services/{service}/acknowledge`: escalation stops, then back to the service.
@@ -246,17 +233,7 @@ pub async fn acknowledge(
         Err(page) => return page.into_response(),
     };
     let by = Some(form.by.trim()).filter(|b| !b.is_empty());
-    match state.pager.acknowledge(&id, by).await {
-        Ok(report) => {
-            state.metrics.observe_pager(&report);
-            Redirect::to(&service_path(id.as_str())).into_response()
-        }
-        Err(e) => ErrorPage {
-            error: e.into(),
-            access,
-        }
-        .into_response(),
-    }
+    settle(&state, &access, &id, state.pager.acknowledge(&id, by).await)
 }
 
 /// `POST /services/{service}/healthy`: the incident closes, then back to the service.
@@ -270,16 +247,18 @@ pub async fn healthy(
         Ok(id) => id,
         Err(page) => return page.into_response(),
     };
-    match state.pager.healthy(&id).await {
+    settle(&state, &access, &id, state.pager.healthy(&id).await)
+}
+
+/// After a pager action: counted as the API counts it, then back to the service's page;
+/// or the error page.
+fn settle(state: &AppState, access: &Access, id: &ServiceId, done: Result<PagerReport, PagerError>) -> Response {
+    match done {
         Ok(report) => {
             state.metrics.observe_pager(&report);
             Redirect::to(&service_path(id.as_str())).into_response()
         }
-        Err(e) => ErrorPage {
-            error: e.into(),
-            access,
-        }
-        .into_response(),
+        Err(e) => access.failing()(e.into()).into_response(),
     }
 }
 

@@ -8,7 +8,6 @@ use super::session::Access;
 use crate::domain::distribution::Bucket;
 use crate::domain::episodes::{seconds, Lifecycle, Summary};
 use crate::domain::Status;
-use crate::http::error::ApiError;
 use crate::http::listing::pairs;
 use crate::http::stats::parse;
 use crate::http::AppState;
@@ -102,10 +101,7 @@ pub async fn stats(
     Extension(access): Extension<Access>,
     RawQuery(raw): RawQuery,
 ) -> Result<Markup, ErrorPage> {
-    let fail = |error: ApiError| ErrorPage {
-        error,
-        access: access.clone(),
-    };
+    let fail = access.failing();
     let given: Vec<(String, String)> = pairs(raw.as_deref())
         .map_err(fail)?
         .into_iter()

@@ -65,10 +65,7 @@ pub async fn show(
     Path(service): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Markup, ErrorPage> {
-    let fail = |error: ApiError| ErrorPage {
-        error,
-        access: access.clone(),
-    };
+    let fail = access.failing();
     let id = service_id(&service).map_err(fail)?;
     let policy = state.pager.policy(&id).await.map_err(|e| fail(e.into()))?;
     let draft = policy.as_ref().map(Draft::of).unwrap_or_else(Draft::starter);
@@ -88,16 +85,10 @@ pub async fn submit(
     Path(service): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let fail = |error: ApiError| {
-        ErrorPage {
-            error,
-            access: access.clone(),
-        }
-        .into_response()
-    };
+    let fail = |error: ApiError| access.failing()(error).into_response();
     let csrf = fields.iter().find(|(n, _)| n == "csrf").map(|(_, v)| v.as_str());
-    if !access.csrf_matches(csrf.unwrap_or("")) {
-        return fail(ApiError::Forbidden("the form's CSRF token is missing or wrong".into()));
+    if let Err(refused) = access.check_csrf(csrf.unwrap_or("")) {
+        return refused.into_response();
     }
     let id = match service_id(&service) {
         Ok(id) => id,
@@ -142,10 +133,7 @@ pub async fn confirm_delete(
     Extension(access): Extension<Access>,
     Path(service): Path<String>,
 ) -> Result<Markup, ErrorPage> {
-    let fail = |error: ApiError| ErrorPage {
-        error,
-        access: access.clone(),
-    };
+    let fail = access.failing();
     let id = service_id(&service).map_err(fail)?;
     if state.pager.policy(&id).await.map_err(|e| fail(e.into()))?.is_none() {
         return Err(fail(ApiError::NotFound(format!(
@@ -183,15 +171,9 @@ pub async fn delete(
     Path(service): Path<String>,
     Form(form): Form<DeleteForm>,
 ) -> Response {
-    let fail = |error: ApiError| {
-        ErrorPage {
-            error,
-            access: access.clone(),
-        }
-        .into_response()
-    };
-    if !access.csrf_matches(&form.csrf) {
-        return fail(ApiError::Forbidden("the form's CSRF token is missing or wrong".into()));
+    let fail = |error: ApiError| access.failing()(error).into_response();
+    if let Err(refused) = access.check_csrf(&form.csrf) {
+        return refused.into_response();
     }
     let id = match service_id(&service) {
         Ok(id) => id,
