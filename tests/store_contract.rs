@@ -169,5 +169,6 @@ pager_contract_suite!(
     pager_racing_alerts_of_two_replicas_notify_each_level_one_target_once,
     pager_sent_notifications_older_than_the_cut_off_go_and_newer_stay,
     pager_services_are_listed_by_id_across_pages_each_once,
+    services_with_a_policy_are_listed_by_id_across_pages_each_once,
     pager_sent_notifications_are_the_services_own_newest_first,
 );

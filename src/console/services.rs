@@ -7,6 +7,7 @@ use super::session::Access;
 use crate::domain::pager::{Incident, PagerRecord};
 use crate::domain::{EventTime, ServiceId};
 use crate::http::error::ApiError;
+use crate::http::listing::pairs;
 use crate::http::policies::service_id;
 use crate::http::services::services_query;
 use crate::http::AppState;
@@ -62,13 +63,20 @@ fn countdown(incident: &Incident, now: EventTime) -> Markup {
     }
 }
 
-/// `GET /services`: one page of services by id, `after` and `limit` as in the API.
+/// `GET /services`: one page of services by id, `after` and `limit` as in the API; with
+/// `policy=ID` (the page's "Open" form), on to that service's policy editor, so a policy
+/// can be written for a service no alert reached yet.
 pub async fn listing(
     State(state): State<AppState>,
     Extension(access): Extension<Access>,
     RawQuery(raw): RawQuery,
-) -> Result<Markup, ErrorPage> {
+) -> Result<Response, ErrorPage> {
     let fail = access.failing();
+    let pairs = pairs(raw.as_deref()).map_err(fail)?;
+    if let Some((_, wanted)) = pairs.iter().find(|(n, _)| n == "policy") {
+        let id = service_id(wanted.trim()).map_err(fail)?;
+        return Ok(Redirect::to(&format!("{}/policy", service_path(id.as_str()))).into_response());
+    }
     let (after, limit) = services_query(raw.as_deref()).map_err(fail)?;
     let page_of = state
         .pager
@@ -82,6 +90,13 @@ pub async fn listing(
     });
     let body = html! {
         h1 { "Services" }
+        form.filters method="get" action="/services" aria-label="Open a policy" {
+            div.field {
+                label for="open-policy" { "Escalation policy of service" }
+                input #open-policy type="text" name="policy" required placeholder="payments";
+            }
+            div.actions { button type="submit" { "Open the policy editor" } }
+        }
         div.scroll {
             table.services {
                 caption { (page_of.services.len()) " services on this page" }
@@ -111,7 +126,7 @@ pub async fn listing(
             @if let Some(next) = next { a rel="next" href=(next) { "Next page" } }
         }
     };
-    Ok(page("Services", &access, body))
+    Ok(page("Services", &access, body).into_response())
 }
 
 /// `GET /services/{service}`: one service, its incident, actions and sent notifications.

@@ -96,6 +96,34 @@ pub struct ServicePage {
     pub next_after: Option<ServiceId>,
 }
 
+/// The first `limit` ids of two ascending pages, each once: a recorded service with its
+/// record, a service that only has a policy with a fresh (healthy) one. Each input holds
+/// the first `limit` of its kind after the same cursor, so the merge's first `limit` are
+/// the first `limit` of the union.
+fn merge_by_id(
+    recorded: Vec<(ServiceId, PagerRecord)>,
+    with_policy: Vec<ServiceId>,
+    limit: usize,
+) -> Vec<(ServiceId, PagerRecord)> {
+    let mut merged = Vec::with_capacity(limit);
+    let mut recorded = recorded.into_iter().peekable();
+    let mut with_policy = with_policy.into_iter().peekable();
+    while merged.len() < limit {
+        let next = match (recorded.peek(), with_policy.peek()) {
+            (Some((r, _)), Some(p)) if p < r => (with_policy.next().expect("peeked"), PagerRecord::default()),
+            (Some((r, _)), Some(p)) if p == r => {
+                with_policy.next();
+                recorded.next().expect("peeked")
+            }
+            (Some(_), _) => recorded.next().expect("peeked"),
+            (None, Some(_)) => (with_policy.next().expect("peeked"), PagerRecord::default()),
+            (None, None) => break,
+        };
+        merged.push(next);
+    }
+    merged
+}
+
 /// The pager both intakes (NATS, HTTP) and the timer loop drive.
 pub struct PagerService {
     policies: Arc<dyn PolicyRepository>,
@@ -148,10 +176,14 @@ impl PagerService {
         Ok(self.policies.policy(service).await?.map(|_| PagerRecord::default()))
     }
 
-    /// A page of up to `limit` services the pager has a record for, by ascending id,
-    /// after `after`; `next_after` is set when more follow.
+    /// A page of up to `limit` monitored services (an alert reached them, or they have a
+    /// policy), by ascending id, after `after`; `next_after` is set when more follow. A
+    /// service with a policy and no alert yet is healthy.
     pub async fn services(&self, after: Option<&ServiceId>, limit: usize) -> Result<ServicePage, PagerError> {
-        let mut services = self.store.services(after, limit.saturating_add(1)).await?;
+        let wanted = limit.saturating_add(1);
+        let recorded = self.store.services(after, wanted).await?;
+        let with_policy = self.policies.services_with_policy(after, wanted).await?;
+        let mut services = merge_by_id(recorded, with_policy, wanted);
         let next_after = if services.len() > limit {
             services.truncate(limit);
             services.last().map(|(id, _)| id.clone())

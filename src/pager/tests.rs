@@ -229,3 +229,25 @@ async fn a_due_timeout_is_fired_by_one_replica_only() {
     assert_eq!(a.unwrap().len() + b.unwrap().len(), 1);
     assert_eq!(f.notifier.sent().len(), 3);
 }
+
+#[test]
+fn a_page_of_services_merges_recorded_ones_and_policy_only_ones_by_id_each_once() {
+    let id = |s: &str| ServiceId::parse(s).unwrap();
+    let record = |revision| PagerRecord {
+        revision,
+        ..PagerRecord::default()
+    };
+    let recorded = vec![(id("b"), record(2)), (id("d"), record(4)), (id("e"), record(5))];
+    let with_policy = vec![id("a"), id("b"), id("c")];
+    let merged = merge_by_id(recorded.clone(), with_policy.clone(), 4);
+    let shown: Vec<(&str, u64)> = merged.iter().map(|(s, r)| (s.as_str(), r.revision)).collect();
+    assert_eq!(
+        shown,
+        [("a", 0), ("b", 2), ("c", 0), ("d", 4)],
+        "b once, with its record"
+    );
+    assert_eq!(merge_by_id(recorded.clone(), with_policy.clone(), 10).len(), 5);
+    assert_eq!(merge_by_id(recorded, Vec::new(), 2).len(), 2);
+    assert!(merge_by_id(Vec::new(), Vec::new(), 3).is_empty());
+    assert_eq!(merge_by_id(Vec::new(), with_policy, 0).len(), 0);
+}

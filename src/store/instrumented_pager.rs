@@ -23,6 +23,15 @@ impl PolicyRepository for Instrumented<dyn PolicyRepository> {
     async fn delete_policy(&self, service: &ServiceId) -> Result<bool, StoreError> {
         self.timed("delete_policy", self.inner().delete_policy(service)).await
     }
+
+    async fn services_with_policy(
+        &self,
+        after: Option<&ServiceId>,
+        limit: usize,
+    ) -> Result<Vec<ServiceId>, StoreError> {
+        self.timed("services_with_policy", self.inner().services_with_policy(after, limit))
+            .await
+    }
 }
 
 #[async_trait]

@@ -234,6 +234,37 @@ async fn the_services_page_lists_every_service_with_its_health_and_a_hostile_id_
     assert_eq!(api.len(), 3);
     assert_eq!(walked, api);
 
+    // A service with a policy and no alert yet is monitored too: listed, healthy. The
+    // page's form opens the editor of a service nobody configured yet.
+    let quiet = json!({"levels": [{"targets": [{"type": "email", "address": "q@example.com"}]}]});
+    stage.put_policy("quiet", &quiet).await;
+    browser
+        .client
+        .goto(&format!("{}/services", stage.base()))
+        .await
+        .unwrap();
+    let shown: Vec<Vec<String>> = serde_json::from_value(browser.eval(rows).await).unwrap();
+    assert!(
+        shown.contains(&vec!["quiet".to_string(), "healthy".to_string()]),
+        "{shown:?}"
+    );
+    let listed = stage.fetch("/v1/services").await.1;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 4, "{listed}");
+    browser.type_into(Locator::Id("open-policy"), "fresh").await;
+    browser
+        .click(Locator::Css("form[aria-label='Open a policy'] button"))
+        .await;
+    browser
+        .client
+        .wait()
+        .for_element(Locator::Css("fieldset.policy-fields"))
+        .await
+        .unwrap();
+    assert_eq!(
+        browser.client.current_url().await.unwrap().path(),
+        "/services/fresh/policy"
+    );
+
     browser
         .client
         .goto(&format!("{}/services", stage.base()))

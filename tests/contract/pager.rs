@@ -304,6 +304,30 @@ pub async fn pager_services_are_listed_by_id_across_pages_each_once<S: PagerStor
     assert!(store.services(None, 0).await.unwrap().is_empty());
 }
 
+pub async fn services_with_a_policy_are_listed_by_id_across_pages_each_once<S: PagerStore + PolicyRepository>(
+    store: Arc<S>,
+) {
+    let ids: Vec<String> = (0..17).map(|i| format!("pol-{:02}", (i * 5) % 17)).collect();
+    for id in &ids {
+        assert!(store.put_policy(&policy(id)).await.unwrap());
+    }
+    // A replaced policy is listed once; a deleted one not at all.
+    assert!(!store.put_policy(&policy("pol-03")).await.unwrap());
+    assert!(store.delete_policy(&service("pol-16")).await.unwrap());
+    let mut listed = Vec::new();
+    let mut after: Option<ServiceId> = None;
+    loop {
+        let page = store.services_with_policy(after.as_ref(), 4).await.unwrap();
+        assert!(page.len() <= 4);
+        let Some(last) = page.last() else { break };
+        after = Some(last.clone());
+        listed.extend(page.iter().map(|id| id.as_str().to_string()));
+    }
+    let expected: Vec<String> = (0..16).map(|i| format!("pol-{i:02}")).collect();
+    assert_eq!(listed, expected, "every service with a policy once, in id order");
+    assert!(store.services_with_policy(None, 0).await.unwrap().is_empty());
+}
+
 pub async fn pager_sent_notifications_are_the_services_own_newest_first<S: PagerStore + PolicyRepository>(
     store: Arc<S>,
 ) {

@@ -45,6 +45,10 @@ pub trait PolicyRepository: Send + Sync + 'static {
 
     /// Deletes the service's policy; `true` when there was one.
     async fn delete_policy(&self, service: &ServiceId) -> Result<bool, StoreError>;
+
+    /// Up to `limit` services that have a policy, by ascending id, after `after`.
+    async fn services_with_policy(&self, after: Option<&ServiceId>, limit: usize)
+        -> Result<Vec<ServiceId>, StoreError>;
 }
 
 /// Where service states, their timers and sent notifications live.

@@ -117,6 +117,32 @@ impl PolicyRepository for MongoStore {
         ))
     }
 
+    async fn services_with_policy(
+        &self,
+        after: Option<&ServiceId>,
+        limit: usize,
+    ) -> Result<Vec<ServiceId>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let filter = match after {
+            Some(after) => doc! { "_id": { "$gt": after.as_str() } },
+            None => doc! {},
+        };
+        let found: Vec<Document> = self
+            .pager(POLICIES)
+            .find(filter)
+            .projection(doc! { "_id": 1 })
+            .sort(doc! { "_id": 1 })
+            .limit(limit as i64)
+            .await
+            .map_err(to_store_error)?
+            .try_collect()
+            .await
+            .map_err(to_store_error)?;
+        found.iter().map(|d| service_id(text(d, "_id")?)).collect()
+    }
+
     async fn delete_policy(&self, service: &ServiceId) -> Result<bool, StoreError> {
         let deleted = self
             .pager(POLICIES)

@@ -102,6 +102,28 @@ impl PolicyRepository for SqliteStore {
         .await
     }
 
+    async fn services_with_policy(
+        &self,
+        after: Option<&ServiceId>,
+        limit: usize,
+    ) -> Result<Vec<ServiceId>, StoreError> {
+        let after = after.map(|s| s.as_str().to_string());
+        let ids: Vec<String> = self
+            .read(move |conn| {
+                // As for `services`: one statement per case, each a range of the primary key.
+                let mut stmt = conn.prepare_cached(match after {
+                    Some(_) => {
+                        "SELECT service_id FROM pager_policies WHERE service_id > ?1 ORDER BY service_id LIMIT ?2"
+                    }
+                    None => "SELECT service_id FROM pager_policies WHERE ?1 IS NULL ORDER BY service_id LIMIT ?2",
+                })?;
+                let ids = stmt.query_map(params![after, limit as i64], |r| r.get(0))?.collect();
+                ids
+            })
+            .await?;
+        ids.into_iter().map(service_id).collect()
+    }
+
     async fn delete_policy(&self, service: &ServiceId) -> Result<bool, StoreError> {
         let id = service.as_str().to_string();
         self.write(move |conn| Ok(conn.execute("DELETE FROM pager_policies WHERE service_id = ?1", [id])? == 1))
