@@ -55,6 +55,9 @@ impl ConsoleRun {
 
 const USERS: usize = 100;
 
+/// Publishes whose acks the seeding awaits together.
+const ACKS_IN_FLIGHT: usize = 500;
+
 /// What a page's ceiling reads.
 enum Ceiling {
     /// A plain SQL statement on the store's file.
@@ -192,7 +195,7 @@ pub async fn run(alarms: usize, services: usize, samples: usize) -> ConsoleRun {
     let replica = Replica::start(&env).await;
     let bus = TestBus::connect(&nats.url()).await;
     let js = async_nats::jetstream::new(bus.client.clone());
-    let mut acks = Vec::with_capacity(alarms);
+    let mut acks = Vec::with_capacity(ACKS_IN_FLIGHT);
     for i in 0..alarms {
         // Each user's alarms mix statuses and names; services cut across users.
         let a = i / USERS;
@@ -208,6 +211,12 @@ pub async fn run(alarms: usize, services: usize, samples: usize) -> ConsoleRun {
                 .await
                 .unwrap(),
         );
+        // The client allows a bounded number of acks in flight: await them in rounds.
+        if acks.len() == ACKS_IN_FLIGHT {
+            for ack in acks.drain(..) {
+                ack.await.unwrap();
+            }
+        }
     }
     for ack in acks {
         ack.await.unwrap();

@@ -164,18 +164,28 @@ impl Digests {
                 return Ok((digest, id));
             }
         }
-        let digest = Digest::new(user.clone(), self.store.due_alarms(user).await?);
+        let mut digest = Digest::new(user.clone(), self.store.due_alarms(user).await?);
         let id = digest.id(claim.epoch);
-        let prepared = PreparedDigest {
+        let written = |alarms| PreparedDigest {
             id: id.as_str().to_string(),
-            alarms: digest.alarms.clone(),
+            alarms,
             request: request.map(str::to_string),
         };
-        if !digest.alarms.is_empty() && !self.store.prepare_digest(claim, &prepared).await? {
+        if !digest.alarms.is_empty()
+            && !self
+                .store
+                .prepare_digest(claim, &written(digest.alarms.clone()))
+                .await?
+        {
             return Err(DigestError::ClaimLost(user.clone()));
         }
         self.publisher.publish(&digest, &id).await?;
-        self.record(claim, &prepared, &id).await?;
+        // The alarms move into the record and back rather than being copied: a digest of
+        // 100,000 alarms is held once while it is published and recorded.
+        let sent = written(std::mem::take(&mut digest.alarms));
+        let recorded = self.record(claim, &sent, &id).await;
+        digest.alarms = sent.alarms;
+        recorded?;
         Ok((digest, id))
     }
 
