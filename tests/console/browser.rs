@@ -86,6 +86,33 @@ impl Browser {
         self.client.find(at).await.unwrap().click().await.unwrap();
     }
 
+    /// Clicks the link or button `at` finds and returns once the page it leads to has
+    /// loaded, so what is found next is on that page, not on the one it replaced.
+    pub async fn follow(&self, at: Locator<'_>) {
+        self.eval("window.replacedSoon = true; return null").await;
+        self.click(at).await;
+        let started = std::time::Instant::now();
+        loop {
+            // While the old page unloads, scripts may fail to run: not loaded yet.
+            let loaded = self
+                .client
+                .execute(
+                    "return window.replacedSoon === undefined && document.readyState === 'complete'",
+                    vec![],
+                )
+                .await;
+            if matches!(loaded, Ok(serde_json::Value::Bool(true))) {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the click led to no new page"
+            );
+            // WebDriver says nothing when a page replaces another; ask again shortly.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Types `text` into the element `at` finds on the page shown now.
     pub async fn type_into(&self, at: Locator<'_>, text: &str) {
         self.client.find(at).await.unwrap().send_keys(text).await.unwrap();

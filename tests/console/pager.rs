@@ -16,10 +16,10 @@ async fn retype(browser: &Browser, id: &str, text: &str) {
     field.send_keys(text).await.unwrap();
 }
 
-/// Clicks the editor button of this `op` value; the page it posts to is shown after.
+/// Clicks the editor button of this `op` value; returns once the page it posts to is shown.
 async fn op(browser: &Browser, value: &str) {
     browser
-        .click(Locator::Css(&format!("button[name=op][value='{value}']")))
+        .follow(Locator::Css(&format!("button[name=op][value='{value}']")))
         .await;
 }
 
@@ -45,7 +45,7 @@ async fn a_policy_edited_in_the_page_is_the_apis_an_invalid_phone_is_refused_bes
     browser.click(Locator::Css("#last option[value='repeat']")).await;
     assert_eq!(stage.fetch(api).await.0, 404, "edits are not saved until Save");
     browser.screenshots("policy-editor").await;
-    browser.click(Locator::Id("save")).await;
+    browser.follow(Locator::Id("save")).await;
     browser
         .client
         .wait()
@@ -60,7 +60,7 @@ async fn a_policy_edited_in_the_page_is_the_apis_an_invalid_phone_is_refused_bes
 
     // An invalid phone: the error sits with its field, the draft is kept, nothing saved.
     retype(&browser, "level-0-target-0-address", "+12").await;
-    browser.click(Locator::Id("save")).await;
+    browser.follow(Locator::Id("save")).await;
     let error = browser
         .client
         .wait()
@@ -82,15 +82,15 @@ async fn a_policy_edited_in_the_page_is_the_apis_an_invalid_phone_is_refused_bes
 
     // Delete asks first; Cancel keeps the policy, Delete removes it.
     browser.client.goto(&editor).await.unwrap();
-    browser.click(Locator::Css("a.danger")).await;
+    browser.follow(Locator::Css("a.danger")).await;
     let question = browser.client.wait().for_element(Locator::Css("h1")).await.unwrap();
     assert_eq!(question.text().await.unwrap(), "Delete the policy of payments?");
     browser.screenshots("policy-delete").await;
-    browser.click(Locator::Id("cancel")).await;
+    browser.follow(Locator::Id("cancel")).await;
     browser.client.wait().for_element(Locator::Id("save")).await.unwrap();
     assert_eq!(stage.fetch(api).await.0, 200, "cancelled");
-    browser.click(Locator::Css("a.danger")).await;
-    browser.click(Locator::Id("confirm-delete")).await;
+    browser.follow(Locator::Css("a.danger")).await;
+    browser.follow(Locator::Id("confirm-delete")).await;
     browser
         .client
         .wait()
@@ -145,7 +145,7 @@ async fn an_incident_acknowledged_in_the_page_notifies_no_further_level_and_the_
         .starts_with("next level in "));
     browser.screenshots("service-incident").await;
     browser.type_into(Locator::Id("acknowledged-by"), "Ann O'Neil").await;
-    browser.click(Locator::Id("acknowledge")).await;
+    browser.follow(Locator::Id("acknowledge")).await;
     let acked = browser
         .client
         .wait()
@@ -217,8 +217,8 @@ async fn the_services_page_lists_every_service_with_its_health_and_a_hostile_id_
     let rows = "return [...document.querySelectorAll('table.services tbody tr')]
         .map(tr => [tr.cells[0].innerText, tr.cells[1].innerText]);";
     let mut walked: Vec<Vec<String>> = serde_json::from_value(browser.eval(rows).await).unwrap();
-    while let Ok(next) = browser.client.find(Locator::Css("a[rel=next]")).await {
-        next.click().await.unwrap();
+    while browser.client.find(Locator::Css("a[rel=next]")).await.is_ok() {
+        browser.follow(Locator::Css("a[rel=next]")).await;
         walked.extend(serde_json::from_value::<Vec<Vec<String>>>(browser.eval(rows).await).unwrap());
     }
     let listed = stage.fetch("/v1/services").await.1;

@@ -187,8 +187,8 @@ async fn pages_agree_with_the_api(store: StoreKind) {
     // Cursor paging walks the whole listing, two alarms a page.
     browser.client.goto(&page("/alarms?limit=2")).await.unwrap();
     let mut walked = strings(browser.eval(ROWS).await);
-    while let Ok(next) = browser.client.find(Locator::Css("a[rel=next]")).await {
-        next.click().await.unwrap();
+    while browser.client.find(Locator::Css("a[rel=next]")).await.is_ok() {
+        browser.follow(Locator::Css("a[rel=next]")).await;
         walked.extend(strings(browser.eval(ROWS).await));
     }
     let all = keys(&stage.get("/v1/alarms", None).await);
@@ -234,7 +234,7 @@ async fn pages_agree_with_the_api(store: StoreKind) {
     browser.screenshots("alarm").await;
 
     // Acknowledge from the page is what the API then shows.
-    browser.click(Locator::Id("acknowledge")).await;
+    browser.follow(Locator::Id("acknowledge")).await;
     let ack = browser
         .client
         .wait()
