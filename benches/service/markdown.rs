@@ -382,7 +382,7 @@ fn console(md: &mut String, r: &Report) {
     );
     let _ = writeln!(
         md,
-        "| page | path | p50 (ms) | p99 (ms) | plain SQL reads | its p50 (ms) | page p50 / SQL p50 |"
+        "| page | path | p50 (ms) | p99 (ms) | the engine reads | its p50 (ms) | page p50 / engine p50 |"
     );
     let _ = writeln!(md, "|---|---|---:|---:|---|---:|---:|");
     for p in &run.pages {
