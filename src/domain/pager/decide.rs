@@ -126,22 +126,23 @@ impl Decision {
     }
 }
 
-/// Notifies every target of `level` of `incident` and sets the next timeout: the level's
-/// own, or `ack_timeout` from `now`.
-#[allow(clippy::too_many_arguments)]
+/// When `level`, paged at `now`, times out: after its own timeout, or `ack_timeout`.
+fn level_timeout_at(policy: Option<&EscalationPolicy>, level: u32, now: EventTime, ack_timeout: Duration) -> EventTime {
+    let own = policy.and_then(|p| p.level(level)).and_then(|l| l.timeout());
+    now.after(own.unwrap_or(ack_timeout))
+}
+
+/// Notifies every target of `level` of `incident` and sets the next timeout.
 fn page(
     service_id: &ServiceId,
     policy: Option<&EscalationPolicy>,
     mut incident: Incident,
     level: u32,
     repeat: u32,
-    now: EventTime,
-    ack_timeout: Duration,
+    timeout_at: EventTime,
     outcome: Outcome,
 ) -> Decision {
-    let paged = policy.and_then(|p| p.level(level));
-    let timeout_at = now.after(paged.and_then(|l| l.timeout()).unwrap_or(ack_timeout));
-    let targets = paged.map(|l| l.targets()).unwrap_or(&[]);
+    let targets = policy.and_then(|p| p.level(level)).map(|l| l.targets()).unwrap_or(&[]);
     let notifications: Vec<Notification> = targets
         .iter()
         .map(|target| Notification {
@@ -196,8 +197,7 @@ pub fn raise(
                 incident,
                 1,
                 0,
-                now,
-                ack_timeout,
+                level_timeout_at(policy, 1, now, ack_timeout),
                 Outcome::Opened,
             )
         }
@@ -225,30 +225,14 @@ pub fn fire_timeout(
     let incident = incident.clone();
     if incident.level < last {
         let level = incident.level + 1;
-        return page(
-            service_id,
-            policy,
-            incident,
-            level,
-            0,
-            now,
-            ack_timeout,
-            Outcome::Escalated,
-        );
+        let next = level_timeout_at(policy, level, now, ack_timeout);
+        return page(service_id, policy, incident, level, 0, next, Outcome::Escalated);
     }
     match policy.map(EscalationPolicy::last_level_timeout) {
         Some(LastLevelTimeout::Repeat) => {
             let repeat = incident.repeats + 1;
-            page(
-                service_id,
-                policy,
-                incident,
-                last,
-                repeat,
-                now,
-                ack_timeout,
-                Outcome::Repeated,
-            )
+            let next = level_timeout_at(policy, last, now, ack_timeout);
+            page(service_id, policy, incident, last, repeat, next, Outcome::Repeated)
         }
         Some(LastLevelTimeout::Stop) | None => Decision {
             state: ServiceState::Unhealthy(Incident {
