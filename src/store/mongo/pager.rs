@@ -2,7 +2,7 @@
 //! (compare-and-set), inserts that lose to E11000 instead of upserts, claims filtered on
 //! the `due_at` value read, and sent notifications keyed by their idempotency key as `_id`.
 
-use super::documents::int;
+use super::documents::{find_whole, int};
 use super::errors::{is_duplicate_key, to_store_error};
 use super::MongoStore;
 use crate::domain::pager::{
@@ -59,6 +59,28 @@ impl MongoStore {
 fn text<'a>(doc: &'a Document, key: &str) -> Result<&'a str, StoreError> {
     doc.get_str(key)
         .map_err(|_| StoreError::Corrupt(format!("pager document {:?} has no {key}", doc.get("_id")).into()))
+}
+
+/// Up to `limit` documents of a collection keyed by ServiceID, by ascending `_id`, after
+/// `after` (only `projection`'s fields when given): one page of services or policies.
+async fn page_by_id(
+    collection: &Collection<Document>,
+    after: Option<&ServiceId>,
+    limit: usize,
+    projection: Option<Document>,
+) -> Result<Vec<Document>, StoreError> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let filter = match after {
+        Some(after) => doc! { "_id": { "$gt": after.as_str() } },
+        None => doc! {},
+    };
+    let mut find = collection.find(filter).sort(doc! { "_id": 1 }).limit(limit as i64);
+    if let Some(projection) = projection {
+        find = find.projection(projection);
+    }
+    find_whole(find).await
 }
 
 fn service_id(id: &str) -> Result<ServiceId, StoreError> {
@@ -122,24 +144,7 @@ impl PolicyRepository for MongoStore {
         after: Option<&ServiceId>,
         limit: usize,
     ) -> Result<Vec<ServiceId>, StoreError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let filter = match after {
-            Some(after) => doc! { "_id": { "$gt": after.as_str() } },
-            None => doc! {},
-        };
-        let found: Vec<Document> = self
-            .pager(POLICIES)
-            .find(filter)
-            .projection(doc! { "_id": 1 })
-            .sort(doc! { "_id": 1 })
-            .limit(limit as i64)
-            .await
-            .map_err(to_store_error)?
-            .try_collect()
-            .await
-            .map_err(to_store_error)?;
+        let found = page_by_id(&self.pager(POLICIES), after, limit, Some(doc! { "_id": 1 })).await?;
         found.iter().map(|d| service_id(text(d, "_id")?)).collect()
     }
 
@@ -196,23 +201,7 @@ impl PagerStore for MongoStore {
         after: Option<&ServiceId>,
         limit: usize,
     ) -> Result<Vec<(ServiceId, PagerRecord)>, StoreError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let filter = match after {
-            Some(after) => doc! { "_id": { "$gt": after.as_str() } },
-            None => doc! {},
-        };
-        let found: Vec<Document> = self
-            .pager(SERVICES)
-            .find(filter)
-            .sort(doc! { "_id": 1 })
-            .limit(limit as i64)
-            .await
-            .map_err(to_store_error)?
-            .try_collect()
-            .await
-            .map_err(to_store_error)?;
+        let found = page_by_id(&self.pager(SERVICES), after, limit, None).await?;
         found
             .iter()
             .map(|d| Ok((service_id(text(d, "_id")?)?, record(d)?)))
