@@ -76,15 +76,34 @@ impl Stage {
                 .unwrap();
         }
         self.published += events.len() as u64;
+        let published = self.published;
+        self.poll("/v1/counts", token, "events received", |status, counts| {
+            status == 200 && counts["EventsReceived"].as_u64() >= Some(published)
+        })
+        .await;
+    }
+
+    /// Asks the API for `path` until `holds` is true of its status and JSON body (null when
+    /// not JSON), or panics after [`PATIENCE`] saying what was awaited and the last answer.
+    /// The service tells nothing outside itself when it applied an input; its API is where
+    /// a reader sees it, so ask again shortly.
+    async fn poll(&self, path: &str, token: Option<&str>, what: &str, holds: impl Fn(u16, &Value) -> bool) {
         let started = Instant::now();
         loop {
-            let counts = self.get("/v1/counts", token).await;
-            if counts["EventsReceived"].as_u64() >= Some(self.published) {
+            let mut request = self.http.get(format!("{}{path}", self.base()));
+            if let Some(t) = token {
+                request = request.bearer_auth(t);
+            }
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let body = response.json().await.unwrap_or(Value::Null);
+            if holds(status, &body) {
                 return;
             }
-            assert!(started.elapsed() < PATIENCE, "events not received: {counts}");
-            // The service tells nothing outside itself when it applied an event; its API
-            // is where a reader sees it, so ask again shortly.
+            assert!(
+                started.elapsed() < PATIENCE,
+                "{what}: not yet after {PATIENCE:?}: {status} {body}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -92,15 +111,11 @@ impl Stage {
     /// Returns once the API lists `n` digests sent to `user`: a digest is recorded as sent
     /// just after it is published, so a subscriber may see it first.
     pub async fn await_sent_digests(&self, user: &str, n: usize) {
-        let started = Instant::now();
-        loop {
-            let sent = self.get(&format!("/v1/users/{user}/digests"), None).await;
-            if sent.as_array().map(Vec::len) >= Some(n) {
-                return;
-            }
-            assert!(started.elapsed() < PATIENCE, "digests not recorded: {sent}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let path = format!("/v1/users/{user}/digests");
+        self.poll(&path, None, "digests recorded", |status, sent| {
+            status == 200 && sent.as_array().map(Vec::len) >= Some(n)
+        })
+        .await;
     }
 
     /// Publishes a `PagerAlert` through JetStream and returns once the API shows the
@@ -114,16 +129,10 @@ impl Stage {
             .await
             .unwrap();
         let path = format!("/v1/services/{}", path_segment(service));
-        let started = Instant::now();
-        loop {
-            let (status, state) = self.fetch(&path).await;
-            if status == 200 && state["Healthy"] == false {
-                return;
-            }
-            assert!(started.elapsed() < PATIENCE, "alert not applied: {state}");
-            // As in `publish`: the API is where the applied alert shows.
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.poll(&path, None, "alert applied", |status, state| {
+            status == 200 && state["Healthy"] == false
+        })
+        .await;
     }
 
     /// Publishes raw `payloads` as status changes through JetStream and returns once the
