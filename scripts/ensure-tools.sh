@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs, only where missing, the tools the tests need (nats-server current and oldest, docker-compose, prometheus, the test venv, rustfmt/clippy, Chromium and chromedriver for the console's browser tests).
+# Installs, only where missing, the tools the tests need (nats-server current and oldest, docker-compose, prometheus and alertmanager, the test venv, rustfmt/clippy, Chromium and chromedriver for the console's browser tests).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -106,6 +106,11 @@ if [ "$want_compose" -eq 1 ] && ! have docker-compose; then missing_pkgs+=(docke
 if [ "$want_prometheus" -eq 1 ] && { ! have promtool || ! have prometheus; }; then
     missing_pkgs+=(prometheus)
 fi
+# amtool checks the Alertmanager configuration (ops/alertmanager/alertmanager.yml); Debian
+# ships it with the server, whose binary it names prometheus-alertmanager.
+if [ "$want_prometheus" -eq 1 ] && ! have amtool; then
+    missing_pkgs+=(prometheus-alertmanager)
+fi
 # The console's browser tests drive Debian's Chromium through its chromedriver.
 if [ "$want_browser" -eq 1 ] && [ ! -x /usr/bin/chromium ]; then missing_pkgs+=(chromium); fi
 if [ "$want_browser" -eq 1 ] && [ ! -x /usr/bin/chromedriver ]; then missing_pkgs+=(chromium-driver); fi
@@ -123,6 +128,7 @@ if [ "$want_compose" -eq 1 ]; then have docker-compose || die "docker-compose st
 if [ "$want_prometheus" -eq 1 ]; then
     have promtool || die "promtool still missing"
     have prometheus || die "prometheus still missing"
+    have amtool || die "amtool still missing"
 fi
 
 # --- SecantusDB (MongoDB-wire test server), OpenAPI validator and fuzzer in .venv ---------
@@ -171,6 +177,7 @@ if [ "$want_compose" -eq 1 ]; then first_line docker-compose --version; fi
 if [ "$want_prometheus" -eq 1 ]; then
     first_line promtool --version
     first_line prometheus --version
+    first_line amtool --version
 fi
 if [ "$want_venv" -eq 1 ]; then
     echo "secantusd-py (SecantusDB $("$VENV_DIR/bin/python" -m pip show SecantusDB 2>/dev/null | sed -n 's/^Version: //p')): $VENV_DIR/bin/secantusd-py"
