@@ -1,6 +1,7 @@
 //! Operations checks that need no Docker engine: the compose file, the Prometheus
-//! configuration, a real Prometheus scraping a real service, the Grafana dashboard against
-//! the service's `/metrics`, and the consumer backlog sampler.
+//! configuration, a real Prometheus scraping a real service and evaluating the alert rules,
+//! the Grafana dashboard against the service's `/metrics`, and the consumer backlog
+//! sampler. The alert rules' own checks are in `ops::alerting`.
 
 mod ops;
 mod support;
@@ -8,8 +9,10 @@ mod support;
 use alarm_digest::bus::backlog::{self, BacklogSampling};
 use alarm_digest::metrics::Metrics;
 use futures::StreamExt;
-use ops::processes::{run_in_repo, Prometheus, Service};
-use ops::{exposition, promql, repo_file, repo_yaml};
+use ops::dashboard::{self, dashboard, interpolated, label_values_selector, panels, variable_query, variables};
+use ops::processes::{evaluated, run_in_repo, Prometheus, Service};
+use ops::selection::{problems, service_selectors};
+use ops::{alerting, promql, repo_file, repo_yaml};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -17,7 +20,6 @@ use std::time::{Duration, Instant};
 use support::NatsServer;
 use tokio_util::sync::CancellationToken;
 
-const DASHBOARD: &str = "ops/grafana/dashboards/alarm-digest.json";
 const PROMETHEUS_CONFIG: &str = "ops/prometheus/prometheus.yml";
 
 #[test]
@@ -78,13 +80,14 @@ fn compose_keeps_store_and_broker_off_the_monitoring_network_and_publishes_only_
     let compose: Value = serde_yaml_ng::from_str(&resolved).unwrap();
     let services = compose["services"].as_object().unwrap();
     let set = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
-    for name in ["nats", "mongo", "alarm-digest", "prometheus", "grafana"] {
+    for name in ["nats", "mongo", "alarm-digest", "prometheus", "alertmanager", "grafana"] {
         assert!(services.contains_key(name), "service {name} missing");
     }
     assert_eq!(networks(&services["nats"]), set(&["app"]));
     assert_eq!(networks(&services["mongo"]), set(&["app"]));
     assert_eq!(networks(&services["alarm-digest"]), set(&["app", "monitoring"]));
     assert_eq!(networks(&services["prometheus"]), set(&["monitoring"]));
+    assert_eq!(networks(&services["alertmanager"]), set(&["monitoring"]));
     assert_eq!(networks(&services["grafana"]), set(&["monitoring"]));
 
     let app = &services["alarm-digest"];
@@ -118,12 +121,15 @@ fn promtool_accepts_the_prometheus_config() {
 fn the_dashboard_reads_the_provisioned_data_source_from_the_provisioned_folder() {
     let datasources = repo_yaml("ops/grafana/provisioning/datasources/prometheus.yml");
     let uid = datasources["datasources"][0]["uid"].as_str().unwrap().to_string();
-    let dashboard: Value = serde_json::from_str(&repo_file(DASHBOARD)).unwrap();
+    let dashboard = dashboard();
     for panel in panels(&dashboard) {
         if panel["type"] == "row" {
             continue;
         }
         assert_eq!(panel["datasource"]["uid"], uid.as_str(), "panel {}", panel["title"]);
+    }
+    for (name, variable) in variables(&dashboard) {
+        assert_eq!(variable["datasource"]["uid"], uid.as_str(), "variable {name}");
     }
     let providers = repo_yaml("ops/grafana/provisioning/dashboards/alarm-digest.yml");
     let folder = providers["providers"][0]["options"]["path"]
@@ -137,66 +143,41 @@ fn the_dashboard_reads_the_provisioned_data_source_from_the_provisioned_folder()
     );
 }
 
-/// Every panel, including those nested in collapsed rows.
-fn panels(dashboard: &Value) -> Vec<&Value> {
-    let mut all = Vec::new();
-    for panel in dashboard["panels"].as_array().unwrap() {
-        all.push(panel);
-        if let Some(nested) = panel["panels"].as_array() {
-            all.extend(nested);
-        }
-    }
-    all
-}
-
-/// The metric names each query of the dashboard reads, with the panel it is in.
-fn dashboard_metrics(dashboard: &Value) -> Vec<(String, BTreeSet<String>)> {
-    panels(dashboard)
-        .into_iter()
-        .flat_map(|panel| {
-            let title = panel["title"].as_str().unwrap_or("?").to_string();
-            panel["targets"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(move |t| (title.clone(), promql::metric_names(t["expr"].as_str().unwrap_or(""))))
-        })
-        .collect()
-}
-
 #[tokio::test]
-async fn every_metric_the_dashboard_queries_is_exposed_by_the_service() {
+async fn every_metric_label_and_value_the_dashboard_selects_is_exported_by_the_service() {
     let nats = NatsServer::start();
     let (service, _nats) = tokio::task::spawn_blocking(move || (Service::start(&nats), nats))
         .await
         .unwrap();
-    let dashboard: Value = serde_json::from_str(&repo_file(DASHBOARD)).unwrap();
-    let queries = dashboard_metrics(&dashboard);
-    let queried: BTreeSet<String> = queries.iter().flat_map(|(_, names)| names.iter().cloned()).collect();
+    let dashboard = dashboard();
+    let mut queries = dashboard::queries(&dashboard);
+    for (name, variable) in variables(&dashboard) {
+        let query = variable_query(variable);
+        let selector = label_values_selector(query)
+            .unwrap_or_else(|| panic!("variable {name}: {query:?} is not label_values(selector, label)"));
+        queries.push((format!("variable {name}"), selector.to_string()));
+    }
 
     // A family shows once it has a series: requests with the first request (the probe is
-    // one), store errors with the first store call (the readiness ping). Poll until they
-    // have, within a deadline.
+    // one), store errors with the first store call (the readiness ping).
     service.get("/healthz").await;
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let exposed = loop {
-        let exposed = exposition::selectable_names(&service.get("/metrics").await);
-        if queried.is_subset(&exposed) || Instant::now() > deadline {
-            break exposed;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    for (panel, names) in &queries {
-        assert!(!names.is_empty(), "a query of panel {panel:?} reads no metric");
-        for name in names {
-            assert!(
-                exposed.contains(name),
-                "panel {panel:?} queries {name}, which /metrics does not expose; it exposes {exposed:?}"
-            );
-        }
+    let exposition = service
+        .exposition_until(Duration::from_secs(15), |page| {
+            queries.iter().all(|(_, expr)| problems(expr, page).is_empty())
+        })
+        .await;
+    for (panel, expr) in &queries {
+        assert!(
+            !promql::selectors(expr).is_empty(),
+            "a query of {panel:?} reads no metric"
+        );
+        let found = problems(expr, &exposition);
+        assert!(found.is_empty(), "{panel:?} queries {expr}: {found:?}");
     }
     // The panels operators were promised: CPU and memory per replica, events by outcome,
-    // digest latency, dead letters (a messages outcome), consumer backlog, HTTP errors.
+    // digest latency, dead letters (a messages outcome), consumer backlog, HTTP errors,
+    // the store's size, and the alerts firing.
+    let queried: BTreeSet<String> = queries.iter().flat_map(|(_, e)| promql::metric_names(e)).collect();
     for name in [
         "process_cpu_seconds_total",
         "process_resident_memory_bytes",
@@ -204,13 +185,51 @@ async fn every_metric_the_dashboard_queries_is_exposed_by_the_service() {
         "alarm_digest_digest_seconds_bucket",
         "alarm_digest_consumer_pending_messages",
         "alarm_digest_http_request_seconds_count",
+        "alarm_digest_alarms_stored",
+        "ALERTS",
     ] {
         assert!(queried.contains(name), "the dashboard has no panel on {name}");
     }
 }
 
+#[test]
+fn every_dashboard_query_is_scoped_by_the_job_and_instance_variables() {
+    let dashboard = dashboard();
+    let names: Vec<&str> = variables(&dashboard).into_iter().map(|(name, _)| name).collect();
+    assert_eq!(names, ["job", "instance"]);
+    for (name, variable) in variables(&dashboard) {
+        assert_eq!(variable["type"], "query", "variable {name}");
+        let query = variable_query(variable);
+        assert!(query.ends_with(&format!(", {name})")), "variable {name}: {query}");
+    }
+    let (_, instance) = variables(&dashboard)[1];
+    assert!(
+        variable_query(instance).contains(r#"{job=~"$job"}"#),
+        "the instances follow the job chosen"
+    );
+
+    let scoped = |label: &str, variable: &str, selector: &promql::Selector| {
+        selector
+            .matchers
+            .iter()
+            .any(|m| m.label == label && m.op == "=~" && m.value == variable)
+    };
+    let mut alerts_panel = false;
+    for (panel, expr) in dashboard::queries(&dashboard) {
+        for selector in promql::selectors(&expr) {
+            assert!(scoped("job", "$job", &selector), "{panel:?}: {expr}");
+        }
+        // Alerts about the job as a whole have no instance: only the job narrows them.
+        for selector in service_selectors(&expr) {
+            assert!(scoped("instance", "$instance", &selector), "{panel:?}: {expr}");
+        }
+        alerts_panel |= expr.contains(r#"ALERTS{alertstate="firing""#);
+    }
+    assert!(alerts_panel, "a panel lists the firing alerts");
+}
+
 /// The repository's scrape job for the service, aimed at `target` instead of the compose
-/// service name, scraping every second so the check is quick.
+/// service name, scraping and evaluating the alert rules every second so the check is quick.
 fn scrape_config_for(target: &str) -> String {
     let config = repo_yaml(PROMETHEUS_CONFIG);
     let mut job = config["scrape_configs"]
@@ -224,11 +243,17 @@ fn scrape_config_for(target: &str) -> String {
     fields.retain(|key, _| !key.ends_with("_sd_configs"));
     fields.insert("static_configs".into(), json!([{ "targets": [target] }]));
     fields.insert("scrape_interval".into(), json!("1s"));
-    json!({ "global": { "scrape_interval": "1s" }, "scrape_configs": [job] }).to_string()
+    let rules = format!("{}/{}", env!("CARGO_MANIFEST_DIR"), alerting::RULES);
+    json!({
+        "global": { "scrape_interval": "1s", "evaluation_interval": "1s" },
+        "rule_files": [rules],
+        "scrape_configs": [job],
+    })
+    .to_string()
 }
 
 #[tokio::test]
-async fn prometheus_scrapes_events_counters_from_a_running_service_with_the_repository_job() {
+async fn prometheus_scrapes_a_running_service_with_the_repository_job_and_evaluates_every_alert_rule() {
     let nats = NatsServer::start();
     let (service, nats) = tokio::task::spawn_blocking(move || (Service::start(&nats), nats))
         .await
@@ -267,13 +292,28 @@ async fn prometheus_scrapes_events_counters_from_a_running_service_with_the_repo
     assert_eq!(series[0]["metric"]["instance"], service.address().as_str());
 
     // Every dashboard query is valid PromQL for this Prometheus (query() asserts success),
-    // with Grafana's interval variable replaced by a plain range.
-    let dashboard: Value = serde_json::from_str(&repo_file(DASHBOARD)).unwrap();
-    for panel in panels(&dashboard) {
-        for target in panel["targets"].as_array().into_iter().flatten() {
-            let expr = target["expr"].as_str().unwrap().replace("$__rate_interval", "1m");
-            prometheus.query(&expr).await;
-        }
+    // with Grafana's variables replaced as Grafana would.
+    for (_, expr) in dashboard::queries(&dashboard()) {
+        prometheus.query(&interpolated(&expr)).await;
+    }
+
+    // Every alert rule is evaluated on the real series without an error (a vector matching
+    // that the real labels make ambiguous, say), and none fires on a healthy service.
+    let names: BTreeSet<String> = alerting::alert_rules().into_iter().map(|r| r.name).collect();
+    let rules = prometheus.evaluated_alert_rules(within).await;
+    let loaded: BTreeSet<String> = rules
+        .iter()
+        .filter_map(|r| r["name"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(loaded, names);
+    for rule in &rules {
+        assert_eq!(rule["health"], "ok", "{}: {}", rule["name"], rule["lastError"]);
+        assert!(evaluated(rule), "{} was never evaluated: {rule}", rule["name"]);
+        assert_ne!(
+            rule["state"], "firing",
+            "{} fires on a healthy service: {rule}",
+            rule["name"]
+        );
     }
 }
 

@@ -1,8 +1,12 @@
-//! What the operations checks share: PromQL and exposition parsing, and real processes.
+//! What the operations checks share: PromQL and exposition parsing, the dashboard and the
+//! alert rules as files, and real processes.
 
+pub mod alerting;
+pub mod dashboard;
 pub mod exposition;
 pub mod processes;
 pub mod promql;
+pub mod selection;
 
 use std::path::PathBuf;
 

@@ -1,6 +1,7 @@
 //! The real processes the operations checks run: `alarm-digest serve` and `prometheus`,
 //! each on a free port and killed by PID when dropped.
 
+use super::exposition::Exposition;
 use crate::support::process::{spawn_until_ready, stop};
 use crate::support::{free_port, NatsServer};
 use std::path::Path;
@@ -19,6 +20,11 @@ pub struct Service {
 impl Service {
     /// Starts the service against `nats` and returns once its intake consumes.
     pub fn start(nats: &NatsServer) -> Self {
+        Self::start_with(nats, &[])
+    }
+
+    /// Starts the service with `settings` (environment variables) added.
+    pub fn start_with(nats: &NatsServer, settings: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let http_port = free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_alarm-digest"));
@@ -28,7 +34,8 @@ impl Service {
             .env("HTTP_ADDR", format!("127.0.0.1:{http_port}"))
             .env("RUST_LOG", "info,async_nats=warn")
             .env("LOG_FORMAT", "text")
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            .envs(settings.iter().copied());
         let (child, _) = spawn_until_ready(cmd, "intake is consuming", Duration::from_secs(60));
         Self {
             child,
@@ -47,6 +54,20 @@ impl Service {
         let resp = reqwest::get(format!("http://{}{path}", self.address())).await.unwrap();
         assert!(resp.status().is_success(), "GET {path}: {}", resp.status());
         resp.text().await.unwrap()
+    }
+
+    /// Its `/metrics` page once `complete` takes it, or the last one after `within`. A
+    /// family shows once it has a series (requests with the first request, a store
+    /// operation with its first call), so this polls.
+    pub async fn exposition_until(&self, within: Duration, complete: impl Fn(&Exposition) -> bool) -> Exposition {
+        let deadline = Instant::now() + within;
+        loop {
+            let exposition = Exposition::parse(&self.get("/metrics").await);
+            if complete(&exposition) || Instant::now() > deadline {
+                return exposition;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 }
 
@@ -94,6 +115,28 @@ impl Prometheus {
         body["data"]["result"].as_array().cloned().unwrap_or_default()
     }
 
+    /// The alerting rules it loaded (`/api/v1/rules?type=alert`), each with its `name`,
+    /// `state`, `health`, `lastError` and `lastEvaluation`, once every one of them has been
+    /// evaluated, or as they are after `within`.
+    pub async fn evaluated_alert_rules(&self, within: Duration) -> Vec<serde_json::Value> {
+        let url = format!("http://127.0.0.1:{}/api/v1/rules?type=alert", self.port);
+        let deadline = Instant::now() + within;
+        loop {
+            let body: serde_json::Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+            assert_eq!(body["status"], "success", "rules: {body}");
+            let rules: Vec<serde_json::Value> = body["data"]["groups"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|g| g["rules"].as_array().cloned().unwrap_or_default())
+                .collect();
+            if rules.iter().all(evaluated) || Instant::now() > deadline {
+                return rules;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     /// Queries until `accept` takes the result, or panics with the last result after `within`.
     /// Prometheus offers nothing to wait on for "the next scrape landed", so this polls.
     pub async fn await_result(
@@ -115,6 +158,11 @@ impl Prometheus {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
+}
+
+/// Whether Prometheus has evaluated `rule` (it reports the zero time until then).
+pub fn evaluated(rule: &serde_json::Value) -> bool {
+    rule["lastEvaluation"].as_str().is_some_and(|t| !t.starts_with("0001-"))
 }
 
 impl Drop for Prometheus {

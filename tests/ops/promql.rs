@@ -1,6 +1,27 @@
-//! Finds the metric names a PromQL expression reads, well enough for dashboard queries.
+//! Finds the selectors a PromQL expression reads (metric names and label matchers), well
+//! enough for dashboard queries and alert rules.
 
 use std::collections::BTreeSet;
+
+/// One vector selector: a metric name and its label matchers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selector {
+    /// The metric name.
+    pub metric: String,
+    /// The matchers between its braces, in order.
+    pub matchers: Vec<Matcher>,
+}
+
+/// One label matcher of a selector: `label op "value"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Matcher {
+    /// The label name.
+    pub label: String,
+    /// `=`, `!=`, `=~` or `!~`.
+    pub op: String,
+    /// The value, unquoted.
+    pub value: String,
+}
 
 /// Words that are PromQL syntax, not metric names, when not followed by `(`; aggregation
 /// operators are here because a `by (...)` clause may come between them and their `(`.
@@ -38,12 +59,17 @@ const KEYWORDS: &[&str] = &[
 /// Modifiers followed by a parenthesised list of label names.
 const LABEL_LIST_MODIFIERS: &[&str] = &["by", "without", "on", "ignoring", "group_left", "group_right"];
 
-/// The metric names `expr` selects: identifiers outside label matchers (`{...}`), range
-/// and subquery brackets (`[...]`), strings and label lists, that are not function or
-/// aggregation names and not keywords.
+/// The metric names `expr` selects.
 pub fn metric_names(expr: &str) -> BTreeSet<String> {
+    selectors(expr).into_iter().map(|s| s.metric).collect()
+}
+
+/// The selectors of `expr`: identifiers outside label matchers (`{...}`), range and
+/// subquery brackets (`[...]`), strings and label lists, that are not function or
+/// aggregation names and not keywords, each with the matchers that follow it.
+pub fn selectors(expr: &str) -> Vec<Selector> {
     let chars: Vec<char> = expr.chars().collect();
-    let mut names = BTreeSet::new();
+    let mut found = Vec::new();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -73,13 +99,68 @@ pub fn metric_names(expr: &str) -> BTreeSet<String> {
                 if LABEL_LIST_MODIFIERS.contains(&lower.as_str()) && called {
                     i = skip_until(&chars, next, ')');
                 } else if !called && !KEYWORDS.contains(&lower.as_str()) {
-                    names.insert(word);
+                    let mut selector = Selector {
+                        metric: word,
+                        matchers: Vec::new(),
+                    };
+                    if chars.get(next) == Some(&'{') {
+                        (selector.matchers, i) = matchers(&chars, next);
+                    }
+                    found.push(selector);
                 }
             }
             _ => i += 1,
         }
     }
-    names
+    found
+}
+
+/// The matchers of the braces that open at `open`, and the index after the closing brace.
+fn matchers(chars: &[char], open: usize) -> (Vec<Matcher>, usize) {
+    let mut found = Vec::new();
+    let mut i = open + 1;
+    let skip = |i: &mut usize, what: fn(char) -> bool| {
+        while *i < chars.len() && what(chars[*i]) {
+            *i += 1;
+        }
+    };
+    loop {
+        skip(&mut i, |c| c.is_whitespace() || c == ',');
+        if i >= chars.len() || chars[i] == '}' {
+            return (found, i + 1);
+        }
+        let start = i;
+        skip(&mut i, |c| c.is_ascii_alphanumeric() || c == '_');
+        let label: String = chars[start..i].iter().collect();
+        skip(&mut i, char::is_whitespace);
+        let start = i;
+        skip(&mut i, |c| matches!(c, '=' | '!' | '~'));
+        let op: String = chars[start..i].iter().collect();
+        skip(&mut i, char::is_whitespace);
+        if label.is_empty() || op.is_empty() || !matches!(chars.get(i), Some('"' | '\'' | '`')) {
+            // Not a matcher this reader knows: leave the rest of the braces alone.
+            return (found, skip_until(chars, open, '}'));
+        }
+        let end = skip_string(chars, i);
+        let value = unquote(&chars[i + 1..end - 1]);
+        found.push(Matcher { label, op, value });
+        i = end;
+    }
+}
+
+/// A string literal's content with its escapes (`\"`, `\\`) resolved.
+fn unquote(content: &[char]) -> String {
+    let mut value = String::new();
+    let mut escaped = false;
+    for &c in content {
+        if escaped || c != '\\' {
+            value.push(c);
+            escaped = false;
+        } else {
+            escaped = true;
+        }
+    }
+    value
 }
 
 /// The index after the string that starts at `start`.
@@ -124,5 +205,33 @@ fn metric_names_of_binary_expressions_include_both_sides() {
     assert_eq!(
         metric_names(expr).into_iter().collect::<Vec<_>>(),
         ["a_total", "b_info"]
+    );
+}
+
+#[test]
+fn selectors_carry_their_matchers_unquoted() {
+    let expr = r#"sum(rate(a_total{job=~"$job", outcome="dead_lettered",route!="/a\"b"}[5m])) unless on (job) up == 0"#;
+    let found = selectors(expr);
+    let matcher = |label: &str, op: &str, value: &str| Matcher {
+        label: label.into(),
+        op: op.into(),
+        value: value.into(),
+    };
+    assert_eq!(
+        found,
+        [
+            Selector {
+                metric: "a_total".into(),
+                matchers: vec![
+                    matcher("job", "=~", "$job"),
+                    matcher("outcome", "=", "dead_lettered"),
+                    matcher("route", "!=", "/a\"b"),
+                ],
+            },
+            Selector {
+                metric: "up".into(),
+                matchers: vec![],
+            },
+        ]
     );
 }
