@@ -109,6 +109,8 @@ contract_suite!(
     a_lapsed_holders_release_leaves_the_next_holders_claim,
     a_claim_whose_epoch_is_behind_the_users_cannot_prepare_or_record,
     a_lapsed_claim_nobody_took_over_still_records,
+    an_abandoned_digest_is_dropped_and_its_alarms_stay_due,
+    a_lapsed_holder_cannot_abandon_the_next_holders_prepared_digest,
     answered_requests_are_remembered_newest_last_and_bounded,
     history_keeps_the_newest_events_in_changed_at_order_with_ignored_ones_flagged,
     trimming_keeps_histories_of_the_alarms_that_changed_last_only,

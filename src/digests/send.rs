@@ -96,8 +96,12 @@ impl Digests {
     /// the retry either finds its request answered by the holder that finished that digest
     /// (`Ok(None)`) or finds the digest still prepared and finishes it itself, under the
     /// same id: the request is answered once and no alarm is left unrecorded or delivered
-    /// twice. An empty digest is not prepared (it delivers nothing); its retry answers with
-    /// an empty digest under the id of the epoch it then finds.
+    /// twice. An empty digest is prepared too: it delivers nothing, but it answers a request,
+    /// and a request is answered by one message.
+    ///
+    /// A digest the broker refused for good ([`PublishError::Refused`]) was never stored, so
+    /// it is dropped from the claim: its alarms stay due and go out in the user's next
+    /// digest, built anew, instead of every later request retrying the refused one.
     pub async fn send_digest(&self, user: &UserId, request: Option<&str>) -> Result<Option<DigestSent>, DigestError> {
         let started = Instant::now();
         // The incarnation tells apart two live processes given one replica name (a restarted
@@ -158,10 +162,18 @@ impl Digests {
             tracing::warn!(user = %user, digest = %left.id, "finishing a digest a previous holder published but never recorded");
             let digest = Digest::new(user.clone(), left.alarms.clone());
             let id = DigestId::from_stored(left.id.clone());
-            self.publisher.publish(&digest, &id).await?;
-            self.record(claim, &left, &id).await?;
-            if left.request.is_some() && left.request.as_deref() == request {
-                return Ok((digest, id));
+            match self.publisher.publish(&digest, &id).await {
+                Ok(()) => {
+                    self.record(claim, &left, &id).await?;
+                    if left.request.is_some() && left.request.as_deref() == request {
+                        return Ok((digest, id));
+                    }
+                }
+                Err(refused @ PublishError::Refused(_)) => {
+                    tracing::warn!(user = %user, digest = %left.id, error = %refused, "the broker refuses a digest left prepared; its alarms go out in this one");
+                    self.abandon(claim).await?;
+                }
+                Err(e) => return Err(e.into()),
             }
         }
         let mut digest = Digest::new(user.clone(), self.store.due_alarms(user).await?);
@@ -171,15 +183,19 @@ impl Digests {
             alarms,
             request: request.map(str::to_string),
         };
-        if !digest.alarms.is_empty()
-            && !self
-                .store
-                .prepare_digest(claim, &written(digest.alarms.clone()))
-                .await?
+        if !self
+            .store
+            .prepare_digest(claim, &written(digest.alarms.clone()))
+            .await?
         {
             return Err(DigestError::ClaimLost(user.clone()));
         }
-        self.publisher.publish(&digest, &id).await?;
+        if let Err(e) = self.publisher.publish(&digest, &id).await {
+            if matches!(e, PublishError::Refused(_)) {
+                self.abandon(claim).await?;
+            }
+            return Err(e.into());
+        }
         // The alarms move into the record and back rather than being copied: a digest of
         // 100,000 alarms is held once while it is published and recorded.
         let sent = written(std::mem::take(&mut digest.alarms));
@@ -187,6 +203,14 @@ impl Digests {
         digest.alarms = sent.alarms;
         recorded?;
         Ok((digest, id))
+    }
+
+    /// Drops the digest prepared under `claim`, which the broker refused for good.
+    async fn abandon(&self, claim: &DigestClaim) -> Result<(), DigestError> {
+        if !self.store.abandon_digest(claim).await? {
+            return Err(DigestError::ClaimLost(claim.user_id.clone()));
+        }
+        Ok(())
     }
 
     /// Records a published digest under `claim` and counts it in the claim's epoch, which

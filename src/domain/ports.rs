@@ -153,6 +153,15 @@ pub trait AlarmStore: AlarmActivityStore + Send + Sync + 'static {
     /// `claim.epoch`): nothing is written then, and the digest must not be published.
     async fn prepare_digest(&self, claim: &DigestClaim, digest: &PreparedDigest) -> Result<bool, StoreError>;
 
+    /// Drops the digest prepared under `claim`: the broker refused it for good, so it was
+    /// never published and no later holder may finish it; its alarms stay due. `Ok(false)`,
+    /// and nothing is changed, when the claim was lost (as for
+    /// [`AlarmStore::prepare_digest`]).
+    ///
+    /// Errors: `Unavailable` when the store could not be reached; the prepared digest may
+    /// still be there, and a later holder tries it again.
+    async fn abandon_digest(&self, claim: &DigestClaim) -> Result<bool, StoreError>;
+
     /// Records that exactly `digest.alarms` were published under `claim` as `digest.id` in
     /// answer to `digest.request`, counts the digest in the user's epoch, remembers the
     /// request id and the digest among the user's [`SENT_DIGESTS_KEPT`] latest, and clears

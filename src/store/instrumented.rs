@@ -86,6 +86,10 @@ impl AlarmStore for Instrumented<dyn AlarmStore> {
             .await
     }
 
+    async fn abandon_digest(&self, claim: &DigestClaim) -> Result<bool, StoreError> {
+        self.timed("abandon_digest", self.inner.abandon_digest(claim)).await
+    }
+
     async fn record_delivery(&self, claim: &DigestClaim, digest: &PreparedDigest) -> Result<bool, StoreError> {
         self.timed("record_delivery", self.inner.record_delivery(claim, digest))
             .await
@@ -167,6 +171,9 @@ mod tests {
             Err(StoreError::Unavailable("down".into()))
         }
         async fn prepare_digest(&self, _: &DigestClaim, _: &PreparedDigest) -> Result<bool, StoreError> {
+            Err(StoreError::Unavailable("down".into()))
+        }
+        async fn abandon_digest(&self, _: &DigestClaim) -> Result<bool, StoreError> {
             Err(StoreError::Unavailable("down".into()))
         }
         async fn record_delivery(&self, _: &DigestClaim, _: &PreparedDigest) -> Result<bool, StoreError> {

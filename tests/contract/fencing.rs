@@ -126,3 +126,27 @@ pub async fn a_lapsed_claim_nobody_took_over_still_records(store: &dyn AlarmStor
         (a.epoch + 1, None, vec!["req-a".to_string()])
     );
 }
+
+pub async fn an_abandoned_digest_is_dropped_and_its_alarms_stay_due(store: &dyn AlarmStore) {
+    store.apply(&[ev("u1", "x", 3, Status::Critical)]).await.unwrap();
+    let a = claim(store, "a", t(0)).await;
+    let due = store.due_alarms(&user("u1")).await.unwrap();
+    assert!(store.prepare_digest(&a, &digest("d-a", &due, "req-a")).await.unwrap());
+    assert!(store.abandon_digest(&a).await.unwrap());
+    assert!(store.release_digest(&a).await.unwrap());
+    let b = claim(store, "b", t(100)).await;
+    assert_eq!(
+        (b.epoch, b.pending, b.answered),
+        (a.epoch, None, Vec::<String>::new()),
+        "nothing prepared, counted or answered"
+    );
+    assert_eq!(store.due_alarms(&user("u1")).await.unwrap(), due, "its alarms stay due");
+}
+
+pub async fn a_lapsed_holder_cannot_abandon_the_next_holders_prepared_digest(store: &dyn AlarmStore) {
+    let (a, from_a, b) = a_lapses_and_b_claims(store).await;
+    assert!(!store.abandon_digest(&a).await.unwrap(), "A is told it lost the claim");
+    assert!(store.release_digest(&b).await.unwrap(), "B still holds the claim");
+    let c = claim(store, "c", t(1600)).await;
+    assert_eq!(c.pending, Some(from_a), "the prepared digest B found is untouched");
+}

@@ -49,6 +49,11 @@ impl AlarmStore for Phased {
         self.inner.prepare_digest(claim, digest).await
     }
 
+    async fn abandon_digest(&self, claim: &DigestClaim) -> Result<bool, StoreError> {
+        self.enter("abandon");
+        self.inner.abandon_digest(claim).await
+    }
+
     async fn record_delivery(&self, claim: &DigestClaim, digest: &PreparedDigest) -> Result<bool, StoreError> {
         self.enter("record");
         self.inner.record_delivery(claim, digest).await

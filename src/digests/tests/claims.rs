@@ -191,6 +191,9 @@ impl AlarmStore for TakenOverBeforePrepare {
         }
         self.store.prepare_digest(claim, digest).await
     }
+    async fn abandon_digest(&self, claim: &DigestClaim) -> Result<bool, StoreError> {
+        self.store.abandon_digest(claim).await
+    }
     async fn record_delivery(&self, claim: &DigestClaim, digest: &PreparedDigest) -> Result<bool, StoreError> {
         self.store.record_delivery(claim, digest).await
     }
@@ -278,4 +281,35 @@ async fn a_holder_whose_claim_lapsed_before_prepare_gets_claim_lost_and_publishe
 
     let sent = f.send("r1").await.unwrap().expect("the retry answers");
     assert_eq!(f.publisher.published(), [(sent.id, sent.digest.alarms)]);
+}
+
+#[tokio::test]
+async fn an_empty_digest_whose_record_is_refused_answers_its_request_once() {
+    let f = Fixture::new();
+    // Nothing is due: r1's digest is empty. Its holder outlives its claim while publishing.
+    let mut stalled = f.publisher.stall_next();
+    let (lost, sent) = tokio::join!(f.send("r1"), async {
+        stalled.reached().await;
+        f.lapse_claims();
+        // Meanwhile an alarm turns due and another replica answers r2 under the claim.
+        f.change("disk", 1_000, Status::Critical).await;
+        let sent = f.send("r2").await;
+        stalled.answer(Ok(()));
+        sent
+    });
+    assert!(lost.unwrap_err().is_transient(), "the record was refused");
+    let r2 = sent.unwrap().expect("r2 is answered");
+    assert_eq!(r2.digest.alarms, [due("disk", 1_000, Status::Critical)]);
+
+    assert!(
+        f.send("r1").await.unwrap().is_none(),
+        "r1's empty digest is in the broker: its retry is answered by it, not by a second one"
+    );
+    let ids: Vec<DigestId> = f.publisher.published().into_iter().map(|(id, _)| id).collect();
+    let r1 = f.publisher.attempted()[0].clone();
+    assert_eq!(
+        ids,
+        [r1.clone(), r2.id, r1],
+        "r2's holder finished r1's empty digest under its id, then sent r2's; the stalled copy came last"
+    );
 }

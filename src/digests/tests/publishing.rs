@@ -127,3 +127,52 @@ async fn with_nothing_due_an_empty_digest_is_published_and_answers_the_request()
     assert_ne!(next.id, sent.id, "two empty digests in a row are two messages");
     assert_eq!(f.publisher.attempted().len(), 2);
 }
+
+#[tokio::test]
+async fn a_refused_digest_is_not_finished_by_the_next_request_which_builds_its_own() {
+    let f = Fixture::new();
+    f.change("disk", 1_000, Status::Critical).await;
+    f.publisher.fail_next(PublishError::Refused("over max_payload".into()));
+    let refused = f.send("r1").await.unwrap_err();
+    assert!(!refused.is_transient(), "{refused}");
+    let first = f.publisher.attempted()[0].clone();
+
+    // The broker never stored the refused digest: nothing of it is owed. The next request
+    // is answered with what is due now, the clear included.
+    f.change("disk", 2_000, Status::Cleared).await;
+    f.change("cpu", 3_000, Status::Warning).await;
+    let sent = f.send("r2").await.unwrap().expect("the next request is answered");
+    assert_ne!(sent.id, first, "the refused digest is not published again");
+    assert_eq!(sent.digest.alarms, [due("cpu", 3_000, Status::Warning)]);
+    assert_eq!(f.publisher.published(), [(sent.id.clone(), sent.digest.alarms.clone())]);
+    assert_eq!(f.publisher.attempted(), [first, sent.id]);
+    let after = f.claim_as("inspector").await.expect("the claim was given back");
+    assert!(after.pending.is_none(), "nothing is left prepared");
+    assert_eq!(after.answered, ["r2"]);
+}
+
+#[tokio::test]
+async fn a_digest_refused_again_on_retry_does_not_block_the_users_later_digests() {
+    let f = Fixture::new();
+    f.change("disk", 1_000, Status::Critical).await;
+    // The first holder's publish is not confirmed (it may be stored), so its digest stays
+    // prepared; the broker then refuses it for good when the next holder finishes it.
+    f.publisher.fail_next(PublishError::NotConfirmed("no leader".into()));
+    assert!(f.send("r1").await.unwrap_err().is_transient());
+    let left = f.publisher.attempted()[0].clone();
+    f.publisher.fail_next(PublishError::Refused("over max_payload".into()));
+
+    f.change("cpu", 2_000, Status::Warning).await;
+    let sent = f
+        .send("r2")
+        .await
+        .unwrap()
+        .expect("r2 is answered, not blocked by the refused digest");
+    assert_eq!(
+        sent.digest.alarms,
+        [due("disk", 1_000, Status::Critical), due("cpu", 2_000, Status::Warning)],
+        "what the refused digest held is still due and goes out with r2"
+    );
+    assert_eq!(f.publisher.attempted(), [left.clone(), left, sent.id.clone()]);
+    assert!(f.due().await.is_empty());
+}

@@ -171,6 +171,15 @@ impl AlarmStore for MongoStore {
         Ok(result.matched_count == 1)
     }
 
+    async fn abandon_digest(&self, claim: &DigestClaim) -> Result<bool, StoreError> {
+        let result = self
+            .claims
+            .update_one(held(claim), doc! { "$set": { "pending": null } })
+            .await
+            .map_err(to_store_error)?;
+        Ok(result.matched_count == 1)
+    }
+
     async fn record_delivery(&self, claim: &DigestClaim, digest: &PreparedDigest) -> Result<bool, StoreError> {
         let (alarms, request) = (&digest.alarms, digest.request.as_deref());
         // The alarms first, the claim last: a claim counted and cleared with its alarms not

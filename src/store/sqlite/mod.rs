@@ -223,6 +223,11 @@ impl AlarmStore for SqliteStore {
         self.write(move |conn| rows::prepare(conn, &claim, &digest)).await
     }
 
+    async fn abandon_digest(&self, claim: &DigestClaim) -> Result<bool, StoreError> {
+        let claim = claim.clone();
+        self.write(move |conn| rows::abandon(conn, &claim)).await
+    }
+
     async fn record_delivery(&self, claim: &DigestClaim, digest: &PreparedDigest) -> Result<bool, StoreError> {
         let (claim, digest) = (claim.clone(), digest.clone());
         self.write(move |conn| rows::record_delivery(conn, &claim, &digest, now_ms()))

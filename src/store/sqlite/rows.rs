@@ -352,6 +352,14 @@ pub(super) fn prepare(conn: &Connection, claim: &DigestClaim, digest: &PreparedD
     Ok(changed == 1)
 }
 
+/// Drops the prepared digest if this holder still has the claim at this epoch.
+pub(super) fn abandon(conn: &Connection, claim: &DigestClaim) -> rusqlite::Result<bool> {
+    let changed = conn
+        .prepare_cached("UPDATE digest_claims SET pending = NULL WHERE user_id = ?1 AND holder = ?2 AND epoch = ?3")?
+        .execute(params![claim.user_id.as_str(), claim.holder, claim.epoch as i64])?;
+    Ok(changed == 1)
+}
+
 /// Frees the claim if this holder still has it.
 pub(super) fn release(conn: &Connection, claim: &DigestClaim) -> rusqlite::Result<bool> {
     let changed = conn
