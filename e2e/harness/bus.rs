@@ -186,10 +186,16 @@ pub struct DigestLog {
 #[derive(Default)]
 struct LogState {
     digests: Vec<DigestMsg>,
-    /// Parts received of digests not yet complete, by digest id, indexed by part - 1.
-    partial: HashMap<String, Vec<Option<DigestMsg>>>,
+    assembler: Assembler,
     /// Messages read, parts counted one by one.
     messages: usize,
+}
+
+/// Puts digests split into parts back together, in the order their last parts arrive.
+#[derive(Default)]
+pub struct Assembler {
+    /// Parts received of digests not yet complete, by digest id, indexed by part - 1.
+    partial: HashMap<String, Vec<Option<DigestMsg>>>,
 }
 
 /// `(digest id, part, parts)` from a digest message's headers; `None` for a digest
@@ -200,6 +206,133 @@ fn part_of(headers: Option<&async_nats::HeaderMap>) -> Option<(String, usize, us
     let part = h.get("Alarm-Digest-Part")?.as_str().parse().ok()?;
     let parts = h.get("Alarm-Digest-Parts")?.as_str().parse().ok()?;
     Some((id, part, parts))
+}
+
+/// One digest message as the test reads it; `sequence` is its place in the digest stream
+/// (0 when it came through core NATS).
+fn digest_message(payload: &[u8], headers: Option<&async_nats::HeaderMap>, sequence: u64) -> DigestMsg {
+    let v: serde_json::Value = serde_json::from_slice(payload).expect("digests are JSON");
+    let alarms = v["ActiveAlarms"]
+        .as_array()
+        .expect("ActiveAlarms is an array")
+        .iter()
+        .map(|a| DigestEntry {
+            alarm: a["AlarmID"].as_str().unwrap().to_string(),
+            status: a["Status"].as_str().unwrap().to_string(),
+            changed_at: a["LatestChangedAt"].as_str().unwrap().to_string(),
+        })
+        .collect();
+    DigestMsg {
+        user: v["UserID"].as_str().unwrap().to_string(),
+        alarms,
+        parts: 1,
+        id: headers
+            .and_then(|h| h.get("Alarm-Digest-Id"))
+            .map(|id| id.as_str().to_string()),
+        sequences: if sequence > 0 { vec![sequence] } else { Vec::new() },
+    }
+}
+
+impl Assembler {
+    /// Takes one message; the whole digest once its last part is in.
+    pub fn add(&mut self, payload: &[u8], headers: Option<&async_nats::HeaderMap>, sequence: u64) -> Option<DigestMsg> {
+        let digest = digest_message(payload, headers, sequence);
+        let Some((id, part, parts)) = part_of(headers).filter(|(_, _, parts)| *parts > 1) else {
+            return Some(digest);
+        };
+        assert!((1..=parts).contains(&part), "part {part} of {parts} of digest {id}");
+        let slots = self.partial.entry(id.clone()).or_insert_with(|| vec![None; parts]);
+        assert_eq!(slots.len(), parts, "digest {id} changed its number of parts");
+        assert!(slots[part - 1].is_none(), "part {part} of digest {id} seen twice");
+        slots[part - 1] = Some(digest);
+        if !slots.iter().all(Option::is_some) {
+            return None;
+        }
+        let slots = self.partial.remove(&id).unwrap();
+        let mut whole = DigestMsg {
+            user: slots[0].as_ref().unwrap().user.clone(),
+            alarms: Vec::new(),
+            parts,
+            id: Some(id.clone()),
+            sequences: Vec::new(),
+        };
+        for p in slots.into_iter().flatten() {
+            assert_eq!(p.user, whole.user, "parts of digest {id} name one user");
+            whole.alarms.extend(p.alarms);
+            whole.sequences.extend(p.sequences);
+        }
+        Some(whole)
+    }
+}
+
+/// Every digest the digest stream holds, read message by message by sequence (the
+/// stream's own get, not a consumer), so what the checker judges cannot depend on a
+/// consumer's delivery. A sequence the stream no longer has (a gap) is reported.
+pub async fn digests_by_sequence(bus: &TestBus, timeout: Duration) -> Vec<DigestMsg> {
+    let (first, last) = stream_bounds(bus, DIGEST_STREAM, timeout).await;
+    let mut assembler = Assembler::default();
+    let mut digests = Vec::new();
+    for message in stored_range(bus, DIGEST_STREAM, first, last, timeout).await {
+        if let Some(d) = assembler.add(&message.payload, Some(&message.headers), message.sequence) {
+            digests.push(d);
+        }
+    }
+    digests
+}
+
+/// The first and last sequence stream `name` holds.
+pub async fn stream_bounds(bus: &TestBus, name: &str, timeout: Duration) -> (u64, u64) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let info = async {
+            let mut stream = bus.js.get_stream(name).await?;
+            let state = stream.info().await?.state.clone();
+            Ok::<_, async_nats::Error>((state.first_sequence, state.last_sequence))
+        };
+        match tokio::time::timeout(Duration::from_secs(2), info).await {
+            Ok(Ok(bounds)) => return bounds,
+            other => assert!(Instant::now() < deadline, "stream {name} did not answer: {other:?}"),
+        }
+        // A stream without a leader answers nothing to await; ask again shortly.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Messages `first..=last` of stream `name`, each asked of the stream by sequence (again
+/// while it has no leader); a sequence the stream does not hold is skipped and printed.
+pub async fn stored_range(
+    bus: &TestBus,
+    name: &str,
+    first: u64,
+    last: u64,
+    timeout: Duration,
+) -> Vec<jetstream::message::StreamMessage> {
+    let stream = bus.js.get_stream(name).await.expect("the stream exists");
+    let mut out = Vec::with_capacity((last + 1).saturating_sub(first) as usize);
+    for sequence in first.max(1)..=last {
+        let deadline = Instant::now() + timeout;
+        loop {
+            match stream.get_raw_message(sequence).await {
+                Ok(message) => {
+                    out.push(message);
+                    break;
+                }
+                Err(e) if matches!(e.kind(), jetstream::stream::RawMessageErrorKind::NoMessageFound) => {
+                    println!("stream {name} has no message {sequence} (of {first}..={last})");
+                    break;
+                }
+                Err(e) => {
+                    assert!(
+                        Instant::now() < deadline,
+                        "stream {name} did not give message {sequence}: {e}"
+                    );
+                    // A stream without a leader answers nothing to await; ask again shortly.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+    out
 }
 
 impl DigestLog {
@@ -220,7 +353,10 @@ impl DigestLog {
             // reports on the way are not the end of the stream.
             while let Some(next) = messages.next().await {
                 match next {
-                    Ok(msg) => sink.push(&msg.payload, msg.headers.as_ref()),
+                    Ok(msg) => {
+                        let sequence = msg.info().map(|i| i.stream_sequence).unwrap_or(0);
+                        sink.push(&msg.payload, msg.headers.as_ref(), sequence)
+                    }
                     Err(e) => eprintln!("digest log: {e}; reading on"),
                 }
             }
@@ -236,53 +372,17 @@ impl DigestLog {
         let sink = log.clone();
         tokio::spawn(async move {
             while let Some(msg) = sub.next().await {
-                sink.push(&msg.payload, msg.headers.as_ref());
+                sink.push(&msg.payload, msg.headers.as_ref(), 0);
             }
         });
         log
     }
 
-    fn push(&self, payload: &[u8], headers: Option<&async_nats::HeaderMap>) {
-        let v: serde_json::Value = serde_json::from_slice(payload).expect("digests are JSON");
-        let alarms = v["ActiveAlarms"]
-            .as_array()
-            .expect("ActiveAlarms is an array")
-            .iter()
-            .map(|a| DigestEntry {
-                alarm: a["AlarmID"].as_str().unwrap().to_string(),
-                status: a["Status"].as_str().unwrap().to_string(),
-                changed_at: a["LatestChangedAt"].as_str().unwrap().to_string(),
-            })
-            .collect();
-        let digest = DigestMsg {
-            user: v["UserID"].as_str().unwrap().to_string(),
-            alarms,
-            parts: 1,
-        };
+    fn push(&self, payload: &[u8], headers: Option<&async_nats::HeaderMap>, sequence: u64) {
         let mut state = self.state.lock().unwrap();
         state.messages += 1;
-        match part_of(headers) {
-            Some((id, part, parts)) if parts > 1 => {
-                assert!((1..=parts).contains(&part), "part {part} of {parts} of digest {id}");
-                let slots = state.partial.entry(id.clone()).or_insert_with(|| vec![None; parts]);
-                assert_eq!(slots.len(), parts, "digest {id} changed its number of parts");
-                assert!(slots[part - 1].is_none(), "part {part} of digest {id} seen twice");
-                slots[part - 1] = Some(digest);
-                if slots.iter().all(Option::is_some) {
-                    let slots = state.partial.remove(&id).unwrap();
-                    let mut whole = DigestMsg {
-                        user: slots[0].as_ref().unwrap().user.clone(),
-                        alarms: Vec::new(),
-                        parts,
-                    };
-                    for p in slots.into_iter().flatten() {
-                        assert_eq!(p.user, whole.user, "parts of digest {id} name one user");
-                        whole.alarms.extend(p.alarms);
-                    }
-                    state.digests.push(whole);
-                }
-            }
-            _ => state.digests.push(digest),
+        if let Some(digest) = state.assembler.add(payload, headers, sequence) {
+            state.digests.push(digest);
         }
         drop(state);
         self.arrived.notify_waiters();

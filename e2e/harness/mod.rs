@@ -6,6 +6,7 @@ pub mod notifications;
 pub mod replica;
 pub mod steady;
 pub mod tmpfs;
+pub mod trail;
 
 pub use bus::{DigestLog, TestBus};
 pub use model::{Model, TestEvent, Workload};

@@ -70,6 +70,10 @@ pub struct DigestMsg {
     pub alarms: Vec<DigestEntry>,
     /// How many messages it came in (more than one when split under the max payload).
     pub parts: usize,
+    /// Its id (the `Alarm-Digest-Id` header), when it carried one.
+    pub id: Option<String>,
+    /// The digest stream's sequence of each part, when read from the stream.
+    pub sequences: Vec<u64>,
 }
 
 impl DigestMsg {
@@ -79,6 +83,35 @@ impl DigestMsg {
             .iter()
             .map(|a| (a.alarm.clone(), a.status.clone(), a.changed_at.clone()))
             .collect()
+    }
+}
+
+/// A broken guarantee: what is wrong and, when it is about one alarm, which, so a scenario
+/// can print that alarm's whole trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// What the checker found.
+    pub message: String,
+    /// The alarm at fault, `(user, alarm)`.
+    pub alarm: Option<(String, String)>,
+}
+
+impl Violation {
+    fn of_alarm(user: &str, alarm: &str, message: String) -> Self {
+        Self {
+            message,
+            alarm: Some((user.to_string(), alarm.to_string())),
+        }
+    }
+
+    fn of_digest(message: String) -> Self {
+        Self { message, alarm: None }
+    }
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
     }
 }
 
@@ -129,7 +162,7 @@ impl Model {
     /// - no alarm version is delivered twice;
     /// - every alarm active at the end was delivered, and nothing about it is still owed:
     ///   after its last delivered version no event of another status exists.
-    pub fn check(&self, digests: &[DigestMsg]) -> Result<(), String> {
+    pub fn check(&self, digests: &[DigestMsg]) -> Result<(), Violation> {
         let alarms = self.by_alarm();
         let published: HashSet<(&str, &str, (i64, usize))> = self
             .events
@@ -140,23 +173,36 @@ impl Model {
         for (i, d) in digests.iter().enumerate() {
             let keys: Vec<_> = d.alarms.iter().map(|a| (a.nanos(), a.alarm.clone())).collect();
             if keys.windows(2).any(|w| w[0] > w[1]) {
-                return Err(format!("digest #{i} of {} is out of order: {:?}", d.user, d.entries()));
+                return Err(Violation::of_digest(format!(
+                    "digest #{i} of {} is out of order: {:?}",
+                    d.user,
+                    d.entries()
+                )));
             }
             for a in &d.alarms {
                 if a.status == "CLEARED" {
-                    return Err(format!("digest #{i} lists a cleared alarm {}", a.alarm));
+                    return Err(Violation::of_alarm(
+                        &d.user,
+                        &a.alarm,
+                        format!("digest #{i} lists a cleared alarm {}", a.alarm),
+                    ));
                 }
                 if !published.contains(&(d.user.as_str(), a.alarm.as_str(), a.version())) {
-                    return Err(format!(
-                        "digest #{i} of {} lists a version never published: {a:?}",
-                        d.user
+                    return Err(Violation::of_alarm(
+                        &d.user,
+                        &a.alarm,
+                        format!("digest #{i} of {} lists a version never published: {a:?}", d.user),
                     ));
                 }
                 let seen = delivered.entry((d.user.clone(), a.alarm.clone())).or_default();
                 if seen.contains(&a.version()) {
-                    return Err(format!(
-                        "{}/{} delivered twice as {} at {}",
-                        d.user, a.alarm, a.status, a.changed_at
+                    return Err(Violation::of_alarm(
+                        &d.user,
+                        &a.alarm,
+                        format!(
+                            "{}/{} delivered twice as {} at {}",
+                            d.user, a.alarm, a.status, a.changed_at
+                        ),
                     ));
                 }
                 seen.push(a.version());
@@ -171,13 +217,17 @@ impl Model {
                 .get(&(user.clone(), alarm.clone()))
                 .and_then(|v| v.iter().max().copied())
             else {
-                return Err(format!(
-                    "active alarm {user}/{alarm} was never delivered (latest {latest:?})"
+                return Err(Violation::of_alarm(
+                    user,
+                    alarm,
+                    format!("active alarm {user}/{alarm} was never delivered (latest {latest:?})"),
                 ));
             };
             if let Some(owed) = evs.iter().map(|e| e.version()).find(|v| *v > last && v.1 != last.1) {
-                return Err(format!(
-                    "{user}/{alarm}: change {owed:?} after delivered {last:?} was never delivered"
+                return Err(Violation::of_alarm(
+                    user,
+                    alarm,
+                    format!("{user}/{alarm}: change {owed:?} after delivered {last:?} was never delivered"),
                 ));
             }
         }
