@@ -16,7 +16,7 @@ E2E_SMOKE := readme_example out_of_order_and_duplicates_on_sqlite no_repeat_on_s
 	core_queue_group acknowledgements_are_recorded_once a_digest_over_the_max_payload \
 	pager_escalates_level_by_level stream_replicas
 
-.PHONY: help run tools lint check test bench bench-store profile build compose-check
+.PHONY: help run tools lint check test soak-cluster bench bench-store profile build compose-check
 
 help: ## List the targets
 	@echo "Targets:"
@@ -42,6 +42,9 @@ test: tools lint ## tools, lint, all tests incl. the console in headless Chromiu
 	@echo "make test: the e2e smoke set on the oldest supported nats-server, $$($(OLDEST_NATS) --version)"
 	$(TEST_ENV) NATS_SERVER="$(OLDEST_NATS)" cargo test --test e2e -- --show-output $(E2E_SMOKE)
 	$(TEST_ENV) BENCH_QUICK=1 cargo bench --bench service
+
+soak-cluster: tools ## Every cluster fault scenario SOAK_RUNS times (default 20), fresh seeds, cores loaded
+	$(TEST_ENV) scripts/soak-cluster.sh
 
 # perf, when installed, profiles two ingest setups a second time (about half a minute more).
 BENCH_PROFILE ?= $(if $(shell command -v perf),1,0)

@@ -1,6 +1,7 @@
 //! A JetStream cluster of nats-server processes on loopback ports: a config file with
-//! `cluster {}` and routes and a store directory per node; nodes are killed, stopped and
-//! restarted by PID, on the same ports and store.
+//! `cluster {}` and routes and a store directory per node; nodes are killed, paused,
+//! stopped and restarted by PID, on the same ports and store. Each node serves its
+//! monitoring endpoint, so a test can ask every node what its own copy of a stream holds.
 
 use super::nats::nats_server_binary;
 use super::process::{free_port, spawn_until_ready, stop};
@@ -13,12 +14,34 @@ use tempfile::TempDir;
 /// The cluster's name in every node's config.
 const CLUSTER_NAME: &str = "alarm-digest-test";
 
+/// How often JetStream syncs its files to disk: after every write, as the README's Scaling
+/// section recommends for a cluster whose nodes can lose power together (the default, two
+/// minutes, acknowledges writes a power loss can still take back).
+pub const SYNC_INTERVAL: &str = "always";
+
 /// One node: its ports, its config file and, while it runs, its process.
 struct Node {
     name: String,
     client_port: u16,
+    /// The monitoring port (`/jsz`): what this node itself stores.
+    monitor_port: u16,
     config: PathBuf,
     child: Option<Child>,
+    /// Stopped by SIGSTOP and not yet continued.
+    paused: bool,
+}
+
+/// What the cluster says of one stream at one moment.
+#[derive(Debug, Clone)]
+pub struct StreamState {
+    /// The node that leads it, as stream info names it.
+    pub leader: Option<usize>,
+    /// Stream info reports every replica current and online.
+    pub replicas_current: bool,
+    /// The leader's last sequence.
+    pub last_sequence: u64,
+    /// Each running node of the stream and the last sequence its own copy holds.
+    pub copies: Vec<(String, Option<u64>)>,
 }
 
 /// A running cluster; every node still running is killed when dropped.
@@ -32,20 +55,20 @@ impl NatsCluster {
     /// stream with `size` replicas.
     pub async fn start(size: usize) -> Self {
         let dir = tempfile::tempdir().expect("cluster dir");
-        let ports: Vec<(u16, u16)> = (0..size).map(|_| (free_port(), free_port())).collect();
+        let ports: Vec<(u16, u16, u16)> = (0..size).map(|_| (free_port(), free_port(), free_port())).collect();
         let routes: Vec<String> = ports
             .iter()
-            .map(|(_, route)| format!("\"nats-route://127.0.0.1:{route}\""))
+            .map(|(_, route, _)| format!("\"nats-route://127.0.0.1:{route}\""))
             .collect();
         let mut nodes = Vec::with_capacity(size);
-        for (i, (client_port, route_port)) in ports.iter().enumerate() {
+        for (i, (client_port, route_port, monitor_port)) in ports.iter().enumerate() {
             let name = format!("n{}", i + 1);
             let store = dir.path().join(&name);
             std::fs::create_dir_all(&store).unwrap();
             let config = dir.path().join(format!("{name}.conf"));
             let text = format!(
-                "server_name: \"{name}\"\nlisten: \"127.0.0.1:{client_port}\"\n\
-                 jetstream {{ store_dir: \"{}\" }}\n\
+                "server_name: \"{name}\"\nlisten: \"127.0.0.1:{client_port}\"\nhttp: \"127.0.0.1:{monitor_port}\"\n\
+                 jetstream {{ store_dir: \"{}\", sync_interval: {SYNC_INTERVAL} }}\n\
                  cluster {{\n  name: \"{CLUSTER_NAME}\"\n  listen: \"127.0.0.1:{route_port}\"\n  routes: [{}]\n}}\n",
                 store.display(),
                 routes.join(", ")
@@ -54,8 +77,10 @@ impl NatsCluster {
             nodes.push(Node {
                 name,
                 client_port: *client_port,
+                monitor_port: *monitor_port,
                 config,
                 child: None,
+                paused: false,
             });
         }
         let mut cluster = Self { nodes, _dir: dir };
@@ -96,6 +121,34 @@ impl NatsCluster {
         if let Some(mut child) = self.nodes[i].child.take() {
             stop(&mut child);
         }
+    }
+
+    /// SIGSTOP node `i`: a process pause (a long GC, a frozen VM, a stalled disk). It keeps
+    /// its connections and its belief that it leads, and answers nothing until resumed.
+    pub fn pause(&mut self, i: usize) {
+        self.signal(i, "-STOP");
+        self.nodes[i].paused = true;
+    }
+
+    /// SIGCONT node `i` after [`NatsCluster::pause`].
+    pub fn resume(&mut self, i: usize) {
+        self.signal(i, "-CONT");
+        self.nodes[i].paused = false;
+    }
+
+    fn signal(&self, i: usize, signal: &str) {
+        let child = self.nodes[i].child.as_ref().expect("the node runs");
+        let status = Command::new("kill").args([signal, &child.id().to_string()]).status();
+        assert!(
+            status.is_ok_and(|s| s.success()),
+            "kill {signal} {}",
+            self.nodes[i].name
+        );
+    }
+
+    /// Whether node `i` runs and is not paused.
+    fn answers(&self, i: usize) -> bool {
+        self.nodes[i].child.is_some() && !self.nodes[i].paused
     }
 
     /// SIGTERM node `i` (a clean shutdown) and waits for it to exit.
@@ -155,35 +208,99 @@ impl NatsCluster {
         }
     }
 
-    /// Waits until stream `name` has a leader and every replica is current (a restarted
-    /// node caught up); returns the leader's node index.
+    /// Waits until stream `name` has a leader and every node of it holds the whole stream:
+    /// stream info reports each replica current, and each node's own copy (its `/jsz`)
+    /// reaches the last sequence the leader reported. Stream info alone is not enough:
+    /// nats-server reports the replicas a replica-count change adds as current while they
+    /// are still copying the stream from the leader, and a leader lost then leaves the
+    /// stream without one (see the `cluster::broker` reproduction). Returns the leader's
+    /// node index.
     pub async fn wait_stream_current(&self, js: &jetstream::Context, name: &str, timeout: Duration) -> usize {
         let deadline = Instant::now() + timeout;
         loop {
-            let answer = tokio::time::timeout(Duration::from_secs(2), js.get_stream(name)).await;
-            if let Ok(Ok(mut stream)) = answer {
-                if let Ok(info) = stream.info().await {
-                    let cluster = info.cluster.clone().unwrap_or_default();
-                    let caught_up = cluster.replicas.len() + 1 >= info.config.num_replicas
-                        && cluster.replicas.iter().all(|r| r.current && !r.offline);
-                    if let Some(leader) = cluster.leader.as_deref().and_then(|l| self.index_of(l)) {
-                        if caught_up {
-                            return leader;
-                        }
+            let last = match self.stream_state(js, name).await {
+                Ok(state) => {
+                    let copies_behind: Vec<String> = state
+                        .copies
+                        .iter()
+                        .filter(|(_, copy)| copy.is_none_or(|seq| seq < state.last_sequence))
+                        .map(|(node, copy)| format!("{node} holds {copy:?}"))
+                        .collect();
+                    match state.leader {
+                        Some(leader) if state.replicas_current && copies_behind.is_empty() => return leader,
+                        _ => format!(
+                            "leader {:?}, replicas current: {}, last sequence {}, copies behind it: [{}]",
+                            state.leader.map(|i| self.name(i).to_string()),
+                            state.replicas_current,
+                            state.last_sequence,
+                            copies_behind.join(", ")
+                        ),
                     }
                 }
-            }
+                Err(e) => e,
+            };
             assert!(
                 Instant::now() < deadline,
-                "stream {name} had no leader with every replica current within {timeout:?}"
+                "stream {name}: no leader with every node holding the stream within {timeout:?}; last seen: {last}"
             );
             // Raft catch-up has no event a client can await; ask again shortly.
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 
-    /// Waits until stream `name` has a leader among the running nodes (after its leader
-    /// was lost); returns that node's index.
+    /// What stream info says of stream `name`, and what each of its running, unpaused
+    /// nodes holds of it by its own account.
+    pub async fn stream_state(&self, js: &jetstream::Context, name: &str) -> Result<StreamState, String> {
+        let info = async {
+            let mut stream = js.get_stream(name).await.map_err(|e| e.to_string())?;
+            stream.info().await.cloned().map_err(|e| e.to_string())
+        };
+        let info = tokio::time::timeout(Duration::from_secs(2), info)
+            .await
+            .map_err(|_| "stream info timed out".to_string())??;
+        let cluster = info.cluster.clone().unwrap_or_default();
+        let replicas_current = cluster.replicas.len() + 1 >= info.config.num_replicas
+            && cluster.replicas.iter().all(|r| r.current && !r.offline);
+        let peers = cluster
+            .leader
+            .iter()
+            .chain(cluster.replicas.iter().map(|r| &r.name))
+            .filter_map(|peer| self.index_of(peer))
+            .filter(|i| self.answers(*i));
+        let mut copies = Vec::new();
+        for i in peers {
+            copies.push((self.name(i).to_string(), self.own_last_sequence(i, name).await));
+        }
+        Ok(StreamState {
+            leader: cluster.leader.as_deref().and_then(|l| self.index_of(l)),
+            replicas_current,
+            last_sequence: info.state.last_sequence,
+            copies,
+        })
+    }
+
+    /// The last sequence node `i`'s own copy of stream `name` holds, from its monitoring
+    /// endpoint; `None` when it does not answer or holds no copy.
+    async fn own_last_sequence(&self, i: usize, name: &str) -> Option<u64> {
+        let url = format!(
+            "http://127.0.0.1:{}/jsz?accounts=true&streams=true",
+            self.nodes[i].monitor_port
+        );
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .ok()?;
+        let jsz: serde_json::Value = client.get(url).send().await.ok()?.json().await.ok()?;
+        jsz["account_details"]
+            .as_array()?
+            .iter()
+            .flat_map(|account| account["stream_detail"].as_array().into_iter().flatten())
+            .find(|stream| stream["name"] == name)
+            .and_then(|stream| stream["state"]["last_seq"].as_u64())
+    }
+
+    /// Waits until stream `name` has a leader among the running, unpaused nodes (after its
+    /// leader was lost or paused); returns that node's index.
     pub async fn wait_leader(&self, js: &jetstream::Context, name: &str, timeout: Duration) -> usize {
         let deadline = Instant::now() + timeout;
         loop {
@@ -193,7 +310,7 @@ impl NatsCluster {
             };
             if let Ok(Some(cluster)) = tokio::time::timeout(Duration::from_secs(2), info).await {
                 let leader = cluster.and_then(|c| c.leader).and_then(|l| self.index_of(&l));
-                if let Some(i) = leader.filter(|i| self.nodes[*i].child.is_some()) {
+                if let Some(i) = leader.filter(|i| self.answers(*i)) {
                     return i;
                 }
             }
@@ -208,7 +325,7 @@ impl NatsCluster {
 
     fn urls_of_running(&self) -> Vec<String> {
         (0..self.nodes.len())
-            .filter(|i| self.nodes[*i].child.is_some())
+            .filter(|i| self.answers(*i))
             .map(|i| self.url(i))
             .collect()
     }
@@ -216,6 +333,7 @@ impl NatsCluster {
 
 impl Drop for NatsCluster {
     fn drop(&mut self) {
+        // SIGKILL ends a paused node too.
         for node in &mut self.nodes {
             if let Some(child) = node.child.as_mut() {
                 stop(child);
