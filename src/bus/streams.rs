@@ -126,10 +126,17 @@ pub async fn ensure_input(
         num_replicas: replicas,
         ..Default::default()
     };
-    let stream = reconcile(js, wanted, true)
+    let mut stream = reconcile(js, wanted, true)
         .await?
         .expect("a managed stream is always returned");
-    let consumer = stream
+    let consumer_error = |e: jetstream::stream::ConsumerError| {
+        let code = match e.kind() {
+            ConsumerErrorKind::JetStream(api) => Some(api.error_code()),
+            _ => None,
+        };
+        classify(&format!("consumer {}", topology.consumer), replicas, code, e)
+    };
+    let mut consumer = stream
         .get_or_create_consumer(
             &topology.consumer,
             pull::Config {
@@ -139,20 +146,89 @@ pub async fn ensure_input(
                 deliver_policy: DeliverPolicy::All,
                 max_deliver: -1,
                 max_ack_pending: topology.max_ack_pending,
-                // Zero: as many replicas as its stream, so it moves with the stream.
-                num_replicas: 0,
+                num_replicas: consumer_replicas(replicas),
                 ..Default::default()
             },
         )
         .await
-        .map_err(|e| {
-            let code = match e.kind() {
-                ConsumerErrorKind::JetStream(api) => Some(api.error_code()),
-                _ => None,
-            };
-            classify(&format!("consumer {}", topology.consumer), replicas, code, e)
-        })?;
+        .map_err(consumer_error)?;
+    let config = consumer.cached_info().config.clone();
+    if config.num_replicas != consumer_replicas(replicas) {
+        tracing::warn!(
+            consumer = %topology.consumer, has = config.num_replicas, wanted = replicas,
+            "the input consumer has another replica count than STREAM_REPLICAS; updating it"
+        );
+        let config = jetstream::consumer::Config {
+            num_replicas: consumer_replicas(replicas),
+            ..config
+        };
+        let what = format!("updating consumer {}", topology.consumer);
+        stream
+            .update_consumer::<jetstream::consumer::Config>(config)
+            .await
+            .map_err(|e| classify(&what, replicas, None, e))?;
+        consumer = stream
+            .get_consumer(&topology.consumer)
+            .await
+            .map_err(|e| classify(&what, replicas, None, e))?;
+    }
+    if replicas > 1 {
+        wait_replicated(&mut stream, &mut consumer, replicas).await;
+    }
     Ok(consumer)
+}
+
+/// The consumer's replica count for `STREAM_REPLICAS`: one server takes 0 (as many as the
+/// stream, what every server version accepts); a cluster takes the count itself, because
+/// a consumer left at 0 is moved to the stream's new replicas only some time after the
+/// stream is raised, and until then lives on one node.
+fn consumer_replicas(replicas: usize) -> usize {
+    if replicas > 1 {
+        replicas
+    } else {
+        0
+    }
+}
+
+/// How long a start waits for the input stream's and consumer's replicas to be current
+/// after they were created or raised: the few seconds new replicas take to copy them.
+const REPLICATION_WAIT: Duration = Duration::from_secs(30);
+
+/// Waits, up to [`REPLICATION_WAIT`], until the input stream and its consumer each have
+/// `replicas` replicas reported current, so that losing one node right after a start
+/// (a rolling upgrade that raised `STREAM_REPLICAS`) does not find a replica still
+/// copying them; past the bound it warns and goes on.
+async fn wait_replicated(
+    stream: &mut jetstream::stream::Stream,
+    consumer: &mut jetstream::consumer::Consumer<pull::Config>,
+    replicas: usize,
+) {
+    let started = std::time::Instant::now();
+    let current = |cluster: Option<&jetstream::stream::ClusterInfo>| {
+        cluster.is_some_and(|c| {
+            c.leader.is_some() && c.replicas.len() + 1 >= replicas && c.replicas.iter().all(|r| r.current && !r.offline)
+        })
+    };
+    loop {
+        let stream_current = stream.info().await.is_ok_and(|i| current(i.cluster.as_ref()));
+        let consumer_current = consumer.info().await.is_ok_and(|i| current(i.cluster.as_ref()));
+        if stream_current && consumer_current {
+            tracing::info!(replicas, waited = ?started.elapsed(), "the input stream and consumer are replicated");
+            return;
+        }
+        if started.elapsed() >= REPLICATION_WAIT {
+            tracing::warn!(
+                replicas,
+                stream_current,
+                consumer_current,
+                "the input stream or consumer has no {replicas} current replicas after {REPLICATION_WAIT:?}; \
+                 starting anyway (losing a node now may stall intake until it returns)"
+            );
+            return;
+        }
+        // Replication has no event a client can await; ask again shortly.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 /// Brings stream `wanted.name` to `wanted`'s replicas and subjects when `managed` (created
