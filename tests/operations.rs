@@ -28,6 +28,12 @@ fn docker_compose_accepts_the_compose_file() {
 }
 
 #[test]
+fn the_current_nats_server_accepts_the_recommended_durability_setting() {
+    // `-t` tests the file and exits non-zero on a field the server does not know.
+    run_in_repo("nats-server", &["-c", "ops/nats/durable.conf", "-t"]);
+}
+
+#[test]
 fn the_cluster_override_makes_three_routed_nats_nodes_and_three_stream_replicas() {
     let files = ["-f", "docker-compose.yml", "-f", "docker-compose.cluster.yml", "config"];
     let resolved = run_in_repo("docker-compose", &files);
@@ -49,6 +55,15 @@ fn the_cluster_override_makes_three_routed_nats_nodes_and_three_stream_replicas(
             assert!(command.contains(&flag.as_str()), "{service}: {flag} in {command:?}");
         }
         assert_eq!(networks(&services[service]), ["app".to_string()].into(), "{service}");
+        assert!(
+            command.contains(&"--config=/etc/nats/durable.conf"),
+            "{service} runs with the recommended sync: {command:?}"
+        );
+        let mounts = serde_json::to_string(&services[service]["volumes"]).unwrap();
+        assert!(
+            mounts.contains("ops/nats/durable.conf") && mounts.contains("/etc/nats/durable.conf"),
+            "{service} mounts ops/nats/durable.conf: {mounts}"
+        );
     }
     let app = &services["alarm-digest"]["environment"];
     assert_eq!(app["STREAM_REPLICAS"], "3");

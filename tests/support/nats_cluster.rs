@@ -14,10 +14,17 @@ use tempfile::TempDir;
 /// The cluster's name in every node's config.
 const CLUSTER_NAME: &str = "alarm-digest-test";
 
-/// How often JetStream syncs its files to disk: after every write, as the README's Scaling
-/// section recommends for a cluster whose nodes can lose power together (the default, two
-/// minutes, acknowledges writes a power loss can still take back).
-pub const SYNC_INTERVAL: &str = "always";
+/// How often JetStream syncs its files to disk, as the compose files run it
+/// (`ops/nats/durable.conf`, the setting the README recommends): after every write.
+pub fn sync_interval() -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/ops/nats/durable.conf");
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .find_map(|l| l.trim().strip_prefix("sync_interval:"))
+        .map(|v| v.trim().to_string())
+        .unwrap_or_else(|| panic!("{path} sets sync_interval"))
+}
 
 /// One node: its ports, its config file and, while it runs, its process.
 struct Node {
@@ -51,9 +58,16 @@ pub struct NatsCluster {
 }
 
 impl NatsCluster {
-    /// Starts `size` nodes routed to each other and waits until JetStream can place a
-    /// stream with `size` replicas.
+    /// Starts `size` nodes routed to each other, each syncing as [`SYNC_INTERVAL`] says, and
+    /// waits until JetStream can place a stream with `size` replicas.
     pub async fn start(size: usize) -> Self {
+        Self::start_with_sync(size, Some(SYNC_INTERVAL)).await
+    }
+
+    /// Like [`NatsCluster::start`], each node syncing its JetStream files every
+    /// `sync_interval` (`"always"`, `"1s"`, ...); `None` leaves the setting out of the
+    /// config, for the server default (every two minutes).
+    pub async fn start_with_sync(size: usize, sync_interval: Option<&str>) -> Self {
         let dir = tempfile::tempdir().expect("cluster dir");
         let ports: Vec<(u16, u16, u16)> = (0..size).map(|_| (free_port(), free_port(), free_port())).collect();
         let routes: Vec<String> = ports
@@ -61,6 +75,7 @@ impl NatsCluster {
             .map(|(_, route, _)| format!("\"nats-route://127.0.0.1:{route}\""))
             .collect();
         let mut nodes = Vec::with_capacity(size);
+        let sync = sync_interval();
         for (i, (client_port, route_port, monitor_port)) in ports.iter().enumerate() {
             let name = format!("n{}", i + 1);
             let store = dir.path().join(&name);
@@ -68,7 +83,7 @@ impl NatsCluster {
             let config = dir.path().join(format!("{name}.conf"));
             let text = format!(
                 "server_name: \"{name}\"\nlisten: \"127.0.0.1:{client_port}\"\nhttp: \"127.0.0.1:{monitor_port}\"\n\
-                 jetstream {{ store_dir: \"{}\", sync_interval: {SYNC_INTERVAL} }}\n\
+                 jetstream {{ store_dir: \"{}\", sync_interval: {sync} }}\n\
                  cluster {{\n  name: \"{CLUSTER_NAME}\"\n  listen: \"127.0.0.1:{route_port}\"\n  routes: [{}]\n}}\n",
                 store.display(),
                 routes.join(", ")
