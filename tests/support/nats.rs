@@ -5,7 +5,7 @@
 use super::process::{spawn_until_ready, stop};
 use std::process::{Child, Command};
 use std::time::Duration;
-use tempfile::TempDir;
+use tempfile::{NamedTempFile, TempDir};
 
 /// A running nats-server, killed when dropped.
 pub struct NatsServer {
@@ -14,6 +14,8 @@ pub struct NatsServer {
     pub port: u16,
     store: TempDir,
     extra: Vec<String>,
+    /// The config file of [`NatsServer::start_with_config`], kept for a restart.
+    _config: Option<NamedTempFile>,
 }
 
 impl NatsServer {
@@ -32,6 +34,32 @@ impl NatsServer {
             port,
             store,
             extra,
+            _config: None,
+        }
+    }
+
+    /// Starts a server that also reads `config` (nats-server's config syntax), for the
+    /// settings that have no command-line flag; the flags still set the address, the port
+    /// and the store directory.
+    pub fn start_with_config(config: &str) -> Self {
+        let mut file = tempfile::Builder::new()
+            .suffix(".conf")
+            .tempfile()
+            .expect("nats config file");
+        std::io::Write::write_all(&mut file, config.as_bytes()).expect("writing the nats config file");
+        let path = file.path().to_str().expect("a UTF-8 temporary path").to_string();
+        let mut server = Self::start_with(&["-c", &path]);
+        server._config = Some(file);
+        server
+    }
+
+    /// Starts a server whose JetStream syncs its files to disk every `sync_interval`
+    /// (`"always"`: before each write is acknowledged; `"1s"`, ...); `None` keeps the
+    /// server default (every two minutes).
+    pub fn start_with_sync(sync_interval: Option<&str>) -> Self {
+        match sync_interval {
+            Some(every) => Self::start_with_config(&format!("jetstream {{ sync_interval: {every} }}\n")),
+            None => Self::start(),
         }
     }
 

@@ -58,16 +58,17 @@ pub struct NatsCluster {
 }
 
 impl NatsCluster {
-    /// Starts `size` nodes routed to each other, each syncing as [`SYNC_INTERVAL`] says, and
+    /// Starts `size` nodes routed to each other, each syncing as [`sync_interval`] says, and
     /// waits until JetStream can place a stream with `size` replicas.
     pub async fn start(size: usize) -> Self {
-        Self::start_with_sync(size, Some(SYNC_INTERVAL)).await
+        let sync = sync_interval();
+        Self::start_with_sync(size, Some(sync.as_str())).await
     }
 
     /// Like [`NatsCluster::start`], each node syncing its JetStream files every
-    /// `sync_interval` (`"always"`, `"1s"`, ...); `None` leaves the setting out of the
+    /// `sync` (`"always"`, `"1s"`, ...); `None` leaves `sync_interval` out of the
     /// config, for the server default (every two minutes).
-    pub async fn start_with_sync(size: usize, sync_interval: Option<&str>) -> Self {
+    pub async fn start_with_sync(size: usize, sync: Option<&str>) -> Self {
         let dir = tempfile::tempdir().expect("cluster dir");
         let ports: Vec<(u16, u16, u16)> = (0..size).map(|_| (free_port(), free_port(), free_port())).collect();
         let routes: Vec<String> = ports
@@ -75,7 +76,7 @@ impl NatsCluster {
             .map(|(_, route, _)| format!("\"nats-route://127.0.0.1:{route}\""))
             .collect();
         let mut nodes = Vec::with_capacity(size);
-        let sync = sync_interval();
+        let sync = sync.map_or(String::new(), |every| format!(", sync_interval: {every}"));
         for (i, (client_port, route_port, monitor_port)) in ports.iter().enumerate() {
             let name = format!("n{}", i + 1);
             let store = dir.path().join(&name);
@@ -83,7 +84,7 @@ impl NatsCluster {
             let config = dir.path().join(format!("{name}.conf"));
             let text = format!(
                 "server_name: \"{name}\"\nlisten: \"127.0.0.1:{client_port}\"\nhttp: \"127.0.0.1:{monitor_port}\"\n\
-                 jetstream {{ store_dir: \"{}\", sync_interval: {sync} }}\n\
+                 jetstream {{ store_dir: \"{}\"{sync} }}\n\
                  cluster {{\n  name: \"{CLUSTER_NAME}\"\n  listen: \"127.0.0.1:{route_port}\"\n  routes: [{}]\n}}\n",
                 store.display(),
                 routes.join(", ")
