@@ -7,7 +7,9 @@ mod leaders;
 mod nodes;
 
 use super::{HEAVY, PATIENCE};
-use crate::harness::bus::{DEAD_LETTER_STREAM, DIGEST_STREAM, INPUT_STREAM};
+use crate::harness::bus::{
+    stored_messages, stored_range, stream_bounds, DEAD_LETTER_STREAM, DIGEST_STREAM, INPUT_STREAM,
+};
 use crate::harness::trail::judge;
 use crate::harness::{
     DigestLog, IntakeWatch, Model, Replica, ServiceEnv, SteadyTraffic, StoreKind, TestBus, TestEvent, Workload,
@@ -64,6 +66,7 @@ impl ClusterStage {
             self.bus.request_digest(&user).await;
         }
         self.bus.wait_drained(PATIENCE * 2).await;
+        self.assert_input_consumed().await;
         let seen = digests.wait_caught_up(&self.bus, PATIENCE).await;
         let all = judge(&self.bus, ports, model, &seen, seed).await;
         assert_eq!(
@@ -72,6 +75,35 @@ impl ClusterStage {
             "each request answered exactly once (seed {seed})"
         );
         all.len()
+    }
+}
+
+impl ClusterStage {
+    /// The input stream is a work queue: once the consumer reports nothing pending and
+    /// nothing unacknowledged, it must hold nothing. A message left there was never
+    /// delivered although the consumer counts it done; each one is printed.
+    async fn assert_input_consumed(&self) {
+        let deadline = Instant::now() + PATIENCE;
+        // An acknowledged message leaves the stream once the consumer's leader told the
+        // stream's: no event a client can await, so ask until it is empty.
+        while Instant::now() < deadline {
+            if stored_messages(&self.bus, INPUT_STREAM, PATIENCE).await == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let (first, last) = stream_bounds(&self.bus, INPUT_STREAM, PATIENCE).await;
+        let left: Vec<String> = stored_range(&self.bus, INPUT_STREAM, first, last, PATIENCE)
+            .await
+            .iter()
+            .map(|m| format!("#{} {} {}", m.sequence, m.subject, String::from_utf8_lossy(&m.payload)))
+            .collect();
+        panic!(
+            "the consumer reports everything delivered and acknowledged, but the input stream still holds {} \
+             messages:\n{}",
+            left.len(),
+            left.join("\n")
+        );
     }
 }
 
