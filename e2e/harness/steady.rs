@@ -100,6 +100,11 @@ impl SteadyTraffic {
         }
     }
 
+    /// How many events were confirmed so far.
+    pub fn published(&self) -> usize {
+        self.published.load(Ordering::Relaxed)
+    }
+
     /// Waits for the rest of the traffic to be confirmed; what was sent.
     pub async fn finish(self) -> TrafficReport {
         self.task.await.expect("the traffic task panicked")
