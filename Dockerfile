@@ -11,18 +11,28 @@ WORKDIR /src
 # Dependencies first, against stub sources: this layer is reused until Cargo.toml or
 # Cargo.lock change, so editing the code does not rebuild every crate.
 COPY Cargo.toml Cargo.lock build.rs ./
+COPY crates/domain/Cargo.toml crates/domain/
+COPY crates/usecases/Cargo.toml crates/usecases/
+COPY crates/store-codec/Cargo.toml crates/store-codec/
+COPY crates/store-sqlite/Cargo.toml crates/store-sqlite/
+COPY crates/store-mongo/Cargo.toml crates/store-mongo/
+COPY crates/wire/Cargo.toml crates/wire/
+COPY crates/nats/Cargo.toml crates/nats/
+COPY crates/web/Cargo.toml crates/web/
 RUN mkdir -p src benches/service e2e \
+    && for c in crates/*; do mkdir -p "$c/src" && touch "$c/src/lib.rs"; done \
     && echo 'fn main() {}' > src/main.rs \
     && touch src/lib.rs e2e/main.rs \
     && echo 'fn main() {}' > benches/store_apply.rs \
     && echo 'fn main() {}' > benches/service/main.rs \
     && GIT_SHA=unknown cargo build --release --locked --bin alarm-digest \
-    && rm -rf src
+    && rm -rf src crates/*/src
 
 # The commit is passed in because the build context has no .git (see .dockerignore).
 ARG GIT_SHA=unknown
+COPY crates ./crates
 COPY src ./src
-RUN touch src/main.rs src/lib.rs \
+RUN touch src/main.rs src/lib.rs crates/*/src/lib.rs \
     && GIT_SHA="${GIT_SHA}" cargo build --release --locked --bin alarm-digest \
     && cp target/release/alarm-digest /usr/local/bin/alarm-digest
 

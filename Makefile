@@ -31,14 +31,14 @@ tools: ## Install what the tests need, where missing (scripts/ensure-tools.sh)
 
 lint: ## cargo fmt --check and clippy with warnings denied
 	cargo fmt --all -- --check
-	cargo clippy --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets -- -D warnings
 
 check: tools lint ## The quick gate: lint, unit and property tests, the store contract suite
-	$(TEST_ENV) cargo test --lib --bins --test store_contract
+	$(TEST_ENV) cargo test --workspace --lib --bins --test store_contract
 
 test: tools lint ## tools, lint, all tests incl. the console in headless Chromium (current nats-server), the smoke set (oldest), a quick bench
 	@echo "make test: the whole suite on nats-server $$($(VENV_BIN)/nats-server --version)"
-	$(TEST_ENV) cargo test --lib --bins --tests -- --show-output
+	$(TEST_ENV) cargo test --workspace --lib --bins --tests -- --show-output
 	@echo "make test: the e2e smoke set on the oldest supported nats-server, $$($(OLDEST_NATS) --version)"
 	$(TEST_ENV) NATS_SERVER="$(OLDEST_NATS)" cargo test --test e2e -- --show-output $(E2E_SMOKE)
 	$(TEST_ENV) BENCH_QUICK=1 cargo bench --bench service

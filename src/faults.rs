@@ -1,9 +1,9 @@
 //! Fault injection for the fault tests: a process that dies the instant a digest is
 //! published, before the delivery is recorded (the window the prepared-digest outbox covers).
 
-use crate::domain::ports::{DigestPublisher, PublishError};
-use crate::domain::{Digest, DigestId};
 use async_trait::async_trait;
+use domain::ports::{DigestPublisher, PublishError};
+use domain::{Digest, DigestId};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 

@@ -1,13 +1,13 @@
 //! `pub` and `sub`: the two NATS CLI commands the README's walkthrough needs, for machines
 //! without the `nats` CLI.
 
-use crate::bus::connect::connect;
 use crate::config::{PubArgs, SubArgs};
 use futures::StreamExt;
+use nats::connect::connect;
 
 /// Publishes one message and flushes.
 pub async fn publish(args: PubArgs) -> anyhow::Result<()> {
-    let (client, _) = connect(&args.nats, "alarm-digest-pub").await?;
+    let (client, _) = connect(&args.nats.connect_settings(), "alarm-digest-pub").await?;
     client
         .publish(args.subject.clone(), args.payload.into_bytes().into())
         .await?;
@@ -18,7 +18,7 @@ pub async fn publish(args: PubArgs) -> anyhow::Result<()> {
 
 /// Prints each message of a subject on one line.
 pub async fn subscribe(args: SubArgs) -> anyhow::Result<()> {
-    let (client, _) = connect(&args.nats, "alarm-digest-sub").await?;
+    let (client, _) = connect(&args.nats.connect_settings(), "alarm-digest-sub").await?;
     let mut sub = client.subscribe(args.subject.clone()).await?;
     client.flush().await?;
     eprintln!("Listening on {}", args.subject);

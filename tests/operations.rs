@@ -369,7 +369,7 @@ async fn backlog_sampler_reports_pending_and_unacknowledged_messages_and_stops_o
     let sampler = tokio::spawn(backlog::sample(
         js.clone(),
         sampling,
-        Arc::clone(&metrics),
+        metrics.clone(),
         None,
         stop.clone(),
     ));

@@ -2,7 +2,7 @@
 //! publish with consume-with-ack, each without the service around it (the store
 //! ceilings are in `stores`).
 
-use alarm_digest::bus::inbound::wire::{parse_status_changed, DEFAULT_MAX_PAYLOAD};
+use alarm_digest::wire::{parse_status_changed, DEFAULT_MAX_PAYLOAD};
 use alarm_digest::domain::AlarmEvent;
 use async_nats::jetstream::{self, consumer::pull, stream};
 use bytes::Bytes;

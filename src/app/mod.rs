@@ -1,37 +1,46 @@
 //! The service: its adapters built from the configuration around the use cases
 //! ([`wiring`]), run until a shutdown signal, then stopped in order.
 
+mod supervisor;
 mod wiring;
 
+pub use supervisor::Supervisor;
 pub use wiring::{Ports, UseCaseSettings, UseCases};
 
-use crate::bus::backlog::BacklogSampling;
-use crate::bus::inbound::{self as intake, Intake, LaneSettings, PagerIntake, PagerSubjects, Subjects};
-use crate::bus::outbound::dead_letter_log::NatsDeadLetterLog;
-use crate::bus::outbound::dead_letters::DeadLetters;
-use crate::bus::outbound::digests::NatsDigests;
-use crate::bus::outbound::notifications::NatsNotifier;
-use crate::bus::outbound::publisher::Publisher;
-use crate::bus::streams::InputTopology;
 use crate::config::{IntakeMode, ServeConfig};
-use crate::digests::{ClaimSettings, Digests};
-use crate::domain::ports::{DigestPublisher, SystemClock};
-use crate::health::Health;
-use crate::http::auth::Tokens;
-use crate::http::observe::observed;
-use crate::http::{router, HttpLimits};
 use crate::metrics::Metrics;
-use crate::pager::PagerSettings;
 use anyhow::Context as _;
+use domain::ports::{DigestPublisher, SystemClock};
+use nats::backlog::BacklogSampling;
+use nats::inbound::{self as intake, Intake, LaneSettings, PagerIntake, PagerSubjects, Subjects};
+use nats::outbound::dead_letter_log::NatsDeadLetterLog;
+use nats::outbound::dead_letters::DeadLetters;
+use nats::outbound::digests::NatsDigests;
+use nats::outbound::notifications::NatsNotifier;
+use nats::outbound::publisher::Publisher;
+use nats::streams::InputTopology;
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use usecases::digests::{ClaimSettings, Digests};
+use usecases::health::Health;
+use usecases::pager::PagerSettings;
+use web::api::auth::Tokens;
+use web::api::observe::observed;
+use web::api::{router, HttpLimits};
 
 /// How often the JetStream consumer is asked for its backlog (into the metrics) and, by
 /// the same answer, whether JetStream is there (into readiness).
 const BACKLOG_SAMPLE_EVERY: Duration = Duration::from_secs(1);
+/// How often readiness looks at the store: pinged when no use case reached it since.
+const STORE_WATCH_EVERY: Duration = Duration::from_secs(2);
+/// The share of `SHUTDOWN_TIMEOUT` intake gives its in-flight messages; the rest is left
+/// for the other tasks to stop and for NATS to drain.
+const IN_FLIGHT_SHARE_OF_SHUTDOWN: f64 = 0.8;
+/// How long NATS gets to flush and close once every task has stopped.
+const NATS_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A built service, its HTTP port bound, ready to run.
 pub struct Application {
@@ -56,7 +65,7 @@ impl Application {
     /// store with a command monitor attached, say); `config.store_url` is only logged.
     pub async fn build_with_stores(config: ServeConfig, stores: crate::store::Stores) -> anyhow::Result<Self> {
         let replica = config.replica_name();
-        let (client, nats_stats) = crate::bus::connect::connect(&config.nats, &replica)
+        let (client, nats_stats) = nats::connect::connect(&config.nats.connect_settings(), &replica)
             .await
             .context("connecting to NATS")?;
         let mut metrics = Metrics::new();
@@ -69,7 +78,7 @@ impl Application {
         let publisher: Arc<dyn DigestPublisher> = Arc::new(NatsDigests::new(
             nats_publisher.clone(),
             &config.digest_subject,
-            Arc::clone(&metrics),
+            metrics.clone(),
         ));
         let ports = Ports {
             stores,
@@ -104,9 +113,11 @@ impl Application {
         let listener = TcpListener::bind(config.http_addr)
             .await
             .with_context(|| format!("binding HTTP on {}", config.http_addr))?;
+        let connection = client.clone();
+        let connected = move || matches!(connection.connection_state(), async_nats::connection::State::Connected);
         let health = match config.intake {
-            IntakeMode::Jetstream => Health::with_jetstream(client.clone()),
-            IntakeMode::Core => Health::new(client.clone()),
+            IntakeMode::Jetstream => Health::with_jetstream(connected),
+            IntakeMode::Core => Health::new(connected),
         };
         Ok(Self {
             config,
@@ -125,37 +136,90 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then stops taking messages, finishes in-flight
-    /// work (within `SHUTDOWN_TIMEOUT`), drains NATS and returns.
+    /// work (within `SHUTDOWN_TIMEOUT`), drains NATS and returns. Every background task is
+    /// started by one [`Supervisor`] and joined before NATS drains; a task that ends on its
+    /// own (intake refused by the servers) stops the service with its error.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
-        let stop = CancellationToken::new();
+        let mut tasks = Supervisor::new(CancellationToken::new());
         let cfg = &self.config;
-        tokio::spawn(Arc::clone(&self.health).watch_store(
-            Arc::clone(&self.use_cases.digests),
-            Arc::clone(&self.use_cases.heartbeat),
-            Duration::from_secs(2),
-            stop.clone(),
-        ));
-        tokio::spawn(trim_history_every(
-            Arc::clone(&self.use_cases.digests),
-            cfg.history_trim_interval,
-            stop.clone(),
-        ));
+        self.start_maintenance(&mut tasks);
+        self.start_intake(&mut tasks);
+        let port = self.http_port();
+        let state = self.use_cases.http_state(
+            Arc::clone(&self.health),
+            self.metrics.clone(),
+            Tokens {
+                write: cfg.api_token.clone(),
+                read: cfg.api_read_token.clone(),
+            },
+            HttpLimits {
+                body_bytes: cfg.http_body_limit,
+                timeout: cfg.http_timeout,
+            },
+        );
+        let stop = tasks.stop();
+        let server = axum::serve(self.listener, observed(router(state), self.metrics.clone()))
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .into_future();
+        tasks.spawn("http", async move { server.await.context("the HTTP server stopped") });
+        tracing::info!(http_port = port, intake = ?cfg.intake, store = %crate::store::redact(&cfg.store_url), "alarm-digest is running");
 
-        tokio::spawn(crate::retention::timer::run(
-            Arc::clone(&self.use_cases.retention),
-            Arc::clone(&self.metrics),
-            cfg.retention.retention_interval,
-            stop.clone(),
-        ));
+        let failed = tokio::select! {
+            _ = shutdown => None,
+            (task, error) = tasks.first_ended() => Some(error.context(format!("{task} could not run"))),
+        };
+        tracing::info!("shutting down: no new messages, finishing in-flight work");
+        let task_error = tasks.shut_down(cfg.shutdown_timeout).await;
+        if tokio::time::timeout(NATS_DRAIN_TIMEOUT, self.client.drain())
+            .await
+            .is_err()
+        {
+            tracing::warn!("NATS did not drain in time");
+        }
+        if let Some(e) = failed.or(task_error) {
+            tracing::error!(error = format!("{e:#}"), "stopped");
+            return Err(e);
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
 
-        let js = async_nats::jetstream::new(self.client.clone());
-        let dead_letters = DeadLetters::new(self.publisher.clone(), &cfg.dead_letter_subject);
-        let timers = tokio::spawn(crate::pager::timer::run(
-            Arc::clone(&self.use_cases.pager),
-            Arc::clone(&self.metrics),
-            cfg.pager.pager_tick,
-            stop.clone(),
-        ));
+    /// The loops that keep the service healthy off the intake path: readiness' store
+    /// watch, history trimming, retention sweeps and the pager's timers.
+    fn start_maintenance(&self, tasks: &mut Supervisor) {
+        let cfg = &self.config;
+        let cases = &self.use_cases;
+        tasks.spawn_infallible(
+            "store watch",
+            Arc::clone(&self.health).watch_store(
+                Arc::clone(&cases.store),
+                Arc::clone(&cases.heartbeat),
+                STORE_WATCH_EVERY,
+                tasks.stop(),
+            ),
+        );
+        tasks.spawn_infallible(
+            "history trim",
+            trim_history_every(Arc::clone(&cases.digests), cfg.history_trim_interval, tasks.stop()),
+        );
+        tasks.spawn_infallible(
+            "retention",
+            usecases::retention::timer::run(
+                Arc::clone(&cases.retention),
+                cfg.retention.retention_interval,
+                tasks.stop(),
+            ),
+        );
+        tasks.spawn_infallible(
+            "pager timers",
+            usecases::pager::timer::run(Arc::clone(&cases.pager), cfg.pager.pager_tick, tasks.stop()),
+        );
+    }
+
+    /// Intake (JetStream consumer or core queue group) and, in JetStream mode, the
+    /// consumer's backlog sampler.
+    fn start_intake(&self, tasks: &mut Supervisor) {
+        let cfg = &self.config;
         let subjects = Subjects {
             alarm_status: cfg.alarm_status_subject.clone(),
             digest_request: cfg.digest_request_subject.clone(),
@@ -166,50 +230,36 @@ impl Application {
             acknowledge: cfg.pager.pager_acknowledge_subject.clone(),
             healthy: cfg.pager.service_healthy_subject.clone(),
         };
-        let lanes = LaneSettings {
-            lanes: cfg.lanes,
-            capacity: cfg.lane_capacity,
-            max_batch: cfg.max_batch,
-            max_payload: cfg.max_payload,
-            store_timeout: cfg.store_timeout,
-        };
-        self.metrics
-            .expect_messages(&subjects.alarm_status, &crate::metrics::event_outcomes());
-        self.metrics
-            .expect_messages(&subjects.digest_request, &crate::metrics::digest_request_outcomes());
-        self.metrics
-            .expect_messages(&subjects.acknowledgement, &crate::metrics::acknowledgement_outcomes());
-        for (subject, outcomes) in [
-            (&pager_subjects.alert, crate::metrics::pager_alert_outcomes()),
-            (
-                &pager_subjects.acknowledge,
-                crate::metrics::pager_acknowledge_outcomes(),
-            ),
-            (&pager_subjects.healthy, crate::metrics::service_healthy_outcomes()),
-        ] {
-            self.metrics.expect_messages(subject, &outcomes);
-        }
+        self.expect_outcomes(&subjects, &pager_subjects);
         let intake = Intake::new(
             Arc::clone(&self.use_cases.digests),
-            dead_letters,
+            DeadLetters::new(self.publisher.clone(), &cfg.dead_letter_subject),
             Arc::clone(&self.health),
-            Arc::clone(&self.metrics),
+            self.metrics.clone(),
             subjects.clone(),
-            lanes,
+            LaneSettings {
+                lanes: cfg.lanes,
+                capacity: cfg.lane_capacity,
+                max_batch: cfg.max_batch,
+                max_payload: cfg.max_payload,
+                store_timeout: cfg.store_timeout,
+            },
             PagerIntake {
                 service: Arc::clone(&self.use_cases.pager),
                 subjects: pager_subjects.clone(),
             },
         );
-        let grace = cfg.shutdown_timeout.mul_f32(0.8);
-        let intake_task = match cfg.intake {
+        let grace = cfg.shutdown_timeout.mul_f64(IN_FLIGHT_SHARE_OF_SHUTDOWN);
+        let stop = tasks.stop();
+        match cfg.intake {
             IntakeMode::Jetstream => {
+                let js = async_nats::jetstream::new(self.client.clone());
                 let topology = InputTopology {
                     stream: cfg.input_stream.clone(),
                     subjects: subjects.all().into_iter().chain(pager_subjects.all()).collect(),
                     max_bytes: cfg.input_stream_max_bytes,
                     consumer: cfg.consumer_name.clone(),
-                    max_ack_pending: (cfg.lanes * cfg.lane_capacity * 2).max(1000) as i64,
+                    max_ack_pending: max_ack_pending(cfg.lanes, cfg.lane_capacity),
                     ack_wait: cfg.ack_wait,
                     replicas: usize::from(cfg.stream_replicas),
                     digest_stream: Some((
@@ -229,91 +279,52 @@ impl Application {
                     consumer: cfg.consumer_name.clone(),
                     every: BACKLOG_SAMPLE_EVERY,
                 };
-                tokio::spawn(crate::bus::backlog::sample(
-                    js.clone(),
-                    sampling,
-                    Arc::clone(&self.metrics),
-                    Some(Arc::clone(&self.health)),
-                    stop.clone(),
-                ));
-                let stop = stop.clone();
-                tokio::spawn(async move {
+                tasks.spawn_infallible(
+                    "backlog sampler",
+                    nats::backlog::sample(
+                        js.clone(),
+                        sampling,
+                        self.metrics.clone(),
+                        Some(Arc::clone(&self.health)),
+                        stop.clone(),
+                    ),
+                );
+                tasks.spawn("intake", async move {
                     intake::run_jetstream(intake, js, topology, stop, grace)
                         .await
                         .context("setting up the JetStream streams")
-                })
+                });
             }
             IntakeMode::Core => {
-                let (client, group, stop) = (self.client.clone(), cfg.queue_group.clone(), stop.clone());
-                tokio::spawn(async move {
+                let (client, group) = (self.client.clone(), cfg.queue_group.clone());
+                tasks.spawn("intake", async move {
                     intake::run_core(intake, client, group, stop, grace)
                         .await
                         .context("core intake stopped")
-                })
+                });
             }
-        };
-        let mut intake_task = intake_task;
-
-        let port = self.http_port();
-        let tokens = Tokens {
-            write: cfg.api_token.clone(),
-            read: cfg.api_read_token.clone(),
-        };
-        let limits = HttpLimits {
-            body_bytes: cfg.http_body_limit,
-            timeout: cfg.http_timeout,
-        };
-        let state = self
-            .use_cases
-            .http_state(Arc::clone(&self.health), Arc::clone(&self.metrics), tokens, limits);
-        let http_stop = stop.clone();
-        let http = tokio::spawn(
-            axum::serve(self.listener, observed(router(state), Arc::clone(&self.metrics)))
-                .with_graceful_shutdown(async move { http_stop.cancelled().await })
-                .into_future(),
-        );
-        tracing::info!(http_port = port, intake = ?cfg.intake, store = %crate::store::redact(&cfg.store_url), "alarm-digest is running");
-
-        // Intake ends on its own only when it cannot go on (streams refused as configured):
-        // then the service stops with that error instead of running without intake.
-        let failed = tokio::select! {
-            _ = shutdown => None,
-            ended = &mut intake_task => Some(ended),
-        };
-        tracing::info!("shutting down: no new messages, finishing in-flight work");
-        stop.cancel();
-        let intake_error = match failed {
-            Some(Ok(Err(e))) => Some(e),
-            Some(Err(panicked)) => Some(anyhow::Error::new(panicked).context("intake panicked")),
-            Some(Ok(Ok(()))) => None,
-            None => match tokio::time::timeout(cfg.shutdown_timeout, intake_task).await {
-                Err(_) => {
-                    tracing::warn!("intake did not stop within the shutdown timeout");
-                    None
-                }
-                Ok(Ok(Err(e))) => Some(e),
-                Ok(_) => None,
-            },
-        };
-        // A timer pass in flight finishes before NATS drains; what it cannot finish waits
-        // in the store for the next claimer.
-        if tokio::time::timeout(cfg.shutdown_timeout, timers).await.is_err() {
-            tracing::warn!("the pager's timer pass did not finish within the shutdown timeout");
         }
-        if tokio::time::timeout(Duration::from_secs(5), self.client.drain())
-            .await
-            .is_err()
-        {
-            tracing::warn!("NATS did not drain in time");
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(2), http).await;
-        if let Some(e) = intake_error {
-            tracing::error!(error = format!("{e:#}"), "stopped: intake could not run");
-            return Err(e);
-        }
-        tracing::info!("stopped");
-        Ok(())
     }
+
+    /// Creates the message counters of every input subject at zero.
+    fn expect_outcomes(&self, subjects: &Subjects, pager: &PagerSubjects) {
+        for (subject, outcomes) in [
+            (&subjects.alarm_status, crate::metrics::event_outcomes()),
+            (&subjects.digest_request, crate::metrics::digest_request_outcomes()),
+            (&subjects.acknowledgement, crate::metrics::acknowledgement_outcomes()),
+            (&pager.alert, crate::metrics::pager_alert_outcomes()),
+            (&pager.acknowledge, crate::metrics::pager_acknowledge_outcomes()),
+            (&pager.healthy, crate::metrics::service_healthy_outcomes()),
+        ] {
+            self.metrics.expect_messages(subject, &outcomes);
+        }
+    }
+}
+
+/// The consumer's `max_ack_pending`: twice what the lanes hold, so the next batch is on
+/// its way while one is committed, and at least 1,000 so few lanes still keep a pull full.
+fn max_ack_pending(lanes: usize, capacity: usize) -> i64 {
+    (lanes * capacity * 2).max(1000) as i64
 }
 
 /// Drops the histories beyond `HISTORY_ALARMS` every `every` until `stop`, so history

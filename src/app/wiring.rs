@@ -2,23 +2,24 @@
 //! `Application::build` and the API tests call the same functions, so the tests run the
 //! real wiring.
 
-use crate::dead_letters::DeadLetterQueries;
-use crate::digests::{ClaimSettings, Digests};
-use crate::domain::dead_letter::DeadLetterLog;
-use crate::domain::pager::Notifier;
-use crate::domain::ports::{Clock, DigestPublisher};
-use crate::domain::retention::Retention;
-use crate::health::Health;
-use crate::http::auth::Tokens;
-use crate::http::{AppState, HttpLimits};
 use crate::metrics::Metrics;
-use crate::pager::{PagerService, PagerSettings};
-use crate::retention::RetentionService;
-use crate::store::heartbeat::StoreHeartbeat;
 use crate::store::instrumented::Instrumented;
 use crate::store::Stores;
+use domain::dead_letter::DeadLetterLog;
+use domain::pager::Notifier;
+use domain::ports::{AlarmStore, Clock, DigestPublisher};
+use domain::retention::Retention;
 use std::sync::Arc;
 use std::time::Duration;
+use usecases::dead_letters::DeadLetterQueries;
+use usecases::digests::{ClaimSettings, Digests};
+use usecases::health::Health;
+use usecases::heartbeat::StoreHeartbeat;
+use usecases::pager::{PagerService, PagerSettings};
+use usecases::retention::RetentionService;
+use web::api::auth::Tokens;
+use web::api::{AppState, HttpLimits};
+use web::observer::WebObserver;
 
 /// What the use cases run on: the stores, where digests and notifications go, and the clock.
 pub struct Ports {
@@ -66,30 +67,47 @@ pub struct UseCases {
     pub dead_letters: Arc<DeadLetterQueries>,
     /// When any of their store calls last succeeded, for readiness.
     pub heartbeat: Arc<StoreHeartbeat>,
+    /// The alarm store as the use cases see it, which readiness pings when none of them
+    /// used it lately.
+    pub store: Arc<dyn AlarmStore>,
 }
 
 impl UseCases {
-    /// Builds the use cases on `ports`, every store call timed and counted in `metrics`.
+    /// Builds the use cases on `ports`, every store call timed and counted in `metrics`,
+    /// every outcome reported to them.
     pub fn build(ports: Ports, settings: UseCaseSettings, metrics: &Arc<Metrics>) -> Self {
         let heartbeat = Arc::new(StoreHeartbeat::default());
         let alarms = Instrumented::wrap_with(ports.stores.alarms, Arc::clone(metrics), Arc::clone(&heartbeat));
         let pager_store = Instrumented::wrap_with(ports.stores.pager, Arc::clone(metrics), Arc::clone(&heartbeat));
-        let retention = Arc::new(RetentionService::new(
+        let retention = Arc::new(
+            RetentionService::new(
+                alarms.clone(),
+                pager_store.clone(),
+                Arc::clone(&ports.clock),
+                settings.retention,
+                settings.retention_batch,
+            )
+            .observed_by(metrics.clone()),
+        );
+        let pager = Arc::new(
+            PagerService::new(
+                Instrumented::wrap_with(ports.stores.policies, Arc::clone(metrics), Arc::clone(&heartbeat)),
+                pager_store,
+                ports.notifier,
+                Arc::clone(&ports.clock),
+                settings.pager,
+            )
+            .observed_by(metrics.clone()),
+        );
+        let mut digests = Digests::new(
             alarms.clone(),
-            pager_store.clone(),
-            Arc::clone(&ports.clock),
-            settings.retention,
-            settings.retention_batch,
-        ));
-        let pager = Arc::new(PagerService::new(
-            Instrumented::wrap_with(ports.stores.policies, Arc::clone(metrics), Arc::clone(&heartbeat)),
-            pager_store,
-            ports.notifier,
-            Arc::clone(&ports.clock),
-            settings.pager,
-        ));
-        let mut digests = Digests::new(alarms, ports.publisher, ports.clock, settings.replica, settings.claims)
-            .with_max_clock_skew(settings.max_clock_skew);
+            ports.publisher,
+            ports.clock,
+            settings.replica,
+            settings.claims,
+        )
+        .with_max_clock_skew(settings.max_clock_skew)
+        .observed_by(metrics.clone());
         if settings.page_on_critical {
             digests = digests.paging_on_critical(Arc::clone(&pager));
         }
@@ -99,20 +117,22 @@ impl UseCases {
             retention,
             dead_letters: Arc::new(DeadLetterQueries::new(ports.dead_letters)),
             heartbeat,
+            store: alarms,
         }
     }
 
-    /// What the HTTP handlers share: these use cases, readiness, metrics, tokens, limits.
+    /// What the HTTP handlers share: these use cases, readiness, the observer of requests
+    /// (and source of the exposition), tokens, limits.
     pub fn http_state(
         &self,
         health: Arc<Health>,
-        metrics: Arc<Metrics>,
+        observer: Arc<dyn WebObserver>,
         tokens: Tokens,
         limits: HttpLimits,
     ) -> AppState {
         AppState {
             health,
-            metrics,
+            observer,
             digests: Arc::clone(&self.digests),
             pager: Arc::clone(&self.pager),
             dead_letters: Arc::clone(&self.dead_letters),

@@ -93,6 +93,22 @@ pub struct NatsSettings {
     pub nats_tls_key: Option<PathBuf>,
 }
 
+impl NatsSettings {
+    /// The settings the NATS adapter connects with.
+    pub fn connect_settings(&self) -> nats::connect::ConnectSettings {
+        nats::connect::ConnectSettings {
+            servers: self.nats_url.clone(),
+            creds: self.nats_creds.clone(),
+            user: self.nats_user.clone(),
+            password: self.nats_password.clone(),
+            token: self.nats_token.clone(),
+            tls_ca: self.nats_tls_ca.clone(),
+            tls_cert: self.nats_tls_cert.clone(),
+            tls_key: self.nats_tls_key.clone(),
+        }
+    }
+}
+
 /// Everything `serve` needs.
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
@@ -156,7 +172,7 @@ pub struct ServeConfig {
     #[arg(long, env = "MAX_BATCH", default_value_t = 512)]
     pub max_batch: usize,
     /// Largest accepted input payload in bytes.
-    #[arg(long, env = "MAX_PAYLOAD_BYTES", default_value_t = crate::bus::inbound::wire::DEFAULT_MAX_PAYLOAD)]
+    #[arg(long, env = "MAX_PAYLOAD_BYTES", default_value_t = wire::DEFAULT_MAX_PAYLOAD)]
     pub max_payload: usize,
     /// How long the broker waits for an ack before redelivering to another replica.
     #[arg(long, env = "ACK_WAIT", default_value = "30s", value_parser = parse_duration)]
@@ -248,8 +264,8 @@ fn not_a_duration(s: &str, why: &str) -> String {
 
 impl ServeConfig {
     /// The history bounds.
-    pub fn history_limits(&self) -> crate::domain::query::HistoryLimits {
-        crate::domain::query::HistoryLimits {
+    pub fn history_limits(&self) -> domain::query::HistoryLimits {
+        domain::query::HistoryLimits {
             events_per_alarm: self.history_events_per_alarm.max(1),
             alarms: self.history_alarms.max(1),
         }

@@ -45,7 +45,7 @@ impl PagerConfig {
         ["email", "sms"]
             .iter()
             .map(|channel| {
-                crate::bus::outbound::notifications::NatsNotifier::subject(&self.notification_subject_prefix, channel)
+                nats::outbound::notifications::NatsNotifier::subject(&self.notification_subject_prefix, channel)
             })
             .collect()
     }

@@ -2,8 +2,8 @@
 //! and how often and how much the sweep removes.
 
 use super::parse_duration;
-use crate::domain::retention::Retention;
 use clap::Args;
+use domain::retention::Retention;
 use std::time::Duration;
 
 /// Settings of retention, part of `serve`.

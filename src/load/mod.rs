@@ -8,13 +8,13 @@
 
 pub mod traffic;
 
-use crate::bus::connect::connect;
 use crate::config::{LoadArgs, LoadPublish};
-use crate::domain::EventTime;
 use anyhow::Context as _;
 use async_nats::jetstream::{self, context::PublishAckFuture};
 use async_nats::Client;
+use domain::EventTime;
 use indicatif::{ProgressBar, ProgressStyle};
+use nats::connect::connect;
 use std::collections::VecDeque;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -81,7 +81,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
         pipeline: args.pipeline.max(1),
         rate: args.rate,
     };
-    let (client, _) = connect(&args.nats, "alarm-digest-load").await?;
+    let (client, _) = connect(&args.nats.connect_settings(), "alarm-digest-load").await?;
     let progress = Progress::new(traffic.total_messages(), args.report_every);
     eprintln!(
         "load: {} users x {} alarms, {} events ({}% duplicates, {}% late), a digest request every {} events, seed {}, {}, {} publishing",

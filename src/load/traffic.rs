@@ -2,7 +2,7 @@
 //! late deliveries and digest requests, as wire payloads. No IO, so it is tested here and
 //! reused by the benchmark.
 
-use crate::domain::{EventTime, Status};
+use domain::{EventTime, Status};
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 
@@ -283,8 +283,8 @@ impl Iterator for Traffic {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bus::inbound::wire::{parse_digest_request, parse_status_changed, DEFAULT_MAX_PAYLOAD};
     use std::collections::HashMap;
+    use wire::{parse_digest_request, parse_status_changed, DEFAULT_MAX_PAYLOAD};
 
     fn shape() -> TrafficShape {
         TrafficShape {

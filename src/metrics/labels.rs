@@ -2,9 +2,9 @@
 
 use prometheus_client::encoding::EncodeLabelSet;
 
-use crate::domain::pager::Outcome;
-use crate::domain::ports::StoreError;
-use crate::domain::ApplyOutcome;
+use domain::pager::Outcome;
+use domain::ports::StoreError;
+use domain::ApplyOutcome;
 
 /// What any input may end as besides its use case's answers: refused, and dead-lettered.
 const REJECTED: [&str; 2] = ["invalid", "dead_lettered"];

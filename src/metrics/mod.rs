@@ -4,6 +4,7 @@
 //! encoder appends it. [`process`] adds the standard `process_*` metrics at each scrape.
 
 mod labels;
+mod observers;
 mod pager;
 pub mod process;
 mod retention;
@@ -15,7 +16,7 @@ pub use labels::{
     BUILD, STORE_ERROR_KINDS,
 };
 
-use crate::bus::connect::ConnectionStats;
+use nats::connect::ConnectionStats;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -27,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The media type of [`Metrics::encode`]'s output.
-pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+pub use web::observer::EXPOSITION_CONTENT_TYPE as CONTENT_TYPE;
 
 /// Labels of the message counter.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -301,12 +302,12 @@ impl Metrics {
     }
 
     /// Records what one pager input (alert, acknowledgement, recovery, timeout) did.
-    pub fn observe_pager(&self, report: &crate::pager::PagerReport) {
+    pub fn observe_pager(&self, report: &usecases::pager::PagerReport) {
         self.pager.observe(report);
     }
 
     /// Records what one retention sweep removed and the store's totals after it.
-    pub fn observe_sweep(&self, report: &crate::retention::SweepReport) {
+    pub fn observe_sweep(&self, report: &usecases::retention::SweepReport) {
         self.retention.observe(report);
     }
 

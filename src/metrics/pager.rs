@@ -1,13 +1,13 @@
 //! The pager's metrics: pages sent by channel, escalations, acknowledgements and the time
 //! from an incident's opening to its acknowledgement.
 
-use crate::domain::pager::Outcome;
-use crate::pager::PagerReport;
+use domain::pager::Outcome;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+use usecases::pager::PagerReport;
 
 /// Labels of the pages counter.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -1,10 +1,10 @@
 //! Retention's metrics: what the sweeps removed, and how much the store holds, so an
 //! operator can watch it stay flat.
 
-use crate::retention::SweepReport;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use usecases::retention::SweepReport;
 
 /// Retention's metric handles.
 pub(super) struct RetentionMetrics {

@@ -3,14 +3,12 @@
 //! [`super::instrumented_pager`] its pager and policy methods.
 
 use super::heartbeat::StoreHeartbeat;
-use crate::domain::ports::{
-    AlarmActivityStore, AlarmRecord, AlarmStore, DigestClaim, PreparedDigest, SentDigest, StoreError,
-};
-use crate::domain::query::{AckOutcome, AlarmActivity, AlarmFilter, Counts, HistoryEntry, Page, PageRequest};
-use crate::domain::retention::{Sweep, Swept};
-use crate::domain::{AlarmEvent, AlarmId, ApplyOutcome, DueAlarm, EventTime, UserId};
 use crate::metrics::Metrics;
 use async_trait::async_trait;
+use domain::ports::{AlarmActivityStore, AlarmRecord, AlarmStore, DigestClaim, PreparedDigest, SentDigest, StoreError};
+use domain::query::{AckOutcome, AlarmActivity, AlarmFilter, Counts, HistoryEntry, Page, PageRequest};
+use domain::retention::{Sweep, Swept};
+use domain::{AlarmEvent, AlarmId, ApplyOutcome, DueAlarm, EventTime, UserId};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -150,7 +148,7 @@ impl AlarmStore for Instrumented<dyn AlarmStore> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::sqlite::SqliteStore;
+    use store_sqlite::SqliteStore;
 
     /// A store that is always down.
     struct Down;

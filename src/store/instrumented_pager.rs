@@ -2,12 +2,10 @@
 //! method's name, and failures counted by kind, in the same series as the alarm store's.
 
 use super::instrumented::Instrumented;
-use crate::domain::pager::{
-    EscalationPolicy, Notification, PagerRecord, PagerStore, PolicyRepository, SentNotification,
-};
-use crate::domain::ports::StoreError;
-use crate::domain::{EventTime, ServiceId};
 use async_trait::async_trait;
+use domain::pager::{EscalationPolicy, Notification, PagerRecord, PagerStore, PolicyRepository, SentNotification};
+use domain::ports::StoreError;
+use domain::{EventTime, ServiceId};
 
 // One line per method, labelled with the method's name.
 #[async_trait]
@@ -102,8 +100,8 @@ impl PagerStore for Instrumented<dyn PagerStore> {
 mod tests {
     use super::*;
     use crate::metrics::Metrics;
-    use crate::store::sqlite::SqliteStore;
     use std::sync::Arc;
+    use store_sqlite::SqliteStore;
 
     #[tokio::test]
     async fn pager_operations_are_timed_under_their_method_name() {

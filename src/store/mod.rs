@@ -1,16 +1,17 @@
 //! Storage adapters behind the [`AlarmStore`] port, chosen by `STORE_URL`.
 
-pub mod heartbeat;
 pub mod instrumented;
 pub mod instrumented_pager;
-pub mod mongo;
-mod pager_codec;
-mod prepared;
-pub mod sqlite;
+#[cfg(test)]
+mod stats_reads;
 
-use crate::domain::pager::{PagerStore, PolicyRepository};
-use crate::domain::ports::{AlarmRecord, AlarmStore};
-use crate::domain::query::{HistoryLimits, Page, PageKey};
+pub use store_mongo as mongo;
+pub use store_sqlite as sqlite;
+pub use usecases::heartbeat;
+
+use domain::pager::{PagerStore, PolicyRepository};
+use domain::ports::AlarmStore;
+use domain::query::HistoryLimits;
 use std::sync::Arc;
 
 /// Why `STORE_URL` could not be turned into a store.
@@ -78,24 +79,6 @@ pub async fn open_stores(url: &str, history: HistoryLimits) -> Result<Stores, St
     } else {
         Err(StoreUrlError::UnknownScheme(redact(url)))
     }
-}
-
-/// Cuts a listing fetched with one row more than `limit` into a page whose `next` key is
-/// the last item's, present only when that extra row showed more follow.
-pub(crate) fn page_from(mut items: Vec<AlarmRecord>, limit: usize) -> Page<AlarmRecord> {
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().and_then(|r| {
-            Some(PageKey {
-                changed_at: r.state.latest()?.changed_at,
-                alarm_id: r.alarm_id.clone(),
-                user_id: r.user_id.clone(),
-            })
-        })
-    } else {
-        None
-    };
-    Page { items, next }
 }
 
 /// The URL with the password of its user-info, if any, replaced by `***`.

@@ -129,7 +129,8 @@ impl Api {
             body_bytes: BODY_LIMIT,
             timeout: Duration::from_secs(10),
         };
-        let state = use_cases.http_state(Health::new(nats), Arc::clone(&metrics), tokens, limits);
+        let connected = move || matches!(nats.connection_state(), async_nats::connection::State::Connected);
+        let state = use_cases.http_state(Health::new(connected), metrics.clone(), tokens, limits);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = observed(router(state), metrics);

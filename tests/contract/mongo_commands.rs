@@ -166,19 +166,18 @@ async fn an_idle_service_sends_the_store_at_most_one_command_a_second() {
     };
     let metrics = Arc::new(Metrics::new());
     let use_cases = UseCases::build(ports, settings, &metrics);
-    let health = Health::new(client);
+    let health = Health::new(move || matches!(client.connection_state(), async_nats::connection::State::Connected));
     let stop = CancellationToken::new();
     seen.lock().unwrap().clear();
     // The app's periods: readiness every 2 s, the pager's timer claims every second.
     let watching = tokio::spawn(Arc::clone(&health).watch_store(
-        Arc::clone(&use_cases.digests),
+        Arc::clone(&use_cases.store),
         Arc::clone(&use_cases.heartbeat),
         Duration::from_secs(2),
         stop.clone(),
     ));
     let timers = tokio::spawn(alarm_digest::pager::timer::run(
         Arc::clone(&use_cases.pager),
-        metrics,
         Duration::from_secs(1),
         stop.clone(),
     ));

@@ -1,0 +1,100 @@
+//! The retention use case: removes what the service no longer needs (cleared alarms
+//! behind tombstones, expired tombstones, old notification records) in small batches, so
+//! the store stays flat however long it runs.
+
+pub mod timer;
+
+use crate::observer::{unobserved, Observer};
+use domain::pager::PagerStore;
+use domain::ports::{AlarmStore, Clock, StoreError};
+use domain::query::Counts;
+use domain::retention::{Retention, Swept};
+use std::sync::Arc;
+
+/// The most store calls one sweep makes per kind before it leaves the rest to the next
+/// sweep, so a large backlog (the first sweep after an upgrade) is worked off in steps.
+const MAX_PASSES: usize = 20;
+
+/// What one sweep removed, and the store's totals after it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Alarms and tombstones removed.
+    pub swept: Swept,
+    /// Notification records removed.
+    pub notifications: u64,
+    /// The totals after the sweep.
+    pub counts: Counts,
+}
+
+/// Sweeps the alarm and pager stores on the service's clock.
+pub struct RetentionService {
+    alarms: Arc<dyn AlarmStore>,
+    pager: Arc<dyn PagerStore>,
+    clock: Arc<dyn Clock>,
+    retention: Retention,
+    batch: usize,
+    observer: Arc<dyn Observer>,
+}
+
+impl RetentionService {
+    /// Sweeps with these periods, at most `batch` of each kind per store call.
+    pub fn new(
+        alarms: Arc<dyn AlarmStore>,
+        pager: Arc<dyn PagerStore>,
+        clock: Arc<dyn Clock>,
+        retention: Retention,
+        batch: usize,
+    ) -> Self {
+        Self {
+            alarms,
+            pager,
+            clock,
+            retention,
+            batch: batch.max(1),
+            observer: unobserved(),
+        }
+    }
+
+    /// Reports every finished sweep to `observer`.
+    pub fn observed_by(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = observer;
+        self
+    }
+
+    /// The periods this service keeps things for.
+    pub fn retention(&self) -> Retention {
+        self.retention
+    }
+
+    /// Removes what is past its retention, in batches: each store call removes at most
+    /// `batch` of each kind in one short transaction, so intake's writes interleave with
+    /// the sweep's. Safe on several replicas at once: the stores remove each alarm once.
+    pub async fn sweep(&self) -> Result<SweepReport, StoreError> {
+        let plan = self.retention.sweep_at(self.clock.now(), self.batch);
+        let mut report = SweepReport::default();
+        for _ in 0..MAX_PASSES {
+            let swept = self.alarms.sweep(&plan).await?;
+            report.swept.alarms += swept.alarms;
+            report.swept.tombstones += swept.tombstones;
+            if !swept.filled(self.batch) {
+                break;
+            }
+        }
+        for _ in 0..MAX_PASSES {
+            let removed = self
+                .pager
+                .sweep_notifications(plan.notifications_before_ms, self.batch)
+                .await?;
+            report.notifications += removed;
+            if removed < self.batch as u64 {
+                break;
+            }
+        }
+        report.counts = self.alarms.counts().await?;
+        self.observer.swept(&report);
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,199 @@
+//! Write routes: status changes over HTTP (same rules as NATS intake) and acknowledgements.
+
+use super::alarms::record;
+use super::body::{json_bytes, one_or_many, parse};
+use super::error::ApiError;
+use super::listing::instant;
+use super::openapi::{AlarmPath, StatusChange, Timestamp};
+use super::AppState;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use domain::query::AckOutcome;
+use domain::{AlarmEvent, ApplyOutcome, EventTime};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use usecases::digests::EventOutcome;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use wire::{parse_status_changed, WireError};
+
+/// The write routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(submit))
+        .routes(routes!(acknowledge))
+}
+
+/// What happened to one submitted item.
+#[derive(Serialize, ToSchema)]
+#[schema(as = SubmittedItem)]
+struct ItemResult {
+    /// Position in the submitted array (0 for a single object).
+    index: usize,
+    /// `applied`, `stale`, `duplicate` or `rejected`.
+    #[schema(value_type = String)]
+    outcome: &'static str,
+    /// Why the item was rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+/// The answer to a submission.
+#[derive(Serialize, Default, ToSchema)]
+struct Submitted {
+    applied: usize,
+    stale: usize,
+    duplicate: usize,
+    rejected: usize,
+    items: Vec<ItemResult>,
+}
+
+/// Applies one `AlarmStatusChanged` object or an array of them, with exactly the rules of
+/// NATS intake. Each item is parsed from its own JSON as a NATS message would be; valid ones
+/// are applied together. A single invalid object is a 422; invalid items of an array are
+/// reported per item.
+#[utoipa::path(post, path = "/v1/events", tag = "intake",
+    request_body(content = StatusChanges, content_type = "application/json"),
+    responses((status = 202, description = "Applied, stale, duplicate and rejected counts, per item", body = Submitted)))]
+async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Submitted>), ApiError> {
+    let body = json_bytes(&headers, body)?;
+    let (items, single) = one_or_many(&body)?;
+    let parsed: Vec<Result<AlarmEvent, WireError>> = items
+        .iter()
+        .map(|item| parse_status_changed(item.get().as_bytes(), usize::MAX))
+        .collect();
+    if single {
+        match parsed.first() {
+            Some(Err(e @ WireError::NotJson(_))) => return Err(ApiError::BadRequest(e.to_string())),
+            Some(Err(e)) => return Err(ApiError::Unprocessable(e.to_string())),
+            _ => {}
+        }
+    }
+    let valid: Vec<AlarmEvent> = parsed.iter().filter_map(|p| p.as_ref().ok().cloned()).collect();
+    let mut outcomes = if valid.is_empty() {
+        Vec::new()
+    } else {
+        state.digests.apply(&valid).await?.outcomes
+    }
+    .into_iter();
+    let mut answer = Submitted::default();
+    for (index, item) in parsed.into_iter().enumerate() {
+        let (outcome, reason) = match item {
+            Err(reason) => {
+                answer.rejected += 1;
+                ("rejected", Some(reason.to_string()))
+            }
+            Ok(_) => {
+                let outcome = outcomes
+                    .next()
+                    .ok_or_else(|| anyhow::anyhow!("store returned fewer outcomes than events"))?;
+                match outcome {
+                    EventOutcome::Stored(outcome) => {
+                        match outcome {
+                            ApplyOutcome::Applied => answer.applied += 1,
+                            ApplyOutcome::Stale => answer.stale += 1,
+                            ApplyOutcome::Duplicate => answer.duplicate += 1,
+                        }
+                        (outcome.as_str(), None)
+                    }
+                    EventOutcome::Refused(reason) if single => return Err(ApiError::Unprocessable(reason)),
+                    EventOutcome::Refused(reason) => {
+                        answer.rejected += 1;
+                        ("rejected", Some(reason))
+                    }
+                }
+            }
+        };
+        answer.items.push(ItemResult { index, outcome, reason });
+    }
+    Ok((StatusCode::ACCEPTED, Json(answer)))
+}
+
+/// One status change, or an array of them. An invalid single object is refused; invalid
+/// items of an array are rejected one by one in the answer, so the array's items may be
+/// anything.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+enum StatusChanges {
+    One(StatusChange),
+    Many(Vec<Value>),
+}
+
+/// The optional body of an acknowledgement.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Acknowledgement)]
+struct AckBody {
+    /// When the alarm was acknowledged (RFC 3339); now when absent.
+    #[serde(rename = "AckedAt")]
+    #[schema(value_type = Option<Timestamp>)]
+    acked_at: Option<String>,
+}
+
+/// An acknowledgement as answered.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+#[schema(as = AcknowledgementRecorded)]
+struct AckView {
+    #[serde(rename = "UserID")]
+    user_id: String,
+    #[serde(rename = "AlarmID")]
+    alarm_id: String,
+    acked_at: String,
+    recorded: bool,
+}
+
+/// Records an acknowledgement of the alarm: 201 when recorded, 200 when the same time was
+/// already recorded, 404 for an unknown alarm. Without a body, the time is now.
+#[utoipa::path(post, path = "/v1/users/{user_id}/alarms/{alarm_id}/ack", tag = "intake", params(AlarmPath),
+    request_body(content = Option<AckBody>, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Recorded", body = AckView),
+        (status = 200, description = "This time was already recorded", body = AckView),
+    ))]
+async fn acknowledge(
+    State(state): State<AppState>,
+    Path((user, alarm)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<AckView>), ApiError> {
+    let at = match body? {
+        empty if empty.iter().all(u8::is_ascii_whitespace) => now(),
+        body => {
+            let body = json_bytes(&headers, Ok(body))?;
+            match parse::<Option<AckBody>>(&body, &[""])?.and_then(|b| b.acked_at) {
+                Some(t) => instant("AckedAt", &t).map_err(|e| ApiError::Unprocessable(e.to_string()))?,
+                None => now(),
+            }
+        }
+    };
+    let r = record(&state, &user, &alarm).await?;
+    let status = match state.digests.acknowledge(&r.user_id, &r.alarm_id, at).await? {
+        AckOutcome::Recorded => StatusCode::CREATED,
+        AckOutcome::AlreadyRecorded => StatusCode::OK,
+        AckOutcome::UnknownAlarm => return Err(ApiError::NotFound(format!("no alarm {alarm} of user {user}"))),
+    };
+    Ok((
+        status,
+        Json(AckView {
+            user_id: r.user_id.as_str().to_string(),
+            alarm_id: r.alarm_id.as_str().to_string(),
+            acked_at: at.to_rfc3339(),
+            recorded: status == StatusCode::CREATED,
+        }),
+    ))
+}
+
+fn now() -> EventTime {
+    use domain::ports::{Clock, SystemClock};
+    SystemClock.now()
+}
