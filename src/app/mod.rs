@@ -12,19 +12,19 @@ use crate::metrics::Metrics;
 use anyhow::Context as _;
 use domain::ports::{DigestPublisher, SystemClock};
 use nats::backlog::BacklogSampling;
-use nats::inbound::{self as intake, Intake, LaneSettings, PagerIntake, PagerSubjects, Subjects};
+use nats::inbound::{self as intake, Intake, IntakeCases, LaneSettings, Subjects};
 use nats::outbound::dead_letter_log::NatsDeadLetterLog;
-use nats::outbound::dead_letters::DeadLetters;
-use nats::outbound::digests::NatsDigests;
+use nats::outbound::dead_letter_publisher::DeadLetterPublisher;
+use nats::outbound::digest_publisher::NatsDigestPublisher;
 use nats::outbound::notifications::NatsNotifier;
 use nats::outbound::publisher::Publisher;
-use nats::streams::InputTopology;
+use nats::streams::{StreamSettings, Topology};
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use usecases::digests::{ClaimSettings, Digests};
+use usecases::digests::ClaimSettings;
 use usecases::health::Health;
 use usecases::pager::PagerSettings;
 use web::api::auth::Tokens;
@@ -75,7 +75,7 @@ impl Application {
             IntakeMode::Jetstream => Publisher::jetstream(client.clone()),
             IntakeMode::Core => Publisher::core(client.clone()),
         };
-        let publisher: Arc<dyn DigestPublisher> = Arc::new(NatsDigests::new(
+        let publisher: Arc<dyn DigestPublisher> = Arc::new(NatsDigestPublisher::new(
             nats_publisher.clone(),
             &config.digest_subject,
             metrics.clone(),
@@ -200,7 +200,11 @@ impl Application {
         );
         tasks.spawn_infallible(
             "history trim",
-            trim_history_every(Arc::clone(&cases.digests), cfg.history_trim_interval, tasks.stop()),
+            usecases::retention::timer::trim_history(
+                Arc::clone(&cases.retention),
+                cfg.history_trim_interval,
+                tasks.stop(),
+            ),
         );
         tasks.spawn_infallible(
             "retention",
@@ -220,22 +224,14 @@ impl Application {
     /// consumer's backlog sampler.
     fn start_intake(&self, tasks: &mut Supervisor) {
         let cfg = &self.config;
-        let subjects = Subjects {
-            alarm_status: cfg.alarm_status_subject.clone(),
-            digest_request: cfg.digest_request_subject.clone(),
-            acknowledgement: cfg.alarm_ack_subject.clone(),
-        };
-        let pager_subjects = PagerSubjects {
-            alert: cfg.pager.pager_alert_subject.clone(),
-            acknowledge: cfg.pager.pager_acknowledge_subject.clone(),
-            healthy: cfg.pager.service_healthy_subject.clone(),
-        };
-        self.expect_outcomes(&subjects, &pager_subjects);
+        let subjects = cfg.input_subjects();
+        self.expect_outcomes(&subjects);
         let intake = Intake::new(
-            Arc::clone(&self.use_cases.digests),
-            DeadLetters::new(self.publisher.clone(), &cfg.dead_letter_subject),
-            Arc::clone(&self.health),
-            self.metrics.clone(),
+            IntakeCases {
+                updates: Arc::clone(&self.use_cases.updates),
+                digests: Arc::clone(&self.use_cases.digests),
+                pager: Arc::clone(&self.use_cases.pager),
+            },
             subjects.clone(),
             LaneSettings {
                 lanes: cfg.lanes,
@@ -244,35 +240,38 @@ impl Application {
                 max_payload: cfg.max_payload,
                 store_timeout: cfg.store_timeout,
             },
-            PagerIntake {
-                service: Arc::clone(&self.use_cases.pager),
-                subjects: pager_subjects.clone(),
-            },
+            DeadLetterPublisher::new(self.publisher.clone(), &cfg.dead_letter_subject),
+            Arc::clone(&self.health),
+            self.metrics.clone(),
         );
         let grace = cfg.shutdown_timeout.mul_f64(IN_FLIGHT_SHARE_OF_SHUTDOWN);
         let stop = tasks.stop();
         match cfg.intake {
             IntakeMode::Jetstream => {
                 let js = async_nats::jetstream::new(self.client.clone());
-                let topology = InputTopology {
+                let topology = Topology {
                     stream: cfg.input_stream.clone(),
-                    subjects: subjects.all().into_iter().chain(pager_subjects.all()).collect(),
+                    subjects: subjects.all(),
                     max_bytes: cfg.input_stream_max_bytes,
                     consumer: cfg.consumer_name.clone(),
                     max_ack_pending: max_ack_pending(cfg.lanes, cfg.lane_capacity),
                     ack_wait: cfg.ack_wait,
                     replicas: usize::from(cfg.stream_replicas),
-                    digest_stream: Some((
-                        cfg.digest_stream.clone(),
-                        cfg.digest_subject.clone(),
-                        cfg.manage_digest_stream,
-                    )),
-                    dead_letter_stream: (cfg.dead_letter_stream.clone(), cfg.dead_letter_subject.clone()),
-                    notification_stream: Some((
-                        cfg.pager.notification_stream.clone(),
-                        cfg.pager.notification_subjects(),
-                        cfg.pager.manage_notification_stream,
-                    )),
+                    digest_stream: Some(StreamSettings {
+                        name: cfg.digest_stream.clone(),
+                        subjects: vec![cfg.digest_subject.clone()],
+                        managed: cfg.manage_digest_stream,
+                    }),
+                    dead_letter_stream: StreamSettings {
+                        name: cfg.dead_letter_stream.clone(),
+                        subjects: vec![cfg.dead_letter_subject.clone()],
+                        managed: true,
+                    },
+                    notification_stream: Some(StreamSettings {
+                        name: cfg.pager.notification_stream.clone(),
+                        subjects: cfg.pager.notification_subjects(),
+                        managed: cfg.pager.manage_notification_stream,
+                    }),
                 };
                 let sampling = BacklogSampling {
                     stream: cfg.input_stream.clone(),
@@ -307,15 +306,8 @@ impl Application {
     }
 
     /// Creates the message counters of every input subject at zero.
-    fn expect_outcomes(&self, subjects: &Subjects, pager: &PagerSubjects) {
-        for (subject, outcomes) in [
-            (&subjects.alarm_status, crate::metrics::event_outcomes()),
-            (&subjects.digest_request, crate::metrics::digest_request_outcomes()),
-            (&subjects.acknowledgement, crate::metrics::acknowledgement_outcomes()),
-            (&pager.alert, crate::metrics::pager_alert_outcomes()),
-            (&pager.acknowledge, crate::metrics::pager_acknowledge_outcomes()),
-            (&pager.healthy, crate::metrics::service_healthy_outcomes()),
-        ] {
+    fn expect_outcomes(&self, subjects: &Subjects) {
+        for (subject, outcomes) in subjects.with_outcomes() {
             self.metrics.expect_messages(subject, &outcomes);
         }
     }
@@ -325,22 +317,6 @@ impl Application {
 /// its way while one is committed, and at least 1,000 so few lanes still keep a pull full.
 fn max_ack_pending(lanes: usize, capacity: usize) -> i64 {
     (lanes * capacity * 2).max(1000) as i64
-}
-
-/// Drops the histories beyond `HISTORY_ALARMS` every `every` until `stop`, so history
-/// stays bounded however long the service runs.
-async fn trim_history_every(digests: Arc<Digests>, every: Duration, stop: CancellationToken) {
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
-        }
-        match digests.trim_history().await {
-            Ok(0) => {}
-            Ok(dropped) => tracing::debug!(dropped, "dropped old alarm histories"),
-            Err(e) => tracing::warn!(error = %e, "could not trim alarm histories; will try again"),
-        }
-    }
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -11,11 +11,13 @@ use domain::ports::{AlarmStore, Clock, DigestPublisher};
 use domain::retention::Retention;
 use std::sync::Arc;
 use std::time::Duration;
+use usecases::alarms::AlarmUpdates;
 use usecases::dead_letters::DeadLetterQueries;
 use usecases::digests::{ClaimSettings, Digests};
 use usecases::health::Health;
 use usecases::heartbeat::StoreHeartbeat;
 use usecases::pager::{PagerService, PagerSettings};
+use usecases::queries::AlarmQueries;
 use usecases::retention::RetentionService;
 use web::api::auth::Tokens;
 use web::api::{AppState, HttpLimits};
@@ -57,7 +59,11 @@ pub struct UseCaseSettings {
 /// The use-case modules, wired; the inbound adapters (NATS, HTTP, timers) call only these.
 #[derive(Clone)]
 pub struct UseCases {
-    /// Alarms, digests, queries and statistics.
+    /// Status changes and acknowledgements.
+    pub updates: Arc<AlarmUpdates>,
+    /// Alarms, histories, totals and statistics.
+    pub queries: Arc<AlarmQueries>,
+    /// Digests sent and previewed.
     pub digests: Arc<Digests>,
     /// Paging and escalation policies.
     pub pager: Arc<PagerService>,
@@ -99,19 +105,23 @@ impl UseCases {
             )
             .observed_by(metrics.clone()),
         );
-        let mut digests = Digests::new(
+        let digests = Digests::new(
             alarms.clone(),
             ports.publisher,
-            ports.clock,
+            Arc::clone(&ports.clock),
             settings.replica,
             settings.claims,
         )
-        .with_max_clock_skew(settings.max_clock_skew)
         .observed_by(metrics.clone());
+        let mut updates = AlarmUpdates::new(alarms.clone(), ports.clock)
+            .with_max_clock_skew(settings.max_clock_skew)
+            .observed_by(metrics.clone());
         if settings.page_on_critical {
-            digests = digests.paging_on_critical(Arc::clone(&pager));
+            updates = updates.paging_on_critical(Arc::clone(&pager));
         }
         Self {
+            updates: Arc::new(updates),
+            queries: Arc::new(AlarmQueries::new(alarms.clone())),
             digests: Arc::new(digests),
             pager,
             retention,
@@ -133,6 +143,8 @@ impl UseCases {
         AppState {
             health,
             observer,
+            updates: Arc::clone(&self.updates),
+            queries: Arc::clone(&self.queries),
             digests: Arc::clone(&self.digests),
             pager: Arc::clone(&self.pager),
             dead_letters: Arc::clone(&self.dead_letters),

@@ -263,6 +263,22 @@ fn not_a_duration(s: &str, why: &str) -> String {
 }
 
 impl ServeConfig {
+    /// The subject each kind of input arrives on, from the `*_SUBJECT` settings.
+    pub fn input_subjects(&self) -> nats::inbound::Subjects {
+        use nats::inbound::InputKind;
+        nats::inbound::Subjects::new(|kind| {
+            match kind {
+                InputKind::AlarmStatusChanged => &self.alarm_status_subject,
+                InputKind::SendAlarmDigest => &self.digest_request_subject,
+                InputKind::AlarmAcknowledged => &self.alarm_ack_subject,
+                InputKind::PagerAlert => &self.pager.pager_alert_subject,
+                InputKind::PagerAcknowledge => &self.pager.pager_acknowledge_subject,
+                InputKind::ServiceHealthy => &self.pager.service_healthy_subject,
+            }
+            .clone()
+        })
+    }
+
     /// The history bounds.
     pub fn history_limits(&self) -> domain::query::HistoryLimits {
         domain::query::HistoryLimits {

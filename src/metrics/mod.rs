@@ -10,11 +10,7 @@ pub mod process;
 mod retention;
 mod scraped;
 
-pub use labels::{
-    acknowledgement_outcomes, digest_request_outcomes, event_outcomes, pager_acknowledge_outcomes,
-    pager_alert_outcomes, service_healthy_outcomes, BuildLabels, HttpLabels, StoreErrorLabels, StoreOperationLabels,
-    BUILD, STORE_ERROR_KINDS,
-};
+pub use labels::{BuildLabels, HttpLabels, StoreErrorLabels, StoreOperationLabels, BUILD, STORE_ERROR_KINDS};
 
 use nats::connect::ConnectionStats;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -361,9 +357,12 @@ mod tests {
     #[test]
     fn expected_message_outcomes_are_exposed_at_zero_before_any_message() {
         let metrics = Metrics::new();
-        metrics.expect_messages("AlarmStatusChanged", &event_outcomes());
+        metrics.expect_messages(
+            "AlarmStatusChanged",
+            &nats::inbound::InputKind::AlarmStatusChanged.outcomes(),
+        );
         let text = metrics.encode();
-        for outcome in event_outcomes() {
+        for outcome in nats::inbound::InputKind::AlarmStatusChanged.outcomes() {
             let line =
                 format!("alarm_digest_messages_total{{subject=\"AlarmStatusChanged\",outcome=\"{outcome}\"}} 0\n");
             assert!(text.contains(&line), "missing {line} in\n{text}");

@@ -4,25 +4,14 @@
 use domain::episodes::Lifecycle;
 use domain::query::AlarmFilter;
 use domain::{EventTime, Status};
-use usecases::digests::{AlarmStats, ClaimSettings, Digests, Window};
+use usecases::queries::{AlarmQueries, AlarmStats, Window};
 
 use crate::metrics::Metrics;
 use crate::store::instrumented::Instrumented;
-use async_trait::async_trait;
-use domain::ports::{AlarmStore, DigestPublisher, PublishError, SystemClock};
-use domain::{AlarmEvent, AlarmId, AlarmMetadata, Digest, DigestId, UserId, Version};
+use domain::ports::AlarmStore;
+use domain::{AlarmEvent, AlarmId, AlarmMetadata, UserId, Version};
 use std::sync::Arc;
 use store_sqlite::SqliteStore;
-
-/// Statistics never publish.
-struct NoPublisher;
-
-#[async_trait]
-impl DigestPublisher for NoPublisher {
-    async fn publish(&self, _: &Digest, _: &DigestId) -> Result<(), PublishError> {
-        Err(PublishError::Refused("statistics publish nothing".into()))
-    }
-}
 
 fn event(alarm: &str, nanos: i64, status: Status) -> AlarmEvent {
     AlarmEvent {
@@ -36,18 +25,11 @@ fn event(alarm: &str, nanos: i64, status: Status) -> AlarmEvent {
     }
 }
 
-/// The use case over an in-memory store whose operations are counted in `metrics`.
-fn digests(metrics: &Arc<Metrics>) -> (Digests, Arc<dyn AlarmStore>) {
+/// The queries over an in-memory store whose operations are counted in `metrics`.
+fn queries(metrics: &Arc<Metrics>) -> (AlarmQueries, Arc<dyn AlarmStore>) {
     let store: Arc<dyn AlarmStore> = Arc::new(SqliteStore::open_in_memory(Default::default()).unwrap());
     let counted: Arc<dyn AlarmStore> = Instrumented::wrap(Arc::clone(&store), Arc::clone(metrics));
-    let digests = Digests::new(
-        counted,
-        Arc::new(NoPublisher),
-        Arc::new(SystemClock),
-        "test",
-        ClaimSettings::default(),
-    );
-    (digests, store)
+    (AlarmQueries::new(counted), store)
 }
 
 /// How many times the store ran `operation`.
@@ -62,7 +44,7 @@ fn calls(metrics: &Metrics, operation: &str) -> usize {
 #[tokio::test]
 async fn stats_read_the_store_once_however_many_alarms_match() {
     let metrics = Arc::new(Metrics::new());
-    let (digests, store) = digests(&metrics);
+    let (queries, store) = queries(&metrics);
     let events: Vec<AlarmEvent> = (0..25)
         .flat_map(|i| {
             let alarm = format!("a{i}");
@@ -73,7 +55,7 @@ async fn stats_read_the_store_once_however_many_alarms_match() {
         })
         .collect();
     store.apply(&events).await.unwrap();
-    let stats = digests
+    let stats = queries
         .stats(&AlarmFilter::default(), &Window::default())
         .await
         .unwrap();
@@ -85,7 +67,7 @@ async fn stats_read_the_store_once_however_many_alarms_match() {
 
 #[tokio::test]
 async fn a_window_narrows_the_counts_to_the_alarms_whose_latest_change_falls_in_it() {
-    let (digests, store) = digests(&Arc::new(Metrics::new()));
+    let (queries, store) = queries(&Arc::new(Metrics::new()));
     store
         .apply(&[
             event("untouched-since-before", 10, Status::Critical),
@@ -106,13 +88,13 @@ async fn a_window_narrows_the_counts_to_the_alarms_whose_latest_change_falls_in_
         since: Some(EventTime::from_nanos(50)),
         until: Some(EventTime::from_nanos(100)),
     };
-    let narrowed = digests.stats(&AlarmFilter::default(), &window).await.unwrap();
+    let narrowed = queries.stats(&AlarmFilter::default(), &window).await.unwrap();
     let statuses = |s: &AlarmStats| Status::ALL.map(|status| s.by_status[status.as_str()]);
     let lifecycles = |s: &AlarmStats| Lifecycle::ALL.map(|l| s.by_lifecycle[&l]);
     assert_eq!(statuses(&narrowed), [1, 1, 0], "CLEARED, WARNING, CRITICAL");
     assert_eq!(lifecycles(&narrowed), [0, 1, 1], "triggered, acknowledged, resolved");
     assert_eq!(narrowed.episodes, 1, "only raised-in-it started in the window");
-    let everything = digests
+    let everything = queries
         .stats(&AlarmFilter::default(), &Window::default())
         .await
         .unwrap();

@@ -119,7 +119,7 @@ impl Api {
             },
             pager: PagerSettings::default(),
             page_on_critical,
-            max_clock_skew: alarm_digest::digests::DEFAULT_MAX_CLOCK_SKEW,
+            max_clock_skew: alarm_digest::alarms::DEFAULT_MAX_CLOCK_SKEW,
             retention: alarm_digest::domain::retention::Retention::DEFAULT,
             retention_batch: 500,
         };

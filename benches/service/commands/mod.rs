@@ -6,6 +6,7 @@
 
 mod phased;
 
+use alarm_digest::alarms::AlarmUpdates;
 use alarm_digest::app::Application;
 use alarm_digest::config::Cli;
 use alarm_digest::digests::{ClaimSettings, Digests};
@@ -157,6 +158,7 @@ pub async fn run(uri: &str, nats_url: &str, idle_for: Duration) -> CommandCounts
         inner: store.clone(),
         tally: tally.clone(),
     });
+    let alarm_updates = AlarmUpdates::new(Arc::clone(&phased), Arc::new(SystemClock));
     let digests = Digests::new(
         phased,
         Arc::new(Discard),
@@ -173,9 +175,9 @@ pub async fn run(uri: &str, nats_url: &str, idle_for: Duration) -> CommandCounts
         .map(|a| event(&user, a, Status::Critical, base + 1_000_000 + a as i64))
         .collect();
     let _ = tally.take();
-    digests.apply(&new).await.expect("apply new alarms");
+    alarm_updates.apply(&new).await.expect("apply new alarms");
     let apply_new = tally.take();
-    digests.apply(&updates).await.expect("apply updates");
+    alarm_updates.apply(&updates).await.expect("apply updates");
     let apply_updates = tally.take();
 
     let mut sizes = Vec::new();
@@ -185,7 +187,7 @@ pub async fn run(uri: &str, nats_url: &str, idle_for: Duration) -> CommandCounts
             .map(|a| event(&user, a, Status::Warning, base + a as i64))
             .collect();
         for chunk in events.chunks(512) {
-            digests.apply(chunk).await.expect("apply the digest's alarms");
+            alarm_updates.apply(chunk).await.expect("apply the digest's alarms");
         }
         let _ = tally.take();
         let sent = digests

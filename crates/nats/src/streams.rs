@@ -20,14 +20,26 @@ const DIGEST_DUPLICATE_WINDOW: Duration = Duration::from_secs(600);
 /// Dead letters are kept a month for inspection.
 const DEAD_LETTER_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
 
-/// What the input side needs to exist.
+/// A stream the service publishes to, by name and subjects, and whether the service
+/// manages it (creates it and brings it to its settings) or only uses it.
 #[derive(Debug, Clone)]
-pub struct InputTopology {
+pub struct StreamSettings {
     /// Stream name.
-    pub stream: String,
-    /// Subjects it must capture.
+    pub name: String,
+    /// The subjects it captures.
     pub subjects: Vec<String>,
-    /// Largest size in bytes.
+    /// Created and reconciled by this service (`MANAGE_*`); otherwise only reported.
+    pub managed: bool,
+}
+
+/// Every stream the service needs and the shared consumer of the input stream.
+#[derive(Debug, Clone)]
+pub struct Topology {
+    /// The input stream's name.
+    pub stream: String,
+    /// The input subjects it must capture.
+    pub subjects: Vec<String>,
+    /// The input stream's largest size in bytes.
     pub max_bytes: i64,
     /// Durable consumer name.
     pub consumer: String,
@@ -37,13 +49,12 @@ pub struct InputTopology {
     pub ack_wait: Duration,
     /// Replicas of every stream created here (`STREAM_REPLICAS`).
     pub replicas: usize,
-    /// Digest stream and subject, and whether this service manages it (`MANAGE_DIGEST_STREAM`).
-    pub digest_stream: Option<(String, String, bool)>,
-    /// Dead-letter stream and subject.
-    pub dead_letter_stream: (String, String),
-    /// Notification stream, its subjects and whether this service manages it, when the
-    /// pager publishes through JetStream.
-    pub notification_stream: Option<(String, Vec<String>, bool)>,
+    /// The digest stream (`MANAGE_DIGEST_STREAM`), in JetStream mode.
+    pub digest_stream: Option<StreamSettings>,
+    /// The dead-letter stream (always managed).
+    pub dead_letter_stream: StreamSettings,
+    /// The notification stream, when the pager publishes through JetStream.
+    pub notification_stream: Option<StreamSettings>,
 }
 
 /// Why the streams or the consumer could not be set up.
@@ -97,23 +108,20 @@ fn classify(what: &str, replicas: usize, code: Option<ErrorCode>, error: impl st
 /// shared durable pull consumer.
 pub async fn ensure_input(
     js: &Context,
-    topology: &InputTopology,
+    topology: &Topology,
 ) -> Result<jetstream::consumer::Consumer<pull::Config>, TopologyError> {
     let replicas = topology.replicas;
-    if let Some((name, subject, managed)) = &topology.digest_stream {
-        let wanted = kept_with_duplicate_window(name, vec![subject.clone()], replicas);
-        reconcile(js, wanted, *managed).await?;
+    for stream in topology.digest_stream.iter().chain(&topology.notification_stream) {
+        let wanted = kept_with_duplicate_window(&stream.name, stream.subjects.clone(), replicas);
+        reconcile(js, wanted, stream.managed).await?;
     }
-    let (name, subject) = &topology.dead_letter_stream;
-    reconcile(js, dead_letter_config(name, subject, replicas), true).await?;
-    if let Some((name, subjects, managed)) = &topology.notification_stream {
-        reconcile(
-            js,
-            kept_with_duplicate_window(name, subjects.clone(), replicas),
-            *managed,
-        )
-        .await?;
-    }
+    let dead_letters = &topology.dead_letter_stream;
+    reconcile(
+        js,
+        dead_letter_config(&dead_letters.name, dead_letters.subjects.clone(), replicas),
+        dead_letters.managed,
+    )
+    .await?;
     let wanted = Config {
         name: topology.stream.clone(),
         subjects: topology.subjects.clone(),
@@ -319,10 +327,10 @@ fn kept_with_duplicate_window(name: &str, subjects: Vec<String>, replicas: usize
 }
 
 /// The dead-letter stream: a month of rejects, the oldest dropped past 256 MiB.
-fn dead_letter_config(name: &str, subject: &str, replicas: usize) -> Config {
+fn dead_letter_config(name: &str, subjects: Vec<String>, replicas: usize) -> Config {
     Config {
         name: name.to_string(),
-        subjects: vec![subject.to_string()],
+        subjects,
         retention: RetentionPolicy::Limits,
         storage: StorageType::File,
         max_age: DEAD_LETTER_MAX_AGE,
@@ -364,6 +372,6 @@ mod tests {
     #[test]
     fn every_stream_created_carries_the_configured_replicas() {
         assert_eq!(kept_with_duplicate_window("D", vec!["d".into()], 3).num_replicas, 3);
-        assert_eq!(dead_letter_config("DL", "dl", 5).num_replicas, 5);
+        assert_eq!(dead_letter_config("DL", vec!["dl".into()], 5).num_replicas, 5);
     }
 }

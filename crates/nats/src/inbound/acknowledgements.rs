@@ -3,7 +3,7 @@
 
 use super::receipt::Receipt;
 use super::settle::Settlement;
-use super::Intake;
+use super::{InputKind, Intake};
 use bytes::Bytes;
 use domain::query::AckOutcome;
 use std::time::Duration;
@@ -28,14 +28,19 @@ impl Intake {
     ) {
         let answer = self
             .until_answered("the acknowledgement", &[&receipt], stop, || {
-                self.digests.acknowledge(&ack.user_id, &ack.alarm_id, ack.acked_at)
+                self.updates.acknowledge(&ack.user_id, &ack.alarm_id, ack.acked_at)
             })
             .await;
         let Some(answer) = answer else { return };
         let deliveries = receipt.deliveries();
         let settlement = acknowledgement_settlement(&ack, answer, deliveries);
-        self.settle(&self.subjects.acknowledgement, receipt, payload, settlement)
-            .await;
+        self.settle(
+            self.subjects.of(InputKind::AlarmAcknowledged),
+            receipt,
+            payload,
+            settlement,
+        )
+        .await;
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::receipt::Receipt;
 use super::{Intake, Work};
-use crate::streams::{InputTopology, TopologyError};
+use crate::streams::{Topology, TopologyError};
 use async_nats::jetstream;
 use async_nats::Client;
 use futures::StreamExt;
@@ -23,7 +23,7 @@ const PULL_HEARTBEAT: Duration = Duration::from_secs(2);
 /// Makes sure the streams and the shared consumer exist and starts pulling from it.
 async fn pull_messages(
     js: &jetstream::Context,
-    topology: &InputTopology,
+    topology: &Topology,
     lane_capacity: usize,
 ) -> Result<jetstream::consumer::pull::Stream, TopologyError> {
     let consumer = crate::streams::ensure_input(js, topology).await?;
@@ -46,7 +46,7 @@ async fn pull_messages(
 pub async fn run_jetstream(
     intake: Arc<Intake>,
     js: jetstream::Context,
-    topology: InputTopology,
+    topology: Topology,
     stop: CancellationToken,
     grace: Duration,
 ) -> Result<(), TopologyError> {
@@ -112,8 +112,7 @@ pub async fn run_core(
 ) -> anyhow::Result<()> {
     let lane_stop = CancellationToken::new();
     let (lanes, mut tasks) = intake.spawn_lanes(&lane_stop);
-    let mut subjects = intake.subjects.all();
-    subjects.extend(intake.pager.subjects.all());
+    let subjects = intake.subjects.all();
     let mut subscriptions = Vec::with_capacity(subjects.len());
     for subject in subjects {
         subscriptions.push(client.queue_subscribe(subject, queue_group.clone()).await?);

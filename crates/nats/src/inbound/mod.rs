@@ -4,6 +4,7 @@
 
 mod acknowledgements;
 mod consume;
+mod inputs;
 mod pager;
 pub mod pager_wire;
 pub mod receipt;
@@ -11,9 +12,9 @@ mod settle;
 
 pub use acknowledgements::ACKNOWLEDGEMENT_DELIVERIES;
 pub use consume::{run_core, run_jetstream};
-pub use pager::{PagerIntake, PagerSubjects};
+pub use inputs::{InputKind, Subjects};
 
-use super::outbound::dead_letters::DeadLetters;
+use super::outbound::dead_letter_publisher::DeadLetterPublisher;
 use crate::observer::BusObserver;
 use bytes::Bytes;
 use domain::{AlarmEvent, UserId};
@@ -26,31 +27,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use usecases::digests::{Digests, EventOutcome};
+use usecases::alarms::{AlarmUpdates, EventOutcome};
+use usecases::digests::Digests;
 use usecases::health::Health;
-use wire::{parse_acknowledgement, parse_digest_request, parse_status_changed, Acknowledgement, WireError};
-
-/// The subjects intake understands.
-#[derive(Debug, Clone)]
-pub struct Subjects {
-    /// AlarmStatusChanged.
-    pub alarm_status: String,
-    /// SendAlarmDigest.
-    pub digest_request: String,
-    /// AlarmAcknowledged.
-    pub acknowledgement: String,
-}
-
-impl Subjects {
-    /// Every input subject.
-    pub fn all(&self) -> Vec<String> {
-        vec![
-            self.alarm_status.clone(),
-            self.digest_request.clone(),
-            self.acknowledgement.clone(),
-        ]
-    }
-}
+use usecases::pager::PagerService;
+use wire::{Acknowledgement, WireError};
 
 /// Tuning of the lanes.
 #[derive(Debug, Clone, Copy)]
@@ -86,38 +67,51 @@ struct Work {
     received: Instant,
 }
 
+/// The use cases intake calls, one per kind of input.
+#[derive(Clone)]
+pub struct IntakeCases {
+    /// Status changes and acknowledgements.
+    pub updates: Arc<AlarmUpdates>,
+    /// Digest requests.
+    pub digests: Arc<Digests>,
+    /// Pager alerts, acknowledgements and recoveries.
+    pub pager: Arc<PagerService>,
+}
+
 /// Shared by the dispatcher and the lanes.
 pub struct Intake {
+    updates: Arc<AlarmUpdates>,
     digests: Arc<Digests>,
-    dead_letters: DeadLetters,
+    pager: Arc<PagerService>,
+    dead_letters: DeadLetterPublisher,
     health: Arc<Health>,
     observer: Arc<dyn BusObserver>,
     subjects: Subjects,
     settings: LaneSettings,
     hasher: RandomState,
-    pager: PagerIntake,
 }
 
 impl Intake {
-    /// Builds the intake around the alarm and the pager use cases.
+    /// Builds the intake around the use cases, reading `subjects`; what it settles is
+    /// told to `observer`, refused input goes to `dead_letters`.
     pub fn new(
-        digests: Arc<Digests>,
-        dead_letters: DeadLetters,
-        health: Arc<Health>,
-        observer: Arc<dyn BusObserver>,
+        cases: IntakeCases,
         subjects: Subjects,
         settings: LaneSettings,
-        pager: PagerIntake,
+        dead_letters: DeadLetterPublisher,
+        health: Arc<Health>,
+        observer: Arc<dyn BusObserver>,
     ) -> Arc<Self> {
         Arc::new(Self {
-            digests,
+            updates: cases.updates,
+            digests: cases.digests,
+            pager: cases.pager,
             dead_letters,
             health,
             observer,
             subjects,
             settings,
             hasher: RandomState::new(),
-            pager,
         })
     }
 
@@ -138,21 +132,12 @@ impl Intake {
 
     /// What `payload` on `subject` says, or why it is rejected.
     fn parse(&self, subject: &str, payload: &[u8]) -> Result<Input, WireError> {
-        if let Some(parsed) = self.parse_pager(subject, payload) {
-            return parsed.map(Input::Pager);
-        }
-        let max = self.settings.max_payload;
-        if subject == self.subjects.alarm_status {
-            parse_status_changed(payload, max).map(Input::Event)
-        } else if subject == self.subjects.digest_request {
-            parse_digest_request(payload, max).map(Input::Digest)
-        } else if subject == self.subjects.acknowledgement {
-            parse_acknowledgement(payload, max).map(Input::Acknowledgement)
-        } else {
-            Err(WireError::Field {
+        match self.subjects.kind_of(subject) {
+            Some(kind) => kind.parse(payload, self.settings.max_payload),
+            None => Err(WireError::Field {
                 field: "subject",
                 reason: format!("{subject} is not an input subject"),
-            })
+            }),
         }
     }
 
@@ -235,10 +220,10 @@ impl Intake {
             .unzip();
         let receipts: Vec<&Receipt> = held.iter().map(|(receipt, _, _)| receipt).collect();
         let answer = self
-            .until_answered("applying events", &receipts, stop, || self.digests.apply(&events))
+            .until_answered("applying events", &receipts, stop, || self.updates.apply(&events))
             .await;
         let Some(answer) = answer else { return };
-        let subject = &self.subjects.alarm_status;
+        let subject = self.subjects.of(InputKind::AlarmStatusChanged);
         match answer {
             Ok(applied) => {
                 for ((receipt, payload, received), outcome) in held.into_iter().zip(applied.outcomes) {
@@ -282,7 +267,12 @@ impl Intake {
             }
             Err(e) => Settlement::Reject(e.to_string()),
         };
-        self.settle(&self.subjects.digest_request, receipt, payload, settlement)
-            .await;
+        self.settle(
+            self.subjects.of(InputKind::SendAlarmDigest),
+            receipt,
+            payload,
+            settlement,
+        )
+        .await;
     }
 }

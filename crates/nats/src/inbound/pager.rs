@@ -1,83 +1,39 @@
 //! Pager inputs in the intake: parsed and dead-lettered like alarms, routed by service to
 //! a lane, settled only once the pager committed them.
 
-use super::pager_wire::{parse_acknowledge, parse_alert, parse_healthy, PagerInput};
+use super::pager_wire::PagerInput;
 use super::receipt::Receipt;
 use super::settle::Settlement;
-use super::Intake;
+use super::{InputKind, Intake};
 use bytes::Bytes;
-use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
-use usecases::pager::{PagerError, PagerReport, PagerService};
-use wire::WireError;
-
-/// The subjects of the pager's inputs.
-#[derive(Debug, Clone)]
-pub struct PagerSubjects {
-    /// PagerAlert.
-    pub alert: String,
-    /// PagerAcknowledge.
-    pub acknowledge: String,
-    /// ServiceHealthy.
-    pub healthy: String,
-}
-
-impl PagerSubjects {
-    /// All three, for stream and subscription setup.
-    pub fn all(&self) -> Vec<String> {
-        vec![self.alert.clone(), self.acknowledge.clone(), self.healthy.clone()]
-    }
-}
-
-/// What the intake needs to feed the pager.
-pub struct PagerIntake {
-    /// The pager.
-    pub service: Arc<PagerService>,
-    /// Its input subjects.
-    pub subjects: PagerSubjects,
-}
-
-impl PagerIntake {
-    fn subject_of(&self, input: &PagerInput) -> &str {
-        match input {
-            PagerInput::Alert(_) => &self.subjects.alert,
-            PagerInput::Acknowledge(..) => &self.subjects.acknowledge,
-            PagerInput::Healthy(_) => &self.subjects.healthy,
-        }
-    }
-
-    async fn handle(&self, input: &PagerInput) -> Result<PagerReport, PagerError> {
-        match input {
-            PagerInput::Alert(alert) => self.service.alert(alert).await,
-            PagerInput::Acknowledge(service, by) => self.service.acknowledge(service, by.as_deref()).await,
-            PagerInput::Healthy(service) => self.service.healthy(service).await,
-        }
-    }
-}
+use usecases::pager::{PagerError, PagerReport};
 
 impl Intake {
-    /// `Some` when `subject` is a pager subject: the parsed input or why it was rejected.
-    pub(super) fn parse_pager(&self, subject: &str, payload: &[u8]) -> Option<Result<PagerInput, WireError>> {
-        let pager = &self.pager;
-        let max = self.settings.max_payload;
-        if subject == pager.subjects.alert {
-            Some(parse_alert(payload, max))
-        } else if subject == pager.subjects.acknowledge {
-            Some(parse_acknowledge(payload, max))
-        } else if subject == pager.subjects.healthy {
-            Some(parse_healthy(payload, max))
-        } else {
-            None
+    /// The kind of a pager input, for the subject it is settled under.
+    fn kind_of(input: &PagerInput) -> InputKind {
+        match input {
+            PagerInput::Alert(_) => InputKind::PagerAlert,
+            PagerInput::Acknowledge(..) => InputKind::PagerAcknowledge,
+            PagerInput::Healthy(_) => InputKind::ServiceHealthy,
+        }
+    }
+
+    /// The pager's answer to one input.
+    async fn handle(&self, input: &PagerInput) -> Result<PagerReport, PagerError> {
+        match input {
+            PagerInput::Alert(alert) => self.pager.alert(alert).await,
+            PagerInput::Acknowledge(service, by) => self.pager.acknowledge(service, by.as_deref()).await,
+            PagerInput::Healthy(service) => self.pager.healthy(service).await,
         }
     }
 
     /// Hands one input to the pager, retrying through store outages (acking nothing), and
     /// settles it once the pager committed its decision.
     pub(super) async fn page(&self, input: PagerInput, receipt: Receipt, payload: Bytes, stop: &CancellationToken) {
-        let pager = &self.pager;
-        let subject = pager.subject_of(&input);
+        let subject = self.subjects.of(Self::kind_of(&input));
         let answer = self
-            .until_answered("the pager input", &[&receipt], stop, || pager.handle(&input))
+            .until_answered("the pager input", &[&receipt], stop, || self.handle(&input))
             .await;
         let Some(answer) = answer else { return };
         let settlement = match answer {

@@ -1,7 +1,7 @@
 //! The dead-letter log read back from its JetStream stream: by sequence, downward from the
 //! stream's last one, each letter fetched by its sequence.
 
-use super::dead_letters::{REASON_HEADER, SUBJECT_HEADER};
+use super::dead_letter_publisher::{REASON_HEADER, SUBJECT_HEADER};
 use async_nats::jetstream::context::GetStreamErrorKind;
 use async_nats::jetstream::message::StreamMessage;
 use async_nats::jetstream::stream::RawMessageErrorKind;

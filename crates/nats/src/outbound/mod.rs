@@ -3,8 +3,8 @@
 //! dead-letter log read back from its stream.
 
 pub mod dead_letter_log;
-pub mod dead_letters;
+pub mod dead_letter_publisher;
 pub mod digest_parts;
-pub mod digests;
+pub mod digest_publisher;
 pub mod notifications;
 pub mod publisher;

@@ -1,49 +1,21 @@
-//! The alarm use cases: apply status changes (paging a service whose alarm turns CRITICAL,
-//! when asked), record acknowledgements, answer a digest request exactly once per version
-//! ([`send`]), preview it with the reason of each alarm ([`preview`]), and the queries and statistics the API reads ([`stats`]). The only caller
-//! of the alarm store port.
+//! Answering digest requests exactly once per version ([`send`]) and previewing the next
+//! digest with the reason of each alarm ([`preview`]). The only caller of the digest claim
+//! and delivery ports.
 
-mod paging;
 mod preview;
 mod send;
-mod stats;
 #[cfg(test)]
 mod tests;
 
 pub use preview::PreviewedAlarm;
 pub use send::{ClaimSettings, DigestError, DigestSent};
-pub use stats::{AlarmStats, Window};
 
 use crate::observer::{unobserved, Observer};
-use crate::pager::PagerService;
-use domain::ports::{AlarmRecord, AlarmStore, Clock, DigestPublisher, StoreError};
-use domain::query::{AckOutcome, AlarmFilter, Counts, HistoryEntry, Page, PageRequest};
-use domain::skew::ahead_of_clock;
-use domain::{AlarmEvent, AlarmId, ApplyOutcome, EventTime, UserId};
+use domain::ports::{AlarmStore, Clock, DigestPublisher};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use std::time::Duration;
 
-/// How far ahead of the service's clock an event may be stamped, by default.
-pub const DEFAULT_MAX_CLOCK_SKEW: Duration = Duration::from_secs(300);
-
-/// What became of one event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EventOutcome {
-    /// The store took it: applied, stale or a duplicate.
-    Stored(ApplyOutcome),
-    /// Refused before the store, for good; the reason (e.g. stamped too far ahead).
-    Refused(String),
-}
-
-/// What applying a batch of events did.
-#[derive(Debug, Clone)]
-pub struct Applied {
-    /// Each event's outcome, in order.
-    pub outcomes: Vec<EventOutcome>,
-}
-
-/// The alarm use cases every entrance (NATS, HTTP) calls.
+/// Sends and previews users' digests.
 pub struct Digests {
     store: Arc<dyn AlarmStore>,
     publisher: Arc<dyn DigestPublisher>,
@@ -53,15 +25,11 @@ pub struct Digests {
     next_claim: AtomicU64,
     /// Random per process: part of every claim holder's name.
     incarnation: u64,
-    /// How far ahead of the clock an event may be stamped (`MAX_CLOCK_SKEW`).
-    max_clock_skew: Duration,
-    /// The pager, when an alarm of a service turning CRITICAL raises a `PagerAlert`.
-    page_on_critical: Option<Arc<PagerService>>,
     observer: Arc<dyn Observer>,
 }
 
 impl Digests {
-    /// Wires the use cases; `replica` names this process in claims.
+    /// Wires the use case; `replica` names this process in claims.
     pub fn new(
         store: Arc<dyn AlarmStore>,
         publisher: Arc<dyn DigestPublisher>,
@@ -77,107 +45,13 @@ impl Digests {
             claims,
             next_claim: AtomicU64::new(0),
             incarnation: std::hash::BuildHasher::hash_one(&std::hash::RandomState::new(), std::process::id()),
-            max_clock_skew: DEFAULT_MAX_CLOCK_SKEW,
-            page_on_critical: None,
             observer: unobserved(),
         }
     }
 
-    /// Reports every committed batch and every digest sent to `observer`.
+    /// Reports every digest sent to `observer`.
     pub fn observed_by(mut self, observer: Arc<dyn Observer>) -> Self {
         self.observer = observer;
         self
-    }
-
-    /// Refuses events stamped more than `skew` ahead of the clock (`MAX_CLOCK_SKEW`).
-    pub fn with_max_clock_skew(mut self, skew: Duration) -> Self {
-        self.max_clock_skew = skew;
-        self
-    }
-
-    /// Pages through `pager` for the service of every alarm that turns CRITICAL
-    /// (`PAGE_ON_CRITICAL`), whichever entrance the event came through.
-    pub fn paging_on_critical(mut self, pager: Arc<PagerService>) -> Self {
-        self.page_on_critical = Some(pager);
-        self
-    }
-
-    /// Applies events; when it returns `Ok` they are committed, except those refused for
-    /// being stamped more than `MAX_CLOCK_SKEW` ahead of the clock. With paging on, the
-    /// alert of each applied CRITICAL event of a service was raised (or given up on after
-    /// retries, logged).
-    pub async fn apply(&self, events: &[AlarmEvent]) -> Result<Applied, StoreError> {
-        let started = std::time::Instant::now();
-        let now = self.clock.now();
-        let refusals: Vec<Option<String>> = events
-            .iter()
-            .map(|ev| ahead_of_clock(ev.version.changed_at, now, self.max_clock_skew))
-            .collect();
-        // Events are copied only when some are refused, which is rare.
-        let accepted: std::borrow::Cow<'_, [AlarmEvent]> = if refusals.iter().all(Option::is_none) {
-            std::borrow::Cow::Borrowed(events)
-        } else {
-            events
-                .iter()
-                .zip(&refusals)
-                .filter(|(_, refused)| refused.is_none())
-                .map(|(ev, _)| ev.clone())
-                .collect()
-        };
-        let stored = if accepted.is_empty() {
-            Vec::new()
-        } else {
-            self.store.apply(&accepted).await?
-        };
-        if !accepted.is_empty() {
-            self.observer.events_applied(accepted.len(), started.elapsed());
-        }
-        if let Some(pager) = &self.page_on_critical {
-            paging::page_critical(pager, &accepted, &stored).await;
-        }
-        let mut stored = stored.into_iter();
-        let outcomes = refusals
-            .into_iter()
-            .map(|refused| match refused {
-                Some(reason) => EventOutcome::Refused(reason),
-                None => EventOutcome::Stored(stored.next().expect("one outcome per accepted event")),
-            })
-            .collect();
-        Ok(Applied { outcomes })
-    }
-
-    /// Records that `user` acknowledged `alarm` at `at`; idempotent.
-    pub async fn acknowledge(&self, user: &UserId, alarm: &AlarmId, at: EventTime) -> Result<AckOutcome, StoreError> {
-        self.store.acknowledge(user, alarm, at).await
-    }
-
-    /// One stored alarm, if any event for it was applied.
-    pub async fn alarm(&self, user: &UserId, alarm: &AlarmId) -> Result<Option<AlarmRecord>, StoreError> {
-        self.store.alarm(user, alarm).await
-    }
-
-    /// Alarms matching `filter`, one page.
-    pub async fn alarms(&self, filter: &AlarmFilter, page: &PageRequest) -> Result<Page<AlarmRecord>, StoreError> {
-        self.store.list_alarms(filter, page).await
-    }
-
-    /// The retained status changes of one alarm, in event-time order.
-    pub async fn history(&self, user: &UserId, alarm: &AlarmId) -> Result<Vec<HistoryEntry>, StoreError> {
-        self.store.history(user, alarm).await
-    }
-
-    /// Totals over the store.
-    pub async fn counts(&self) -> Result<Counts, StoreError> {
-        self.store.counts().await
-    }
-
-    /// Drops the histories beyond the configured number of alarms; how many.
-    pub async fn trim_history(&self) -> Result<u64, StoreError> {
-        self.store.trim_history().await
-    }
-
-    /// Whether the store answers, for readiness.
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        self.store.ping().await
     }
 }

@@ -61,6 +61,11 @@ impl RetentionService {
         self
     }
 
+    /// Drops the histories beyond the configured number of alarms; how many entries.
+    pub async fn trim_history(&self) -> Result<u64, StoreError> {
+        self.alarms.trim_history().await
+    }
+
     /// The periods this service keeps things for.
     pub fn retention(&self) -> Retention {
         self.retention

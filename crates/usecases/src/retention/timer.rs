@@ -1,4 +1,5 @@
-//! The retention timer: every replica sweeps at a steady pace, off the intake path.
+//! The retention timers: every replica sweeps, and trims histories, at a steady pace, off
+//! the intake path.
 
 use super::RetentionService;
 use std::sync::Arc;
@@ -27,6 +28,22 @@ pub async fn run(retention: Arc<RetentionService>, every: Duration, stop: Cancel
                 }
             }
             Err(e) => tracing::warn!(error = %e, "could not sweep the store; will try again"),
+        }
+    }
+}
+
+/// Drops the histories beyond `HISTORY_ALARMS` every `every` until `stop`, so history
+/// stays bounded however long the service runs.
+pub async fn trim_history(retention: Arc<RetentionService>, every: Duration, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        match retention.trim_history().await {
+            Ok(0) => {}
+            Ok(dropped) => tracing::debug!(dropped, "dropped old alarm histories"),
+            Err(e) => tracing::warn!(error = %e, "could not trim alarm histories; will try again"),
         }
     }
 }

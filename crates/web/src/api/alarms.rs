@@ -122,7 +122,7 @@ impl From<Page<AlarmRecord>> for PageView {
     responses((status = 200, description = "A page of alarms", body = PageView)))]
 async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Json<PageView>, ApiError> {
     let (filter, page) = listing(query.as_deref())?;
-    Ok(Json(state.digests.alarms(&filter, &page).await?.into()))
+    Ok(Json(state.queries.alarms(&filter, &page).await?.into()))
 }
 
 /// One user's alarms: the listing with the user fixed by the path.
@@ -140,14 +140,14 @@ async fn list_for_user(
         ));
     }
     filter.user_id = Some(user_id(&user)?);
-    Ok(Json(state.digests.alarms(&filter, &page).await?.into()))
+    Ok(Json(state.queries.alarms(&filter, &page).await?.into()))
 }
 
 /// The record of the alarm a path names, or 404.
 pub async fn record(state: &AppState, user: &str, alarm: &str) -> Result<AlarmRecord, ApiError> {
     let (user, alarm) = (user_id(user)?, alarm_id(alarm)?);
     state
-        .digests
+        .queries
         .alarm(&user, &alarm)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no alarm {alarm} of user {user}")))
@@ -199,7 +199,7 @@ async fn events(
     Path((user, alarm)): Path<(String, String)>,
 ) -> Result<Json<Vec<EventView>>, ApiError> {
     let r = record(&state, &user, &alarm).await?;
-    let history = state.digests.history(&r.user_id, &r.alarm_id).await?;
+    let history = state.queries.history(&r.user_id, &r.alarm_id).await?;
     Ok(Json(history.iter().map(EventView::from).collect()))
 }
 
@@ -228,7 +228,7 @@ async fn counts(State(state): State<AppState>) -> Result<Json<CountsView>, ApiEr
         events_received,
         tombstones,
         removed,
-    } = state.digests.counts().await?;
+    } = state.queries.counts().await?;
     Ok(Json(CountsView {
         active_alarms: active,
         alarms,

@@ -14,7 +14,7 @@ use domain::query::AckOutcome;
 use domain::{AlarmEvent, EventTime};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use usecases::digests::EventOutcome;
+use usecases::alarms::EventOutcome;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -187,7 +187,7 @@ async fn intake(
         .map(|t| EventTime::parse_rfc3339(t).map_err(|e| invalid(format!("acknowledgedOn: {e}"))))
         .transpose()?;
     let first = &events[0];
-    let applied = state.digests.apply(&events).await?;
+    let applied = state.updates.apply(&events).await?;
     // An alert stamped too far ahead of this service's clock is refused whole.
     let outcomes = applied
         .outcomes
@@ -198,7 +198,7 @@ async fn intake(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let acknowledged = match acked_at {
-        Some(at) => state.digests.acknowledge(&first.user_id, &first.alarm_id, at).await? == AckOutcome::Recorded,
+        Some(at) => state.updates.acknowledge(&first.user_id, &first.alarm_id, at).await? == AckOutcome::Recorded,
         None => false,
     };
     Ok((

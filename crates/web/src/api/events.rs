@@ -15,7 +15,7 @@ use domain::query::AckOutcome;
 use domain::{AlarmEvent, ApplyOutcome, EventTime};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use usecases::digests::EventOutcome;
+use usecases::alarms::EventOutcome;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -81,7 +81,7 @@ async fn submit(
     let mut outcomes = if valid.is_empty() {
         Vec::new()
     } else {
-        state.digests.apply(&valid).await?.outcomes
+        state.updates.apply(&valid).await?.outcomes
     }
     .into_iter();
     let mut answer = Submitted::default();
@@ -177,7 +177,7 @@ async fn acknowledge(
         }
     };
     let r = record(&state, &user, &alarm).await?;
-    let status = match state.digests.acknowledge(&r.user_id, &r.alarm_id, at).await? {
+    let status = match state.updates.acknowledge(&r.user_id, &r.alarm_id, at).await? {
         AckOutcome::Recorded => StatusCode::CREATED,
         AckOutcome::AlreadyRecorded => StatusCode::OK,
         AckOutcome::UnknownAlarm => return Err(ApiError::NotFound(format!("no alarm {alarm} of user {user}"))),

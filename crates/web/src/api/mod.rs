@@ -26,9 +26,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use std::sync::Arc;
 use std::time::Duration;
+use usecases::alarms::AlarmUpdates;
 use usecases::digests::Digests;
 use usecases::health::Health;
 use usecases::pager::PagerService;
+use usecases::queries::AlarmQueries;
 use utoipa::{Modify as _, OpenApi as _};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -39,7 +41,11 @@ pub struct AppState {
     pub health: Arc<Health>,
     /// Counts requests and serves the metrics exposition.
     pub observer: Arc<dyn WebObserver>,
-    /// The alarm use cases: intake, acknowledgements, queries and statistics.
+    /// Status changes and acknowledgements in.
+    pub updates: Arc<AlarmUpdates>,
+    /// Alarms, histories, totals and statistics out.
+    pub queries: Arc<AlarmQueries>,
+    /// Digest previews and the digests sent.
     pub digests: Arc<Digests>,
     /// Escalation policies, service health and the console's pager actions.
     pub pager: Arc<PagerService>,

@@ -12,7 +12,7 @@ use domain::episodes::{seconds, Lifecycle, Summary};
 use domain::query::AlarmFilter;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use usecases::digests::Window;
+use usecases::queries::Window;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -175,7 +175,7 @@ pub fn parse(raw: Option<&str>) -> Result<(AlarmFilter, Window), ApiError> {
     responses((status = 200, description = "Counts and response times", body = StatsView)))]
 async fn stats(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Json<StatsView>, ApiError> {
     let (filter, window) = parse(query.as_deref())?;
-    let stats = state.digests.stats(&filter, &window).await?;
+    let stats = state.queries.stats(&filter, &window).await?;
     Ok(Json(StatsView {
         lifecycle: LifecycleView::from(&stats.by_lifecycle),
         alarms: stats.by_status,

@@ -23,7 +23,7 @@ pub async fn one(
     let fail = access.failing();
     let r = record(&state, &user, &alarm).await.map_err(fail)?;
     let history = state
-        .digests
+        .queries
         .history(&r.user_id, &r.alarm_id)
         .await
         .map_err(|e| fail(e.into()))?;
@@ -104,7 +104,7 @@ pub async fn acknowledge(
         Err(e) => return fail(e).into_response(),
     };
     match state
-        .digests
+        .updates
         .acknowledge(&r.user_id, &r.alarm_id, SystemClock.now())
         .await
     {

@@ -69,7 +69,7 @@ pub async fn listing(
     let query = serde_urlencoded::to_string(&given.0).unwrap_or_default();
     let (filter, request) = parse_listing(Some(&query)).map_err(fail)?;
     let page_of = state
-        .digests
+        .queries
         .alarms(&filter, &request)
         .await
         .map_err(|e| fail(e.into()))?;

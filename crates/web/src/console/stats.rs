@@ -117,7 +117,7 @@ pub async fn stats(
     let query = serde_urlencoded::to_string(&asked).unwrap_or_default();
     let (filter, window) = parse(Some(&query)).map_err(fail)?;
     let stats = state
-        .digests
+        .queries
         .stats(&filter, &window)
         .await
         .map_err(|e| fail(e.into()))?;

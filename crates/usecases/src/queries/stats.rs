@@ -2,7 +2,6 @@
 //! by lifecycle, and time to acknowledge and to resolve over the alarm episodes that
 //! started in it. One window for every figure, so narrowing it narrows them all alike.
 
-use super::Digests;
 use domain::distribution::{histogram, opened_per_hour, Bucket, HourCount};
 use domain::episodes::{episodes, summarize, Episode, Lifecycle, Summary};
 use domain::ports::StoreError;
@@ -52,7 +51,7 @@ pub struct AlarmStats {
     pub opened_per_hour: Vec<HourCount>,
 }
 
-impl Digests {
+impl super::AlarmQueries {
     /// Alarms matching `filter` whose latest change falls in `window`, by status and by
     /// lifecycle, and response times over the matching alarms' episodes that started in
     /// `window`. Episodes are rebuilt from each alarm's retained history, its latest status

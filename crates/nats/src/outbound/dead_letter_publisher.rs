@@ -11,12 +11,12 @@ pub const SUBJECT_HEADER: &str = "Alarm-Digest-Subject";
 
 /// Where rejected input goes.
 #[derive(Clone)]
-pub struct DeadLetters {
+pub struct DeadLetterPublisher {
     publisher: Publisher,
     subject: String,
 }
 
-impl DeadLetters {
+impl DeadLetterPublisher {
     /// Dead letters to `subject`, confirmed when `publisher` goes through JetStream.
     pub fn new(publisher: Publisher, subject: impl Into<String>) -> Self {
         Self {

@@ -14,13 +14,13 @@ use domain::{Digest, DigestId};
 use std::sync::Arc;
 
 /// Publishes digests to one subject (which a stream captures, in JetStream mode).
-pub struct NatsDigests {
+pub struct NatsDigestPublisher {
     publisher: Publisher,
     subject: String,
     observer: Arc<dyn BusObserver>,
 }
 
-impl NatsDigests {
+impl NatsDigestPublisher {
     /// Publishes to `subject`; parts the digest stream already held are told to `observer`.
     pub fn new(publisher: Publisher, subject: impl Into<String>, observer: Arc<dyn BusObserver>) -> Self {
         Self {
@@ -56,7 +56,7 @@ impl NatsDigests {
 }
 
 #[async_trait]
-impl DigestPublisher for NatsDigests {
+impl DigestPublisher for NatsDigestPublisher {
     /// Confirmed only when every part is stored; a retry re-sends every part under the
     /// same ids, and the duplicate window drops those already stored.
     async fn publish(&self, digest: &Digest, id: &DigestId) -> Result<(), PublishError> {
