@@ -21,6 +21,14 @@ impl Failure {
         }
     }
 
+    /// A failure from a boxed cause (what many clients return), described by its text.
+    pub fn boxed(cause: Box<dyn Error + Send + Sync>) -> Self {
+        Self {
+            message: cause.to_string(),
+            cause: Some(Arc::from(cause)),
+        }
+    }
+
     /// The same failure, with `cause` underneath.
     pub fn with_cause(mut self, cause: impl Error + Send + Sync + 'static) -> Self {
         self.cause = Some(Arc::new(cause));
@@ -37,6 +45,28 @@ impl fmt::Display for Failure {
 impl Error for Failure {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         self.cause.as_deref().map(|e| e as &(dyn Error + 'static))
+    }
+}
+
+/// An error and every error under it, as one line: `what: why: root cause`. A cause whose
+/// text repeats the line so far (a [`Failure`] made from its cause says the same) is not
+/// written twice. Logs print errors through it, so the cause is never lost.
+pub struct Chain<'a>(pub &'a (dyn Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut last = self.0.to_string();
+        f.write_str(&last)?;
+        let mut next = self.0.source();
+        while let Some(cause) = next {
+            let text = cause.to_string();
+            if !last.ends_with(&text) {
+                write!(f, ": {text}")?;
+            }
+            last = text;
+            next = cause.source();
+        }
+        Ok(())
     }
 }
 
@@ -64,5 +94,12 @@ mod tests {
         let source = failure.source().expect("the cause is the source");
         assert!(source.downcast_ref::<std::io::Error>().is_some());
         assert!(Failure::from("timed out").source().is_none());
+    }
+
+    #[test]
+    fn a_chain_names_every_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::StorageFull, "disk full");
+        let failure = Failure::from("writing the alarm").with_cause(Failure::caused_by(io));
+        assert_eq!(Chain(&failure).to_string(), "writing the alarm: disk full");
     }
 }

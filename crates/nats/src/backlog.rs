@@ -4,6 +4,7 @@
 use crate::observer::BusObserver;
 use async_nats::jetstream::stream::ClusterInfo;
 use async_nats::jetstream::Context;
+use domain::failure::Chain;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -77,7 +78,7 @@ pub async fn sample(
                 quorum
             }
             Ok(Err(e)) => {
-                tracing::debug!(error = %e, consumer = %sampling.consumer, "cannot sample the consumer backlog");
+                tracing::debug!(error = %Chain(&*e), consumer = %sampling.consumer, "cannot sample the consumer backlog");
                 false
             }
             Err(_) => {

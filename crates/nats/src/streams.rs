@@ -6,6 +6,7 @@ use async_nats::jetstream::context::{CreateStreamErrorKind, GetStreamErrorKind};
 use async_nats::jetstream::stream::{Config, ConsumerErrorKind, DiscardPolicy, RetentionPolicy, StorageType};
 use async_nats::jetstream::ErrorCode;
 use async_nats::jetstream::{self, Context};
+use domain::failure::Failure;
 use std::time::Duration;
 
 /// How long the input stream keeps a message nobody consumed.
@@ -62,11 +63,25 @@ pub struct Topology {
 pub enum TopologyError {
     /// The servers refuse what was asked (more replicas than servers, JetStream disabled,
     /// subjects owned by another stream): retrying cannot help, so the service stops.
-    #[error("{0}")]
-    Misconfigured(String),
+    #[error("{what} is refused by the servers{hint}")]
+    Misconfigured {
+        /// What was being set up.
+        what: String,
+        /// What to change, when the refusal names a setting.
+        hint: String,
+        /// The servers' answer.
+        #[source]
+        source: Failure,
+    },
     /// JetStream did not answer or had no leader (a node down, an election): retried.
-    #[error("JetStream is not answering yet: {0}")]
-    Unavailable(String),
+    #[error("JetStream is not answering yet: {what}")]
+    Unavailable {
+        /// What was being set up.
+        what: String,
+        /// The client's or the servers' error.
+        #[source]
+        source: Failure,
+    },
 }
 
 /// Codes of JetStream API errors that no retry can cure.
@@ -82,7 +97,13 @@ const MISCONFIGURED: [ErrorCode; 8] = [
 ];
 
 /// Names the error of `what`, as misconfiguration when the server's code says so.
-fn classify(what: &str, replicas: usize, code: Option<ErrorCode>, error: impl std::fmt::Display) -> TopologyError {
+fn classify(
+    what: &str,
+    replicas: usize,
+    code: Option<ErrorCode>,
+    error: impl std::error::Error + Send + Sync + 'static,
+) -> TopologyError {
+    let (what, source) = (what.to_string(), Failure::caused_by(error));
     match code {
         Some(code) if MISCONFIGURED.contains(&code) => {
             let hint = if matches!(
@@ -96,9 +117,9 @@ fn classify(what: &str, replicas: usize, code: Option<ErrorCode>, error: impl st
             } else {
                 String::new()
             };
-            TopologyError::Misconfigured(format!("{what}: {error}{hint}"))
+            TopologyError::Misconfigured { what, hint, source }
         }
-        _ => TopologyError::Unavailable(format!("{what}: {error}")),
+        _ => TopologyError::Unavailable { what, source },
     }
 }
 
@@ -178,7 +199,7 @@ pub async fn ensure_input(
         consumer = stream
             .get_consumer(&topology.consumer)
             .await
-            .map_err(|e| classify(&what, replicas, None, e))?;
+            .map_err(|e| classify(&what, replicas, None, Failure::boxed(e)))?;
     }
     if replicas > 1 {
         wait_replicated(&mut stream, &mut consumer, replicas).await;
@@ -345,6 +366,7 @@ fn dead_letter_config(name: &str, subjects: Vec<String>, replicas: usize) -> Con
 #[cfg(test)]
 mod tests {
     use super::*;
+    use domain::failure::Chain;
 
     #[test]
     fn more_replicas_than_servers_is_a_misconfiguration_that_names_the_setting() {
@@ -352,20 +374,23 @@ mod tests {
             "creating stream ALARM_DIGESTS",
             3,
             Some(ErrorCode::STREAM_REPLICAS_NOT_SUPPORTED),
-            "replicas > 1 not supported in non-clustered mode",
+            Failure::from("replicas > 1 not supported in non-clustered mode"),
         );
-        let TopologyError::Misconfigured(text) = error else {
-            panic!("a misconfiguration, got {error:?}")
-        };
+        assert!(matches!(error, TopologyError::Misconfigured { .. }), "{error:?}");
+        let text = Chain(&error).to_string();
         assert!(text.contains("STREAM_REPLICAS=3"), "{text}");
         assert!(text.contains("at least 3 servers"), "{text}");
+        assert!(
+            text.ends_with("replicas > 1 not supported in non-clustered mode"),
+            "{text}"
+        );
     }
 
     #[test]
     fn a_server_without_a_leader_is_unavailable_and_retried() {
         for code in [None, Some(ErrorCode::CLUSTER_NOT_AVAILABLE), Some(ErrorCode(10008))] {
-            let error = classify("stream ALARM_DIGEST_INPUT", 3, code, "timed out");
-            assert!(matches!(error, TopologyError::Unavailable(_)), "{error:?}");
+            let error = classify("stream ALARM_DIGEST_INPUT", 3, code, Failure::from("timed out"));
+            assert!(matches!(error, TopologyError::Unavailable { .. }), "{error:?}");
         }
     }
 

@@ -1,6 +1,7 @@
 //! Keeping the WAL file bounded: SQLite truncates it back after checkpoints, and the
 //! writer checkpoints it away when idle or just recovered from failed writes.
 
+use domain::failure::Chain;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -56,7 +57,7 @@ impl WalFile {
         match self.shrink(conn) {
             Ok(true) => tracing::debug!(before, after = self.size(), "WAL checkpointed and truncated"),
             Ok(false) => tracing::debug!(before, "WAL checkpoint waited out by readers; trying again when idle"),
-            Err(e) => tracing::warn!(error = %e, before, "WAL checkpoint failed; trying again when idle"),
+            Err(e) => tracing::warn!(error = %Chain(&e), before, "WAL checkpoint failed; trying again when idle"),
         }
     }
 }

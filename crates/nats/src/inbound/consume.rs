@@ -7,6 +7,7 @@ use super::{Intake, Work};
 use crate::streams::{Topology, TopologyError};
 use async_nats::jetstream;
 use async_nats::Client;
+use domain::failure::Chain;
 use futures::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,7 +38,10 @@ async fn pull_messages(
         .heartbeat(PULL_HEARTBEAT)
         .messages()
         .await
-        .map_err(|e| TopologyError::Unavailable(format!("pulling from consumer {}: {e}", topology.consumer)))
+        .map_err(|e| TopologyError::Unavailable {
+            what: format!("pulling from consumer {}", topology.consumer),
+            source: domain::failure::Failure::caused_by(e),
+        })
 }
 
 /// Consumes the shared durable consumer until `stop`; re-creates the pull after a server
@@ -57,13 +61,13 @@ pub async fn run_jetstream(
     'connect: while !stop.is_cancelled() {
         let mut messages = match pull_messages(&js, &topology, intake.settings.capacity).await {
             Ok(m) => m,
-            Err(e @ TopologyError::Misconfigured(_)) => {
-                tracing::error!(error = %e, "the JetStream servers refuse the streams as configured; stopping");
+            Err(e @ TopologyError::Misconfigured { .. }) => {
+                tracing::error!(error = %Chain(&e), "the JetStream servers refuse the streams as configured; stopping");
                 outcome = Err(e);
                 break;
             }
             Err(e) => {
-                tracing::warn!(error = %e, "cannot pull from the input stream yet");
+                tracing::warn!(error = %Chain(&e), "cannot pull from the input stream yet");
                 if super::settle::pause_or_stop(&stop, next_pause(&mut pause)).await {
                     continue;
                 } else {
@@ -89,7 +93,7 @@ pub async fn run_jetstream(
                         .await;
                 }
                 Some(Err(e)) => {
-                    tracing::warn!(error = %e, "pulling from the consumer failed; re-creating it");
+                    tracing::warn!(error = %Chain(&e), "pulling from the consumer failed; re-creating it");
                     intake.health.set_intake(false);
                     continue 'connect;
                 }

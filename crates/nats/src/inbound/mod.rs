@@ -17,6 +17,7 @@ pub use inputs::{InputKind, Subjects};
 use super::outbound::dead_letter_publisher::DeadLetterPublisher;
 use crate::observer::BusObserver;
 use bytes::Bytes;
+use domain::failure::Chain;
 use domain::{AlarmEvent, UserId};
 use pager_wire::PagerInput;
 use receipt::Receipt;
@@ -238,7 +239,7 @@ impl Intake {
                 }
             }
             Err(e) => {
-                let reason = format!("store rejected the event: {e}");
+                let reason = format!("store rejected the event: {}", Chain(&e));
                 for (receipt, payload, _) in held {
                     self.settle(subject, receipt, payload, Settlement::Reject(reason.clone()))
                         .await;
@@ -265,7 +266,7 @@ impl Intake {
                 tracing::debug!(user = %user, digest = %sent.id, alarms = sent.digest.alarms.len(), "digest sent");
                 Settlement::Ack("digest_sent")
             }
-            Err(e) => Settlement::Reject(e.to_string()),
+            Err(e) => Settlement::Reject(Chain(&e).to_string()),
         };
         self.settle(
             self.subjects.of(InputKind::SendAlarmDigest),

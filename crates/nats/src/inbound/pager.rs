@@ -6,6 +6,7 @@ use super::receipt::Receipt;
 use super::settle::Settlement;
 use super::{InputKind, Intake};
 use bytes::Bytes;
+use domain::failure::Chain;
 use tokio_util::sync::CancellationToken;
 use usecases::pager::{PagerError, PagerReport};
 
@@ -41,7 +42,7 @@ impl Intake {
                 tracing::info!(service = %report.service_id, outcome = report.outcome.as_str(), sent = report.sent.len(), "pager input handled");
                 Settlement::Ack(report.outcome.as_str())
             }
-            Err(e) => Settlement::Reject(e.to_string()),
+            Err(e) => Settlement::Reject(Chain(&e).to_string()),
         };
         self.settle(subject, receipt, payload, settlement).await;
     }

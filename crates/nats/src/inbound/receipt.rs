@@ -3,6 +3,7 @@
 
 use async_nats::jetstream::{self, AckKind};
 use async_nats::{Client, Subject};
+use domain::failure::Chain;
 
 /// How a message is settled with the broker once its fate is known.
 pub enum Receipt {
@@ -22,7 +23,7 @@ impl Receipt {
         match self {
             Receipt::JetStream(msg) => {
                 if let Err(e) = msg.ack().await {
-                    tracing::warn!(error = %e, "ack failed; the message will be redelivered and found a duplicate");
+                    tracing::warn!(error = %Chain(&*e), "ack failed; the message will be redelivered and found a duplicate");
                 }
             }
             Receipt::Core {

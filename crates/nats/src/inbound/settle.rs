@@ -6,6 +6,7 @@ use super::receipt::Receipt;
 use super::Intake;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use bytes::Bytes;
+use domain::failure::Chain;
 use domain::ports::StoreError;
 use std::future::Future;
 use std::time::Duration;
@@ -34,7 +35,7 @@ pub(super) enum Settlement {
 }
 
 /// A use case's error, as far as settling goes.
-pub(super) trait Transient: std::fmt::Display + From<StoreError> {
+pub(super) trait Transient: std::error::Error + From<StoreError> + 'static {
     /// Whether the same call may succeed later.
     fn is_transient(&self) -> bool;
     /// The store failure inside, which readiness reports.
@@ -123,7 +124,7 @@ impl Intake {
                 });
             match answer {
                 Err(e) if e.is_transient() => {
-                    tracing::warn!(error = %e, messages = receipts.len(), "{what} not done yet; retrying");
+                    tracing::warn!(error = %Chain(&e), messages = receipts.len(), "{what} not done yet; retrying");
                     if let Some(store) = e.store_error() {
                         self.health.store_failed(store);
                     }

@@ -3,6 +3,7 @@
 
 use super::publisher::{Outgoing, Publisher};
 use async_nats::HeaderMap;
+use domain::failure::Chain;
 
 /// Header naming why a message was dead-lettered.
 pub const REASON_HEADER: &str = "Alarm-Digest-Reason";
@@ -49,7 +50,7 @@ impl DeadLetterPublisher {
         match self.publisher.publish_all(std::slice::from_ref(&letter)).await {
             Ok(_) => true,
             Err(e) => {
-                tracing::error!(error = %e, origin, "could not publish a dead letter");
+                tracing::error!(error = %Chain(&e), origin, "could not publish a dead letter");
                 false
             }
         }

@@ -7,6 +7,7 @@ use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::Context;
 use async_nats::{Client, HeaderMap};
 use bytes::Bytes;
+use domain::failure::Chain;
 use std::future::Future;
 use std::time::Duration;
 
@@ -132,7 +133,7 @@ where
     loop {
         match attempt().await {
             Err(e) if tries < ATTEMPTS && is_transient(&e.kind()) => {
-                tracing::debug!(error = %e, tries, "publish not confirmed; trying again");
+                tracing::debug!(error = %Chain(&e), tries, "publish not confirmed; trying again");
                 tokio::time::sleep(pause).await;
                 pause *= 2;
                 tries += 1;

@@ -3,6 +3,7 @@
 
 use crate::pager::PagerService;
 use backon::{BackoffBuilder, ExponentialBuilder};
+use domain::failure::Chain;
 use domain::pager::Alert;
 use domain::{AlarmEvent, ApplyOutcome, ServiceId, Status};
 use std::time::Duration;
@@ -15,7 +16,7 @@ const ALERT_TRIES: usize = 8;
 pub(super) fn critical_alert(event: &AlarmEvent) -> Option<Alert> {
     let service = event.metadata.service.as_deref()?;
     let service_id = ServiceId::parse(service)
-        .map_err(|e| tracing::warn!(service, error = %e, "not paging for a service id that is not valid"))
+        .map_err(|e| tracing::warn!(service, error = %Chain(&e), "not paging for a service id that is not valid"))
         .ok()?;
     let name = event.metadata.name.as_deref().unwrap_or(event.alarm_id.as_str());
     Some(Alert {
@@ -47,16 +48,16 @@ pub(super) async fn page_critical(pager: &PagerService, events: &[AlarmEvent], o
                 Ok(_) => break,
                 Err(e) if e.is_transient() => match pauses.next() {
                     Some(pause) => {
-                        tracing::warn!(service = %alert.service_id, error = %e, "alert for a critical alarm not raised yet; retrying");
+                        tracing::warn!(service = %alert.service_id, error = %Chain(&e), "alert for a critical alarm not raised yet; retrying");
                         tokio::time::sleep(pause).await;
                     }
                     None => {
-                        tracing::error!(service = %alert.service_id, error = %e, "gave up raising the alert of a critical alarm");
+                        tracing::error!(service = %alert.service_id, error = %Chain(&e), "gave up raising the alert of a critical alarm");
                         break;
                     }
                 },
                 Err(e) => {
-                    tracing::error!(service = %alert.service_id, error = %e, "could not raise the alert of a critical alarm");
+                    tracing::error!(service = %alert.service_id, error = %Chain(&e), "could not raise the alert of a critical alarm");
                     break;
                 }
             }

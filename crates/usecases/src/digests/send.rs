@@ -3,6 +3,7 @@
 
 use super::Digests;
 use backon::{BackoffBuilder, ExponentialBuilder};
+use domain::failure::Chain;
 use domain::ports::{DigestClaim, PreparedDigest, PublishError, StoreError};
 use domain::{Digest, DigestId, UserId};
 use std::sync::atomic::Ordering;
@@ -145,7 +146,9 @@ impl Digests {
         match self.store.release_digest(&claim).await {
             Ok(true) => {}
             Ok(false) => tracing::info!(user = %user, "the digest claim was already taken over; nothing to give back"),
-            Err(e) => tracing::warn!(user = %user, error = %e, "could not release the digest claim; it will expire"),
+            Err(e) => {
+                tracing::warn!(user = %user, error = %Chain(&e), "could not release the digest claim; it will expire")
+            }
         }
         if let Ok(Some(sent)) = &result {
             self.observer

@@ -14,6 +14,7 @@ pub mod timer;
 mod tests;
 
 use crate::observer::{unobserved, Observer};
+use domain::failure::Chain;
 use domain::pager::decide::{self, Alert, Decision, Notification, Outcome};
 use domain::pager::{
     EscalationPolicy, Notifier, NotifyError, PagerRecord, PagerStore, PolicyRepository, SentNotification, ServiceState,
@@ -272,7 +273,7 @@ impl PagerService {
             match self.fire(&service).await {
                 Ok(report) => reports.push(self.observed(report)),
                 Err(e) => {
-                    tracing::warn!(service = %service, error = %e, "could not fire a due timer; it will be due again")
+                    tracing::warn!(service = %service, error = %Chain(&e), "could not fire a due timer; it will be due again")
                 }
             }
         }
@@ -360,7 +361,7 @@ impl PagerService {
                 match self.deliver(service, &outbox).await {
                     Ok(sent) => report.sent = sent,
                     Err(e) => {
-                        tracing::warn!(service = %service, error = %e, "notifications not sent yet; they wait in the outbox");
+                        tracing::warn!(service = %service, error = %Chain(&e), "notifications not sent yet; they wait in the outbox");
                         report.undelivered = outbox.len();
                     }
                 }

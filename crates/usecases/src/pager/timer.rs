@@ -2,6 +2,7 @@
 //! atomic claim makes exactly one of them fire each timeout.
 
 use super::PagerService;
+use domain::failure::Chain;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -21,7 +22,7 @@ pub async fn run(pager: Arc<PagerService>, every: Duration, stop: CancellationTo
                     tracing::info!(service = %report.service_id, outcome = report.outcome.as_str(), sent = report.sent.len(), "acknowledgement timeout handled");
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "could not claim due pager timers; will try again"),
+            Err(e) => tracing::warn!(error = %Chain(&e), "could not claim due pager timers; will try again"),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! the intake path.
 
 use super::RetentionService;
+use domain::failure::Chain;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -27,7 +28,7 @@ pub async fn run(retention: Arc<RetentionService>, every: Duration, stop: Cancel
                     );
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "could not sweep the store; will try again"),
+            Err(e) => tracing::warn!(error = %Chain(&e), "could not sweep the store; will try again"),
         }
     }
 }
@@ -43,7 +44,7 @@ pub async fn trim_history(retention: Arc<RetentionService>, every: Duration, sto
         match retention.trim_history().await {
             Ok(0) => {}
             Ok(dropped) => tracing::debug!(dropped, "dropped old alarm histories"),
-            Err(e) => tracing::warn!(error = %e, "could not trim alarm histories; will try again"),
+            Err(e) => tracing::warn!(error = %Chain(&e), "could not trim alarm histories; will try again"),
         }
     }
 }
