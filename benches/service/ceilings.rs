@@ -2,8 +2,8 @@
 //! publish with consume-with-ack, each without the service around it (the store
 //! ceilings are in `stores`).
 
-use alarm_digest::wire::{parse_status_changed, DEFAULT_MAX_PAYLOAD};
 use alarm_digest::domain::AlarmEvent;
+use alarm_digest::wire::{parse_status_changed, DEFAULT_MAX_PAYLOAD};
 use async_nats::jetstream::{self, consumer::pull, stream};
 use bytes::Bytes;
 use futures::StreamExt;
@@ -77,18 +77,29 @@ pub async fn core(url: &str, n: u64, sample: &[Bytes]) -> Rate {
     }
 }
 
+/// The stream the JetStream ceiling publishes to and consumes from.
+pub const JETSTREAM_CEILING_STREAM: &str = "BENCH_CEILING";
+
 /// JetStream: a work-queue stream on file like the service's input; one client publishes
 /// with acks awaited 2,048 at a time while a durable pull consumer (512 per pull, like
 /// the service) acks each message; until the last ack is flushed.
 pub async fn jetstream(url: &str, n: u64, sample: &[Bytes]) -> Rate {
-    let publisher = async_nats::connect(url).await.unwrap();
+    jetstream_replicated(url, 1, n, sample).await
+}
+
+/// [`jetstream`] with a stream of `replicas` replicas (and so a consumer of as many), the
+/// client connected to the servers of `urls` (comma-separated, as `NATS_URL` lists them).
+pub async fn jetstream_replicated(urls: &str, replicas: usize, n: u64, sample: &[Bytes]) -> Rate {
+    let servers: Vec<&str> = urls.split(',').collect();
+    let publisher = async_nats::connect(servers).await.unwrap();
     let js = jetstream::new(publisher.clone());
     let stream = js
         .create_stream(stream::Config {
-            name: "BENCH_CEILING".into(),
+            name: JETSTREAM_CEILING_STREAM.into(),
             subjects: vec!["bench.js".into()],
             retention: stream::RetentionPolicy::WorkQueue,
             storage: stream::StorageType::File,
+            num_replicas: replicas,
             ..Default::default()
         })
         .await

@@ -143,9 +143,16 @@ fn join(items: &[(String, f64)]) -> String {
 
 /// A child of this process whose name starts with `name` (the newest, if several).
 pub fn child(name: &str) -> Option<u32> {
+    children(name).into_iter().max()
+}
+
+/// Every child of this process whose name starts with `name` (the nodes of a cluster).
+pub fn children(name: &str) -> Vec<u32> {
     let me = std::process::id().to_string();
-    std::fs::read_dir("/proc")
-        .ok()?
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
         .flatten()
         .filter_map(|entry| {
             let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
@@ -154,5 +161,5 @@ pub fn child(name: &str) -> Option<u32> {
             let ppid = text[close + 2..].split_whitespace().nth(1)?;
             (text[open + 1..close].starts_with(name) && ppid == me).then_some(pid)
         })
-        .max()
+        .collect()
 }

@@ -82,7 +82,13 @@ pub async fn run(setup: &Setup) -> Ingest {
 async fn once(setup: &Setup, profiled: bool) -> Ingest {
     let nats = NatsServer::start();
     let nats_pid = cpu::child("nats-server");
-    let mut env = ServiceEnv::new(nats.url(), setup.store);
+    on_servers(setup, &nats.url(), &[("nats-server", nats_pid)], profiled).await
+}
+
+/// Runs `setup` once against NATS servers already running at `urls` (comma-separated, as
+/// `NATS_URL` lists them), whose processes `servers` names for the CPU figures.
+pub async fn on_servers(setup: &Setup, urls: &str, servers: &[(&str, Option<u32>)], profiled: bool) -> Ingest {
+    let mut env = ServiceEnv::new(urls.to_string(), setup.store);
     for (k, v) in setup.env {
         env = env.with(k, v);
     }
@@ -95,7 +101,7 @@ async fn once(setup: &Setup, profiled: bool) -> Ingest {
         StoreKind::Mongo => mongo_server(&env.store_url),
         StoreKind::Sqlite => None,
     };
-    let bus = TestBus::connect(&nats.url()).await;
+    let bus = TestBus::connect(urls).await;
     let how = Publishing {
         alarm_status_subject: "AlarmStatusChanged".into(),
         digest_request_subject: "SendAlarmDigest".into(),
@@ -104,7 +110,9 @@ async fn once(setup: &Setup, profiled: bool) -> Ingest {
         rate: 0,
     };
     let recording = if profiled { profile::attach(&pids).await } else { None };
-    let usage = cpu::before(&pids, &[("nats-server", nats_pid), ("MongoDB-wire server", mongo_pid)]);
+    let mut others = servers.to_vec();
+    others.push(("MongoDB-wire server", mongo_pid));
+    let usage = cpu::before(&pids, &others);
     let started = Instant::now();
     let published = publish(&bus.client, traffic(setup.events), &how, &Progress::Silent)
         .await

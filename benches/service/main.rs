@@ -2,13 +2,16 @@
 //! a plain MongoDB bulk upsert) and, in the same run, the store adapters and the service
 //! end to end (ingest on SQLite and on MongoDB-wire, digest latency against the transport
 //! floor, a digest of 100,000 alarms, peak memory, MongoDB commands per operation, the
-//! console's pages at 10,000 alarms and 500 services against plain reads of their rows).
+//! console's pages at 10,000 alarms and 500 services against plain reads of their rows),
+//! and what JetStream's `sync_interval: always` costs the engine and the ingest on one
+//! node and on a three-node cluster.
 //!
 //! Prints one line per figure and writes `docs/BENCHMARKS.md` (`BENCH_OUT` elsewhere).
 //! `BENCH_QUICK=1` runs small counts and writes nothing unless `BENCH_OUT` is set: `make
 //! test` runs it so the benchmark cannot rot. `BENCH_PROFILE=1` (`make profile`) adds a
-//! perf profile of each ingest setup. No figure is asserted; every run checks that what it
-//! measured was complete.
+//! perf profile of each ingest setup. `BENCH_ONLY=durability` runs the `sync_interval`
+//! section alone (with `BENCH_QUICK` or not) and writes only to `BENCH_OUT`. No figure is
+//! asserted; every run checks that what it measured was complete.
 
 // Test support and the e2e harness, shared rather than copied (each allows its own dead code).
 #[path = "../../tests/support/mod.rs"]
@@ -25,6 +28,7 @@ mod ceilings;
 mod commands;
 mod console;
 mod cpu;
+mod durability;
 mod floor;
 mod ingest;
 mod latency;
@@ -58,11 +62,20 @@ pub struct Plan {
     pub idle: Duration,
     /// Console pages: (alarms, services, requests per page).
     pub console: (usize, usize, usize),
+    /// Messages per cell of the `sync_interval` section, by setting.
+    pub durability: durability::Counts,
+    /// `BENCH_ONLY=durability`: that section alone.
+    pub only_durability: bool,
 }
 
 impl Plan {
     fn from_env() -> Self {
         let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+        let only_durability = match std::env::var("BENCH_ONLY").unwrap_or_default().as_str() {
+            "" => false,
+            "durability" => true,
+            other => panic!("BENCH_ONLY={other}: the one section that runs alone is `durability`"),
+        };
         if quick {
             Plan {
                 quick,
@@ -78,6 +91,11 @@ impl Plan {
                 huge: 20_000,
                 idle: Duration::from_secs(4),
                 console: (2_000, 100, 10),
+                durability: durability::Counts {
+                    default: 5_000,
+                    always: 2_000,
+                },
+                only_durability,
             }
         } else {
             Plan {
@@ -94,6 +112,11 @@ impl Plan {
                 huge: 100_000,
                 idle: Duration::from_secs(10),
                 console: (10_000, 500, 50),
+                durability: durability::Counts {
+                    default: 200_000,
+                    always: 20_000,
+                },
+                only_durability,
             }
         }
     }
@@ -115,7 +138,18 @@ async fn bench() {
         "bench: {} run; the service is the release binary, each setup on a fresh nats-server",
         if plan.quick { "BENCH_QUICK" } else { "full" }
     );
+    if !plan.only_durability {
+        engine_and_service(&plan, &mut out).await;
+    }
+    let costs = durability::run(plan.durability, |cell| out.line_durability(cell)).await;
+    out.durability = Some(costs);
+    out.took = began.elapsed();
+    out.finish();
+}
 
+/// Every section but the `sync_interval` one: the ceilings, the store adapters on them, and
+/// the service end to end.
+async fn engine_and_service(plan: &Plan, out: &mut report::Report) {
     let sample = ceilings::payloads(10_000);
     let nats = support::NatsServer::start();
     out.core = Some(ceilings::core(&nats.url(), plan.core, &sample).await);
@@ -200,6 +234,4 @@ async fn bench() {
     let console = console::run(alarms, services, samples).await;
     out.line_console(&console);
     out.console = Some(console);
-    out.took = began.elapsed();
-    out.finish();
 }

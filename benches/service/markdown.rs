@@ -1,6 +1,6 @@
 //! `docs/BENCHMARKS.md` from one run's figures: the targets, the ceilings and the adapters
-//! on them, ingest, what bounds each setup, digest latency against the floor, and MongoDB
-//! commands per operation.
+//! on them, ingest, what bounds each setup, what JetStream's `sync_interval: always` costs,
+//! digest latency against the floor, and MongoDB commands per operation.
 
 use crate::ceilings::Rate;
 use crate::commands::DIGEST_PHASES;
@@ -356,6 +356,9 @@ pub fn render(r: &Report) -> String {
     ceilings(&mut md, r);
     ingest(&mut md, r);
     bounds(&mut md, r);
+    if let Some(run) = &r.durability {
+        crate::durability::render(&mut md, run);
+    }
     latency(&mut md, r);
     commands(&mut md, r);
     console(&mut md, r);

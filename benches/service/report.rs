@@ -3,6 +3,7 @@
 
 use crate::ceilings::Rate;
 use crate::commands::{CommandCounts, DIGEST_PHASES};
+use crate::durability::{self, DurabilityRun};
 use crate::harness::StoreKind;
 use crate::ingest::{Ingest, Setup};
 use crate::latency::LatencyRun;
@@ -32,6 +33,8 @@ pub struct MongoFigures {
 /// Every figure of the run, filled in as they are measured.
 pub struct Report {
     pub quick: bool,
+    /// Only some sections ran (`BENCH_ONLY`): the file is written only to `BENCH_OUT`.
+    pub partial: bool,
     pub load_at_start: String,
     pub core: Option<Rate>,
     pub jetstream: Option<Rate>,
@@ -41,6 +44,7 @@ pub struct Report {
     pub latency: Option<LatencyRun>,
     pub commands: Option<CommandCounts>,
     pub console: Option<crate::console::ConsoleRun>,
+    pub durability: Option<DurabilityRun>,
     pub took: Duration,
 }
 
@@ -86,6 +90,7 @@ impl Report {
     pub fn new(plan: &Plan) -> Self {
         Self {
             quick: plan.quick,
+            partial: plan.only_durability,
             load_at_start: load_average(),
             core: None,
             jetstream: None,
@@ -95,6 +100,7 @@ impl Report {
             latency: None,
             commands: None,
             console: None,
+            durability: None,
             took: Duration::ZERO,
         }
     }
@@ -240,13 +246,26 @@ impl Report {
         }
     }
 
+    pub fn line_durability(&self, cell: &durability::Cell) {
+        let topology = durability::TOPOLOGIES.iter().find(|t| t.nodes == cell.nodes);
+        println!(
+            "bench: sync_interval {}, {}: JetStream publish + consume with ack {} msg/s; ingest 1 replica, SQLite {} events/s ({} of the engine); cores: {}",
+            durability::sync_label(cell.sync),
+            topology.map_or("", |t| t.label),
+            thousands(cell.engine.per_second()),
+            thousands(cell.ingest.per_second()),
+            percent(Some(cell.ingest_of_engine())),
+            cell.ingest.cpu.processes_line()
+        );
+    }
+
     /// Prints the markdown and writes it where it belongs.
     pub fn finish(&self) {
         let md = crate::markdown::render(self);
         println!("\n{md}");
         let path = match std::env::var("BENCH_OUT") {
             Ok(p) if !p.is_empty() => Some(std::path::PathBuf::from(p)),
-            _ if self.quick => None,
+            _ if self.quick || self.partial => None,
             _ => Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/BENCHMARKS.md")),
         };
         if let Some(path) = path {
