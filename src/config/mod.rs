@@ -224,6 +224,14 @@ pub struct ServeConfig {
     /// Subject of AlarmAcknowledged.
     #[arg(long, env = "ALARM_ACK_SUBJECT", default_value = "AlarmAcknowledged")]
     pub alarm_ack_subject: String,
+    /// Register with the NATS services framework (`nats micro ls`) and answer its
+    /// request/reply endpoints.
+    #[arg(long, env = "NATS_SERVICE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub nats_service: bool,
+    /// Subject prefix of the NATS service endpoints: `<prefix>.preview`, `<prefix>.alarm`,
+    /// `<prefix>.send`.
+    #[arg(long, env = "NATS_SERVICE_PREFIX", default_value = "alarm-digest")]
+    pub nats_service_prefix: String,
     /// Fault tests only: abort the process right after publishing this many digests,
     /// before their delivery is recorded.
     #[arg(long, env = "FAULT_CRASH_AFTER_DIGESTS", hide = true)]

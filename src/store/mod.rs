@@ -21,12 +21,13 @@ pub enum StoreUrlError {
     #[error("STORE_URL {0:?} is not supported: use sqlite://PATH or mongodb://HOST/DATABASE")]
     UnknownScheme(String),
     /// The scheme is right but the store could not be opened.
-    #[error("cannot open the store at {url}: {reason}")]
+    #[error("cannot open the store at {url}")]
     Open {
         /// The URL with any password hidden.
         url: String,
         /// What went wrong.
-        reason: String,
+        #[source]
+        source: domain::failure::Failure,
     },
 }
 
@@ -45,9 +46,9 @@ pub struct Stores {
 /// database) or `mongodb://...` with the database taken from the path (default
 /// `alarm_digest`), as both the alarm and the pager port.
 pub async fn open_stores(url: &str, history: HistoryLimits) -> Result<Stores, StoreUrlError> {
-    let open_err = |reason: String| StoreUrlError::Open {
+    let open_err = |source: domain::failure::Failure| StoreUrlError::Open {
         url: redact(url),
-        reason,
+        source,
     };
     fn both<S: AlarmStore + PagerStore + PolicyRepository>(store: S) -> Stores {
         let store = Arc::new(store);
@@ -65,16 +66,17 @@ pub async fn open_stores(url: &str, history: HistoryLimits) -> Result<Stores, St
                 ..Default::default()
             },
         )
-        .map_err(|e| open_err(e.to_string()))?;
+        .map_err(|e| open_err(domain::failure::Failure::caused_by(e)))?;
         Ok(both(store))
     } else if url == "sqlite::memory:" {
         Ok(both(
-            sqlite::SqliteStore::open_in_memory(history).map_err(|e| open_err(e.to_string()))?,
+            sqlite::SqliteStore::open_in_memory(history)
+                .map_err(|e| open_err(domain::failure::Failure::caused_by(e)))?,
         ))
     } else if url.starts_with("mongodb://") || url.starts_with("mongodb+srv://") {
         let store = mongo::MongoStore::connect(url, None, history)
             .await
-            .map_err(|e| open_err(e.to_string()))?;
+            .map_err(|e| open_err(domain::failure::Failure::caused_by(e)))?;
         Ok(both(store))
     } else {
         Err(StoreUrlError::UnknownScheme(redact(url)))

@@ -7,4 +7,5 @@ pub mod connect;
 pub mod inbound;
 pub mod observer;
 pub mod outbound;
+pub mod service;
 pub mod streams;
