@@ -1,7 +1,8 @@
 //! Operations checks that need no Docker engine: the compose file, the Prometheus
 //! configuration, a real Prometheus scraping a real service and evaluating the alert rules,
 //! the Grafana dashboard against the service's `/metrics`, and the consumer backlog
-//! sampler. The alert rules' own checks are in `ops::alerting`.
+//! sampler. The alert rules' own checks are in `ops::alerting`; the checks that keep the
+//! README and `docs/` true to the code are in `ops::docs` and `ops::docs_tables`.
 
 mod ops;
 mod support;

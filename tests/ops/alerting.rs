@@ -3,6 +3,7 @@
 //! `docs/RUNBOOK.md`; each has a firing and a not-firing case; what each selects is
 //! exported by the running service; Alertmanager sends them to the service's own intake.
 
+use super::markdown::anchors;
 use super::processes::{run_in_repo, Service};
 use super::promql::selectors;
 use super::selection::{problems, service_selectors};
@@ -49,56 +50,6 @@ pub fn alert_rules() -> Vec<AlertRule> {
         .collect();
     assert!(!rules.is_empty(), "{RULES} has no alerting rule");
     rules
-}
-
-/// GitHub's anchor of a Markdown heading: lower case, punctuation other than `-` and `_`
-/// dropped, each space a `-`.
-pub fn github_anchor(heading: &str) -> String {
-    heading
-        .trim()
-        .to_lowercase()
-        .chars()
-        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
-        .map(|c| if c == ' ' { '-' } else { c })
-        .collect()
-}
-
-/// The anchors of every heading outside fenced code, a repeated one suffixed `-1`, `-2`...
-pub fn anchors(markdown: &str) -> BTreeSet<String> {
-    let mut found = BTreeSet::new();
-    let mut fenced = false;
-    for line in markdown.lines() {
-        if line.trim_start().starts_with("```") {
-            fenced = !fenced;
-        }
-        let Some(heading) = line.strip_prefix('#').filter(|_| !fenced) else {
-            continue;
-        };
-        let anchor = github_anchor(heading.trim_start_matches('#'));
-        let unique = (0..)
-            .map(|n| {
-                if n == 0 {
-                    anchor.clone()
-                } else {
-                    format!("{anchor}-{n}")
-                }
-            })
-            .find(|a| !found.contains(a))
-            .unwrap();
-        found.insert(unique);
-    }
-    found
-}
-
-#[test]
-fn github_anchors_drop_punctuation_and_number_repeated_headings() {
-    assert_eq!(github_anchor(" AlarmDigestIntakeStalled"), "alarmdigestintakestalled");
-    assert_eq!(
-        github_anchor("What `make test` checks, here!"),
-        "what-make-test-checks-here"
-    );
-    let found = anchors("# A b\n```\n# not a heading\n```\n## A b\n");
-    assert_eq!(found, ["a-b".to_string(), "a-b-1".to_string()].into());
 }
 
 #[test]

@@ -1,9 +1,13 @@
-//! What the operations checks share: PromQL and exposition parsing, the dashboard and the
-//! alert rules as files, and real processes.
+//! What the operations checks share: PromQL, exposition and Markdown parsing, the dashboard
+//! and the alert rules as files, real processes, and the checks that keep the documents true
+//! ([`docs`], [`docs_tables`]).
 
 pub mod alerting;
 pub mod dashboard;
+pub mod docs;
+pub mod docs_tables;
 pub mod exposition;
+pub mod markdown;
 pub mod processes;
 pub mod promql;
 pub mod selection;
