@@ -2,7 +2,8 @@
 //! configuration, a real Prometheus scraping a real service and evaluating the alert rules,
 //! the Grafana dashboard against the service's `/metrics`, and the consumer backlog
 //! sampler. The alert rules' own checks are in `ops::alerting`; the checks that keep the
-//! README and `docs/` true to the code are in `ops::docs` and `ops::docs_tables`.
+//! README and `docs/` true to the code are in `ops::docs`, `ops::docs_tables` and
+//! `ops::docs_served`.
 
 mod ops;
 mod support;

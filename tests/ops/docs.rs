@@ -1,7 +1,8 @@
 //! The prose of the README and `docs/` kept true: every relative link and anchor resolves,
 //! every benchmark figure quoted is in the section of `docs/BENCHMARKS.md` it links to, and
 //! every `make` target named exists. The reference tables are checked in
-//! [`super::docs_tables`].
+//! [`super::docs_tables`], and what needs a running service (metrics, API examples) in
+//! [`super::docs_served`].
 
 use super::markdown::{
     anchors, code_blocks, code_spans, github_anchor, headings, links, prose, section, section_by_anchor,

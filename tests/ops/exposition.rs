@@ -41,6 +41,16 @@ impl Exposition {
         self.samples.contains_key(metric)
     }
 
+    /// The names of the labels the samples named `metric` carry.
+    pub fn label_names(&self, metric: &str) -> BTreeSet<String> {
+        self.samples
+            .get(metric)
+            .into_iter()
+            .flatten()
+            .flat_map(|labels| labels.keys().cloned())
+            .collect()
+    }
+
     /// The values `label` takes on the samples named `metric`; empty when none carries it.
     pub fn label_values(&self, metric: &str, label: &str) -> BTreeSet<String> {
         self.samples

@@ -1,10 +1,11 @@
 //! What the operations checks share: PromQL, exposition and Markdown parsing, the dashboard
 //! and the alert rules as files, real processes, and the checks that keep the documents true
-//! ([`docs`], [`docs_tables`]).
+//! ([`docs`], [`docs_tables`], [`docs_served`]).
 
 pub mod alerting;
 pub mod dashboard;
 pub mod docs;
+pub mod docs_served;
 pub mod docs_tables;
 pub mod exposition;
 pub mod markdown;
