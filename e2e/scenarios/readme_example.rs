@@ -1,54 +1,146 @@
-//! Scenario 1: the README's example, two users, several alarms.
+//! Scenario 1: the README's "Try it by hand", read from README.md itself. Its commands run
+//! against a replica, `nats pub` and `nats sub` as the binary's own `pub` and `sub`, and the
+//! subscriber must print exactly the lines the README shows. Editing the README changes
+//! what is tested.
+
+#[allow(dead_code)]
+#[path = "../../tests/ops/markdown.rs"]
+mod markdown;
 
 use super::{Stage, PATIENCE};
-use crate::harness::{DigestLog, Replica, StoreKind, TestEvent};
+use crate::harness::{Replica, StoreKind};
+use crate::support::process::{spawn_keeping_output, stop};
+use markdown::{code_blocks, section, shell_commands, shell_words};
+use std::process::{Child, Command};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-async fn readme_example_produces_the_documented_digests(kind: StoreKind) {
+const README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+const SECTION: &str = "Try it by hand";
+
+/// The README's walkthrough: each command's words, and the lines the subscriber prints.
+struct Walkthrough {
+    commands: Vec<Vec<String>>,
+    printed: Vec<String>,
+}
+
+/// Reads the walkthrough from the README: the section's `sh` block is the commands, its
+/// `text` block what the subscriber prints.
+fn walkthrough() -> Walkthrough {
+    let readme = std::fs::read_to_string(README).unwrap();
+    let section = section(&readme, SECTION).unwrap_or_else(|| panic!("README.md has no section {SECTION:?}"));
+    let blocks = code_blocks(&section);
+    let block = |info: &str| {
+        blocks
+            .iter()
+            .find(|b| b.info == info)
+            .unwrap_or_else(|| panic!("README.md, {SECTION}: no ```{info} block"))
+            .text
+            .clone()
+    };
+    Walkthrough {
+        commands: shell_commands(&block("sh")).iter().map(|c| shell_words(c)).collect(),
+        printed: block("text")
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect(),
+    }
+}
+
+/// The binary's arguments for a `nats pub` or `nats sub` of the README.
+fn binary_args(words: &[String]) -> Vec<String> {
+    match words {
+        [nats, command, ..] if nats == "nats" && (command == "pub" || command == "sub") => words[1..].to_vec(),
+        _ => panic!(
+            "README.md, {SECTION}: {words:?} is not a `nats pub` or `nats sub`, the two commands the \
+             binary has too; teach this scenario the new command"
+        ),
+    }
+}
+
+/// A running `alarm-digest sub`, killed when dropped, and every line it printed.
+struct Subscriber {
+    child: Child,
+    output: Arc<Mutex<Vec<String>>>,
+}
+
+impl Subscriber {
+    fn start(args: &[String], nats_url: &str) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_alarm-digest"));
+        cmd.args(args).env("NATS_URL", nats_url);
+        let (child, output) = spawn_keeping_output(cmd, "Listening on", PATIENCE, true);
+        Self { child, output }
+    }
+
+    /// The messages it printed (`[subject] payload`), its own notices left out.
+    fn messages(&self) -> Vec<String> {
+        let output = self.output.lock().unwrap();
+        output.iter().filter(|l| l.starts_with('[')).cloned().collect()
+    }
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        stop(&mut self.child);
+    }
+}
+
+async fn the_readme_walkthrough_prints_what_the_readme_shows(kind: StoreKind) {
+    let walkthrough = walkthrough();
     let stage = Stage::new(kind).await;
     let _replica = Replica::start(&stage.env).await;
-    let digests = DigestLog::from_stream(&stage.bus).await;
-    let t = |s: &str| alarm_digest::domain::EventTime::parse_rfc3339(s).unwrap().as_nanos();
-    stage
-        .bus
-        .publish_events(&[
-            TestEvent::new("1", "disk-full", "CRITICAL", t("2021-06-07T20:40:15.598765212Z")),
-            TestEvent::new("1", "cpu-high", "WARNING", t("2021-06-07T20:40:14Z")),
-            TestEvent::new("1", "mem-low", "WARNING", t("2021-06-07T20:39:00Z")),
-            TestEvent::new("1", "mem-low", "CLEARED", t("2021-06-07T20:41:00Z")),
-            TestEvent::new("2", "disk-full", "WARNING", t("2021-06-07T20:40:15.598765213Z")),
-        ])
-        .await;
-    stage.bus.request_digest("1").await;
-    stage.bus.request_digest("2").await;
-    let first = digests.wait_for_user("1", 1, PATIENCE).await;
+    let nats_url = stage.nats.url();
+
+    let mut subscribers = Vec::new();
+    for words in &walkthrough.commands {
+        let args = binary_args(words);
+        if args[0] == "sub" {
+            let url = nats_url.clone();
+            subscribers.push(
+                tokio::task::spawn_blocking(move || Subscriber::start(&args, &url))
+                    .await
+                    .unwrap(),
+            );
+            continue;
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_alarm-digest"))
+            .args(&args)
+            .env("NATS_URL", &nats_url)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{words:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let [subscriber] = subscribers.as_slice() else {
+        panic!(
+            "README.md, {SECTION}: expected one `nats sub`, found {}",
+            subscribers.len()
+        );
+    };
+
+    let deadline = Instant::now() + PATIENCE;
+    while subscriber.messages().len() < walkthrough.printed.len() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Anything printed after the lines the README shows would be a difference too.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
-        first[0].entries(),
-        [
-            ("cpu-high".into(), "WARNING".into(), "2021-06-07T20:40:14Z".into()),
-            (
-                "disk-full".into(),
-                "CRITICAL".into(),
-                "2021-06-07T20:40:15.598765212Z".into()
-            ),
-        ]
-    );
-    let second = digests.wait_for_user("2", 1, PATIENCE).await;
-    assert_eq!(
-        second[0].entries(),
-        [(
-            "disk-full".into(),
-            "WARNING".into(),
-            "2021-06-07T20:40:15.598765213Z".into()
-        )]
+        subscriber.messages(),
+        walkthrough.printed,
+        "the subscriber printed something else than README.md, {SECTION}, shows"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readme_example_on_sqlite() {
-    readme_example_produces_the_documented_digests(StoreKind::Sqlite).await;
+    the_readme_walkthrough_prints_what_the_readme_shows(StoreKind::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readme_example_on_mongodb() {
-    readme_example_produces_the_documented_digests(StoreKind::Mongo).await;
+    the_readme_walkthrough_prints_what_the_readme_shows(StoreKind::Mongo).await;
 }
