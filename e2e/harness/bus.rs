@@ -22,8 +22,11 @@ pub struct TestBus {
 }
 
 impl TestBus {
+    /// Connects like a careful producer: pinging every second, so a server that stops
+    /// answering (a paused node) is left for another within a few seconds.
     pub async fn connect(url: &str) -> Self {
-        Self::connect_with(url, async_nats::ConnectOptions::new()).await
+        let options = async_nats::ConnectOptions::new().ping_interval(Duration::from_secs(1));
+        Self::connect_with(url, options).await
     }
 
     /// Connects with credentials, TLS or other options; `url` may list several servers,

@@ -321,18 +321,23 @@ impl NatsCluster {
         let deadline = Instant::now() + timeout;
         loop {
             let info = async {
-                let mut stream = js.get_stream(name).await.ok()?;
-                stream.info().await.ok().map(|i| i.cluster.clone())
+                let mut stream = js.get_stream(name).await.map_err(|e| e.to_string())?;
+                stream.info().await.map(|i| i.cluster.clone()).map_err(|e| e.to_string())
             };
-            if let Ok(Some(cluster)) = tokio::time::timeout(Duration::from_secs(2), info).await {
-                let leader = cluster.and_then(|c| c.leader).and_then(|l| self.index_of(&l));
-                if let Some(i) = leader.filter(|i| self.answers(*i)) {
-                    return i;
+            let last = match tokio::time::timeout(Duration::from_secs(2), info).await {
+                Ok(Ok(cluster)) => {
+                    let leader = cluster.and_then(|c| c.leader);
+                    match leader.as_deref().and_then(|l| self.index_of(l)) {
+                        Some(i) if self.answers(i) => return i,
+                        _ => format!("stream info names leader {leader:?}, not a running, unpaused node"),
+                    }
                 }
-            }
+                Ok(Err(e)) => format!("stream info failed: {e}"),
+                Err(_) => "stream info did not answer within 2 s (the client's server may be the paused one)".into(),
+            };
             assert!(
                 Instant::now() < deadline,
-                "stream {name} elected no leader within {timeout:?}"
+                "stream {name}: no leader among the running nodes seen within {timeout:?}; last: {last}"
             );
             // An election has no event a client can await; ask again shortly.
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -24,6 +24,10 @@ pub struct ConnectSettings {
     pub tls_cert: Option<PathBuf>,
     /// Client key (PEM) for mutual TLS.
     pub tls_key: Option<PathBuf>,
+    /// How often the client pings its server; a server that misses three pings in a row
+    /// (frozen, paused, cut off without a reset) is left for another one. `None`: the
+    /// client's default (a minute).
+    pub ping_interval: Option<std::time::Duration>,
 }
 
 /// Counts of connection events, for metrics.
@@ -57,6 +61,9 @@ pub async fn connect(settings: &ConnectSettings, name: &str) -> anyhow::Result<(
                 }
             }
         });
+    if let Some(every) = settings.ping_interval {
+        options = options.ping_interval(every);
+    }
     if let Some(path) = &settings.creds {
         options = options.credentials_file(path).await?;
     }
