@@ -131,6 +131,7 @@ impl Workload {
                         name: Some(format!("Disk usage above threshold #{a}")),
                         service: Some(format!("storage-{}", a % 3)),
                         user_name: Some(format!("Bench User {u}")),
+                        ..Default::default()
                     },
                 }
             })

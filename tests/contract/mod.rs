@@ -292,12 +292,14 @@ pub async fn metadata_of_the_newest_event_is_kept(store: &dyn AlarmStore) {
         name: Some("Disk full".into()),
         service: Some("db".into()),
         user_name: None,
+        ..Default::default()
     };
     let mut older = ev("u1", "a1", 1, Critical);
     older.metadata = AlarmMetadata {
         name: Some("old name".into()),
         service: None,
         user_name: Some("Ann".into()),
+        ..Default::default()
     };
     store.apply(&[newer, older]).await.unwrap();
     let rec = store.alarm(&user("u1"), &alarm("a1")).await.unwrap().unwrap();
@@ -635,6 +637,7 @@ pub async fn listing_filters_and_pages_to_the_end_without_gaps_or_duplicates(sto
                 name: Some(format!("Disk {a}")),
                 service: Some(format!("svc-{}", a % 2)),
                 user_name: Some(format!("User {u}")),
+                ..Default::default()
             };
             events.push(e);
         }

@@ -135,6 +135,7 @@ fn event(user: &UserId, alarm: usize, status: Status, nanos: i64) -> AlarmEvent 
             name: Some(format!("Disk usage above threshold #{alarm}")),
             service: Some(format!("storage-{}", alarm % 3)),
             user_name: Some("Bench User".into()),
+            ..Default::default()
         },
     }
 }

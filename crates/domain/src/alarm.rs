@@ -43,6 +43,10 @@ pub struct AlarmMetadata {
     pub service: Option<String>,
     /// The display name of the user.
     pub user_name: Option<String>,
+    /// The service's display name, when `service` is its id (an Allma alert names both).
+    pub service_name: Option<String>,
+    /// One line on what is wrong (an Alertmanager or Grafana alert's `summary` annotation).
+    pub summary: Option<String>,
 }
 
 impl AlarmMetadata {
@@ -53,6 +57,8 @@ impl AlarmMetadata {
             (&mut self.name, &other.name),
             (&mut self.service, &other.service),
             (&mut self.user_name, &other.user_name),
+            (&mut self.service_name, &other.service_name),
+            (&mut self.summary, &other.summary),
         ] {
             if theirs.is_some() && (other_is_newer || mine.is_none()) {
                 mine.clone_from(theirs);
@@ -331,12 +337,14 @@ mod tests {
             name: Some("old".into()),
             service: None,
             user_name: None,
+            ..Default::default()
         };
         m.merge(
             &AlarmMetadata {
                 name: Some("new".into()),
                 service: None,
                 user_name: None,
+                ..Default::default()
             },
             true,
         );
@@ -345,6 +353,7 @@ mod tests {
                 name: Some("older".into()),
                 service: Some("db".into()),
                 user_name: None,
+                ..Default::default()
             },
             false,
         );
@@ -353,7 +362,8 @@ mod tests {
             AlarmMetadata {
                 name: Some("new".into()),
                 service: Some("db".into()),
-                user_name: None
+                user_name: None,
+                ..Default::default()
             }
         );
     }

@@ -82,6 +82,7 @@ pub(super) fn parse_metadata(doc: &Document) -> AlarmMetadata {
         name: string(doc, "name"),
         service: string(doc, "service"),
         user_name: string(doc, "user_name"),
+        ..Default::default()
     }
 }
 

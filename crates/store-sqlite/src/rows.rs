@@ -57,6 +57,7 @@ pub(super) fn apply_event(
                 name: row.get(5)?,
                 service: row.get(6)?,
                 user_name: row.get(7)?,
+                ..Default::default()
             };
             Ok((state_at(row, 0)?, meta, row.get::<_, i64>(8)?))
         })
@@ -384,6 +385,7 @@ pub(super) fn record_at(row: &Row<'_>) -> rusqlite::Result<AlarmRecord> {
             name: row.get(7)?,
             service: row.get(8)?,
             user_name: row.get(9)?,
+            ..Default::default()
         },
         delivered_ms: row.get(10)?,
         updated_ms: row.get(11)?,

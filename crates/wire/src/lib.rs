@@ -1,5 +1,7 @@
 //! The input wire formats (PascalCase JSON) parsed into domain types at the edge.
 
+pub mod alerts;
+
 use domain::{AlarmEvent, AlarmId, AlarmMetadata, EventTime, Status, UserId, Version};
 use serde::Deserialize;
 use serde_json::Value;
@@ -113,6 +115,7 @@ pub fn parse_status_changed(payload: &[u8], max_payload: usize) -> Result<AlarmE
         name: optional("Name", raw.name)?,
         service: optional("Service", raw.service)?,
         user_name: optional("UserName", raw.user_name)?,
+        ..Default::default()
     };
     Ok(AlarmEvent {
         user_id,
