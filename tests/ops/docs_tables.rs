@@ -157,6 +157,35 @@ fn workspace_edges(tree: &[String]) -> BTreeSet<(String, String)> {
     edges
 }
 
+/// Each crate of a `cargo tree` listing with its direct dependencies.
+fn dependencies(tree: &[String]) -> BTreeMap<String, BTreeSet<String>> {
+    let mut crates: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut parent = String::new();
+    for line in tree {
+        if line.starts_with(['├', '└', '│']) {
+            let dependency = line.trim_start_matches(['├', '└', '─', '│', ' ']);
+            crates.entry(parent.clone()).or_default().insert(dependency.to_string());
+        } else {
+            parent = line.clone();
+            crates.entry(parent.clone()).or_default();
+        }
+    }
+    crates
+}
+
+/// What a shown `cargo tree` listing lacks (`+`) or has too many (`-`), crate by crate.
+fn tree_differences(shown: &[String], printed: &[String]) -> Vec<String> {
+    let (shown, printed) = (dependencies(shown), dependencies(printed));
+    let mut found = Vec::new();
+    for name in shown.keys().chain(printed.keys()).collect::<BTreeSet<_>>() {
+        let none = BTreeSet::new();
+        let (was, is) = (shown.get(name).unwrap_or(&none), printed.get(name).unwrap_or(&none));
+        found.extend(is.difference(was).map(|d| format!("{name}: + {d}")));
+        found.extend(was.difference(is).map(|d| format!("{name}: - {d}")));
+    }
+    found
+}
+
 /// The edges of a Mermaid flowchart whose nodes are labelled with crate names
 /// (`id[crate-name: anything]`), `a --> b & c` written as two edges.
 fn mermaid_edges(chart: &str) -> BTreeSet<(String, String)> {
@@ -212,11 +241,13 @@ fn the_crate_graph_in_the_architecture_doc_is_what_cargo_tree_prints() {
         .iter()
         .find(|b| b.info.is_empty())
         .expect("the output of cargo tree");
-    assert_eq!(
-        without_versions(&shown.text, &root),
-        printed,
-        "{ARCHITECTURE} shows another crate graph than `cargo {}` prints",
-        args.join(" ")
+    let shown = without_versions(&shown.text, &root);
+    let differences = tree_differences(&shown, &printed);
+    assert!(
+        differences.is_empty() && shown == printed,
+        "{ARCHITECTURE} shows another crate graph than `cargo {}` prints:\n{}",
+        args.join(" "),
+        differences.join("\n")
     );
     let chart = blocks
         .iter()
