@@ -11,6 +11,7 @@ pub mod pager;
 pub mod ports;
 pub mod query;
 pub mod reason;
+pub mod recurrence;
 pub mod retention;
 pub mod skew;
 pub mod status;
