@@ -19,9 +19,8 @@ use usecases::heartbeat::StoreHeartbeat;
 use usecases::pager::{PagerService, PagerSettings};
 use usecases::queries::AlarmQueries;
 use usecases::retention::RetentionService;
-use web::api::auth::Tokens;
-use web::api::{AppState, HttpLimits};
 use web::observer::WebObserver;
+use web::{AppState, HttpLimits, Tokens};
 
 /// What the use cases run on: the stores, where digests and notifications go, and the clock.
 pub struct Ports {

@@ -8,9 +8,6 @@ use alarm_digest::domain::ports::{AlarmStore, DigestPublisher, PublishError, Sys
 use alarm_digest::domain::query::HistoryLimits;
 use alarm_digest::domain::{Digest, DigestId};
 use alarm_digest::health::Health;
-use alarm_digest::http::auth::Tokens;
-use alarm_digest::http::observe::observed;
-use alarm_digest::http::{router, HttpLimits};
 use alarm_digest::metrics::Metrics;
 use alarm_digest::pager::PagerSettings;
 use alarm_digest::store::sqlite::SqliteStore;
@@ -18,6 +15,8 @@ use alarm_digest::store::Stores;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use web::observe::observed;
+use web::{router, HttpLimits, Tokens};
 
 /// Small history limits, so retention is visible with a handful of events.
 pub const LIMITS: HistoryLimits = HistoryLimits {

@@ -322,7 +322,11 @@ impl NatsCluster {
         loop {
             let info = async {
                 let mut stream = js.get_stream(name).await.map_err(|e| e.to_string())?;
-                stream.info().await.map(|i| i.cluster.clone()).map_err(|e| e.to_string())
+                stream
+                    .info()
+                    .await
+                    .map(|i| i.cluster.clone())
+                    .map_err(|e| e.to_string())
             };
             let last = match tokio::time::timeout(Duration::from_secs(2), info).await {
                 Ok(Ok(cluster)) => {

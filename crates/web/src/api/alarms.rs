@@ -1,9 +1,10 @@
 //! Read routes over stored alarms: listings, one alarm, its history, and totals.
 
-use super::error::ApiError;
-use super::listing::{alarm_id, encode_cursor, listing, user_id};
 use super::openapi::{AlarmPath, LifecycleName, ListingParams, StatusName, UserFilter, UserPath};
-use super::AppState;
+use crate::error::HttpError;
+use crate::params::listing::{encode_cursor, listing};
+use crate::params::user_id;
+use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 use domain::episodes::Lifecycle;
@@ -120,7 +121,7 @@ impl From<Page<AlarmRecord>> for PageView {
 /// All alarms, filtered, sorted by ChangedAt then AlarmID, one page at a time.
 #[utoipa::path(get, path = "/v1/alarms", tag = "alarms", params(UserFilter, ListingParams),
     responses((status = 200, description = "A page of alarms", body = PageView)))]
-async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Json<PageView>, ApiError> {
+async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Json<PageView>, HttpError> {
     let (filter, page) = listing(query.as_deref())?;
     Ok(Json(state.queries.alarms(&filter, &page).await?.into()))
 }
@@ -132,25 +133,15 @@ async fn list_for_user(
     State(state): State<AppState>,
     Path(user): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Json<PageView>, ApiError> {
+) -> Result<Json<PageView>, HttpError> {
     let (mut filter, page) = listing(query.as_deref())?;
     if filter.user_id.is_some() {
-        return Err(ApiError::BadRequest(
+        return Err(HttpError::BadRequest(
             "user_id: the path names the user; it is not a query parameter here".into(),
         ));
     }
     filter.user_id = Some(user_id(&user)?);
     Ok(Json(state.queries.alarms(&filter, &page).await?.into()))
-}
-
-/// The record of the alarm a path names, or 404.
-pub async fn record(state: &AppState, user: &str, alarm: &str) -> Result<AlarmRecord, ApiError> {
-    let (user, alarm) = (user_id(user)?, alarm_id(alarm)?);
-    state
-        .queries
-        .alarm(&user, &alarm)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no alarm {alarm} of user {user}")))
 }
 
 /// One alarm: its latest status, its last delivery and whether it is due now.
@@ -159,8 +150,8 @@ pub async fn record(state: &AppState, user: &str, alarm: &str) -> Result<AlarmRe
 async fn one(
     State(state): State<AppState>,
     Path((user, alarm)): Path<(String, String)>,
-) -> Result<Json<AlarmView>, ApiError> {
-    Ok(Json(record(&state, &user, &alarm).await?.into()))
+) -> Result<Json<AlarmView>, HttpError> {
+    Ok(Json(state.alarm_record(&user, &alarm).await?.into()))
 }
 
 /// One retained status change.
@@ -197,8 +188,8 @@ impl From<&HistoryEntry> for EventView {
 async fn events(
     State(state): State<AppState>,
     Path((user, alarm)): Path<(String, String)>,
-) -> Result<Json<Vec<EventView>>, ApiError> {
-    let r = record(&state, &user, &alarm).await?;
+) -> Result<Json<Vec<EventView>>, HttpError> {
+    let r = state.alarm_record(&user, &alarm).await?;
     let history = state.queries.history(&r.user_id, &r.alarm_id).await?;
     Ok(Json(history.iter().map(EventView::from).collect()))
 }
@@ -221,7 +212,7 @@ struct CountsView {
 /// Active alarms now, alarms ever seen and events received.
 #[utoipa::path(get, path = "/v1/counts", tag = "alarms",
     responses((status = 200, description = "Totals", body = CountsView)))]
-async fn counts(State(state): State<AppState>) -> Result<Json<CountsView>, ApiError> {
+async fn counts(State(state): State<AppState>) -> Result<Json<CountsView>, HttpError> {
     let Counts {
         active,
         alarms,

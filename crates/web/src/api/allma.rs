@@ -2,9 +2,9 @@
 //! changes (and acknowledgements) at the edge.
 
 use super::body::{json_bytes, parse};
-use super::error::ApiError;
 use super::openapi::{Identifier, Timestamp};
-use super::AppState;
+use crate::error::HttpError;
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
@@ -135,13 +135,13 @@ struct IntakeView {
     acknowledged: bool,
 }
 
-fn invalid(reason: impl Into<String>) -> ApiError {
-    ApiError::Unprocessable(reason.into())
+fn invalid(reason: impl Into<String>) -> HttpError {
+    HttpError::Unprocessable(reason.into())
 }
 
 /// The status changes an alert stands for: WARNING at `triggeredOn`, and CLEARED at
 /// `resolvedOn` once resolved.
-fn events(alert: &Alert) -> Result<Vec<AlarmEvent>, ApiError> {
+fn events(alert: &Alert) -> Result<Vec<AlarmEvent>, HttpError> {
     let mut changes = vec![("WARNING", alert.triggered_on.as_str(), "triggeredOn")];
     match (&alert.status, alert.resolved_on.as_deref()) {
         (_, Some(resolved_on)) => changes.push(("CLEARED", resolved_on, "resolvedOn")),
@@ -176,7 +176,7 @@ async fn intake(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<IntakeView>), ApiError> {
+) -> Result<(StatusCode, Json<IntakeView>), HttpError> {
     let body = json_bytes(&headers, body)?;
     let objects = ["", "/alert", "/alert/responder", "/alert/service"];
     let alert = parse::<Envelope>(&body, &objects)?.alert;
@@ -194,7 +194,7 @@ async fn intake(
         .into_iter()
         .map(|o| match o {
             EventOutcome::Stored(outcome) => Ok(outcome),
-            EventOutcome::Refused(reason) => Err(ApiError::Unprocessable(reason)),
+            EventOutcome::Refused(reason) => Err(HttpError::Unprocessable(reason)),
         })
         .collect::<Result<Vec<_>, _>>()?;
     let acknowledged = match acked_at {

@@ -1,45 +1,29 @@
-//! Bearer tokens: `API_TOKEN` guards writes, `API_READ_TOKEN` guards reads.
+//! The API's bearer tokens: `API_TOKEN` guards writes, `API_READ_TOKEN` guards reads.
 
-use super::error::ApiError;
-use super::AppState;
+use crate::auth::token_matches;
+use crate::error::HttpError;
+use crate::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::Response;
-use subtle::ConstantTimeEq;
 
-/// The tokens the API accepts; a route class without a token is open.
-#[derive(Clone, Default)]
-pub struct Tokens {
-    /// Required by write routes when set.
-    pub write: Option<String>,
-    /// Required by read routes when set.
-    pub read: Option<String>,
-}
-
-impl std::fmt::Debug for Tokens {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Tokens are secrets: show only whether they are set.
-        f.debug_struct("Tokens")
-            .field("write", &self.write.is_some())
-            .field("read", &self.read.is_some())
-            .finish()
-    }
-}
+/// The tokens these middlewares check (shared with the console's sessions).
+pub use crate::auth::Tokens;
 
 /// Middleware for write routes.
-pub async fn require_write(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
+pub async fn require_write(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, HttpError> {
     check(state.tokens.write.as_deref(), &request)?;
     Ok(next.run(request).await)
 }
 
 /// Middleware for read routes.
-pub async fn require_read(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, ApiError> {
+pub async fn require_read(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, HttpError> {
     check(state.tokens.read.as_deref(), &request)?;
     Ok(next.run(request).await)
 }
 
-fn check(expected: Option<&str>, request: &Request) -> Result<(), ApiError> {
+fn check(expected: Option<&str>, request: &Request) -> Result<(), HttpError> {
     let Some(expected) = expected else {
         return Ok(());
     };
@@ -52,15 +36,8 @@ fn check(expected: Option<&str>, request: &Request) -> Result<(), ApiError> {
     if token_matches(presented, expected) {
         Ok(())
     } else {
-        Err(ApiError::Unauthorized)
+        Err(HttpError::Unauthorized)
     }
-}
-
-/// Whether the presented token is the configured one, compared in constant time (subtle's
-/// `ct_eq`): the time taken does not reveal how much of a guessed token was right. Only the
-/// length can show, and the length is not the secret.
-pub fn token_matches(presented: &str, expected: &str) -> bool {
-    presented.as_bytes().ct_eq(expected.as_bytes()).into()
 }
 
 #[cfg(test)]
@@ -89,11 +66,14 @@ mod tests {
             "Basic s3cret",
         ] {
             let refused = check(expected, &presenting(Some(wrong)));
-            assert!(matches!(refused, Err(ApiError::Unauthorized)), "{wrong:?} was accepted");
+            assert!(
+                matches!(refused, Err(HttpError::Unauthorized)),
+                "{wrong:?} was accepted"
+            );
         }
         assert!(matches!(
             check(expected, &presenting(None)),
-            Err(ApiError::Unauthorized)
+            Err(HttpError::Unauthorized)
         ));
     }
 
@@ -101,23 +81,5 @@ mod tests {
     fn a_route_class_without_a_token_is_open() {
         assert!(check(None, &presenting(None)).is_ok());
         assert!(check(None, &presenting(Some("Bearer anything"))).is_ok());
-    }
-
-    #[test]
-    fn token_comparison_is_exact() {
-        assert!(token_matches("s3cret", "s3cret"));
-        assert!(!token_matches("s3cret", "s3creT"));
-        assert!(!token_matches("s3cre", "s3cret"));
-        assert!(!token_matches("", "x"));
-        assert!(!token_matches("x", ""));
-    }
-
-    #[test]
-    fn debug_output_never_shows_a_token() {
-        let tokens = Tokens {
-            write: Some("hunter2".into()),
-            read: None,
-        };
-        assert!(!format!("{tokens:?}").contains("hunter2"));
     }
 }

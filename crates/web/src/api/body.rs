@@ -1,7 +1,7 @@
 //! Request bodies of the write routes: JSON only, within the size limit, parsed strictly (a
 //! duplicated key is refused, not silently resolved to its last value).
 
-use super::error::ApiError;
+use crate::error::HttpError;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{header, HeaderMap};
@@ -11,7 +11,7 @@ use serde_json::Value;
 
 /// The body's bytes once it is known to be JSON and within the limit: 413 over the limit,
 /// 415 for another content type.
-pub fn json_bytes(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+pub fn json_bytes(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Bytes, HttpError> {
     let body = body?;
     let is_json = headers
         .get(header::CONTENT_TYPE)
@@ -25,7 +25,7 @@ pub fn json_bytes(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> R
     if is_json {
         Ok(body)
     } else {
-        Err(ApiError::UnsupportedMediaType)
+        Err(HttpError::UnsupportedMediaType)
     }
 }
 
@@ -34,14 +34,14 @@ pub fn json_bytes(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> R
 /// whole body first, since a typed parse stops at the first field it refuses, before a
 /// later syntax error. `objects` are the JSON pointers (`""` for the body) that must be
 /// objects when present: a derived struct would also accept an array of its field values.
-pub fn parse<T: DeserializeOwned>(bytes: &[u8], objects: &[&str]) -> Result<T, ApiError> {
+pub fn parse<T: DeserializeOwned>(bytes: &[u8], objects: &[&str]) -> Result<T, HttpError> {
     let value: Value = serde_json::from_slice(bytes).map_err(rejection)?;
     for &pointer in objects {
         match value.pointer(pointer) {
             None | Some(Value::Null | Value::Object(_)) => {}
             Some(_) => {
                 let name = if pointer.is_empty() { "body" } else { &pointer[1..] };
-                return Err(ApiError::Unprocessable(format!("{name}: must be an object")));
+                return Err(HttpError::Unprocessable(format!("{name}: must be an object")));
             }
         }
     }
@@ -50,7 +50,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8], objects: &[&str]) -> Result<T, A
 
 /// The items of a body holding one JSON value or an array of them, each as its own raw
 /// JSON text, so each can be parsed exactly as a NATS payload is; `true` when it was one.
-pub fn one_or_many(bytes: &[u8]) -> Result<(Vec<Box<RawValue>>, bool), ApiError> {
+pub fn one_or_many(bytes: &[u8]) -> Result<(Vec<Box<RawValue>>, bool), HttpError> {
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'[') {
         Ok((parse::<Vec<Box<RawValue>>>(bytes, &[])?, false))
@@ -60,11 +60,11 @@ pub fn one_or_many(bytes: &[u8]) -> Result<(Vec<Box<RawValue>>, bool), ApiError>
 }
 
 /// The status a JSON error answers with.
-pub fn rejection(e: serde_json::Error) -> ApiError {
+pub fn rejection(e: serde_json::Error) -> HttpError {
     if e.is_data() {
-        ApiError::Unprocessable(e.to_string())
+        HttpError::Unprocessable(e.to_string())
     } else {
-        ApiError::BadRequest(format!("body is not valid JSON: {e}"))
+        HttpError::BadRequest(format!("body is not valid JSON: {e}"))
     }
 }
 
@@ -82,14 +82,14 @@ mod tests {
     fn syntax_errors_are_400_and_invalid_values_422() {
         for bad in [&b"{"[..], b"\xff\xfe", b"", b"nul", br#"{"b":"#] {
             assert!(
-                matches!(parse::<Probe>(bad, &[""]), Err(ApiError::BadRequest(_))),
+                matches!(parse::<Probe>(bad, &[""]), Err(HttpError::BadRequest(_))),
                 "{bad:?}"
             );
         }
         let deep = format!("{}{}", "[".repeat(1000), "]".repeat(1000));
         assert!(matches!(
             parse::<Probe>(deep.as_bytes(), &[""]),
-            Err(ApiError::BadRequest(_))
+            Err(HttpError::BadRequest(_))
         ));
         for invalid in [
             &br#"{"a":"x"}"#[..],
@@ -99,7 +99,7 @@ mod tests {
             b"[1]",
         ] {
             let parsed = parse::<Probe>(invalid, &[""]);
-            assert!(matches!(parsed, Err(ApiError::Unprocessable(_))), "{invalid:?}");
+            assert!(matches!(parsed, Err(HttpError::Unprocessable(_))), "{invalid:?}");
         }
         assert!(parse::<Probe>(b"[1]", &[]).is_ok(), "what the pointers guard against");
     }

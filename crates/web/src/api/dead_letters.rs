@@ -1,32 +1,21 @@
 //! `GET /v1/dead-letters`: the latest refused input, newest first, with why it was refused,
 //! paged backwards by dead-letter sequence.
 
-use super::error::ApiError;
-use super::listing::pairs;
-use super::AppState;
+use crate::error::HttpError;
+use crate::params::dead_letters::parse;
+use crate::state::AppState;
 use axum::extract::{RawQuery, State};
 use axum::Json;
-use domain::dead_letter::{DeadLetter, DeadLetterError};
+use domain::dead_letter::DeadLetter;
 use serde::Serialize;
-use usecases::dead_letters::{DeadLetterPage, DEFAULT_PAGE, MAX_PAGE};
+use usecases::dead_letters::DeadLetterPage;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// The largest `before` accepted; far beyond any stream's sequence.
-const MAX_SEQUENCE: u64 = 1_000_000_000_000_000;
-
 /// The dead-letter route.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(dead_letters))
-}
-
-impl From<DeadLetterError> for ApiError {
-    fn from(e: DeadLetterError) -> Self {
-        match e {
-            DeadLetterError::Unavailable(failure) => ApiError::Unavailable(failure.to_string()),
-        }
-    }
 }
 
 /// The query of `/v1/dead-letters`.
@@ -100,32 +89,12 @@ impl From<DeadLetterPage> for PageView {
     }
 }
 
-/// `before` and `limit` from a query string; unknown parameters are refused.
-pub fn parse(raw: Option<&str>) -> Result<(Option<u64>, usize), ApiError> {
-    let mut before = None;
-    let mut limit = DEFAULT_PAGE;
-    for (name, value) in pairs(raw)? {
-        match name.as_str() {
-            "before" => match value.parse::<u64>() {
-                Ok(b) if (1..=MAX_SEQUENCE).contains(&b) => before = Some(b),
-                _ => return Err(ApiError::BadRequest(format!("before: expected 1..={MAX_SEQUENCE}"))),
-            },
-            "limit" => match value.parse::<usize>() {
-                Ok(n) if (1..=MAX_PAGE).contains(&n) => limit = n,
-                _ => return Err(ApiError::BadRequest(format!("limit: expected 1..={MAX_PAGE}"))),
-            },
-            other => return Err(ApiError::BadRequest(format!("unknown query parameter {other}"))),
-        }
-    }
-    Ok((before, limit))
-}
-
 /// The latest dead letters: input refused for good (malformed, an unknown status, ...),
 /// each with the subject it came on, the reason and its payload unchanged. Newest first;
 /// `older` is the `before` of the next page.
 #[utoipa::path(get, path = "/v1/dead-letters", tag = "dead letters", params(DeadLetterParams),
     responses((status = 200, description = "The latest dead letters", body = PageView)))]
-async fn dead_letters(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Json<PageView>, ApiError> {
+async fn dead_letters(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Json<PageView>, HttpError> {
     let (before, limit) = parse(query.as_deref())?;
     let page = state.dead_letters.latest(before, limit).await?;
     Ok(Json(PageView::from(page)))

@@ -1,11 +1,10 @@
 //! Write routes: status changes over HTTP (same rules as NATS intake) and acknowledgements.
 
-use super::alarms::record;
 use super::body::{json_bytes, one_or_many, parse};
-use super::error::ApiError;
-use super::listing::instant;
 use super::openapi::{AlarmPath, StatusChange, Timestamp};
-use super::AppState;
+use crate::error::HttpError;
+use crate::params::instant;
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -63,7 +62,7 @@ async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<Submitted>), ApiError> {
+) -> Result<(StatusCode, Json<Submitted>), HttpError> {
     let body = json_bytes(&headers, body)?;
     let (items, single) = one_or_many(&body)?;
     let parsed: Vec<Result<AlarmEvent, WireError>> = items
@@ -72,8 +71,8 @@ async fn submit(
         .collect();
     if single {
         match parsed.first() {
-            Some(Err(e @ WireError::NotJson(_))) => return Err(ApiError::BadRequest(e.to_string())),
-            Some(Err(e)) => return Err(ApiError::Unprocessable(e.to_string())),
+            Some(Err(e @ WireError::NotJson(_))) => return Err(HttpError::BadRequest(e.to_string())),
+            Some(Err(e)) => return Err(HttpError::Unprocessable(e.to_string())),
             _ => {}
         }
     }
@@ -104,7 +103,7 @@ async fn submit(
                         }
                         (outcome.as_str(), None)
                     }
-                    EventOutcome::Refused(reason) if single => return Err(ApiError::Unprocessable(reason)),
+                    EventOutcome::Refused(reason) if single => return Err(HttpError::Unprocessable(reason)),
                     EventOutcome::Refused(reason) => {
                         answer.rejected += 1;
                         ("rejected", Some(reason))
@@ -165,22 +164,22 @@ async fn acknowledge(
     Path((user, alarm)): Path<(String, String)>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<AckView>), ApiError> {
+) -> Result<(StatusCode, Json<AckView>), HttpError> {
     let at = match body? {
         empty if empty.iter().all(u8::is_ascii_whitespace) => now(),
         body => {
             let body = json_bytes(&headers, Ok(body))?;
             match parse::<Option<AckBody>>(&body, &[""])?.and_then(|b| b.acked_at) {
-                Some(t) => instant("AckedAt", &t).map_err(|e| ApiError::Unprocessable(e.to_string()))?,
+                Some(t) => instant("AckedAt", &t).map_err(|e| HttpError::Unprocessable(e.to_string()))?,
                 None => now(),
             }
         }
     };
-    let r = record(&state, &user, &alarm).await?;
+    let r = state.alarm_record(&user, &alarm).await?;
     let status = match state.updates.acknowledge(&r.user_id, &r.alarm_id, at).await? {
         AckOutcome::Recorded => StatusCode::CREATED,
         AckOutcome::AlreadyRecorded => StatusCode::OK,
-        AckOutcome::UnknownAlarm => return Err(ApiError::NotFound(format!("no alarm {alarm} of user {user}"))),
+        AckOutcome::UnknownAlarm => return Err(HttpError::NotFound(format!("no alarm {alarm} of user {user}"))),
     };
     Ok((
         status,

@@ -1,7 +1,7 @@
 //! The OpenAPI 3 document: generated from the handlers' annotations and the routes they are
 //! registered on, plus the parameters, problems and security the handlers share.
 
-use super::error::PROBLEM_JSON;
+use crate::error::PROBLEM_JSON;
 use domain::ids::MAX_ID_CHARS;
 use serde::Deserialize;
 use utoipa::openapi::path::Operation;
@@ -26,7 +26,7 @@ use utoipa::{IntoParams, Modify, ToSchema};
         (name = "pager", description = "Escalation policies, service health and the console's pager actions"),
         (name = "operations", description = "Health, readiness and metrics"),
     ),
-    components(schemas(super::error::Problem, Identifier))
+    components(schemas(crate::error::Problem, Identifier))
 )]
 pub struct ApiDoc;
 
@@ -162,7 +162,7 @@ pub struct UserFilter {
     user_id: Option<String>,
 }
 
-/// The query of the alarm listings, as documented; `listing::listing` parses it and refuses
+/// The query of the alarm listings, as documented; `params::listing::listing` parses it and refuses
 /// any other parameter.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -2,9 +2,10 @@
 //! `/v1/services/{service_id}/escalation-policy`, validated by the domain.
 
 use super::body::{json_bytes, parse};
-use super::error::ApiError;
 use super::openapi::Identifier;
-use super::AppState;
+use crate::error::HttpError;
+use crate::params::service_id;
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -39,11 +40,6 @@ pub struct ServicePath {
     /// The ServiceID.
     #[param(value_type = Identifier)]
     service_id: String,
-}
-
-/// A service id from a path.
-pub fn service_id(value: &str) -> Result<ServiceId, ApiError> {
-    ServiceId::parse(value).map_err(|e| ApiError::BadRequest(format!("service_id: {e}")))
 }
 
 /// Someone to notify; its schema is [`target_schema`].
@@ -175,7 +171,7 @@ pub struct PolicyView {
 }
 
 impl PolicyView {
-    fn into_policy(self, service: ServiceId) -> Result<EscalationPolicy, ApiError> {
+    fn into_policy(self, service: ServiceId) -> Result<EscalationPolicy, HttpError> {
         let levels = self
             .levels
             .into_iter()
@@ -195,7 +191,7 @@ impl PolicyView {
             LastLevelView::Stop => LastLevelTimeout::Stop,
             LastLevelView::Repeat => LastLevelTimeout::Repeat,
         };
-        EscalationPolicy::parse(service, levels, last).map_err(|e| ApiError::Unprocessable(e.to_string()))
+        EscalationPolicy::parse(service, levels, last).map_err(|e| HttpError::Unprocessable(e.to_string()))
     }
 }
 
@@ -229,18 +225,18 @@ impl From<&EscalationPolicy> for PolicyView {
 
 /// Refuses levels and targets written as arrays: a derived struct or tagged enum would
 /// also accept an array of its field values, which no client means to send.
-fn levels_and_targets_are_objects(bytes: &[u8]) -> Result<(), ApiError> {
+fn levels_and_targets_are_objects(bytes: &[u8]) -> Result<(), HttpError> {
     let Ok(body) = serde_json::from_slice::<serde_json::Value>(bytes) else {
         return Ok(());
     };
     let levels = body.get("levels").and_then(serde_json::Value::as_array);
     for (i, level) in levels.into_iter().flatten().enumerate() {
         if !level.is_object() {
-            return Err(ApiError::Unprocessable(format!("levels/{i}: must be an object")));
+            return Err(HttpError::Unprocessable(format!("levels/{i}: must be an object")));
         }
         let targets = level.get("targets").and_then(serde_json::Value::as_array);
         if let Some(j) = targets.into_iter().flatten().position(|t| !t.is_object()) {
-            return Err(ApiError::Unprocessable(format!(
+            return Err(HttpError::Unprocessable(format!(
                 "levels/{i}/targets/{j}: must be an object"
             )));
         }
@@ -255,16 +251,16 @@ fn levels_and_targets_are_objects(bytes: &[u8]) -> Result<(), ApiError> {
     responses(
         (status = 201, description = "Created", body = PolicyView),
         (status = 200, description = "Replaced", body = PolicyView),
-        (status = 413, description = "The body exceeds the limit", body = super::error::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "The body is not application/json", body = super::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Not a valid policy", body = super::error::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body exceeds the limit", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not application/json", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a valid policy", body = crate::error::Problem, content_type = "application/problem+json"),
     ))]
 async fn put_policy(
     State(state): State<AppState>,
     Path(service): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<PolicyView>), ApiError> {
+) -> Result<(StatusCode, Json<PolicyView>), HttpError> {
     let service = service_id(&service)?;
     let bytes = json_bytes(&headers, body)?;
     let view: PolicyView = parse(&bytes, &[""])?;
@@ -278,13 +274,13 @@ async fn put_policy(
 /// The service's escalation policy, or 404.
 #[utoipa::path(get, path = "/v1/services/{service_id}/escalation-policy", tag = "pager", params(ServicePath),
     responses((status = 200, description = "The policy", body = PolicyView)))]
-async fn get_policy(State(state): State<AppState>, Path(service): Path<String>) -> Result<Json<PolicyView>, ApiError> {
+async fn get_policy(State(state): State<AppState>, Path(service): Path<String>) -> Result<Json<PolicyView>, HttpError> {
     let service = service_id(&service)?;
     let policy = state
         .pager
         .policy(&service)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no escalation policy for service {service}")))?;
+        .ok_or_else(|| HttpError::NotFound(format!("no escalation policy for service {service}")))?;
     Ok(Json(PolicyView::from(&policy)))
 }
 
@@ -292,12 +288,12 @@ async fn get_policy(State(state): State<AppState>, Path(service): Path<String>) 
 /// incident, if any, notifies nobody more.
 #[utoipa::path(delete, path = "/v1/services/{service_id}/escalation-policy", tag = "pager", params(ServicePath),
     responses((status = 204, description = "Deleted")))]
-async fn delete_policy(State(state): State<AppState>, Path(service): Path<String>) -> Result<StatusCode, ApiError> {
+async fn delete_policy(State(state): State<AppState>, Path(service): Path<String>) -> Result<StatusCode, HttpError> {
     let service = service_id(&service)?;
     if state.pager.delete_policy(&service).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::NotFound(format!(
+        Err(HttpError::NotFound(format!(
             "no escalation policy for service {service}"
         )))
     }

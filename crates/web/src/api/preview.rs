@@ -2,10 +2,10 @@
 //! now, each alarm with the reason it is in; read-only. `GET /v1/users/{user_id}/digests`:
 //! the digests sent to the user last.
 
-use super::error::ApiError;
-use super::listing::user_id;
 use super::openapi::{StatusName, UserPath};
-use super::AppState;
+use crate::error::HttpError;
+use crate::params::user_id;
+use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
 use domain::ports::SentDigest;
@@ -86,7 +86,7 @@ impl From<&PreviewedAlarm> for PreviewedAlarmView {
 /// Claims and records nothing: a digest sent afterwards holds the same alarms.
 #[utoipa::path(get, path = "/v1/users/{user_id}/digest/preview", tag = "alarms", params(UserPath),
     responses((status = 200, description = "The previewed digest", body = PreviewView)))]
-async fn preview(State(state): State<AppState>, Path(user): Path<String>) -> Result<Json<PreviewView>, ApiError> {
+async fn preview(State(state): State<AppState>, Path(user): Path<String>) -> Result<Json<PreviewView>, HttpError> {
     let user = user_id(&user)?;
     let alarms = state.digests.preview(&user).await?;
     Ok(Json(PreviewView {
@@ -126,7 +126,7 @@ impl From<&SentDigest> for SentDigestView {
 async fn sent_digests(
     State(state): State<AppState>,
     Path(user): Path<String>,
-) -> Result<Json<Vec<SentDigestView>>, ApiError> {
+) -> Result<Json<Vec<SentDigestView>>, HttpError> {
     let user = user_id(&user)?;
     let sent = state.digests.sent_digests(&user).await?;
     Ok(Json(sent.iter().map(SentDigestView::from).collect()))

@@ -3,9 +3,11 @@
 //! actions, acknowledge and healthy.
 
 use super::body::{json_bytes, parse};
-use super::error::ApiError;
-use super::policies::{service_id, ServicePath};
-use super::AppState;
+use super::policies::ServicePath;
+use crate::error::HttpError;
+use crate::params::service_id;
+use crate::params::services::services_query;
+use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, RawQuery, State};
@@ -104,11 +106,6 @@ impl ServiceView {
     }
 }
 
-/// Services per page when `limit` is not given.
-pub const DEFAULT_SERVICES_LIMIT: usize = 50;
-/// The largest `limit` accepted.
-pub const MAX_SERVICES_LIMIT: usize = 500;
-
 /// The paging of `GET /v1/services`.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -119,30 +116,6 @@ pub struct ServicesParams {
     /// Services per page, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
-}
-
-/// Parses `after` and `limit`; unknown parameters are refused.
-pub fn services_query(raw: Option<&str>) -> Result<(Option<ServiceId>, usize), ApiError> {
-    let mut after = None;
-    let mut limit = DEFAULT_SERVICES_LIMIT;
-    for (name, value) in super::listing::pairs(raw)? {
-        match name.as_str() {
-            "after" if value.is_empty() => after = None,
-            "after" => after = Some(ServiceId::parse(&value).map_err(|e| ApiError::BadRequest(format!("after: {e}")))?),
-            "limit" => {
-                limit = match value.parse::<usize>() {
-                    Ok(n) if (1..=MAX_SERVICES_LIMIT).contains(&n) => n,
-                    _ => {
-                        return Err(ApiError::BadRequest(format!(
-                            "limit: expected 1..={MAX_SERVICES_LIMIT}"
-                        )))
-                    }
-                }
-            }
-            other => return Err(ApiError::BadRequest(format!("unknown query parameter {other}"))),
-        }
-    }
-    Ok((after, limit))
 }
 
 /// A page of services, by ascending ServiceID.
@@ -161,7 +134,7 @@ struct ServicePageView {
 async fn list_services(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
-) -> Result<Json<ServicePageView>, ApiError> {
+) -> Result<Json<ServicePageView>, HttpError> {
     let (after, limit) = services_query(query.as_deref())?;
     let page = state.pager.services(after.as_ref(), limit).await?;
     Ok(Json(ServicePageView {
@@ -190,13 +163,13 @@ struct AcknowledgeBody {
 async fn get_service(
     State(state): State<AppState>,
     Path(service): Path<String>,
-) -> Result<Json<ServiceView>, ApiError> {
+) -> Result<Json<ServiceView>, HttpError> {
     let service = service_id(&service)?;
     let record = state
         .pager
         .known_service(&service)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no service {service}")))?;
+        .ok_or_else(|| HttpError::NotFound(format!("no service {service}")))?;
     Ok(Json(ServiceView::new(&service, &record, None)))
 }
 
@@ -211,7 +184,7 @@ async fn acknowledge_service(
     Path(service): Path<String>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<ServiceView>, ApiError> {
+) -> Result<Json<ServiceView>, HttpError> {
     let service = service_id(&service)?;
     let body = body?;
     let by = if body.iter().all(u8::is_ascii_whitespace) {
@@ -231,7 +204,7 @@ async fn acknowledge_service(
 async fn mark_service_healthy(
     State(state): State<AppState>,
     Path(service): Path<String>,
-) -> Result<Json<ServiceView>, ApiError> {
+) -> Result<Json<ServiceView>, HttpError> {
     let service = service_id(&service)?;
     let report = state.pager.healthy(&service).await?;
     let record = state.pager.record(&service).await?;

@@ -1,18 +1,16 @@
 //! `GET /v1/stats`: alarms by status and lifecycle, and response times over alarm episodes,
 //! all over one window.
 
-use super::error::ApiError;
-use super::listing::{instant, pairs, user_id};
 use super::openapi::StatsParams;
-use super::AppState;
+use crate::error::HttpError;
+use crate::params::stats::parse;
+use crate::state::AppState;
 use axum::extract::{RawQuery, State};
 use axum::Json;
 use domain::distribution::{Bucket, HourCount};
 use domain::episodes::{seconds, Lifecycle, Summary};
-use domain::query::AlarmFilter;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use usecases::queries::Window;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -143,22 +141,6 @@ struct StatsView {
     opened_per_hour: Vec<HourView>,
 }
 
-/// The filter and window of a stats query string; unknown parameters are refused.
-pub fn parse(raw: Option<&str>) -> Result<(AlarmFilter, Window), ApiError> {
-    let mut filter = AlarmFilter::default();
-    let mut window = Window::default();
-    for (name, value) in pairs(raw)? {
-        match name.as_str() {
-            "user_id" => filter.user_id = Some(user_id(&value)?),
-            "service" => filter.service = Some(value),
-            "since" => window.since = Some(instant("since", &value)?),
-            "until" => window.until = Some(instant("until", &value)?),
-            other => return Err(ApiError::BadRequest(format!("unknown query parameter {other}"))),
-        }
-    }
-    Ok((filter, window))
-}
-
 /// Alarm counts and response times over one window, `[since, until)`.
 ///
 /// Every figure takes the same window, so narrowing it narrows them alike. `alarms` and
@@ -173,7 +155,7 @@ pub fn parse(raw: Option<&str>) -> Result<(AlarmFilter, Window), ApiError> {
 /// status per severity and its acknowledgements.
 #[utoipa::path(get, path = "/v1/stats", tag = "stats", params(StatsParams),
     responses((status = 200, description = "Counts and response times", body = StatsView)))]
-async fn stats(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Json<StatsView>, ApiError> {
+async fn stats(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Json<StatsView>, HttpError> {
     let (filter, window) = parse(query.as_deref())?;
     let stats = state.queries.stats(&filter, &window).await?;
     Ok(Json(StatsView {

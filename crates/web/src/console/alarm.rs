@@ -2,9 +2,8 @@
 
 use super::layout::{alarm_path, millis, page, segment, status_badge, ErrorPage};
 use super::session::Access;
-use crate::api::alarms::record;
-use crate::api::error::ApiError;
-use crate::api::AppState;
+use crate::error::HttpError;
+use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
@@ -21,7 +20,7 @@ pub async fn one(
     Path((user, alarm)): Path<(String, String)>,
 ) -> Result<Markup, ErrorPage> {
     let fail = access.failing();
-    let r = record(&state, &user, &alarm).await.map_err(fail)?;
+    let r = state.alarm_record(&user, &alarm).await.map_err(fail)?;
     let history = state
         .queries
         .history(&r.user_id, &r.alarm_id)
@@ -99,7 +98,7 @@ pub async fn acknowledge(
     if let Err(refused) = access.check_csrf(&form.csrf) {
         return refused.into_response();
     }
-    let r = match record(&state, &user, &alarm).await {
+    let r = match state.alarm_record(&user, &alarm).await {
         Ok(r) => r,
         Err(e) => return fail(e).into_response(),
     };
@@ -112,7 +111,7 @@ pub async fn acknowledge(
             Redirect::to(&alarm_path(r.user_id.as_str(), r.alarm_id.as_str())).into_response()
         }
         Ok(AckOutcome::UnknownAlarm) => {
-            fail(ApiError::NotFound(format!("no alarm {alarm} of user {user}"))).into_response()
+            fail(HttpError::NotFound(format!("no alarm {alarm} of user {user}"))).into_response()
         }
         Err(e) => fail(e.into()).into_response(),
     }

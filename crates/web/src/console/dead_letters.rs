@@ -4,8 +4,8 @@
 
 use super::layout::{page, ErrorPage};
 use super::session::Access;
-use crate::api::dead_letters::parse;
-use crate::api::AppState;
+use crate::params::dead_letters::parse;
+use crate::state::AppState;
 use axum::extract::{RawQuery, State};
 use axum::Extension;
 use domain::dead_letter::DeadLetter;

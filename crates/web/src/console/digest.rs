@@ -3,8 +3,8 @@
 
 use super::layout::{alarm_path, millis, page, status_badge, ErrorPage};
 use super::session::Access;
-use crate::api::listing::user_id;
-use crate::api::AppState;
+use crate::params::user_id;
+use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Extension;
 use domain::Reason;

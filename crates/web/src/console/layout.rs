@@ -1,8 +1,8 @@
-//! The page shell, the error page (the API's problem details as HTML) and the URL pieces
-//! the pages build from attacker-controlled ids.
+//! The page shell, the error page (the problem details the API would answer, as HTML) and
+//! the URL pieces the pages build from attacker-controlled ids.
 
 use super::session::Access;
-use crate::api::error::ApiError;
+use crate::error::HttpError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use domain::EventTime;
@@ -42,17 +42,17 @@ pub fn page(title: &str, access: &Access, body: Markup) -> Markup {
     }
 }
 
-/// An error as a page showing the API's problem details: status, title and detail.
+/// An error as a page showing its problem details: status, title and detail.
 pub struct ErrorPage {
     /// What went wrong.
-    pub error: ApiError,
+    pub error: HttpError,
     /// Who asked, for the navigation.
     pub access: Access,
 }
 
 impl Access {
-    /// Turns an API error into the error page shown to this visitor.
-    pub fn failing(&self) -> impl Fn(ApiError) -> ErrorPage + Copy + '_ {
+    /// Turns an error into the error page shown to this visitor.
+    pub fn failing(&self) -> impl Fn(HttpError) -> ErrorPage + Copy + '_ {
         move |error| ErrorPage {
             error,
             access: self.clone(),
@@ -66,7 +66,7 @@ impl Access {
         if self.csrf_matches(presented) {
             return Ok(());
         }
-        Err(self.failing()(ApiError::Forbidden(
+        Err(self.failing()(HttpError::Forbidden(
             "the form's CSRF token is missing or wrong".into(),
         )))
     }

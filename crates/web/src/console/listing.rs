@@ -3,8 +3,9 @@
 
 use super::layout::{alarm_path, page, segment, status_badge, ErrorPage};
 use super::session::Access;
-use crate::api::listing::{encode_cursor, listing as parse_listing, pairs, DEFAULT_LIMIT};
-use crate::api::AppState;
+use crate::params::listing::{encode_cursor, listing as parse_listing, DEFAULT_LIMIT};
+use crate::params::pairs;
+use crate::state::AppState;
 use axum::extract::{RawQuery, State};
 use axum::Extension;
 use domain::episodes::Lifecycle;
@@ -21,7 +22,7 @@ const TEXT_FILTERS: [(&str, &str, &str); 7] = [
     ("changed_before", "Changed before", "2026-01-02T00:00:00Z"),
 ];
 
-/// Page sizes offered; the API's default among them.
+/// Page sizes offered; the listing's default among them.
 const PAGE_SIZES: [usize; 4] = [25, 50, DEFAULT_LIMIT, 500];
 
 /// Seconds between two refreshes of the rows while live refresh is on.
@@ -51,8 +52,8 @@ impl Given {
     }
 }
 
-/// `GET /` and `GET /alarms`: the listing. The fields go through the API's own parser, so
-/// a filter narrows exactly as the API's does.
+/// `GET /` and `GET /alarms`: the listing. The fields go through the parser the API's
+/// listing uses ([`crate::params::listing`]), so a filter narrows exactly as the API's does.
 pub async fn listing(
     State(state): State<AppState>,
     Extension(access): Extension<Access>,

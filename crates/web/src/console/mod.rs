@@ -12,7 +12,7 @@ mod services;
 mod session;
 mod stats;
 
-use crate::api::AppState;
+use crate::state::AppState;
 use axum::http::{header, HeaderValue};
 use axum::middleware::{from_fn_with_state, map_response};
 use axum::response::{IntoResponse, Response};

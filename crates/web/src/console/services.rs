@@ -4,11 +4,10 @@
 
 use super::layout::{page, segment, ErrorPage};
 use super::session::Access;
-use crate::api::error::ApiError;
-use crate::api::listing::pairs;
-use crate::api::policies::service_id;
-use crate::api::services::services_query;
-use crate::api::AppState;
+use crate::error::HttpError;
+use crate::params::services::services_query;
+use crate::params::{pairs, service_id};
+use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
@@ -142,7 +141,7 @@ pub async fn one(
         .known_service(&id)
         .await
         .map_err(|e| fail(e.into()))?
-        .ok_or_else(|| fail(ApiError::NotFound(format!("no service {id}"))))?;
+        .ok_or_else(|| fail(HttpError::NotFound(format!("no service {id}"))))?;
     let sent = state
         .pager
         .sent_notifications(&id, NOTIFICATIONS_SHOWN)

@@ -4,8 +4,8 @@
 //! console is open, as the API is.
 
 use super::layout::{page, with_status};
-use crate::api::auth::{token_matches, Tokens};
-use crate::api::AppState;
+use crate::auth::{token_matches, Tokens};
+use crate::state::AppState;
 use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;

@@ -5,9 +5,9 @@
 use super::charts::{bar_chart, Bar, Chart};
 use super::layout::{page, status_badge, ErrorPage};
 use super::session::Access;
-use crate::api::listing::pairs;
-use crate::api::stats::parse;
-use crate::api::AppState;
+use crate::params::pairs;
+use crate::params::stats::parse;
+use crate::state::AppState;
 use axum::extract::{RawQuery, State};
 use axum::Extension;
 use chrono::NaiveDateTime;
@@ -26,7 +26,7 @@ const FILTERS: [(&str, &str, &str); 4] = [
 ];
 
 /// A `datetime-local`-shaped value (`2026-01-01T00:00`, seconds optional) as RFC 3339 in
-/// UTC; anything else unchanged, for the API's parser to accept or explain.
+/// UTC; anything else unchanged, for the stats parser to accept or explain.
 pub fn as_rfc3339(value: &str) -> String {
     ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
         .iter()

@@ -8,9 +8,9 @@ mod form;
 use super::layout::{page, with_status, ErrorPage};
 use super::services::service_path;
 use super::session::Access;
-use crate::api::error::ApiError;
-use crate::api::policies::service_id;
-use crate::api::AppState;
+use crate::error::HttpError;
+use crate::params::service_id;
+use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -85,7 +85,7 @@ pub async fn submit(
     Path(service): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let fail = |error: ApiError| access.failing()(error).into_response();
+    let fail = |error: HttpError| access.failing()(error).into_response();
     let csrf = fields.iter().find(|(n, _)| n == "csrf").map(|(_, v)| v.as_str());
     if let Err(refused) = access.check_csrf(csrf.unwrap_or("")) {
         return refused.into_response();
@@ -96,7 +96,7 @@ pub async fn submit(
     };
     let mut draft = match Draft::from_fields(&fields) {
         Ok(d) => d,
-        Err(e) => return fail(ApiError::BadRequest(e.to_string())),
+        Err(e) => return fail(HttpError::BadRequest(e.to_string())),
     };
     let stored = match state.pager.policy(&id).await {
         Ok(p) => p.is_some(),
@@ -109,7 +109,7 @@ pub async fn submit(
         .unwrap_or("save");
     if op != "save" {
         let Some(edit) = Edit::parse(op) else {
-            return fail(ApiError::BadRequest(format!("unknown editor action {op:?}")));
+            return fail(HttpError::BadRequest(format!("unknown editor action {op:?}")));
         };
         draft.apply(edit);
         let notice = Some("Changed, not saved yet.");
@@ -136,7 +136,7 @@ pub async fn confirm_delete(
     let fail = access.failing();
     let id = service_id(&service).map_err(fail)?;
     if state.pager.policy(&id).await.map_err(|e| fail(e.into()))?.is_none() {
-        return Err(fail(ApiError::NotFound(format!(
+        return Err(fail(HttpError::NotFound(format!(
             "no escalation policy for service {id}"
         ))));
     }
@@ -171,7 +171,7 @@ pub async fn delete(
     Path(service): Path<String>,
     Form(form): Form<DeleteForm>,
 ) -> Response {
-    let fail = |error: ApiError| access.failing()(error).into_response();
+    let fail = |error: HttpError| access.failing()(error).into_response();
     if let Err(refused) = access.check_csrf(&form.csrf) {
         return refused.into_response();
     }
@@ -181,7 +181,7 @@ pub async fn delete(
     };
     match state.pager.delete_policy(&id).await {
         Ok(true) => Redirect::to(&format!("{}?deleted", policy_path(&id))).into_response(),
-        Ok(false) => fail(ApiError::NotFound(format!("no escalation policy for service {id}"))),
+        Ok(false) => fail(HttpError::NotFound(format!("no escalation policy for service {id}"))),
         Err(e) => fail(e.into()),
     }
 }

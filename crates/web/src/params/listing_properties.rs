@@ -1,8 +1,8 @@
 //! Properties of the listing query over generated input: no query string makes the parser
 //! panic or answer anything but a 400, and every valid query parses to what it says.
 
-use super::error::ApiError;
 use super::listing::{decode_cursor, encode_cursor, listing, MAX_LIMIT};
+use crate::error::HttpError;
 use domain::episodes::Lifecycle;
 use domain::query::{AlarmFilter, PageKey, PageRequest, SortOrder};
 use domain::{AlarmId, EventTime, Status, UserId};
@@ -99,7 +99,7 @@ proptest! {
     #[test]
     fn no_query_string_makes_the_listing_panic_or_fail_otherwise_than_400(raw in ".{0,200}") {
         if let Err(e) = listing(Some(&raw)) {
-            prop_assert!(matches!(e, ApiError::BadRequest(_)), "{e:?}");
+            prop_assert!(matches!(e, HttpError::BadRequest(_)), "{e:?}");
         }
     }
 

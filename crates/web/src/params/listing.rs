@@ -1,6 +1,8 @@
-//! Query strings of the list routes, and the opaque page cursor.
+//! The query of the alarm listings (the API's and the console's Alarms page), and the
+//! opaque page cursor.
 
-use super::error::ApiError;
+use super::{instant, pairs, user_id};
+use crate::error::HttpError;
 use domain::episodes::Lifecycle;
 use domain::query::{AlarmFilter, PageKey, PageRequest, SortOrder};
 use domain::{AlarmId, EventTime, Status, UserId};
@@ -11,15 +13,9 @@ pub const DEFAULT_LIMIT: usize = 100;
 /// The largest `limit` accepted.
 pub const MAX_LIMIT: usize = 1000;
 
-/// The `name=value` pairs of a raw query string, decoded, repeats kept in order.
-pub fn pairs(raw: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
-    serde_urlencoded::from_str(raw.unwrap_or(""))
-        .map_err(|e| ApiError::BadRequest(format!("malformed query string: {e}")))
-}
-
 /// Parses the listing parameters: the filter and the page asked for. Unknown parameters
 /// are refused so a misspelt filter cannot silently match everything.
-pub fn listing(raw: Option<&str>) -> Result<(AlarmFilter, PageRequest), ApiError> {
+pub fn listing(raw: Option<&str>) -> Result<(AlarmFilter, PageRequest), HttpError> {
     let mut filter = AlarmFilter::default();
     let mut page = PageRequest {
         limit: DEFAULT_LIMIT,
@@ -32,13 +28,13 @@ pub fn listing(raw: Option<&str>) -> Result<(AlarmFilter, PageRequest), ApiError
             "status" => filter.statuses.push(
                 value
                     .parse::<Status>()
-                    .map_err(|e| ApiError::BadRequest(format!("status: {e}")))?,
+                    .map_err(|e| HttpError::BadRequest(format!("status: {e}")))?,
             ),
             "active" => filter.active = Some(boolean("active", &value)?),
             "lifecycle" => filter.lifecycles.push(
                 value
                     .parse::<Lifecycle>()
-                    .map_err(|e| ApiError::BadRequest(format!("lifecycle: {e}")))?,
+                    .map_err(|e| HttpError::BadRequest(format!("lifecycle: {e}")))?,
             ),
             "name" => filter.name = Some(value),
             "service" => filter.service = Some(value),
@@ -49,47 +45,32 @@ pub fn listing(raw: Option<&str>) -> Result<(AlarmFilter, PageRequest), ApiError
             "limit" => page.limit = limit(&value)?,
             "cursor" => page.after = Some(decode_cursor(&value)?),
             "order" => page.order = order(&value)?,
-            other => return Err(ApiError::BadRequest(format!("unknown query parameter {other}"))),
+            other => return Err(HttpError::BadRequest(format!("unknown query parameter {other}"))),
         }
     }
     Ok((filter, page))
 }
 
-/// A user id from a path or query.
-pub fn user_id(value: &str) -> Result<UserId, ApiError> {
-    UserId::parse(value).map_err(|e| ApiError::BadRequest(format!("user_id: {e}")))
-}
-
-/// An alarm id from a path.
-pub fn alarm_id(value: &str) -> Result<AlarmId, ApiError> {
-    AlarmId::parse(value).map_err(|e| ApiError::BadRequest(format!("alarm_id: {e}")))
-}
-
-/// An RFC 3339 instant named `name`.
-pub fn instant(name: &str, value: &str) -> Result<EventTime, ApiError> {
-    EventTime::parse_rfc3339(value).map_err(|e| ApiError::BadRequest(format!("{name}: {e}")))
-}
-
-fn boolean(name: &str, value: &str) -> Result<bool, ApiError> {
+fn boolean(name: &str, value: &str) -> Result<bool, HttpError> {
     match value {
         "true" => Ok(true),
         "false" => Ok(false),
-        _ => Err(ApiError::BadRequest(format!("{name}: expected true or false"))),
+        _ => Err(HttpError::BadRequest(format!("{name}: expected true or false"))),
     }
 }
 
-fn limit(value: &str) -> Result<usize, ApiError> {
+fn limit(value: &str) -> Result<usize, HttpError> {
     match value.parse::<usize>() {
         Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        _ => Err(ApiError::BadRequest(format!("limit: expected 1..={MAX_LIMIT}"))),
+        _ => Err(HttpError::BadRequest(format!("limit: expected 1..={MAX_LIMIT}"))),
     }
 }
 
-fn order(value: &str) -> Result<SortOrder, ApiError> {
+fn order(value: &str) -> Result<SortOrder, HttpError> {
     match value {
         "asc" => Ok(SortOrder::Asc),
         "desc" => Ok(SortOrder::Desc),
-        _ => Err(ApiError::BadRequest("order: expected asc or desc".into())),
+        _ => Err(HttpError::BadRequest("order: expected asc or desc".into())),
     }
 }
 
@@ -113,8 +94,8 @@ pub fn encode_cursor(key: &PageKey) -> String {
 }
 
 /// Decodes a cursor made by [`encode_cursor`]; anything else is a 400.
-pub fn decode_cursor(value: &str) -> Result<PageKey, ApiError> {
-    let bad = || ApiError::BadRequest("cursor: not a cursor this API issued".into());
+pub fn decode_cursor(value: &str) -> Result<PageKey, HttpError> {
+    let bad = || HttpError::BadRequest("cursor: not a cursor this API issued".into());
     if !value.len().is_multiple_of(2) || !value.is_ascii() {
         return Err(bad());
     }

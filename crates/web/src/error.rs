@@ -1,16 +1,18 @@
-//! The API's one error type, rendered as RFC 9457 `application/problem+json`.
+//! The one error type of the web adapters: the API renders it as RFC 9457
+//! `application/problem+json`, the console as an error page showing the same problem.
 
 use axum::extract::rejection::BytesRejection;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use domain::dead_letter::DeadLetterError;
 use serde::Serialize;
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// Why an API request failed; each variant has one status code.
+/// Why a request failed, to the API or the console; each variant has one status code.
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub enum HttpError {
     /// A query parameter, path segment or body is malformed (400).
     #[error("{0}")]
     BadRequest(String),
@@ -44,50 +46,58 @@ pub enum ApiError {
     Unexpected(#[from] anyhow::Error),
 }
 
-impl ApiError {
+impl HttpError {
     /// The status code this error answers with.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            HttpError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            HttpError::Unauthorized => StatusCode::UNAUTHORIZED,
+            HttpError::Forbidden(_) => StatusCode::FORBIDDEN,
+            HttpError::NotFound(_) => StatusCode::NOT_FOUND,
+            HttpError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            HttpError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            HttpError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            HttpError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            HttpError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            HttpError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
 
-impl From<domain::ports::StoreError> for ApiError {
+impl From<domain::ports::StoreError> for HttpError {
     fn from(e: domain::ports::StoreError) -> Self {
         if e.is_transient() {
-            ApiError::Unavailable(e.to_string())
+            HttpError::Unavailable(e.to_string())
         } else {
-            ApiError::Unexpected(anyhow::Error::new(e))
+            HttpError::Unexpected(anyhow::Error::new(e))
         }
     }
 }
 
-impl From<usecases::pager::PagerError> for ApiError {
+impl From<usecases::pager::PagerError> for HttpError {
     fn from(e: usecases::pager::PagerError) -> Self {
         match e {
             usecases::pager::PagerError::Store(e) => e.into(),
-            other if other.is_transient() => ApiError::Unavailable(other.to_string()),
-            other => ApiError::Unexpected(anyhow::Error::new(other)),
+            other if other.is_transient() => HttpError::Unavailable(other.to_string()),
+            other => HttpError::Unexpected(anyhow::Error::new(other)),
         }
     }
 }
 
-impl From<BytesRejection> for ApiError {
+impl From<DeadLetterError> for HttpError {
+    fn from(e: DeadLetterError) -> Self {
+        match e {
+            DeadLetterError::Unavailable(failure) => HttpError::Unavailable(failure.to_string()),
+        }
+    }
+}
+
+impl From<BytesRejection> for HttpError {
     fn from(rejection: BytesRejection) -> Self {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge
+            HttpError::PayloadTooLarge
         } else {
-            ApiError::BadRequest(rejection.body_text())
+            HttpError::BadRequest(rejection.body_text())
         }
     }
 }
@@ -106,14 +116,14 @@ pub struct Problem<'a> {
     detail: String,
 }
 
-impl IntoResponse for ApiError {
+impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
         let status = self.status();
         problem(status, self.client_detail())
     }
 }
 
-impl ApiError {
+impl HttpError {
     /// The problem's `detail`: the error for a client error; for a server error, a fixed
     /// sentence, the error itself logged (the console shows the same).
     pub fn client_detail(&self) -> String {
@@ -144,13 +154,13 @@ pub fn problem(status: StatusCode, detail: String) -> Response {
 }
 
 /// The answer for paths no route matches.
-pub async fn not_found() -> ApiError {
-    ApiError::NotFound("no such resource".into())
+pub async fn not_found() -> HttpError {
+    HttpError::NotFound("no such resource".into())
 }
 
 /// The answer for a known path with the wrong method (axum adds `Allow`).
-pub async fn method_not_allowed() -> ApiError {
-    ApiError::MethodNotAllowed
+pub async fn method_not_allowed() -> HttpError {
+    HttpError::MethodNotAllowed
 }
 
 #[cfg(test)]
@@ -164,7 +174,7 @@ mod tests {
 
     #[tokio::test]
     async fn server_errors_hide_their_detail_from_the_client() {
-        let response = ApiError::Unexpected(anyhow::anyhow!("secret connection string")).into_response();
+        let response = HttpError::Unexpected(anyhow::anyhow!("secret connection string")).into_response();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
         let body = body_of(response).await;
@@ -185,7 +195,7 @@ mod tests {
 
     #[tokio::test]
     async fn client_errors_tell_the_client_what_was_wrong() {
-        let response = ApiError::BadRequest("limit must be at most 500".into()).into_response();
+        let response = HttpError::BadRequest("limit must be at most 500".into()).into_response();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
         assert_eq!(body_of(response).await["detail"], "limit must be at most 500");
