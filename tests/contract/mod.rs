@@ -3,15 +3,18 @@
 pub mod activity;
 pub mod fencing;
 pub mod lifecycle;
+pub mod metadata;
 pub mod mongo_commands;
 pub mod mongo_durability;
 pub mod mongo_retention;
 pub mod pager;
 pub mod retention;
+pub mod sqlite_schema;
 
 pub use activity::*;
 pub use fencing::*;
 pub use lifecycle::*;
+pub use metadata::*;
 pub use retention::*;
 
 use alarm_digest::domain::ports::{AlarmStore, PreparedDigest};

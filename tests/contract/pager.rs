@@ -45,7 +45,14 @@ pub fn opened(id: &str, due_at: Option<EventTime>) -> PagerRecord {
         message: "down".into(),
         raised_at: T0,
     };
-    let d = raise(&ServiceState::default(), Some(&policy(id)), &alert, T0, 15 * MINUTE);
+    let d = raise(
+        &ServiceState::default(),
+        Some(&policy(id)),
+        &alert,
+        T0,
+        15 * MINUTE,
+        None,
+    );
     PagerRecord {
         revision: 0,
         outbox: d.notifications().cloned().collect(),

@@ -16,11 +16,11 @@ pub struct AlarmFilter {
     pub lifecycles: Vec<Lifecycle>,
     /// Exact alarm name.
     pub name: Option<String>,
-    /// Exact service.
+    /// Exact service: its id or its display name (`AlarmMetadata::service_name`).
     pub service: Option<String>,
     /// Exact user display name.
     pub user_name: Option<String>,
-    /// Case-insensitive substring of name, service or user name.
+    /// Case-insensitive substring of name, service, service name, user name or summary.
     pub text: Option<String>,
     /// Latest change strictly after this instant.
     pub changed_after: Option<EventTime>,

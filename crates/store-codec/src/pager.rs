@@ -29,6 +29,8 @@ struct StoredIncident {
     acked_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     timeout_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    held_until: Option<i64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -82,6 +84,7 @@ pub fn encode_state(state: &ServiceState) -> String {
             acked_at: i.acknowledged.as_ref().map(|a| a.at.as_nanos()),
             acked_by: i.acknowledged.as_ref().and_then(|a| a.by.clone()),
             timeout_at: i.timeout_at.map(EventTime::as_nanos),
+            held_until: i.held_until.map(EventTime::as_nanos),
         }),
     };
     serde_json::to_string(&stored).expect("a service state always serializes")
@@ -106,6 +109,7 @@ pub fn decode_state(text: &str) -> Result<ServiceState, StoreError> {
                 at: EventTime::from_nanos(at),
             }),
             timeout_at: i.timeout_at.map(EventTime::from_nanos),
+            held_until: i.held_until.map(EventTime::from_nanos),
         }),
     })
 }
@@ -246,6 +250,7 @@ mod tests {
             &alert,
             EventTime::from_nanos(5),
             Duration::from_secs(1),
+            None,
         );
         let outbox: Vec<_> = opened.notifications().cloned().collect();
         assert_eq!(decode_outbox(&encode_outbox(&outbox)).unwrap(), outbox);

@@ -82,7 +82,8 @@ pub(super) fn parse_metadata(doc: &Document) -> AlarmMetadata {
         name: string(doc, "name"),
         service: string(doc, "service"),
         user_name: string(doc, "user_name"),
-        ..Default::default()
+        service_name: string(doc, "service_name"),
+        summary: string(doc, "summary"),
     }
 }
 
@@ -205,6 +206,8 @@ pub(super) fn state_fields(state: &AlarmState, meta: &AlarmMetadata, rev: &str, 
         ("name", &meta.name),
         ("service", &meta.service),
         ("user_name", &meta.user_name),
+        ("service_name", &meta.service_name),
+        ("summary", &meta.summary),
     ] {
         fields.insert(
             key,

@@ -47,6 +47,9 @@ fn lifecycle_condition(lifecycle: Lifecycle) -> Document {
     }
 }
 
+/// The metadata fields `q` searches.
+const TEXT_FIELDS: [&str; 5] = ["name", "service", "service_name", "user_name", "summary"];
+
 fn filter_document(filter: &AlarmFilter) -> Document {
     let mut and: Vec<Bson> = Vec::new();
     let mut doc = Document::new();
@@ -70,18 +73,20 @@ fn filter_document(filter: &AlarmFilter) -> Document {
             .collect();
         and.push(Bson::Document(doc! { "$or": any }));
     }
-    for (field, value) in [
-        ("name", &filter.name),
-        ("service", &filter.service),
-        ("user_name", &filter.user_name),
-    ] {
+    for (field, value) in [("name", &filter.name), ("user_name", &filter.user_name)] {
         if let Some(v) = value {
             doc.insert(field, v.as_str());
         }
     }
+    if let Some(v) = &filter.service {
+        // A service is asked for by id or by name: an Allma alarm has both.
+        and.push(Bson::Document(
+            doc! { "$or": [{ "service": v.as_str() }, { "service_name": v.as_str() }] },
+        ));
+    }
     if let Some(text) = &filter.text {
         let pattern = escape_regex(text);
-        let any: Vec<Bson> = ["name", "service", "user_name"]
+        let any: Vec<Bson> = TEXT_FIELDS
             .iter()
             .map(|f| Bson::Document(doc! { *f: { "$regex": &pattern, "$options": "i" } }))
             .collect();

@@ -169,6 +169,9 @@ impl Args {
     }
 }
 
+/// The metadata columns `q` searches.
+const TEXT_COLUMNS: [&str; 5] = ["name", "service", "service_name", "user_name", "summary"];
+
 /// The `WHERE` conditions on `alarms` (unqualified columns) that `filter` asks for.
 fn conditions(filter: &AlarmFilter, args: &mut Args) -> Vec<String> {
     let mut clauses: Vec<String> = Vec::new();
@@ -190,20 +193,23 @@ fn conditions(filter: &AlarmFilter, args: &mut Args) -> Vec<String> {
         let any: Vec<String> = filter.lifecycles.iter().map(|&l| lifecycle_condition(l)).collect();
         clauses.push(format!("({})", any.join(" OR ")));
     }
-    for (column, value) in [
-        ("name", &filter.name),
-        ("service", &filter.service),
-        ("user_name", &filter.user_name),
-    ] {
+    for (column, value) in [("name", &filter.name), ("user_name", &filter.user_name)] {
         if let Some(v) = value {
             clauses.push(format!("{column} = {}", args.push(Value::Text(v.clone()))));
         }
     }
+    if let Some(v) = &filter.service {
+        // A service is asked for by id or by name: an Allma alarm has both.
+        let p = args.push(Value::Text(v.clone()));
+        clauses.push(format!("(service = {p} OR service_name = {p})"));
+    }
     if let Some(text) = &filter.text {
         let p = args.push(Value::Text(text.to_lowercase()));
-        clauses.push(format!(
-            "(instr(lower(coalesce(name, '')), {p}) > 0 OR instr(lower(coalesce(service, '')), {p}) > 0 OR instr(lower(coalesce(user_name, '')), {p}) > 0)"
-        ));
+        let any: Vec<String> = TEXT_COLUMNS
+            .iter()
+            .map(|column| format!("instr(lower(coalesce({column}, '')), {p}) > 0"))
+            .collect();
+        clauses.push(format!("({})", any.join(" OR ")));
     }
     if let Some(t) = filter.changed_after {
         clauses.push(format!("changed_at > {}", args.push(Value::Integer(t.as_nanos()))));

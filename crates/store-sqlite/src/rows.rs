@@ -50,16 +50,18 @@ pub(super) fn apply_event(
 ) -> rusqlite::Result<ApplyOutcome> {
     let current = conn
         .prepare_cached(&format!(
-            "SELECT {STATE_COLUMNS}, name, service, user_name, events_received FROM alarms WHERE user_id = ?1 AND alarm_id = ?2"
+            "SELECT {STATE_COLUMNS}, name, service, user_name, service_name, summary, events_received
+             FROM alarms WHERE user_id = ?1 AND alarm_id = ?2"
         ))?
         .query_row(params![ev.user_id.as_str(), ev.alarm_id.as_str()], |row| {
             let meta = AlarmMetadata {
                 name: row.get(5)?,
                 service: row.get(6)?,
                 user_name: row.get(7)?,
-                ..Default::default()
+                service_name: row.get(8)?,
+                summary: row.get(9)?,
             };
-            Ok((state_at(row, 0)?, meta, row.get::<_, i64>(8)?))
+            Ok((state_at(row, 0)?, meta, row.get::<_, i64>(10)?))
         })
         .optional()?;
     let removed_at_clear = match current {
@@ -108,8 +110,10 @@ fn insert_alarm(
     let latest = state.latest().unwrap_or(ev.version);
     conn.prepare_cached(
         "INSERT INTO alarms (user_id, alarm_id, cleared_at, warning_at, critical_at, status, changed_at, active, due,
-                             name, service, user_name, first_seen_ms, updated_ms, events_received, resolved_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13, 1, CASE WHEN ?8 THEN NULL ELSE ?13 END)",
+                             name, service, user_name, service_name, summary,
+                             first_seen_ms, updated_ms, events_received, resolved_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
+                 ?15, ?15, 1, CASE WHEN ?8 THEN NULL ELSE ?15 END)",
     )?
     .execute(params![
         ev.user_id.as_str(),
@@ -124,6 +128,8 @@ fn insert_alarm(
         meta.name,
         meta.service,
         meta.user_name,
+        meta.service_name,
+        meta.summary,
         now_ms,
     ])?;
     Ok(())
@@ -148,16 +154,17 @@ fn update_alarm(
     // prefix of the same list.
     let mut sql = String::from(
         "UPDATE alarms SET cleared_at = ?3, warning_at = ?4, critical_at = ?5, name = ?6, service = ?7,
-             user_name = ?8, updated_ms = ?9, events_received = events_received + 1",
+             user_name = ?8, service_name = ?9, summary = ?10, updated_ms = ?11,
+             events_received = events_received + 1",
     );
     if moved {
-        sql.push_str(", status = ?10, changed_at = ?11");
+        sql.push_str(", status = ?12, changed_at = ?13");
     }
     if flipped {
-        sql.push_str(", active = ?12, resolved_ms = CASE WHEN ?12 THEN NULL ELSE ?9 END");
+        sql.push_str(", active = ?14, resolved_ms = CASE WHEN ?14 THEN NULL ELSE ?11 END");
     }
     if due_changed {
-        sql.push_str(", due = ?13");
+        sql.push_str(", due = ?15");
     }
     sql.push_str(" WHERE user_id = ?1 AND alarm_id = ?2");
     let mut statement = conn.prepare_cached(&sql)?;
@@ -170,6 +177,8 @@ fn update_alarm(
         meta.name,
         meta.service,
         meta.user_name,
+        meta.service_name,
+        meta.summary,
         now_ms,
         latest.status.as_str(),
         latest.changed_at.as_nanos(),
@@ -371,7 +380,8 @@ pub(super) fn release(conn: &Connection, claim: &DigestClaim) -> rusqlite::Resul
 
 /// The columns [`record_at`] reads, in order.
 pub(super) const RECORD_COLUMNS: &str =
-    "user_id, alarm_id, cleared_at, warning_at, critical_at, delivered_at, delivered_rank, name, service, user_name, delivered_ms, updated_ms";
+    "user_id, alarm_id, cleared_at, warning_at, critical_at, delivered_at, delivered_rank, name, service, user_name,
+     delivered_ms, updated_ms, service_name, summary";
 
 /// An alarm record from a row of [`RECORD_COLUMNS`]; acknowledgements are filled by the caller.
 pub(super) fn record_at(row: &Row<'_>) -> rusqlite::Result<AlarmRecord> {
@@ -385,7 +395,8 @@ pub(super) fn record_at(row: &Row<'_>) -> rusqlite::Result<AlarmRecord> {
             name: row.get(7)?,
             service: row.get(8)?,
             user_name: row.get(9)?,
-            ..Default::default()
+            service_name: row.get(12)?,
+            summary: row.get(13)?,
         },
         delivered_ms: row.get(10)?,
         updated_ms: row.get(11)?,

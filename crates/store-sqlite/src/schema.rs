@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-const VERSION: i64 = 5;
+const VERSION: i64 = 6;
 
 const V1: &str = "
 CREATE TABLE IF NOT EXISTS alarms (
@@ -139,6 +139,14 @@ const V5: &str = "
 CREATE INDEX IF NOT EXISTS pager_notifications_by_service ON pager_notifications (service_id, sent_at);
 ";
 
+/// Two more metadata fields: a service's display name beside its id (an Allma alert names
+/// both) and the one-line summary of Alertmanager and Grafana alerts. Alarms stored before
+/// have neither until an event brings them.
+const V6: &str = "
+ALTER TABLE alarms ADD COLUMN service_name TEXT;
+ALTER TABLE alarms ADD COLUMN summary TEXT;
+";
+
 /// Creates or upgrades the schema; refuses a database written by a newer version.
 pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -166,6 +174,9 @@ pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         }
         if current < 5 {
             conn.execute_batch(V5)?;
+        }
+        if current < 6 {
+            conn.execute_batch(V6)?;
         }
         conn.execute_batch(&format!("PRAGMA user_version = {VERSION}"))
     })();
