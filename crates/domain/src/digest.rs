@@ -42,13 +42,25 @@ pub struct Digest {
     pub user_id: UserId,
     /// Due alarms in digest order; empty when nothing is due.
     pub alarms: Vec<DueAlarm>,
+    /// What caused it: a request, or the user's schedule.
+    pub cause: crate::schedule::DigestCause,
 }
 
 impl Digest {
     /// A digest of `alarms`, put in digest order.
     pub fn new(user_id: UserId, mut alarms: Vec<DueAlarm>) -> Self {
         sort_for_digest(&mut alarms);
-        Self { user_id, alarms }
+        Self {
+            user_id,
+            alarms,
+            cause: crate::schedule::DigestCause::Requested,
+        }
+    }
+
+    /// The same digest, caused by `cause`.
+    pub fn caused_by(mut self, cause: crate::schedule::DigestCause) -> Self {
+        self.cause = cause;
+        self
     }
 
     /// A deterministic id for this content as the `epoch`-th digest of the user.

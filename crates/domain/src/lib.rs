@@ -13,6 +13,7 @@ pub mod query;
 pub mod reason;
 pub mod recurrence;
 pub mod retention;
+pub mod schedule;
 pub mod skew;
 pub mod status;
 pub mod time;

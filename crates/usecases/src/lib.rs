@@ -6,6 +6,7 @@
 //! - [`pager`]: alerts, escalation timeouts, acknowledgements and policies.
 //! - [`retention`]: keeps the store flat (cleared alarms, tombstones, sent notifications,
 //!   histories beyond their bound).
+//! - [`schedules`]: each user's digest sent on their own schedule, in their time zone.
 //! - [`dead_letters`]: reads refused input back from the dead-letter log.
 //! - [`health`] and [`heartbeat`]: what readiness reports, from what the use cases saw.
 //! - [`observer`]: the port through which they report what they did (metrics count it).
@@ -19,3 +20,4 @@ pub mod observer;
 pub mod pager;
 pub mod queries;
 pub mod retention;
+pub mod schedules;

@@ -28,6 +28,12 @@ pub trait Observer: Send + Sync {
     fn swept(&self, report: &SweepReport) {
         let _ = report;
     }
+
+    /// A schedule's occurrence fired `late_by` after it was due, standing for
+    /// `occurrences` occurrences (more than one when they were missed).
+    fn schedule_fired(&self, late_by: Duration, occurrences: u64) {
+        let _ = (late_by, occurrences);
+    }
 }
 
 /// Counts nothing: the observer of use cases built without one (tests, tools).

@@ -72,11 +72,16 @@ pub enum Outcome {
     NoIncident,
     /// An unhealthy service became healthy.
     Recovered,
+    /// A healthy service became unhealthy during a maintenance window: the incident is
+    /// held, nobody is notified until the window ends.
+    Held,
+    /// A held incident's window ended and nobody acknowledged it: level 1 is notified.
+    Released,
 }
 
 impl Outcome {
     /// What an alert can decide ([`raise`]).
-    pub const OF_ALERT: [Outcome; 2] = [Outcome::Opened, Outcome::AlreadyOpen];
+    pub const OF_ALERT: [Outcome; 3] = [Outcome::Opened, Outcome::AlreadyOpen, Outcome::Held];
     /// What an acknowledgement can decide ([`acknowledge`]).
     pub const OF_ACKNOWLEDGE: [Outcome; 3] = [Outcome::Acknowledged, Outcome::AlreadyAcknowledged, Outcome::NoIncident];
     /// What a recovery can decide ([`recover`]).
@@ -95,6 +100,8 @@ impl Outcome {
             Outcome::AlreadyAcknowledged => "already_acknowledged",
             Outcome::NoIncident => "no_incident",
             Outcome::Recovered => "recovered",
+            Outcome::Held => "held_in_maintenance",
+            Outcome::Released => "released_after_maintenance",
         }
     }
 }
@@ -170,13 +177,16 @@ fn page(
 
 /// An alert: a healthy service opens an incident and its first level is notified, with
 /// a timeout `ack_timeout` from now (behaviour 1); an unhealthy one ignores it
-/// (behaviour 4). Without a policy the incident opens and nobody is notified.
+/// (behaviour 4). Without a policy the incident opens and nobody is notified. During a
+/// maintenance window ending at `maintenance`, the incident opens held: nobody is
+/// notified, and its timeout is the window's end, when [`fire_timeout`] releases it.
 pub fn raise(
     state: &ServiceState,
     policy: Option<&EscalationPolicy>,
     alert: &Alert,
     now: EventTime,
     ack_timeout: Duration,
+    maintenance: Option<EventTime>,
 ) -> Decision {
     match state {
         ServiceState::Unhealthy(_) => Decision::unchanged(state, Outcome::AlreadyOpen),
@@ -190,7 +200,11 @@ pub fn raise(
                 repeats: 0,
                 acknowledged: None,
                 timeout_at: None,
+                held_until: None,
             };
+            if let Some(end) = maintenance {
+                return hold(incident, end, Outcome::Held);
+            }
             page(
                 &alert.service_id,
                 policy,
@@ -204,15 +218,34 @@ pub fn raise(
     }
 }
 
+/// The incident held by maintenance until `end`, its timeout then.
+fn hold(incident: Incident, end: EventTime, outcome: Outcome) -> Decision {
+    Decision {
+        state: ServiceState::Unhealthy(Incident {
+            held_until: Some(end),
+            timeout_at: Some(end),
+            ..incident
+        }),
+        notifications: Vec::new(),
+        outcome,
+    }
+}
+
 /// The acknowledgement timeout fires: an unacknowledged incident whose timeout is reached
 /// escalates to the next level (behaviour 2); at the last level the policy says whether
 /// to notify it again or stop (behaviour 6). Anything else does nothing (behaviours 3, 5).
+///
+/// Maintenance: while a window ending at `maintenance` holds the service, a timeout
+/// notifies nobody and waits for the window's end instead; a held incident whose window
+/// is over and that nobody acknowledged is paged then, at level 1 (or its next level when
+/// it was paged before the window began).
 pub fn fire_timeout(
     service_id: &ServiceId,
     state: &ServiceState,
     policy: Option<&EscalationPolicy>,
     now: EventTime,
     ack_timeout: Duration,
+    maintenance: Option<EventTime>,
 ) -> Decision {
     let Some(incident) = state.incident() else {
         return Decision::unchanged(state, Outcome::NotDue);
@@ -221,8 +254,19 @@ pub fn fire_timeout(
     if !due || incident.acknowledged.is_some() {
         return Decision::unchanged(state, Outcome::NotDue);
     }
+    if let Some(end) = maintenance {
+        return hold(incident.clone(), end, Outcome::NotDue);
+    }
+    let released = incident.held_until.is_some();
+    let incident = Incident {
+        held_until: None,
+        ..incident.clone()
+    };
+    if released && incident.level == 0 {
+        let next = level_timeout_at(policy, 1, now, ack_timeout);
+        return page(service_id, policy, incident, 1, 0, next, Outcome::Released);
+    }
     let last = policy.map_or(0, EscalationPolicy::last_level);
-    let incident = incident.clone();
     if incident.level < last {
         let level = incident.level + 1;
         let next = level_timeout_at(policy, level, now, ack_timeout);
@@ -259,6 +303,7 @@ pub fn acknowledge(state: &ServiceState, by: Option<&str>, now: EventTime) -> De
                     at: now,
                 }),
                 timeout_at: None,
+                held_until: None,
                 ..incident.clone()
             }),
             notifications: Vec::new(),
@@ -278,5 +323,25 @@ pub fn recover(state: &ServiceState) -> Decision {
             notifications: Vec::new(),
             outcome: Outcome::Recovered,
         },
+    }
+}
+
+/// A maintenance window holding the service changed (ended early, extended, removed):
+/// its held incident, if nobody acknowledged it, is held until `maintenance` (the end of
+/// what still holds the service), or falls due at `now` to be released when nothing does.
+pub fn rehold(state: &ServiceState, maintenance: Option<EventTime>, now: EventTime) -> Decision {
+    match state.incident() {
+        Some(incident) if incident.held_until.is_some() && incident.acknowledged.is_none() => match maintenance {
+            Some(end) => hold(incident.clone(), end, Outcome::NotDue),
+            None => Decision {
+                state: ServiceState::Unhealthy(Incident {
+                    timeout_at: Some(now),
+                    ..incident.clone()
+                }),
+                notifications: Vec::new(),
+                outcome: Outcome::NotDue,
+            },
+        },
+        _ => Decision::unchanged(state, Outcome::NotDue),
     }
 }

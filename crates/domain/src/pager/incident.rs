@@ -30,6 +30,9 @@ pub struct Incident {
     pub acknowledged: Option<Acknowledgement>,
     /// When the acknowledgement timeout fires, if one is pending.
     pub timeout_at: Option<EventTime>,
+    /// Held by a maintenance window until then: nobody is paged, and when it ends (the
+    /// timeout fires then) level 1 is paged if nobody acknowledged meanwhile.
+    pub held_until: Option<EventTime>,
 }
 
 /// A monitored service as the pager sees it.

@@ -3,6 +3,7 @@
 
 pub mod decide;
 pub mod incident;
+pub mod maintenance;
 pub mod policy;
 pub mod ports;
 
@@ -11,5 +12,6 @@ mod behaviours;
 
 pub use decide::{Alert, Decision, Notification, Outcome};
 pub use incident::{Acknowledgement, Incident, ServiceState};
+pub use maintenance::{maintenance_until, MaintenanceStore, MaintenanceWindow, WindowError, WindowScope, WindowTiming};
 pub use policy::{Channel, EscalationPolicy, LastLevelTimeout, Level, LevelSpec, PolicyError, PolicyPlace, Target};
 pub use ports::{Notifier, NotifyError, PagerRecord, PagerStore, PolicyRepository, SentNotification};

@@ -10,8 +10,14 @@ use crate::observer::BusObserver;
 use async_nats::HeaderMap;
 use async_trait::async_trait;
 use domain::ports::{DigestPublisher, Failure, PublishError};
+use domain::schedule::DigestCause;
 use domain::{Digest, DigestId};
 use std::sync::Arc;
+
+/// Header saying what caused the digest: `requested` or `scheduled`.
+pub const CAUSE_HEADER: &str = "Alarm-Digest-Cause";
+/// Header of a scheduled digest: the occurrence it was sent for, RFC 3339.
+pub const OCCURRENCE_HEADER: &str = "Alarm-Digest-Occurrence";
 
 /// Publishes digests to one subject (which a stream captures, in JetStream mode).
 pub struct NatsDigestPublisher {
@@ -45,6 +51,10 @@ impl NatsDigestPublisher {
                 headers.insert(DIGEST_ID_HEADER, id.as_str());
                 headers.insert(PART_HEADER, (i + 1).to_string().as_str());
                 headers.insert(PARTS_HEADER, count_text.as_str());
+                headers.insert(CAUSE_HEADER, digest.cause.as_str());
+                if let DigestCause::Scheduled { occurrence } = digest.cause {
+                    headers.insert(OCCURRENCE_HEADER, occurrence.to_rfc3339().as_str());
+                }
                 Outgoing {
                     subject: self.subject.clone(),
                     headers,

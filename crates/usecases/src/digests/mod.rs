@@ -8,7 +8,7 @@ mod send;
 mod tests;
 
 pub use preview::PreviewedAlarm;
-pub use send::{ClaimSettings, DigestError, DigestSent};
+pub use send::{ClaimSettings, DigestError, DigestRequest, DigestSent};
 
 use crate::observer::{unobserved, Observer};
 use domain::ports::{AlarmStore, Clock, DigestPublisher};

@@ -5,6 +5,7 @@ use super::Digests;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use domain::failure::Chain;
 use domain::ports::{DigestClaim, PreparedDigest, PublishError, StoreError};
+use domain::schedule::DigestCause;
 use domain::{Digest, DigestId, UserId};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -71,6 +72,18 @@ impl DigestError {
     }
 }
 
+/// One digest to send: the request it answers (its id, when it has one), what caused it,
+/// and whether a digest with nothing due is still published.
+#[derive(Debug, Clone, Copy)]
+pub struct DigestRequest<'a> {
+    /// The request's id: a request with an id is answered once.
+    pub id: Option<&'a str>,
+    /// What caused it.
+    pub cause: DigestCause,
+    /// Publish it even when nothing is due.
+    pub send_empty: bool,
+}
+
 /// What one answered digest request did.
 #[derive(Debug, Clone)]
 pub struct DigestSent {
@@ -104,6 +117,18 @@ impl Digests {
     /// it is dropped from the claim: its alarms stay due and go out in the user's next
     /// digest, built anew, instead of every later request retrying the refused one.
     pub async fn send_digest(&self, user: &UserId, request: Option<&str>) -> Result<Option<DigestSent>, DigestError> {
+        let asked = DigestRequest {
+            id: request,
+            cause: DigestCause::Requested,
+            send_empty: true,
+        };
+        self.send(user, &asked).await
+    }
+
+    /// Sends the user's digest as [`Digests::send_digest`] does, for `request`: its id
+    /// answers it once, its cause goes with the digest, and without `send_empty` a digest
+    /// with nothing due is not published (`Ok(None)`).
+    pub async fn send(&self, user: &UserId, request: &DigestRequest<'_>) -> Result<Option<DigestSent>, DigestError> {
         let started = Instant::now();
         // The incarnation tells apart two live processes given one replica name (a restarted
         // container whose old instance still runs), so a claim names exactly one holder.
@@ -136,12 +161,12 @@ impl Digests {
             tokio::time::sleep(pauses.next().unwrap_or(Duration::from_millis(200))).await;
         };
         let claim_wait = started.elapsed();
-        let result = if request.is_some_and(|r| claim.answered.iter().any(|a| a == r)) {
+        let result = if request.id.is_some_and(|r| claim.answered.iter().any(|a| a == r)) {
             Ok(None)
         } else {
             self.build_and_publish(user, &mut claim, request)
                 .await
-                .map(|(digest, id)| Some(DigestSent { digest, id, claim_wait }))
+                .map(|built| built.map(|(digest, id)| DigestSent { digest, id, claim_wait }))
         };
         match self.store.release_digest(&claim).await {
             Ok(true) => {}
@@ -163,8 +188,9 @@ impl Digests {
         &self,
         user: &UserId,
         claim: &mut DigestClaim,
-        request: Option<&str>,
-    ) -> Result<(Digest, DigestId), DigestError> {
+        asked: &DigestRequest<'_>,
+    ) -> Result<Option<(Digest, DigestId)>, DigestError> {
+        let request = asked.id;
         if let Some(left) = claim.pending.take() {
             tracing::warn!(user = %user, digest = %left.id, "finishing a digest a previous holder published but never recorded");
             let digest = Digest::new(user.clone(), left.alarms.clone());
@@ -173,7 +199,7 @@ impl Digests {
                 Ok(()) => {
                     self.record(claim, &left, &id).await?;
                     if left.request.is_some() && left.request.as_deref() == request {
-                        return Ok((digest, id));
+                        return Ok(Some((digest, id)));
                     }
                 }
                 Err(refused @ PublishError::Refused(_)) => {
@@ -183,7 +209,10 @@ impl Digests {
                 Err(e) => return Err(e.into()),
             }
         }
-        let mut digest = Digest::new(user.clone(), self.store.due_alarms(user).await?);
+        let mut digest = Digest::new(user.clone(), self.store.due_alarms(user).await?).caused_by(asked.cause);
+        if digest.alarms.is_empty() && !asked.send_empty {
+            return Ok(None);
+        }
         let id = digest.id(claim.epoch);
         let written = |alarms| PreparedDigest {
             id: id.as_str().to_string(),
@@ -209,7 +238,7 @@ impl Digests {
         let recorded = self.record(claim, &sent, &id).await;
         digest.alarms = sent.alarms;
         recorded?;
-        Ok((digest, id))
+        Ok(Some((digest, id)))
     }
 
     /// Drops the digest prepared under `claim`, which the broker refused for good.

@@ -8,6 +8,7 @@
 //! index) and clears it; if it dies first, the record falls due when its claim lapses and
 //! the replica that claims it sends what is left.
 
+pub mod maintenance;
 pub mod timer;
 
 #[cfg(test)]
@@ -17,7 +18,8 @@ use crate::observer::{unobserved, Observer};
 use domain::failure::Chain;
 use domain::pager::decide::{self, Alert, Decision, Notification, Outcome};
 use domain::pager::{
-    EscalationPolicy, Notifier, NotifyError, PagerRecord, PagerStore, PolicyRepository, SentNotification, ServiceState,
+    maintenance_until, EscalationPolicy, MaintenanceStore, Notifier, NotifyError, PagerRecord, PagerStore,
+    PolicyRepository, SentNotification, ServiceState,
 };
 use domain::ports::{Clock, StoreError};
 use domain::{EventTime, ServiceId};
@@ -61,6 +63,9 @@ pub enum PagerError {
     /// Other writers kept changing the service between our read and our write.
     #[error("service {0} kept changing under concurrent writers; retry")]
     Contention(ServiceId),
+    /// The pager was built without a store of maintenance windows.
+    #[error("maintenance windows are not kept by this pager")]
+    NoMaintenance,
 }
 
 impl PagerError {
@@ -70,6 +75,7 @@ impl PagerError {
             PagerError::Store(e) => e.is_transient(),
             PagerError::Notify(e) => matches!(e, NotifyError::NotConfirmed(_)),
             PagerError::Contention(_) => true,
+            PagerError::NoMaintenance => false,
         }
     }
 }
@@ -134,6 +140,7 @@ pub struct PagerService {
     clock: Arc<dyn Clock>,
     settings: PagerSettings,
     observer: Arc<dyn Observer>,
+    maintenance: Option<Arc<dyn MaintenanceStore>>,
 }
 
 impl PagerService {
@@ -152,7 +159,22 @@ impl PagerService {
             clock,
             settings,
             observer: unobserved(),
+            maintenance: None,
         }
+    }
+
+    /// Holds the incidents of services a maintenance window in `windows` covers.
+    pub fn with_maintenance(mut self, windows: Arc<dyn MaintenanceStore>) -> Self {
+        self.maintenance = Some(windows);
+        self
+    }
+
+    /// When the maintenance of `service` ends, if a window holds it at `now`.
+    async fn maintenance_until(&self, service: &ServiceId, now: EventTime) -> Result<Option<EventTime>, PagerError> {
+        let Some(store) = &self.maintenance else {
+            return Ok(None);
+        };
+        Ok(maintenance_until(&store.windows().await?, service, now))
     }
 
     /// Reports every handled alert, acknowledgement, recovery and timeout to `observer`.
@@ -231,9 +253,10 @@ impl PagerService {
     /// An alert: opens an incident and notifies level 1 when the service was healthy.
     pub async fn alert(&self, alert: &Alert) -> Result<PagerReport, PagerError> {
         let ack_timeout = self.settings.ack_timeout;
+        let maintenance = self.maintenance_until(&alert.service_id, self.clock.now()).await?;
         let report = self
             .transition(&alert.service_id, |state, policy, now| {
-                decide::raise(state, policy, alert, now, ack_timeout)
+                decide::raise(state, policy, alert, now, ack_timeout, maintenance)
             })
             .await?;
         Ok(self.observed(report))
@@ -290,9 +313,10 @@ impl PagerService {
             }
         }
         let ack_timeout = self.settings.ack_timeout;
+        let maintenance = self.maintenance_until(service, self.clock.now()).await?;
         let mut report = self
             .transition(service, |state, policy, now| {
-                decide::fire_timeout(service, state, policy, now, ack_timeout)
+                decide::fire_timeout(service, state, policy, now, ack_timeout, maintenance)
             })
             .await?;
         left_over.append(&mut report.sent);

@@ -1,0 +1,188 @@
+//! Digest schedules: each user's digest sent at the occurrences of their own recurrence,
+//! in their time zone, exactly as a `SendAlarmDigest` would send it (the same claim, the
+//! same rule, the same exactly-once record), from a timer kept in the store and claimed
+//! like the pager's, so each occurrence fires once across replicas and survives restarts.
+
+pub mod timer;
+
+use crate::digests::{DigestError, DigestRequest, Digests};
+use crate::observer::{unobserved, Observer};
+use domain::failure::Chain;
+use domain::ports::{Clock, StoreError};
+use domain::recurrence::{Occurrence, Recurrence};
+use domain::schedule::{DigestCause, DigestSchedule, DueSchedule, ScheduleRecord, ScheduleStore};
+use domain::{EventTime, UserId};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How schedules are claimed.
+#[derive(Debug, Clone, Copy)]
+pub struct ScheduleSettings {
+    /// How long a claimed occurrence is this replica's; past it another replica fires it.
+    pub claim_ttl: Duration,
+    /// How many due schedules one claim takes: replicas share a burst batch by batch.
+    pub batch: usize,
+}
+
+impl Default for ScheduleSettings {
+    fn default() -> Self {
+        Self {
+            claim_ttl: Duration::from_secs(60),
+            batch: 100,
+        }
+    }
+}
+
+/// Why a schedule operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What firing one occurrence did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fired {
+    /// Whose schedule.
+    pub user_id: UserId,
+    /// The occurrence fired (the earliest of those missed, when several were).
+    pub occurrence: EventTime,
+    /// How many occurrences this one firing stands for (more than one when every
+    /// replica was down across several).
+    pub occurrences: u64,
+    /// How late it fired.
+    pub late_by: Duration,
+    /// The digest's id, when one was published.
+    pub digest: Option<String>,
+}
+
+/// The digest schedules use case.
+pub struct DigestSchedules {
+    store: Arc<dyn ScheduleStore>,
+    digests: Arc<Digests>,
+    clock: Arc<dyn Clock>,
+    settings: ScheduleSettings,
+    observer: Arc<dyn Observer>,
+}
+
+impl DigestSchedules {
+    /// Schedules kept in `store`, sent through `digests`.
+    pub fn new(
+        store: Arc<dyn ScheduleStore>,
+        digests: Arc<Digests>,
+        clock: Arc<dyn Clock>,
+        settings: ScheduleSettings,
+    ) -> Self {
+        Self {
+            store,
+            digests,
+            clock,
+            settings,
+            observer: unobserved(),
+        }
+    }
+
+    /// Reports every occurrence fired to `observer`.
+    pub fn observed_by(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = observer;
+        self
+    }
+
+    /// Creates or replaces the user's schedule; `true` when created. It takes effect from
+    /// its next occurrence after now.
+    pub async fn put(&self, schedule: &DigestSchedule) -> Result<bool, ScheduleError> {
+        let next = schedule.recurrence.next_after(self.clock.now()).map(|o| o.at);
+        Ok(self.store.put_schedule(schedule, next).await?)
+    }
+
+    /// The user's schedule and its next occurrence.
+    pub async fn get(&self, user: &UserId) -> Result<Option<ScheduleRecord>, ScheduleError> {
+        Ok(self.store.schedule(user).await?)
+    }
+
+    /// Removes the user's schedule; `false` when there was none.
+    pub async fn delete(&self, user: &UserId) -> Result<bool, ScheduleError> {
+        Ok(self.store.delete_schedule(user).await?)
+    }
+
+    /// The next `count` occurrences of `recurrence` after `after` (now when `None`), for a
+    /// person to check a schedule before trusting it.
+    pub fn next_occurrences(&self, recurrence: &Recurrence, after: Option<EventTime>, count: usize) -> Vec<Occurrence> {
+        recurrence.occurrences_after(after.unwrap_or_else(|| self.clock.now()), count)
+    }
+
+    /// Fires every due occurrence, a batch at a time, until none is due; what each did.
+    /// An occurrence whose digest could not be sent keeps its claim until it lapses, and
+    /// is fired again then.
+    pub async fn fire_due(&self) -> Result<Vec<Fired>, ScheduleError> {
+        let mut fired = Vec::new();
+        loop {
+            let now = self.clock.now();
+            let claimed = self
+                .store
+                .claim_due_schedules(now, now.after(self.settings.claim_ttl), self.settings.batch)
+                .await?;
+            let full = claimed.len() >= self.settings.batch;
+            for due in claimed {
+                match self.fire(&due).await {
+                    Ok(done) => fired.push(done),
+                    Err(e) => tracing::warn!(
+                        user = %due.schedule.user_id, error = %Chain(&e),
+                        "a scheduled digest was not sent; it fires again when its claim lapses"
+                    ),
+                }
+            }
+            if !full {
+                return Ok(fired);
+            }
+        }
+    }
+
+    /// Sends the digest of one claimed occurrence and moves the timer on: past the
+    /// occurrences missed while no replica ran (sent as this one), or, when another
+    /// replica died firing it, to the occurrence after it (each is then fired in turn).
+    async fn fire(&self, due: &DueSchedule) -> Result<Fired, DigestError> {
+        let now = self.clock.now();
+        let schedule = &due.schedule;
+        let (occurrences, next) = if due.lapsed {
+            (1, schedule.recurrence.next_after(due.occurrence))
+        } else {
+            let missed = schedule
+                .recurrence
+                .missed_between(EventTime::from_nanos(due.occurrence.as_nanos() - 1), now);
+            (
+                missed.as_ref().map_or(1, |m| m.count.max(1)),
+                schedule.recurrence.next_after(now),
+            )
+        };
+        let late_by = Duration::from_nanos(now.as_nanos().saturating_sub(due.occurrence.as_nanos()).max(0) as u64);
+        // The occurrence's id answers it once, however often its claim lapses.
+        let id = format!("schedule:{}", due.occurrence.as_nanos());
+        let request = DigestRequest {
+            id: Some(&id),
+            cause: DigestCause::Scheduled {
+                occurrence: due.occurrence,
+            },
+            send_empty: schedule.send_empty,
+        };
+        let sent = self.digests.send(&schedule.user_id, &request).await?;
+        if !self.store.advance_schedule(due, next.map(|o| o.at)).await? {
+            tracing::info!(user = %schedule.user_id, "the schedule changed while its occurrence fired; its new timer stands");
+        }
+        if occurrences > 1 {
+            tracing::warn!(
+                user = %schedule.user_id, occurrences, late_by = ?late_by,
+                "occurrences missed while no replica ran were sent as one digest"
+            );
+        }
+        self.observer.schedule_fired(late_by, occurrences);
+        Ok(Fired {
+            user_id: schedule.user_id.clone(),
+            occurrence: due.occurrence,
+            occurrences,
+            late_by,
+            digest: sent.map(|s| s.id.as_str().to_string()),
+        })
+    }
+}
