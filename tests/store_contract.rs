@@ -177,3 +177,48 @@ pager_contract_suite!(
     services_with_a_policy_are_listed_by_id_across_pages_each_once,
     pager_sent_notifications_are_the_services_own_newest_first,
 );
+
+/// The contract of one more port over both adapters, each test on a fresh store: the
+/// functions of `contract::$port`, in test modules named `$on_sqlite` and `$on_mongo`.
+macro_rules! port_contract_suite {
+    ($port:ident => $on_sqlite:ident, $on_mongo:ident: $($name:ident),* $(,)?) => {
+        mod $on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let store = super::SqliteStore::open(dir.path().join("timers.db"), Default::default()).unwrap();
+                    super::contract::$port::$name(std::sync::Arc::new(store)).await;
+                }
+            )*
+        }
+        mod $on_mongo {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let (_, fixture) = super::mongo().await;
+                    super::contract::$port::$name(std::sync::Arc::new(fixture.0.clone())).await;
+                    fixture.cleanup().await;
+                }
+            )*
+        }
+    };
+}
+
+port_contract_suite!(
+    schedules => schedules_on_sqlite, schedules_on_mongo:
+    schedules_are_created_read_replaced_and_deleted,
+    due_schedules_are_claimed_earliest_first_and_not_yet_due_ones_never,
+    a_claimed_schedule_is_not_claimed_again_before_its_claim_lapses,
+    racing_claimers_fire_each_occurrence_once,
+    a_lapsed_claim_fires_again_once_and_the_first_claimers_advance_is_refused,
+    a_lapsed_claim_nobody_took_over_still_advances,
+    advancing_moves_the_timer_and_frees_the_claim,
+    a_put_or_delete_during_a_claim_leaves_the_old_claim_without_effect,
+);
+
+port_contract_suite!(
+    maintenance => windows_on_sqlite, windows_on_mongo:
+    windows_are_created_replaced_listed_by_start_and_deleted,
+    windows_starting_together_are_listed_by_id,
+);

@@ -3,12 +3,14 @@
 pub mod activity;
 pub mod fencing;
 pub mod lifecycle;
+pub mod maintenance;
 pub mod metadata;
 pub mod mongo_commands;
 pub mod mongo_durability;
 pub mod mongo_retention;
 pub mod pager;
 pub mod retention;
+pub mod schedules;
 pub mod sqlite_schema;
 
 pub use activity::*;

@@ -39,6 +39,9 @@ pub struct DueSchedule {
     pub occurrence: EventTime,
     /// The schedule's revision when claimed.
     pub revision: u64,
+    /// Which claim of the schedule this is: every claim, and a claim taken over once the
+    /// previous one lapsed, gets a new one, so only the latest claimer moves the timer.
+    pub claim: u64,
     /// Another replica had claimed this occurrence and its claim lapsed (it died while
     /// firing): replicas were running, so the occurrences after it are fired one by one,
     /// not folded into this one as occurrences missed while none ran are.
@@ -95,6 +98,6 @@ pub trait ScheduleStore: Send + Sync {
 
     /// Sets a claimed schedule's timer to `next_due` and frees its claim; `false`, and
     /// nothing is written, when the schedule was changed, deleted or its timer moved since
-    /// the claim (the claim lapsed and another replica fired it).
+    /// the claim, or when the claim lapsed and another replica claimed it since.
     async fn advance_schedule(&self, due: &DueSchedule, next_due: Option<EventTime>) -> Result<bool, StoreError>;
 }

@@ -7,11 +7,13 @@ mod bulk;
 mod cas;
 mod documents;
 mod errors;
+mod maintenance;
 mod options;
 mod pager;
 mod pipeline;
 mod queries;
 mod retention;
+mod schedules;
 
 use async_trait::async_trait;
 use documents::{alarm_key, parse_due, parse_record};
@@ -94,6 +96,7 @@ impl MongoStore {
         };
         store.create_indexes().await?;
         store.create_pager_indexes().await?;
+        store.create_schedule_indexes().await?;
         store.prepare_retention().await?;
         Ok(store)
     }

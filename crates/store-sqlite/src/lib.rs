@@ -1,9 +1,11 @@
 //! The embedded store: SQLite in WAL mode, one writer thread with group commit, pooled readers.
 
+mod maintenance;
 mod pager;
 mod queries;
 mod retention;
 mod rows;
+mod schedules;
 mod schema;
 mod wal;
 mod writer;

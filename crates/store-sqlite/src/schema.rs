@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// The schema version this build writes.
-const VERSION: i64 = 6;
+const VERSION: i64 = 7;
 
 const V1: &str = "
 CREATE TABLE IF NOT EXISTS alarms (
@@ -147,6 +147,37 @@ ALTER TABLE alarms ADD COLUMN service_name TEXT;
 ALTER TABLE alarms ADD COLUMN summary TEXT;
 ";
 
+/// Digest schedules and maintenance windows. A schedule's `wake_at` is when its timer next
+/// needs a replica: its occurrence `next_due` while unclaimed, the end of its claim while
+/// claimed (as the pager's `due_at`), so the claim reads one range of its index and never
+/// passes over schedules another replica is firing. `claims` counts claims (the fencing
+/// token of the latest); `lapsed` says whether the latest claim took over a lapsed one.
+/// A window's `ends_at` is its final end (none for a recurring window without `until`),
+/// which retention reads; `starts_at` is where it sorts in the list.
+const V7: &str = "
+CREATE TABLE IF NOT EXISTS digest_schedules (
+    user_id       TEXT    PRIMARY KEY,
+    expression    TEXT    NOT NULL,
+    zone          TEXT    NOT NULL,
+    send_empty    INTEGER NOT NULL,
+    revision      INTEGER NOT NULL,
+    next_due      INTEGER,
+    wake_at       INTEGER,
+    claimed_until INTEGER,
+    claims        INTEGER NOT NULL DEFAULT 0,
+    lapsed        INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS digest_schedules_by_wake ON digest_schedules (wake_at) WHERE wake_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS maintenance_windows (
+    window_id TEXT    PRIMARY KEY,
+    starts_at INTEGER NOT NULL,
+    ends_at   INTEGER,
+    body      TEXT    NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS maintenance_windows_by_start ON maintenance_windows (starts_at, window_id);
+CREATE INDEX IF NOT EXISTS maintenance_windows_by_end ON maintenance_windows (ends_at) WHERE ends_at IS NOT NULL;
+";
+
 /// Creates or upgrades the schema; refuses a database written by a newer version.
 pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
@@ -177,6 +208,9 @@ pub(super) fn migrate(conn: &Connection) -> rusqlite::Result<()> {
         }
         if current < 6 {
             conn.execute_batch(V6)?;
+        }
+        if current < 7 {
+            conn.execute_batch(V7)?;
         }
         conn.execute_batch(&format!("PRAGMA user_version = {VERSION}"))
     })();

@@ -148,9 +148,25 @@ impl MaintenanceWindow {
 
     /// Whether it will never hold again after `t` (for retention).
     pub fn over_by(&self, t: EventTime) -> bool {
+        self.final_end().is_some_and(|end| end <= t)
+    }
+
+    /// When it stops holding for good: a one-off window's end; for a recurring one, the
+    /// end of an occurrence beginning at its `until` (the latest any can end), or `None`
+    /// when it has no `until` and so never ends. Stores keep it to remove past windows.
+    pub fn final_end(&self) -> Option<EventTime> {
         match &self.timing {
-            WindowTiming::Once { end, .. } => *end <= t,
-            WindowTiming::Recurring { until, duration, .. } => until.is_some_and(|u| u.after(*duration) <= t),
+            WindowTiming::Once { end, .. } => Some(*end),
+            WindowTiming::Recurring { until, duration, .. } => until.map(|u| u.after(*duration)),
+        }
+    }
+
+    /// Where it sorts in a list of windows: a one-off window's start; a recurring one's
+    /// creation, as its occurrences have no first one to name.
+    pub fn listed_at(&self) -> EventTime {
+        match &self.timing {
+            WindowTiming::Once { start, .. } => *start,
+            WindowTiming::Recurring { .. } => self.created_at,
         }
     }
 }
@@ -245,6 +261,28 @@ mod tests {
             WindowScope::Services(vec![]),
         );
         assert_eq!(empty.validate(), Err(WindowError::NoServices));
+    }
+
+    #[test]
+    fn a_window_ends_for_good_at_its_end_or_after_its_last_occurrence_and_never_without_until() {
+        let w = once("2026-03-01T10:00:00Z", "2026-03-01T12:00:00Z", WindowScope::All);
+        assert_eq!(w.final_end(), Some(at("2026-03-01T12:00:00Z")));
+        assert!(!w.over_by(at("2026-03-01T11:59:59Z")));
+        assert!(w.over_by(at("2026-03-01T12:00:00Z")));
+        let recurring = |until: Option<EventTime>| MaintenanceWindow {
+            timing: WindowTiming::Recurring {
+                recurrence: Recurrence::parse("0 2 * * 0", "Europe/Paris").unwrap(),
+                duration: Duration::from_secs(7200),
+                until,
+            },
+            ..w.clone()
+        };
+        assert_eq!(
+            recurring(Some(at("2026-04-05T00:00:00Z"))).final_end(),
+            Some(at("2026-04-05T02:00:00Z"))
+        );
+        assert_eq!(recurring(None).final_end(), None);
+        assert!(!recurring(None).over_by(at("2100-01-01T00:00:00Z")));
     }
 
     #[test]
