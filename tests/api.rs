@@ -142,7 +142,7 @@ macro_rules! pager_api_suite {
                     let dir = tempfile::tempdir().unwrap();
                     let store = super::SqliteStore::open(dir.path().join("alarms.db"), Default::default()).unwrap();
                     let store = std::sync::Arc::new(store);
-                    let stores = alarm_digest::store::Stores { alarms: store.clone(), pager: store.clone(), policies: store };
+                    let stores = alarm_digest::store::Stores { alarms: store.clone(), pager: store.clone(), policies: store.clone(), schedules: store.clone(), maintenance: store };
                     super::pager::$name(stores).await;
                 }
             )*
@@ -155,7 +155,7 @@ macro_rules! pager_api_suite {
                     let db = super::support::unique_database("api");
                     let store = super::MongoStore::connect(&uri, Some(&db), super::server::LIMITS).await.unwrap();
                     let shared = std::sync::Arc::new(store.clone());
-                    let stores = alarm_digest::store::Stores { alarms: shared.clone(), pager: shared.clone(), policies: shared };
+                    let stores = alarm_digest::store::Stores { alarms: shared.clone(), pager: shared.clone(), policies: shared.clone(), schedules: shared.clone(), maintenance: shared };
                     super::pager::$name(stores).await;
                     let _ = store.drop_database().await;
                 }

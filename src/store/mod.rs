@@ -9,9 +9,10 @@ pub use store_mongo as mongo;
 pub use store_sqlite as sqlite;
 pub use usecases::heartbeat;
 
-use domain::pager::{PagerStore, PolicyRepository};
+use domain::pager::{MaintenanceStore, PagerStore, PolicyRepository};
 use domain::ports::AlarmStore;
 use domain::query::HistoryLimits;
+use domain::schedule::ScheduleStore;
 use std::sync::Arc;
 
 /// Why `STORE_URL` could not be turned into a store.
@@ -40,22 +41,28 @@ pub struct Stores {
     pub pager: Arc<dyn PagerStore>,
     /// Escalation policies.
     pub policies: Arc<dyn PolicyRepository>,
+    /// Digest schedules and their timers.
+    pub schedules: Arc<dyn ScheduleStore>,
+    /// The pager's maintenance windows.
+    pub maintenance: Arc<dyn MaintenanceStore>,
 }
 
 /// Opens the store a URL names: `sqlite://PATH` (`sqlite::memory:` for a private in-memory
 /// database) or `mongodb://...` with the database taken from the path (default
-/// `alarm_digest`), as both the alarm and the pager port.
+/// `alarm_digest`), as every port: alarms, pager, policies, schedules, maintenance windows.
 pub async fn open_stores(url: &str, history: HistoryLimits) -> Result<Stores, StoreUrlError> {
     let open_err = |source: domain::failure::Failure| StoreUrlError::Open {
         url: redact(url),
         source,
     };
-    fn both<S: AlarmStore + PagerStore + PolicyRepository>(store: S) -> Stores {
+    fn both<S: AlarmStore + PagerStore + PolicyRepository + ScheduleStore + MaintenanceStore>(store: S) -> Stores {
         let store = Arc::new(store);
         Stores {
             alarms: store.clone(),
             pager: store.clone(),
-            policies: store,
+            policies: store.clone(),
+            schedules: store.clone(),
+            maintenance: store,
         }
     }
     if let Some(path) = url.strip_prefix("sqlite://") {

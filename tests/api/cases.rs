@@ -146,7 +146,7 @@ pub async fn one_alarm_shows_its_state_and_unknown_alarms_are_404(store: Arc<dyn
         json!({
             "UserID": "u1", "AlarmID": "a2", "Status": "CRITICAL", "ChangedAt": "2024-01-01T00:00:02Z",
             "Active": true, "Due": true, "Lifecycle": "triggered", "Name": "CPU hot", "Service": "compute", "UserName": "Ann",
-            "LastDelivered": null, "Acknowledgements": [],
+            "Summary": null, "LastDelivered": null, "Acknowledgements": [],
         })
     );
     for path in [

@@ -269,7 +269,7 @@ pub async fn allma_services_that_share_a_name_stay_apart_by_their_ids(store: Arc
     for (service, expected) in [
         ("s-1", &["u1/al-1"][..]),
         ("s-2", &["u1/al-2", "u1/al-3"]),
-        ("storage", &["u1/al-4", "u1/al-5"]),
+        ("storage", &["u1/al-1", "u1/al-2", "u1/al-3", "u1/al-4", "u1/al-5"]),
     ] {
         let (status, body) = api.get(&format!("/v1/alarms?service={service}")).await;
         assert_eq!(
@@ -280,4 +280,30 @@ pub async fn allma_services_that_share_a_name_stay_apart_by_their_ids(store: Arc
     }
     let (_, stats) = api.get("/v1/stats?service=s-2").await;
     assert_eq!(stats["alarms"], json!({"CLEARED": 0, "WARNING": 2, "CRITICAL": 0}));
+}
+
+pub async fn an_allma_alert_with_a_service_id_is_found_by_its_service_name_and_keeps_both(store: Arc<dyn AlarmStore>) {
+    let api = Api::start(store, Tokens::default()).await;
+    let event = json!({"type": "ALERT_CREATED", "alert": {
+        "alertId": "al-9", "name": "Invoices late", "status": "TRIGGERED", "triggeredOn": at(10),
+        "responder": {"userId": "u1", "name": "Ann"}, "service": {"serviceId": "svc-42", "name": "billing"},
+    }});
+    let (status, body) = api.post("/v1/intake/allma", &event).await;
+    assert_eq!(status, 202, "{body}");
+    let (_, alarm) = api.get("/v1/users/u1/alarms/al-9").await;
+    assert_eq!(
+        (&alarm["Service"], &alarm["ServiceName"]),
+        (&json!("svc-42"), &json!("billing")),
+        "{alarm}"
+    );
+    for service in ["billing", "svc-42"] {
+        let (status, body) = api.get(&format!("/v1/alarms?service={service}")).await;
+        assert_eq!(
+            (status, keys(&body)),
+            (200, vec!["u1/al-9".to_string()]),
+            "service={service}"
+        );
+    }
+    let (_, stats) = api.get("/v1/stats?service=billing").await;
+    assert_eq!(stats["alarms"], json!({"CLEARED": 0, "WARNING": 1, "CRITICAL": 0}));
 }

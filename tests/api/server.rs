@@ -78,7 +78,9 @@ impl Api {
         let stores = Stores {
             alarms: store,
             pager: pager.clone(),
-            policies: pager,
+            policies: pager.clone(),
+            schedules: pager.clone(),
+            maintenance: pager,
         };
         Self::start_with_stores(stores, tokens).await
     }

@@ -143,6 +143,8 @@ async fn an_idle_service_sends_the_store_at_most_one_command_a_second() {
             alarms: store.clone(),
             pager: store.clone(),
             policies: store.clone(),
+            schedules: store.clone(),
+            maintenance: store.clone(),
         },
         publisher: Arc::new(NothingSent),
         notifier: Arc::new(NothingSent),

@@ -248,6 +248,8 @@ async fn at_rest(uri: &str, nats_url: &str, idle_for: Duration) -> (Ops, Duratio
         alarms: store.clone(),
         pager: store.clone(),
         policies: store.clone(),
+        schedules: store.clone(),
+        maintenance: store.clone(),
     };
     let cli = Cli::try_parse_from([
         "alarm-digest",

@@ -51,9 +51,16 @@ pub struct AlarmView {
     lifecycle: Option<&'static str>,
     name: Option<String>,
     /// The monitored service: the events' `Service`; for Allma alerts the `serviceId` (the
-    /// service name only when the alert has no id).
+    /// service name only when the alert has no id); for Alertmanager and Grafana alerts
+    /// the service label.
     service: Option<String>,
+    /// The service's display name, when `Service` is its id (an Allma alert's
+    /// `service.name`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service_name: Option<String>,
     user_name: Option<String>,
+    /// One line on what is wrong: an Alertmanager or Grafana alert's `summary` annotation.
+    summary: Option<String>,
     /// What a digest last delivered, if any.
     last_delivered: Option<DeliveryView>,
     /// Acknowledgement times, oldest first.
@@ -89,7 +96,9 @@ impl From<AlarmRecord> for AlarmView {
             lifecycle: Lifecycle::of(&r.state.seen, &r.acknowledgements).map(Lifecycle::as_str),
             name: r.metadata.name,
             service: r.metadata.service,
+            service_name: r.metadata.service_name,
             user_name: r.metadata.user_name,
+            summary: r.metadata.summary,
             last_delivered: r.state.delivered.map(|v| DeliveryView {
                 status: v.status.as_str(),
                 changed_at: v.changed_at.to_rfc3339(),

@@ -103,7 +103,8 @@ struct Service {
     /// Becomes the alarm's Service: it tells apart services that share a name.
     #[schema(max_length = 1024)]
     service_id: Option<String>,
-    /// Becomes the alarm's Service when the service has no (or an empty) serviceId.
+    /// Becomes the alarm's Service when the service has no (or an empty) serviceId, and
+    /// its ServiceName when it has one: the `service` filter finds the alarm by either.
     #[schema(max_length = 1024)]
     name: Option<String>,
 }
@@ -116,6 +117,13 @@ impl Service {
             .as_deref()
             .filter(|id| !id.is_empty())
             .or(self.name.as_deref())
+    }
+
+    /// The service's name when its id is the alarm's Service: kept as the alarm's
+    /// ServiceName, so filtering by the name still finds the alarm.
+    fn name_beside_id(&self) -> Option<&str> {
+        self.service_id.as_deref().filter(|id| !id.is_empty())?;
+        self.name.as_deref()
     }
 }
 
@@ -148,6 +156,14 @@ fn events(alert: &Alert) -> Result<Vec<AlarmEvent>, HttpError> {
         (AlertStatus::Resolved, None) => return Err(invalid("resolvedOn is required for a RESOLVED alert")),
         _ => {}
     }
+    let service_name = alert
+        .service
+        .as_ref()
+        .and_then(Service::name_beside_id)
+        .map(|name| wire::optional("service.name", Some(name.into())))
+        .transpose()
+        .map_err(|e| invalid(e.to_string()))?
+        .flatten();
     changes
         .into_iter()
         .map(|(status, changed_at, field)| {
@@ -161,7 +177,9 @@ fn events(alert: &Alert) -> Result<Vec<AlarmEvent>, HttpError> {
                 "UserName": alert.responder.name,
             });
             let raw = serde_json::to_vec(&wire).map_err(anyhow::Error::from)?;
-            parse_status_changed(&raw, usize::MAX).map_err(|e| invalid(format!("{field}: {e}")))
+            let mut event = parse_status_changed(&raw, usize::MAX).map_err(|e| invalid(format!("{field}: {e}")))?;
+            event.metadata.service_name = service_name.clone();
+            Ok(event)
         })
         .collect()
 }

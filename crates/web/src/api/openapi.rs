@@ -180,8 +180,8 @@ pub struct ListingParams {
     lifecycle: Option<Vec<LifecycleName>>,
     /// Exact alarm name.
     name: Option<String>,
-    /// Exact service: an event's `Service`; for Allma alerts the `serviceId` (the service
-    /// name only when the alert has no id).
+    /// Exact service: an alarm whose `Service` or `ServiceName` is this (an Allma alert is
+    /// found by its `serviceId` and by its service's name).
     service: Option<String>,
     /// Exact user name.
     user_name: Option<String>,
@@ -212,8 +212,8 @@ pub struct StatsParams {
     /// Only this user's alarms.
     #[param(value_type = Option<Identifier>)]
     user_id: Option<String>,
-    /// Only alarms of this service (for Allma alerts, its `serviceId`; its name only when
-    /// the alert has no id).
+    /// Only alarms of this service: its `Service` or its `ServiceName` (an Allma alert's
+    /// `serviceId` or its service's name).
     service: Option<String>,
     /// The window's start, inclusive (RFC 3339): counts take the alarms whose latest change
     /// is at or after it, response times the episodes that started at or after it.

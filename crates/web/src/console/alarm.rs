@@ -37,6 +37,8 @@ pub async fn one(
             dt { "Lifecycle" } dd { (Lifecycle::of(&r.state.seen, &r.acknowledgements).map(Lifecycle::as_str).unwrap_or("")) }
             dt { "Name" } dd { (r.metadata.name.as_deref().unwrap_or("")) }
             dt { "Service" } dd { (r.metadata.service.as_deref().unwrap_or("")) }
+            @if let Some(name) = &r.metadata.service_name { dt { "Service name" } dd.service-name { (name) } }
+            dt { "Summary" } dd.summary { (r.metadata.summary.as_deref().unwrap_or("")) }
             dt { "User name" } dd { (r.metadata.user_name.as_deref().unwrap_or("")) }
             dt { "Delivered" } dd.delivery {
                 @match r.state.delivered {
