@@ -7,6 +7,8 @@ mod cases;
 mod clock;
 #[path = "api/dead_letters.rs"]
 mod dead_letters;
+#[path = "api/failing_store.rs"]
+mod failing_store;
 #[path = "api/hostile.rs"]
 mod hostile;
 #[path = "api/openapi.rs"]
@@ -20,6 +22,8 @@ mod reports;
 #[path = "api/server.rs"]
 mod server;
 mod support;
+#[path = "api/webhooks.rs"]
+mod webhooks;
 
 #[allow(dead_code)]
 #[path = "../e2e/harness/replica.rs"]
@@ -70,6 +74,7 @@ mod all {
     pub use super::openapi::*;
     pub use super::preview::*;
     pub use super::reports::*;
+    pub use super::webhooks::*;
 }
 
 macro_rules! api_suite {
@@ -128,6 +133,14 @@ api_suite!(
     hostile_bodies_on_every_write_route_get_a_reasoned_problem_and_are_counted,
     an_event_stamped_years_ahead_is_refused_and_cannot_pin_an_alarm,
     allma_services_that_share_a_name_stay_apart_by_their_ids,
+    an_allma_alert_with_a_service_id_is_found_by_its_service_name_and_keeps_both,
+    alertmanager_alerts_fire_escalate_and_clear_one_alarm_and_a_resent_alert_is_a_duplicate,
+    grafana_recorded_payloads_fire_and_resolve_alarms_of_the_team_their_label_names,
+    one_bad_alert_in_a_webhook_is_rejected_beside_the_valid_ones_it_came_with,
+    a_webhook_without_a_recipient_is_a_422_naming_the_url_parameter_and_the_label,
+    malformed_webhook_payloads_are_400_or_422_problems,
+    webhooks_need_the_write_token_sent_as_alertmanager_sends_it,
+    a_store_that_cannot_commit_is_a_503_so_the_sender_retries_and_the_retry_is_taken,
     the_preview_lists_due_alarms_in_digest_order_with_their_reasons_and_changes_nothing,
     the_preview_of_an_unknown_user_is_empty_and_a_bad_user_id_is_a_400,
 );

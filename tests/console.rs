@@ -12,6 +12,8 @@ mod browser;
 #[path = "console/stage.rs"]
 mod stage;
 
+#[path = "console/alerts.rs"]
+mod alerts;
 #[path = "console/insight.rs"]
 mod insight;
 #[path = "console/pager.rs"]

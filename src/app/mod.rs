@@ -171,6 +171,7 @@ impl Application {
                 body_bytes: cfg.http_body_limit,
                 timeout: cfg.http_timeout,
             },
+            cfg.alerts.mapping(),
         );
         let stop = tasks.stop();
         let server = axum::serve(self.listener, observed(router(state), self.metrics.clone()))

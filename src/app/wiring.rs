@@ -21,6 +21,7 @@ use usecases::queries::AlarmQueries;
 use usecases::retention::RetentionService;
 use web::observer::WebObserver;
 use web::{AppState, HttpLimits, Tokens};
+use wire::alerts::AlertMapping;
 
 /// What the use cases run on: the stores, where digests and notifications go, and the clock.
 pub struct Ports {
@@ -138,6 +139,7 @@ impl UseCases {
         observer: Arc<dyn WebObserver>,
         tokens: Tokens,
         limits: HttpLimits,
+        alerts: AlertMapping,
     ) -> AppState {
         AppState {
             health,
@@ -149,6 +151,7 @@ impl UseCases {
             dead_letters: Arc::clone(&self.dead_letters),
             tokens: Arc::new(tokens),
             limits,
+            alerts: Arc::new(alerts),
         }
     }
 }

@@ -1,9 +1,11 @@
 //! Command-line and environment settings, parsed once with clap; every flag has an env var.
 
+mod alerts;
 mod pager;
 mod retention;
 mod tools;
 
+pub use alerts::AlertsConfig;
 pub use pager::PagerConfig;
 pub use retention::RetentionConfig;
 pub use tools::{LoadArgs, LoadPublish, PubArgs, SubArgs};
@@ -223,6 +225,9 @@ pub struct ServeConfig {
     /// Time allowed for one HTTP request.
     #[arg(long, env = "HTTP_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub http_timeout: Duration,
+    /// How Alertmanager and Grafana alerts map to alarms.
+    #[command(flatten)]
+    pub alerts: AlertsConfig,
     /// Replicas of every stream the service creates (input, digests, dead letters,
     /// notifications): 3 (or 5) on a JetStream cluster, so a stream survives a node's loss.
     #[arg(long, env = "STREAM_REPLICAS", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=5))]

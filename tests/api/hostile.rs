@@ -11,6 +11,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const EVENTS: &str = "/v1/events";
 const ACK: &str = "/v1/users/u1/alarms/a1/ack";
 const ALLMA: &str = "/v1/intake/allma";
+const ALERTMANAGER: &str = "/v1/intake/alertmanager?user=u1";
+const GRAFANA: &str = "/v1/intake/grafana?user=u1";
 
 /// One hostile request: route, body, content type, expected status.
 struct Case {
@@ -39,6 +41,12 @@ fn alert(alert_id: &str, status: &str, triggered_on: &str) -> String {
     )
 }
 
+fn webhook_alert(version: &str, status: &str, starts_at: &str) -> String {
+    format!(
+        r#"{{"version":"{version}","alerts":[{{"status":"{status}","labels":{{"alertname":"a1"}},"startsAt":"{starts_at}"}}]}}"#
+    )
+}
+
 fn corpus() -> Vec<Case> {
     let deep = format!(r#"{{"UserID":{}{}}}"#, "[".repeat(5_000), "]".repeat(5_000));
     let huge = vec![b' '; 10 * 1024 * 1024];
@@ -46,7 +54,7 @@ fn corpus() -> Vec<Case> {
     let t = "2026-01-01T00:00:00Z";
     let far = "9999-12-31T00:00:00Z";
     let mut cases = Vec::new();
-    for route in [EVENTS, ACK, ALLMA] {
+    for route in [EVENTS, ACK, ALLMA, ALERTMANAGER, GRAFANA] {
         cases.push(case(route, &br#"{"UserID":"#[..], 400));
         cases.push(case(route, &b"\xff\xfe\xfd"[..], 400));
         cases.push(case(route, deep.clone(), 400));
@@ -75,6 +83,12 @@ fn corpus() -> Vec<Case> {
         case(ACK, format!(r#"{{"AckedAt":"{t}","AckedAt":"{t}"}}"#), 422),
         case(ACK, r#"{"AckedAt":"2026-01-01T00:00:00Z","Extra":1}"#, 422),
         case(ALLMA, r#"{"type":"ALERT_CREATED","alert":5}"#, 422),
+        case(ALERTMANAGER, r#"{"version":"1","alerts":[]}"#, 422),
+        case(ALERTMANAGER, r#"{"version":"4","alerts":[5]}"#, 422),
+        case(ALERTMANAGER, webhook_alert("4", "firing", far), 422),
+        case(ALERTMANAGER, webhook_alert("4", "firing", "yesterday"), 422),
+        case(GRAFANA, r#"{"version":"4","alerts":[]}"#, 422),
+        case(GRAFANA, webhook_alert("1", "exploded", t), 422),
         case(ALLMA, alert("al-1", "EXPLODED", t), 422),
         case(ALLMA, alert("", "TRIGGERED", t), 422),
         case(ALLMA, alert(&long_id, "TRIGGERED", t), 422),

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 /// The routes the API promises, as `METHOD path`.
-const ROUTES: [&str; 19] = [
+const ROUTES: [&str; 21] = [
     "GET /v1/alarms",
     "GET /v1/dead-letters",
     "GET /v1/counts",
@@ -21,7 +21,9 @@ const ROUTES: [&str; 19] = [
     "GET /v1/users/{user_id}/digest/preview",
     "GET /v1/users/{user_id}/digests",
     "POST /v1/events",
+    "POST /v1/intake/alertmanager",
     "POST /v1/intake/allma",
+    "POST /v1/intake/grafana",
     "POST /v1/users/{user_id}/alarms/{alarm_id}/ack",
     "GET /v1/services",
     "GET /v1/services/{service_id}",

@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use web::observe::observed;
 use web::{router, HttpLimits, Tokens};
+use wire::alerts::AlertMapping;
 
 /// Small history limits, so retention is visible with a handful of events.
 pub const LIMITS: HistoryLimits = HistoryLimits {
@@ -131,7 +132,13 @@ impl Api {
             timeout: Duration::from_secs(10),
         };
         let connected = move || matches!(nats.connection_state(), async_nats::connection::State::Connected);
-        let state = use_cases.http_state(Health::new(connected), metrics.clone(), tokens, limits);
+        let state = use_cases.http_state(
+            Health::new(connected),
+            metrics.clone(),
+            tokens,
+            limits,
+            AlertMapping::default(),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = observed(router(state), metrics);

@@ -14,6 +14,7 @@ use usecases::digests::Digests;
 use usecases::health::Health;
 use usecases::pager::PagerService;
 use usecases::queries::AlarmQueries;
+use wire::alerts::AlertMapping;
 
 /// What handlers share.
 #[derive(Clone)]
@@ -36,6 +37,9 @@ pub struct AppState {
     pub tokens: Arc<Tokens>,
     /// Body size and time limits.
     pub limits: HttpLimits,
+    /// How Alertmanager and Grafana alerts map to status changes: which labels carry the
+    /// severity, the recipient and the service, and which severities are critical.
+    pub alerts: Arc<AlertMapping>,
 }
 
 impl AppState {

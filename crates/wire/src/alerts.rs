@@ -89,11 +89,12 @@ struct Alert {
     ends_at: Option<String>,
 }
 
-/// The envelope of both payloads: what this module needs of it.
+/// The envelope of both payloads: what this module needs of it. Each alert is read on its
+/// own, so one malformed alert is refused alone.
 #[derive(Debug, Deserialize)]
 struct Payload {
     version: String,
-    alerts: Vec<Alert>,
+    alerts: Vec<serde_json::Value>,
 }
 
 /// Reads a webhook payload of `source`: a malformed envelope is an error of the whole
@@ -112,23 +113,35 @@ pub fn map_alerts(
             reason: format!("is {:?}, expected {:?}", payload.version, source.version()),
         });
     }
-    let alarms: Vec<Option<String>> = payload.alerts.iter().map(|a| identity(source, a, mapping)).collect();
-    Ok(payload
+    let alerts: Vec<Result<Alert, WireError>> = payload
         .alerts
+        .into_iter()
+        .map(|value| {
+            serde_json::from_value(value).map_err(|e| WireError::Field {
+                field: "alert",
+                reason: e.to_string(),
+            })
+        })
+        .collect();
+    let alarms: Vec<Option<String>> = alerts
+        .iter()
+        .map(|a| a.as_ref().ok().and_then(|a| identity(source, a, mapping)))
+        .collect();
+    Ok(alerts
         .iter()
         .enumerate()
         .map(|(i, alert)| {
+            let alert = alert.as_ref().map_err(Clone::clone)?;
             let alarm = alarms[i].clone().ok_or_else(|| WireError::Field {
                 field: "labels",
                 reason: "the alert has no labels to tell it apart".into(),
             })?;
-            let others: Vec<&Alert> = payload
-                .alerts
+            let others: Vec<&Alert> = alerts
                 .iter()
                 .zip(&alarms)
                 .enumerate()
                 .filter(|(j, (_, other))| *j != i && other.as_deref() == Some(alarm.as_str()))
-                .map(|(_, (a, _))| a)
+                .filter_map(|(_, (a, _))| a.as_ref().ok())
                 .collect();
             event(alert, alarm, others.into_iter(), mapping, user)
         })
@@ -428,6 +441,31 @@ mod tests {
         .unwrap();
         assert!(out[0].as_ref().unwrap_err().to_string().contains("startsAt"));
         assert!(out[1].is_ok());
+    }
+
+    #[test]
+    fn a_malformed_alert_is_refused_alone_and_the_others_still_map() {
+        let out = map_alerts(
+            AlertSource::Alertmanager,
+            &payload(
+                "4",
+                vec![
+                    json!(42),
+                    json!({"status": "firing"}),
+                    alert("firing", "warning", T0, NEVER),
+                ],
+            ),
+            &AlertMapping::default(),
+            Some("u"),
+        )
+        .unwrap();
+        assert!(out[0].as_ref().unwrap_err().to_string().contains("alert"));
+        assert!(
+            out[1].as_ref().unwrap_err().to_string().contains("startsAt"),
+            "{:?}",
+            out[1]
+        );
+        assert!(out[2].is_ok());
     }
 
     #[test]

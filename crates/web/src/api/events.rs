@@ -30,25 +30,25 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// What happened to one submitted item.
 #[derive(Serialize, ToSchema)]
 #[schema(as = SubmittedItem)]
-struct ItemResult {
+pub(super) struct ItemResult {
     /// Position in the submitted array (0 for a single object).
-    index: usize,
+    pub(super) index: usize,
     /// `applied`, `stale`, `duplicate` or `rejected`.
     #[schema(value_type = String)]
     outcome: &'static str,
     /// Why the item was rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<String>,
+    pub(super) reason: Option<String>,
 }
 
-/// The answer to a submission.
+/// The answer to a submission: counts by outcome, and each item's.
 #[derive(Serialize, Default, ToSchema)]
-struct Submitted {
+pub(super) struct Submitted {
     applied: usize,
     stale: usize,
     duplicate: usize,
     rejected: usize,
-    items: Vec<ItemResult>,
+    pub(super) items: Vec<ItemResult>,
 }
 
 /// Applies one `AlarmStatusChanged` object or an array of them, with exactly the rules of
@@ -76,6 +76,20 @@ async fn submit(
             _ => {}
         }
     }
+    let parsed = parsed.into_iter().map(|p| p.map_err(|e| e.to_string())).collect();
+    let answer = apply_each(&state, parsed, single).await?;
+    Ok((StatusCode::ACCEPTED, Json(answer)))
+}
+
+/// Applies the valid items of `parsed` together (one store call, so the rules of NATS
+/// intake hold) and reports each item in order: its outcome, or why it was rejected. With
+/// `single`, a refused item is the whole request's 422. A store that cannot commit fails
+/// the whole request (503), so a sender that retries on 5xx loses nothing.
+pub(super) async fn apply_each(
+    state: &AppState,
+    parsed: Vec<Result<AlarmEvent, String>>,
+    single: bool,
+) -> Result<Submitted, HttpError> {
     let valid: Vec<AlarmEvent> = parsed.iter().filter_map(|p| p.as_ref().ok().cloned()).collect();
     let mut outcomes = if valid.is_empty() {
         Vec::new()
@@ -88,7 +102,7 @@ async fn submit(
         let (outcome, reason) = match item {
             Err(reason) => {
                 answer.rejected += 1;
-                ("rejected", Some(reason.to_string()))
+                ("rejected", Some(reason))
             }
             Ok(_) => {
                 let outcome = outcomes
@@ -113,7 +127,7 @@ async fn submit(
         };
         answer.items.push(ItemResult { index, outcome, reason });
     }
-    Ok((StatusCode::ACCEPTED, Json(answer)))
+    Ok(answer)
 }
 
 /// One status change, or an array of them. An invalid single object is refused; invalid

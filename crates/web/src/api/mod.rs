@@ -1,6 +1,7 @@
 //! The HTTP API: health, readiness, metrics, the `/v1` routes and their OpenAPI document.
 
 pub mod alarms;
+pub mod alerts;
 pub mod allma;
 pub mod auth;
 pub mod body;
@@ -36,6 +37,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .route_layer(from_fn_with_state(state.clone(), auth::require_read));
     let writes = events::router()
         .merge(allma::router())
+        .merge(alerts::router())
         .merge(services::write_router())
         .merge(policies::write_router())
         .route_layer(from_fn_with_state(state.clone(), auth::require_write));
