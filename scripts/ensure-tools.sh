@@ -23,6 +23,12 @@ export PATH
 log() { printf 'ensure-tools: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 have() { command -v "$1" >/dev/null 2>&1; }
+# The Alertmanager server: `ALERTMANAGER` when set (as the end-to-end reads it), else
+# Debian's binary name, else upstream's.
+have_alertmanager() {
+    if [ -n "${ALERTMANAGER:-}" ]; then [ -x "$ALERTMANAGER" ] || have "$ALERTMANAGER"; return; fi
+    have prometheus-alertmanager || have alertmanager
+}
 
 want_nats=0 want_compose=0 want_prometheus=0 want_venv=0 want_rust=0 want_browser=0
 [ "$#" -gt 0 ] || set -- all
@@ -107,9 +113,10 @@ if [ "$want_compose" -eq 1 ] && ! have docker-compose; then missing_pkgs+=(docke
 if [ "$want_prometheus" -eq 1 ] && { ! have promtool || ! have prometheus; }; then
     missing_pkgs+=(prometheus)
 fi
-# amtool checks the Alertmanager configuration (ops/alertmanager/alertmanager.yml); Debian
-# ships it with the server, whose binary it names prometheus-alertmanager.
-if [ "$want_prometheus" -eq 1 ] && ! have amtool; then
+# amtool checks the Alertmanager configuration (ops/alertmanager/alertmanager.yml), and the
+# end-to-end runs the server itself, routing to the service's Alertmanager intake; Debian
+# ships both in one package and names the server's binary prometheus-alertmanager.
+if [ "$want_prometheus" -eq 1 ] && { ! have amtool || ! have_alertmanager; }; then
     missing_pkgs+=(prometheus-alertmanager)
 fi
 # The console's browser tests drive Debian's Chromium through its chromedriver.
@@ -130,6 +137,7 @@ if [ "$want_prometheus" -eq 1 ]; then
     have promtool || die "promtool still missing"
     have prometheus || die "prometheus still missing"
     have amtool || die "amtool still missing"
+    have_alertmanager || die "prometheus-alertmanager still missing"
 fi
 
 # --- SecantusDB (MongoDB-wire test server), OpenAPI validator and fuzzer in .venv ---------
@@ -180,6 +188,9 @@ if [ "$want_prometheus" -eq 1 ]; then
     first_line promtool --version
     first_line prometheus --version
     first_line amtool --version
+    if [ -n "${ALERTMANAGER:-}" ]; then first_line "$ALERTMANAGER" --version
+    elif have prometheus-alertmanager; then first_line prometheus-alertmanager --version
+    else first_line alertmanager --version; fi
 fi
 if [ "$want_venv" -eq 1 ]; then
     echo "secantusd-py (SecantusDB $("$VENV_DIR/bin/python" -m pip show SecantusDB 2>/dev/null | sed -n 's/^Version: //p')): $VENV_DIR/bin/secantusd-py"

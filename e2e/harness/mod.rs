@@ -3,6 +3,7 @@
 pub mod bus;
 pub mod model;
 pub mod notifications;
+pub mod prometheus_stack;
 pub mod replica;
 pub mod steady;
 pub mod tmpfs;

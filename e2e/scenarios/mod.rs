@@ -1,6 +1,7 @@
 //! The scenarios, each against real processes.
 
 mod acknowledgements;
+mod alertmanager;
 mod churn;
 mod cluster;
 mod core_mode;
