@@ -221,4 +221,5 @@ port_contract_suite!(
     maintenance => windows_on_sqlite, windows_on_mongo:
     windows_are_created_replaced_listed_by_start_and_deleted,
     windows_starting_together_are_listed_by_id,
+    retention_removes_only_windows_that_ended_before_the_cut_off,
 );

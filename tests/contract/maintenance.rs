@@ -1,5 +1,5 @@
 //! The maintenance window store contract: windows kept whole, replaced by id, listed by
-//! where they start, and deleted.
+//! where they start, deleted, and removed by retention once they ended for good.
 
 use alarm_digest::domain::pager::{MaintenanceStore, MaintenanceWindow, WindowScope, WindowTiming};
 use alarm_digest::domain::recurrence::Recurrence;
@@ -77,4 +77,42 @@ pub async fn windows_starting_together_are_listed_by_id<S: MaintenanceStore>(sto
         store.put_window(&once(id, T0)).await.unwrap();
     }
     assert_eq!(ids(store.as_ref()).await, ["w-1", "w-2", "w-3"]);
+}
+
+pub async fn retention_removes_only_windows_that_ended_before_the_cut_off<S: MaintenanceStore>(store: Arc<S>) {
+    let cut_off = T0.after(100 * HOUR);
+    let windows = [
+        // Ended an hour before the cut-off.
+        once("ended", cut_off.before(2 * HOUR)),
+        // Ends at the cut-off itself: not strictly before it.
+        once("ends-at-cut-off", cut_off.before(HOUR)),
+        once("ends-later", cut_off),
+        // Its last occurrence begins before the cut-off, and it ended two hours later.
+        recurring("recurring-ended", T0, Some(cut_off.before(3 * HOUR))),
+        // Its last occurrence may begin before the cut-off but lasts past it.
+        recurring("recurring-ending", T0, Some(cut_off.before(HOUR))),
+        recurring("recurring-forever", T0, None),
+    ];
+    for w in &windows {
+        store.put_window(w).await.unwrap();
+    }
+    assert_eq!(store.delete_windows_ended_before(cut_off).await.unwrap(), 2);
+    let mut kept = ids(store.as_ref()).await;
+    kept.sort();
+    assert_eq!(
+        kept,
+        ["ends-at-cut-off", "ends-later", "recurring-ending", "recurring-forever"]
+    );
+    assert_eq!(
+        store.delete_windows_ended_before(cut_off).await.unwrap(),
+        0,
+        "nothing more"
+    );
+    let far = cut_off.after(1_000_000 * HOUR);
+    assert_eq!(store.delete_windows_ended_before(far).await.unwrap(), 3);
+    assert_eq!(
+        ids(store.as_ref()).await,
+        ["recurring-forever"],
+        "a window without an end stays"
+    );
 }

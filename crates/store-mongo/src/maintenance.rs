@@ -7,6 +7,7 @@ use super::MongoStore;
 use async_trait::async_trait;
 use domain::pager::{MaintenanceStore, MaintenanceWindow};
 use domain::ports::StoreError;
+use domain::EventTime;
 use mongodb::bson::{doc, Document};
 use mongodb::options::IndexOptions;
 use mongodb::{Collection, IndexModel};
@@ -104,5 +105,15 @@ impl MaintenanceStore for MongoStore {
             .await
             .map_err(to_store_error)?;
         Ok(deleted.deleted_count == 1)
+    }
+
+    async fn delete_windows_ended_before(&self, before: EventTime) -> Result<u64, StoreError> {
+        // `$lt` on a number never matches the null `ends_at` of a window that never ends.
+        let deleted = self
+            .maintenance_windows()
+            .delete_many(doc! { "ends_at": { "$lt": before.as_nanos() } })
+            .await
+            .map_err(to_store_error)?;
+        Ok(deleted.deleted_count)
     }
 }

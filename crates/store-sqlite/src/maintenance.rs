@@ -5,6 +5,7 @@ use super::SqliteStore;
 use async_trait::async_trait;
 use domain::pager::{MaintenanceStore, MaintenanceWindow};
 use domain::ports::StoreError;
+use domain::EventTime;
 use rusqlite::{params, OptionalExtension};
 use store_codec::maintenance::{decode_window, encode_window};
 
@@ -62,5 +63,17 @@ impl MaintenanceStore for SqliteStore {
         let key = id.to_string();
         self.write(move |conn| Ok(conn.execute("DELETE FROM maintenance_windows WHERE window_id = ?1", [key])? == 1))
             .await
+    }
+
+    async fn delete_windows_ended_before(&self, before: EventTime) -> Result<u64, StoreError> {
+        // A NULL `ends_at` (a window that never ends) is never less than anything.
+        self.write(move |conn| {
+            let removed = conn.execute(
+                "DELETE FROM maintenance_windows WHERE ends_at < ?1",
+                [before.as_nanos()],
+            )?;
+            Ok(removed as u64)
+        })
+        .await
     }
 }

@@ -192,6 +192,24 @@ pub trait MaintenanceStore: Send + Sync {
     async fn windows(&self) -> Result<Vec<MaintenanceWindow>, StoreError>;
     /// Removes a window; `false` when there was none.
     async fn delete_window(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// Removes the windows that ended for good ([`MaintenanceWindow::final_end`]) strictly
+    /// before `before`; how many. A recurring window without `until` never ends, so it is
+    /// never removed. Past windows are kept until then for audit.
+    ///
+    /// The default reads every window and deletes the ended ones one by one, through the
+    /// other methods; stores override it with one indexed delete.
+    ///
+    /// Errors: `Unavailable` when the store could not be reached.
+    async fn delete_windows_ended_before(&self, before: EventTime) -> Result<u64, StoreError> {
+        let mut removed = 0;
+        for window in self.windows().await? {
+            if window.final_end().is_some_and(|end| end < before) && self.delete_window(&window.id).await? {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
 }
 
 #[cfg(test)]

@@ -1,14 +1,15 @@
 //! The retention use case: removes what the service no longer needs (cleared alarms
-//! behind tombstones, expired tombstones, old notification records) in small batches, so
-//! the store stays flat however long it runs.
+//! behind tombstones, expired tombstones, old notification records, past maintenance
+//! windows) in small batches, so the store stays flat however long it runs.
 
 pub mod timer;
 
 use crate::observer::{unobserved, Observer};
-use domain::pager::PagerStore;
+use domain::pager::{MaintenanceStore, PagerStore};
 use domain::ports::{AlarmStore, Clock, StoreError};
 use domain::query::Counts;
 use domain::retention::{Retention, Swept};
+use domain::EventTime;
 use std::sync::Arc;
 
 /// The most store calls one sweep makes per kind before it leaves the rest to the next
@@ -22,6 +23,8 @@ pub struct SweepReport {
     pub swept: Swept,
     /// Notification records removed.
     pub notifications: u64,
+    /// Maintenance windows removed.
+    pub windows: u64,
     /// The totals after the sweep.
     pub counts: Counts,
 }
@@ -34,6 +37,7 @@ pub struct RetentionService {
     retention: Retention,
     batch: usize,
     observer: Arc<dyn Observer>,
+    maintenance: Option<Arc<dyn MaintenanceStore>>,
 }
 
 impl RetentionService {
@@ -52,7 +56,16 @@ impl RetentionService {
             retention,
             batch: batch.max(1),
             observer: unobserved(),
+            maintenance: None,
         }
+    }
+
+    /// Also removes the maintenance windows in `windows` that ended longer ago than sent
+    /// notifications are kept: a window explains why the notifications of its time were
+    /// held, so it is kept for audit as long as they are.
+    pub fn with_maintenance(mut self, windows: Arc<dyn MaintenanceStore>) -> Self {
+        self.maintenance = Some(windows);
+        self
     }
 
     /// Reports every finished sweep to `observer`.
@@ -94,6 +107,10 @@ impl RetentionService {
             if removed < self.batch as u64 {
                 break;
             }
+        }
+        if let Some(windows) = &self.maintenance {
+            let ended_before = EventTime::from_nanos(plan.notifications_before_ms.saturating_mul(1_000_000));
+            report.windows = windows.delete_windows_ended_before(ended_before).await?;
         }
         report.counts = self.alarms.counts().await?;
         self.observer.swept(&report);

@@ -78,3 +78,49 @@ async fn one_sweep_works_through_a_backlog_larger_than_its_batch() {
     assert_eq!(report.swept.alarms, 7);
     assert_eq!(report.counts.alarms, 1);
 }
+
+#[tokio::test]
+async fn past_maintenance_windows_go_once_notifications_of_their_time_would_and_open_ended_ones_stay() {
+    use domain::pager::{MaintenanceWindow, WindowScope, WindowTiming};
+    use domain::recurrence::Recurrence;
+    let store = Arc::new(SqliteStore::open_in_memory(HistoryLimits::default()).unwrap());
+    let now = EventTime::from_datetime(chrono::Utc::now()).unwrap();
+    let clock = Arc::new(ManualClock::at(now));
+    let retention = RetentionService::new(store.clone(), store.clone(), clock.clone(), Retention::DEFAULT, 500)
+        .with_maintenance(store.clone());
+    let window = |id: &str, timing: WindowTiming| MaintenanceWindow {
+        id: id.into(),
+        scope: WindowScope::All,
+        timing,
+        created_by: "ops".into(),
+        comment: "upgrade".into(),
+        created_at: now,
+    };
+    let ended_at = now.after(DAY);
+    let windows = [
+        window(
+            "once",
+            WindowTiming::Once {
+                start: now,
+                end: ended_at,
+            },
+        ),
+        window(
+            "weekly-forever",
+            WindowTiming::Recurring {
+                recurrence: Recurrence::parse("0 2 * * 0", "Europe/Paris").unwrap(),
+                duration: Duration::from_secs(3600),
+                until: None,
+            },
+        ),
+    ];
+    for w in &windows {
+        store.put_window(w).await.unwrap();
+    }
+    clock.advance(DAY + Retention::DEFAULT.notifications - Duration::from_secs(60));
+    assert_eq!(retention.sweep().await.unwrap().windows, 0, "kept for audit");
+    clock.advance(Duration::from_secs(120));
+    assert_eq!(retention.sweep().await.unwrap().windows, 1);
+    let kept: Vec<String> = store.windows().await.unwrap().into_iter().map(|w| w.id).collect();
+    assert_eq!(kept, ["weekly-forever"], "a window without an end is never removed");
+}
