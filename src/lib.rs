@@ -16,7 +16,7 @@
 
 pub use domain;
 pub use nats as bus;
-pub use usecases::{alarms, dead_letters, digests, health, pager, queries, retention};
+pub use usecases::{alarms, dead_letters, digests, health, pager, queries, retention, schedules};
 pub use web::{api as http, console};
 pub use wire;
 

@@ -19,6 +19,8 @@ mod pager;
 mod preview;
 #[path = "api/reports.rs"]
 mod reports;
+#[path = "api/schedules.rs"]
+mod schedules;
 #[path = "api/server.rs"]
 mod server;
 mod support;
@@ -145,7 +147,13 @@ api_suite!(
     the_preview_of_an_unknown_user_is_empty_and_a_bad_user_id_is_a_400,
 );
 
-/// The pager's routes need every port of one adapter.
+/// Every test body that needs every port of one adapter.
+mod pager_routes {
+    pub use super::pager::*;
+    pub use super::schedules::*;
+}
+
+/// The pager's, the schedules' and the windows' routes need every port of one adapter.
 macro_rules! pager_api_suite {
     ($($name:ident),* $(,)?) => {
         mod pager_routes_on_sqlite {
@@ -156,7 +164,7 @@ macro_rules! pager_api_suite {
                     let store = super::SqliteStore::open(dir.path().join("alarms.db"), Default::default()).unwrap();
                     let store = std::sync::Arc::new(store);
                     let stores = alarm_digest::store::Stores { alarms: store.clone(), pager: store.clone(), policies: store.clone(), schedules: store.clone(), maintenance: store };
-                    super::pager::$name(stores).await;
+                    super::pager_routes::$name(stores).await;
                 }
             )*
         }
@@ -169,7 +177,7 @@ macro_rules! pager_api_suite {
                     let store = super::MongoStore::connect(&uri, Some(&db), super::server::LIMITS).await.unwrap();
                     let shared = std::sync::Arc::new(store.clone());
                     let stores = alarm_digest::store::Stores { alarms: shared.clone(), pager: shared.clone(), policies: shared.clone(), schedules: shared.clone(), maintenance: shared };
-                    super::pager::$name(stores).await;
+                    super::pager_routes::$name(stores).await;
                     let _ = store.drop_database().await;
                 }
             )*
@@ -184,4 +192,11 @@ pager_api_suite!(
     pager_writes_need_the_write_token_and_reads_the_read_token,
     http_intake_pages_a_service_whose_alarm_turns_critical_like_nats_intake,
     services_are_listed_a_page_at_a_time_by_id_as_the_service_route_shows_them,
+    digest_schedules_are_created_replaced_read_and_deleted,
+    invalid_digest_schedules_are_422_problems_naming_the_field,
+    next_occurrences_show_utc_and_local_time_across_a_daylight_saving_gap,
+    maintenance_windows_are_opened_listed_changed_and_deleted,
+    invalid_maintenance_windows_are_422_problems_naming_the_field,
+    an_alert_in_a_window_pages_nobody_until_the_window_is_ended_early_then_level_one_once,
+    an_incident_acknowledged_during_its_window_pages_nobody_when_the_window_ends,
 );

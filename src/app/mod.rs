@@ -108,6 +108,7 @@ impl Application {
             max_clock_skew: config.max_clock_skew,
             retention: config.retention.retention(),
             retention_batch: config.retention.retention_batch as usize,
+            schedules: config.schedules.settings(),
         };
         let use_cases = UseCases::build(ports, settings, &metrics);
         let listener = TcpListener::bind(config.http_addr)
@@ -142,7 +143,7 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send) -> anyhow::Result<()> {
         let mut tasks = Supervisor::new(CancellationToken::new());
         let cfg = &self.config;
-        self.start_maintenance(&mut tasks);
+        self.start_timers(&mut tasks);
         self.start_intake(&mut tasks);
         if cfg.nats_service {
             let cases = ServiceCases {
@@ -200,9 +201,9 @@ impl Application {
         Ok(())
     }
 
-    /// The loops that keep the service healthy off the intake path: readiness' store
-    /// watch, history trimming, retention sweeps and the pager's timers.
-    fn start_maintenance(&self, tasks: &mut Supervisor) {
+    /// The loops off the intake path: readiness' store watch, history trimming, retention
+    /// sweeps, the pager's timers and the digest schedules' timer.
+    fn start_timers(&self, tasks: &mut Supervisor) {
         let cfg = &self.config;
         let cases = &self.use_cases;
         tasks.spawn_infallible(
@@ -233,6 +234,10 @@ impl Application {
         tasks.spawn_infallible(
             "pager timers",
             usecases::pager::timer::run(Arc::clone(&cases.pager), cfg.pager.pager_tick, tasks.stop()),
+        );
+        tasks.spawn_infallible(
+            "digest schedules",
+            usecases::schedules::timer::run(Arc::clone(&cases.schedules), cfg.schedules.schedule_tick, tasks.stop()),
         );
     }
 

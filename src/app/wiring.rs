@@ -19,6 +19,7 @@ use usecases::heartbeat::StoreHeartbeat;
 use usecases::pager::{PagerService, PagerSettings};
 use usecases::queries::AlarmQueries;
 use usecases::retention::RetentionService;
+use usecases::schedules::{DigestSchedules, ScheduleSettings};
 use web::observer::WebObserver;
 use web::{AppState, HttpLimits, Tokens};
 use wire::alerts::AlertMapping;
@@ -54,6 +55,8 @@ pub struct UseCaseSettings {
     pub retention: Retention,
     /// The most of each kind one sweep's store call removes (`RETENTION_BATCH`).
     pub retention_batch: usize,
+    /// How digest schedules are claimed.
+    pub schedules: ScheduleSettings,
 }
 
 /// The use-case modules, wired; the inbound adapters (NATS, HTTP, timers) call only these.
@@ -69,6 +72,8 @@ pub struct UseCases {
     pub pager: Arc<PagerService>,
     /// Removal of what is past its retention.
     pub retention: Arc<RetentionService>,
+    /// Each user's digest schedule.
+    pub schedules: Arc<DigestSchedules>,
     /// The latest refused input.
     pub dead_letters: Arc<DeadLetterQueries>,
     /// When any of their store calls last succeeded, for readiness.
@@ -85,6 +90,7 @@ impl UseCases {
         let heartbeat = Arc::new(StoreHeartbeat::default());
         let alarms = Instrumented::wrap_with(ports.stores.alarms, Arc::clone(metrics), Arc::clone(&heartbeat));
         let pager_store = Instrumented::wrap_with(ports.stores.pager, Arc::clone(metrics), Arc::clone(&heartbeat));
+        let windows = Instrumented::wrap_with(ports.stores.maintenance, Arc::clone(metrics), Arc::clone(&heartbeat));
         let retention = Arc::new(
             RetentionService::new(
                 alarms.clone(),
@@ -93,6 +99,7 @@ impl UseCases {
                 settings.retention,
                 settings.retention_batch,
             )
+            .with_maintenance(windows.clone())
             .observed_by(metrics.clone()),
         );
         let pager = Arc::new(
@@ -103,6 +110,7 @@ impl UseCases {
                 Arc::clone(&ports.clock),
                 settings.pager,
             )
+            .with_maintenance(windows)
             .observed_by(metrics.clone()),
         );
         let digests = Digests::new(
@@ -111,6 +119,14 @@ impl UseCases {
             Arc::clone(&ports.clock),
             settings.replica,
             settings.claims,
+        )
+        .observed_by(metrics.clone());
+        let digests = Arc::new(digests);
+        let schedules = DigestSchedules::new(
+            Instrumented::wrap_with(ports.stores.schedules, Arc::clone(metrics), Arc::clone(&heartbeat)),
+            Arc::clone(&digests),
+            Arc::clone(&ports.clock),
+            settings.schedules,
         )
         .observed_by(metrics.clone());
         let mut updates = AlarmUpdates::new(alarms.clone(), ports.clock)
@@ -122,9 +138,10 @@ impl UseCases {
         Self {
             updates: Arc::new(updates),
             queries: Arc::new(AlarmQueries::new(alarms.clone())),
-            digests: Arc::new(digests),
+            digests,
             pager,
             retention,
+            schedules: Arc::new(schedules),
             dead_letters: Arc::new(DeadLetterQueries::new(ports.dead_letters)),
             heartbeat,
             store: alarms,
@@ -148,6 +165,7 @@ impl UseCases {
             queries: Arc::clone(&self.queries),
             digests: Arc::clone(&self.digests),
             pager: Arc::clone(&self.pager),
+            schedules: Arc::clone(&self.schedules),
             dead_letters: Arc::clone(&self.dead_letters),
             tokens: Arc::new(tokens),
             limits,

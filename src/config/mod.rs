@@ -3,11 +3,13 @@
 mod alerts;
 mod pager;
 mod retention;
+mod schedules;
 mod tools;
 
 pub use alerts::AlertsConfig;
 pub use pager::PagerConfig;
 pub use retention::RetentionConfig;
+pub use schedules::ScheduleConfig;
 pub use tools::{LoadArgs, LoadPublish, PubArgs, SubArgs};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -256,6 +258,9 @@ pub struct ServeConfig {
     /// Retention of cleared alarms, notifications and tombstones.
     #[command(flatten)]
     pub retention: RetentionConfig,
+    /// Digest schedules' timer.
+    #[command(flatten)]
+    pub schedules: ScheduleConfig,
 }
 
 /// Parses one NATS server URL of a comma-separated list (`nats://host:port`, `tls://…`,

@@ -8,6 +8,7 @@ mod observers;
 mod pager;
 pub mod process;
 mod retention;
+mod schedules;
 mod scraped;
 
 pub use labels::{BuildLabels, HttpLabels, StoreErrorLabels, StoreOperationLabels, BUILD, STORE_ERROR_KINDS};
@@ -58,6 +59,7 @@ pub struct Metrics {
     digest_duplicates: Counter,
     pager: pager::PagerMetrics,
     retention: retention::RetentionMetrics,
+    schedules: schedules::ScheduleMetrics,
 }
 
 fn store_buckets() -> Histogram {
@@ -179,10 +181,12 @@ impl Metrics {
         );
         let pager = pager::PagerMetrics::register(&mut registry);
         let retention = retention::RetentionMetrics::register(&mut registry);
+        let schedules = schedules::ScheduleMetrics::register(&mut registry);
         registry.register_collector(Box::new(process::ProcessCollector::default()));
         Self {
             pager,
             retention,
+            schedules,
             registry,
             messages,
             commit_seconds,
@@ -300,6 +304,22 @@ impl Metrics {
     /// Records what one pager input (alert, acknowledgement, recovery, timeout) did.
     pub fn observe_pager(&self, report: &usecases::pager::PagerReport) {
         self.pager.observe(report);
+        match report.outcome {
+            domain::pager::Outcome::Held => self.schedules.held(),
+            domain::pager::Outcome::Released => self.schedules.released(),
+            _ => {}
+        }
+    }
+
+    /// Records one scheduled digest's occurrence fired `late_by` late, standing for
+    /// `occurrences` (more than one when some were missed).
+    pub fn observe_schedule_fired(&self, late_by: Duration, occurrences: u64) {
+        self.schedules.fired(late_by, occurrences);
+    }
+
+    /// Records how many maintenance windows hold now.
+    pub fn set_maintenance_windows_active(&self, active: usize) {
+        self.schedules.windows_active(active);
     }
 
     /// Records what one retention sweep removed and the store's totals after it.

@@ -23,6 +23,14 @@ impl usecases::observer::Observer for Metrics {
     fn swept(&self, report: &SweepReport) {
         self.observe_sweep(report);
     }
+
+    fn schedule_fired(&self, late_by: Duration, occurrences: u64) {
+        self.observe_schedule_fired(late_by, occurrences);
+    }
+
+    fn maintenance_windows(&self, active: usize) {
+        self.set_maintenance_windows_active(active);
+    }
 }
 
 impl nats::observer::BusObserver for Metrics {

@@ -2,6 +2,7 @@
 
 pub mod instrumented;
 pub mod instrumented_pager;
+pub mod instrumented_schedules;
 #[cfg(test)]
 mod stats_reads;
 

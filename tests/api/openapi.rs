@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 /// The routes the API promises, as `METHOD path`.
-const ROUTES: [&str; 21] = [
+const ROUTES: [&str; 30] = [
     "GET /v1/alarms",
     "GET /v1/dead-letters",
     "GET /v1/counts",
@@ -32,6 +32,15 @@ const ROUTES: [&str; 21] = [
     "PUT /v1/services/{service_id}/escalation-policy",
     "GET /v1/services/{service_id}/escalation-policy",
     "DELETE /v1/services/{service_id}/escalation-policy",
+    "PUT /v1/users/{user_id}/digest-schedule",
+    "GET /v1/users/{user_id}/digest-schedule",
+    "DELETE /v1/users/{user_id}/digest-schedule",
+    "GET /v1/users/{user_id}/digest-schedule/next",
+    "POST /v1/maintenance-windows",
+    "GET /v1/maintenance-windows",
+    "GET /v1/maintenance-windows/{id}",
+    "PATCH /v1/maintenance-windows/{id}",
+    "DELETE /v1/maintenance-windows/{id}",
 ];
 
 async fn document(api: &Api) -> Value {
@@ -134,6 +143,15 @@ pub async fn every_documented_query_parameter_is_accepted_by_the_server(store: A
         "Ann",
     )])
     .await;
+    let schedule = serde_json::json!({"time_zone": "UTC", "cron": "0 9 * * *"});
+    let response = api
+        .client
+        .put(format!("{}/v1/users/u1/digest-schedule", api.base))
+        .json(&schedule)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
     let document = document(&api).await;
     let mut probed = 0;
     for (method, path, operation) in operations(&document) {

@@ -70,6 +70,8 @@ pub struct Api {
     pub client: reqwest::Client,
     /// The use cases behind the router, for what has no HTTP route (sending a digest).
     pub digests: Arc<Digests>,
+    /// The pager, whose timers no loop fires here: a test fires them when it means to.
+    pub pager: Arc<alarm_digest::pager::PagerService>,
 }
 
 impl Api {
@@ -124,6 +126,7 @@ impl Api {
             max_clock_skew: alarm_digest::alarms::DEFAULT_MAX_CLOCK_SKEW,
             retention: alarm_digest::domain::retention::Retention::DEFAULT,
             retention_batch: 500,
+            schedules: Default::default(),
         };
         let metrics = Arc::new(Metrics::new());
         let use_cases = UseCases::build(ports, settings, &metrics);
@@ -147,6 +150,7 @@ impl Api {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
             digests: Arc::clone(&use_cases.digests),
+            pager: Arc::clone(&use_cases.pager),
         };
         (api, notifications)
     }

@@ -133,7 +133,7 @@ impl Notifier for NothingSent {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_idle_service_sends_the_store_at_most_one_command_a_second() {
+async fn an_idle_service_sends_the_store_one_command_a_second_for_each_of_its_two_timers() {
     let nats = tokio::task::spawn_blocking(NatsServer::start).await.unwrap();
     let client = async_nats::connect(nats.url()).await.unwrap();
     let (store, seen) = monitored_store("").await;
@@ -165,13 +165,15 @@ async fn an_idle_service_sends_the_store_at_most_one_command_a_second() {
         max_clock_skew: Duration::from_secs(60),
         retention: alarm_digest::domain::retention::Retention::DEFAULT,
         retention_batch: 500,
+        schedules: Default::default(),
     };
     let metrics = Arc::new(Metrics::new());
     let use_cases = UseCases::build(ports, settings, &metrics);
     let health = Health::new(move || matches!(client.connection_state(), async_nats::connection::State::Connected));
     let stop = CancellationToken::new();
     seen.lock().unwrap().clear();
-    // The app's periods: readiness every 2 s, the pager's timer claims every second.
+    // The app's periods: readiness every 2 s; the pager's timer and the digest schedules'
+    // timer claim every second.
     let watching = tokio::spawn(Arc::clone(&health).watch_store(
         Arc::clone(&use_cases.store),
         Arc::clone(&use_cases.heartbeat),
@@ -183,17 +185,23 @@ async fn an_idle_service_sends_the_store_at_most_one_command_a_second() {
         Duration::from_secs(1),
         stop.clone(),
     ));
+    let schedules = tokio::spawn(alarm_digest::schedules::timer::run(
+        Arc::clone(&use_cases.schedules),
+        Duration::from_secs(1),
+        stop.clone(),
+    ));
     // Not a synchronisation: the span over which the idle commands are counted.
     const WINDOW_SECS: u64 = 6;
     tokio::time::sleep(Duration::from_secs(WINDOW_SECS)).await;
     stop.cancel();
-    let _ = tokio::join!(watching, timers);
+    let _ = tokio::join!(watching, timers, schedules);
     let commands: Vec<String> = seen.lock().unwrap().iter().map(|(name, _)| name.clone()).collect();
     store.drop_database().await.unwrap();
     assert_eq!(health.readiness().store, "ok");
     eprintln!("idle for {WINDOW_SECS} s: {} commands {commands:?}", commands.len());
-    // One for each second, and the first readiness ping before any traffic.
-    assert!(commands.len() as u64 <= WINDOW_SECS + 1, "{commands:?}");
+    // One for each second and timer, the first readiness ping before any traffic, and
+    // the pager's first count of the maintenance windows.
+    assert!(commands.len() as u64 <= 2 * WINDOW_SECS + 2, "{commands:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

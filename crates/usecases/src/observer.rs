@@ -34,6 +34,11 @@ pub trait Observer: Send + Sync {
     fn schedule_fired(&self, late_by: Duration, occurrences: u64) {
         let _ = (late_by, occurrences);
     }
+
+    /// The pager read the maintenance windows: `active` hold now.
+    fn maintenance_windows(&self, active: usize) {
+        let _ = active;
+    }
 }
 
 /// Counts nothing: the observer of use cases built without one (tests, tools).

@@ -14,6 +14,7 @@ use usecases::digests::Digests;
 use usecases::health::Health;
 use usecases::pager::PagerService;
 use usecases::queries::AlarmQueries;
+use usecases::schedules::DigestSchedules;
 use wire::alerts::AlertMapping;
 
 /// What handlers share.
@@ -31,6 +32,8 @@ pub struct AppState {
     pub digests: Arc<Digests>,
     /// Escalation policies, service health and the console's pager actions.
     pub pager: Arc<PagerService>,
+    /// Each user's digest schedule.
+    pub schedules: Arc<DigestSchedules>,
     /// The latest dead letters, for the API and the console.
     pub dead_letters: Arc<DeadLetterQueries>,
     /// The tokens of the API and the console.

@@ -41,6 +41,23 @@ impl PagerService {
         Ok(self.windows_store()?.windows().await?)
     }
 
+    /// How many windows hold now, also reported to the observer; 0 when the pager keeps
+    /// no windows.
+    pub async fn count_active_windows(&self) -> Result<usize, PagerError> {
+        let Some(store) = self.maintenance.as_deref() else {
+            return Ok(0);
+        };
+        let now = self.clock.now();
+        let active = store
+            .windows()
+            .await?
+            .iter()
+            .filter(|w| w.holds_until(now).is_some())
+            .count();
+        self.observer.maintenance_windows(active);
+        Ok(active)
+    }
+
     /// One window.
     pub async fn window(&self, id: &str) -> Result<Option<MaintenanceWindow>, PagerError> {
         Ok(self.windows_store()?.window(id).await?)

@@ -7,9 +7,11 @@ pub mod auth;
 pub mod body;
 pub mod dead_letters;
 pub mod events;
+pub mod maintenance;
 pub mod openapi;
 pub mod policies;
 pub mod preview;
+pub mod schedules;
 pub mod services;
 pub mod stats;
 
@@ -34,12 +36,16 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(preview::router())
         .merge(services::read_router())
         .merge(policies::read_router())
+        .merge(schedules::read_router())
+        .merge(maintenance::read_router())
         .route_layer(from_fn_with_state(state.clone(), auth::require_read));
     let writes = events::router()
         .merge(allma::router())
         .merge(alerts::router())
         .merge(services::write_router())
         .merge(policies::write_router())
+        .merge(schedules::write_router())
+        .merge(maintenance::write_router())
         .route_layer(from_fn_with_state(state.clone(), auth::require_write));
     let (routes, mut document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(reads)

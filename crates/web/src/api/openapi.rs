@@ -23,7 +23,8 @@ use utoipa::{IntoParams, Modify, ToSchema};
         (name = "stats", description = "Response statistics over alarm episodes"),
         (name = "dead letters", description = "Input refused for good, with the reasons"),
         (name = "intake", description = "Status changes and acknowledgements"),
-        (name = "pager", description = "Escalation policies, service health and the console's pager actions"),
+        (name = "pager", description = "Escalation policies, maintenance windows, service health and the console's pager actions"),
+        (name = "schedules", description = "Each user's digest schedule, in their time zone"),
         (name = "operations", description = "Health, readiness and metrics"),
     ),
     components(schemas(crate::error::Problem, Identifier))
@@ -265,6 +266,7 @@ impl Modify for Conventions {
                 (HttpMethod::Get, item.get.as_mut()),
                 (HttpMethod::Post, item.post.as_mut()),
                 (HttpMethod::Put, item.put.as_mut()),
+                (HttpMethod::Patch, item.patch.as_mut()),
                 (HttpMethod::Delete, item.delete.as_mut()),
             ];
             for (method, operation) in operations {
@@ -305,7 +307,7 @@ fn conventions(path: &str, method: HttpMethod, operation: &mut Operation) {
     if path.contains('{') {
         problems.push((404, "No such resource"));
     }
-    if method == HttpMethod::Post {
+    if matches!(method, HttpMethod::Post | HttpMethod::Put | HttpMethod::Patch) {
         problems.push((413, "The body exceeds the limit"));
         problems.push((415, "The body is not application/json"));
         problems.push((422, "Well-formed JSON that is not a valid request"));

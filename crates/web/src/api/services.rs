@@ -57,6 +57,9 @@ struct IncidentView {
     acknowledged_at: Option<String>,
     /// When the next level is notified, unless someone acknowledges first.
     timeout_at: Option<String>,
+    /// While a maintenance window holds it: when the window ends, and level 1 is paged
+    /// then unless someone acknowledged or the service recovered meanwhile.
+    held_until: Option<String>,
 }
 
 impl From<&Incident> for IncidentView {
@@ -71,6 +74,7 @@ impl From<&Incident> for IncidentView {
             acknowledged_by: i.acknowledged.as_ref().and_then(|a| a.by.clone()),
             acknowledged_at: i.acknowledged.as_ref().map(|a| a.at.to_rfc3339()),
             timeout_at: i.timeout_at.map(|t| t.to_rfc3339()),
+            held_until: i.held_until.map(|t| t.to_rfc3339()),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The Digest preview page: what the user's next digest would hold now, in order, and why,
-//! and the digests sent to the user last.
+//! the user's digest schedule with its next occurrences, and the digests sent last.
 
 use super::layout::{alarm_path, millis, page, status_badge, ErrorPage};
 use super::session::Access;
@@ -7,6 +7,7 @@ use crate::params::user_id;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Extension;
+use domain::schedule::ScheduleRecord;
 use domain::Reason;
 use maud::{html, Markup};
 
@@ -37,6 +38,7 @@ pub async fn preview(
     let user = user_id(&user).map_err(fail)?;
     let alarms = state.digests.preview(&user).await.map_err(|e| fail(e.into()))?;
     let sent = state.digests.sent_digests(&user).await.map_err(|e| fail(e.into()))?;
+    let schedule = state.schedules.get(&user).await.map_err(|e| fail(e.into()))?;
     let body = html! {
         h1 { "Next digest of " span.id { (user.as_str()) } }
         p { "What a digest sent now would hold, in order. Looking changes nothing." }
@@ -64,6 +66,7 @@ pub async fn preview(
                 }
             }
         }
+        (schedule_section(&state, schedule.as_ref()))
         section aria-labelledby="sent" {
             h2 #sent { "Last digests sent" }
             @if sent.is_empty() {
@@ -87,4 +90,43 @@ pub async fn preview(
         }
     };
     Ok(page(&format!("Digest of {}", user.as_str()), &access, body))
+}
+
+/// How many occurrences the page lists.
+const NEXT_OCCURRENCES: usize = 5;
+
+/// The user's digest schedule and its next occurrences, in UTC and local time; set with
+/// `PUT /v1/users/{id}/digest-schedule`.
+fn schedule_section(state: &AppState, record: Option<&ScheduleRecord>) -> Markup {
+    html! {
+        section.schedule aria-labelledby="schedule" {
+            h2 #schedule { "Schedule" }
+            @match record {
+                None => p.empty { "No schedule: a digest is sent when another service asks for one." },
+                Some(r) => {
+                    dl.facts {
+                        dt { "Time zone" } dd.zone { (r.schedule.recurrence.zone()) }
+                        dt { "Cron" } dd.cron { code { (r.schedule.recurrence.expression()) } }
+                        dt { "Empty digests" } dd { @if r.schedule.send_empty { "sent" } @else { "not sent" } }
+                    }
+                    div.scroll {
+                        table.occurrences {
+                            thead { tr { th scope="col" { "Next occurrence (UTC)" } th scope="col" { "Local time" } th scope="col" { "Note" } } }
+                            tbody {
+                                @for o in state.schedules.next_occurrences(&r.schedule.recurrence, None, NEXT_OCCURRENCES) {
+                                    tr {
+                                        td { time { (o.at.to_rfc3339()) } }
+                                        td { (o.local.to_rfc3339()) }
+                                        td { @if o.local.naive_local() != o.scheduled {
+                                            "stands for " (o.scheduled.format("%H:%M")) ", skipped by the clock change"
+                                        } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -40,6 +40,7 @@ fn health(record: &PagerRecord) -> Markup {
     match record.state.incident() {
         None => html! { span.status.status-cleared { "healthy" } },
         Some(i) if i.acknowledged.is_some() => html! { span.status.status-warning { "unhealthy, acknowledged" } },
+        Some(i) if i.held_until.is_some() => html! { span.status.status-warning { "unhealthy, in maintenance" } },
         Some(_) => html! { span.status.status-critical { "unhealthy" } },
     }
 }
@@ -48,6 +49,16 @@ fn health(record: &PagerRecord) -> Markup {
 fn countdown(incident: &Incident, now: EventTime) -> Markup {
     match (incident.timeout_at, &incident.acknowledged) {
         (_, Some(_)) => html! { "none: acknowledged" },
+        (_, None) if incident.held_until.is_some() => {
+            let until = incident.held_until.unwrap_or(now);
+            html! {
+                span.maintenance {
+                    "in maintenance until "
+                    time datetime=(until.to_rfc3339()) { (until.to_rfc3339()) }
+                    ": nobody is paged; level 1 then, if still open"
+                }
+            }
+        }
         (None, None) if incident.level == 0 => html! { "none: the service has no policy" },
         (None, None) => html! { "none: no further level" },
         (Some(at), None) => {

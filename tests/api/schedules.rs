@@ -1,0 +1,328 @@
+//! Digest schedules and maintenance windows over HTTP: made, read, changed and deleted;
+//! refused with a 422 naming the field; a window holding an incident's paging until it
+//! ends, and an early end releasing it once.
+
+use super::server::{answer, event, Api};
+use alarm_digest::http::auth::Tokens;
+use alarm_digest::store::Stores;
+use chrono::{Duration as Span, SecondsFormat, Utc};
+use serde_json::{json, Value};
+
+const SCHEDULE: &str = "/v1/users/ann/digest-schedule";
+const WINDOWS: &str = "/v1/maintenance-windows";
+const POLICY: &str = "/v1/services/payments/escalation-policy";
+
+async fn send(api: &Api, method: reqwest::Method, path: &str, body: Option<&Value>) -> (u16, Value) {
+    let mut request = api.client.request(method, format!("{}{path}", api.base));
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    answer(request.send().await.unwrap()).await
+}
+
+/// An instant `minutes` from now, in RFC 3339.
+fn in_minutes(minutes: i64) -> String {
+    (Utc::now() + Span::minutes(minutes)).to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn detail(problem: &Value) -> &str {
+    problem["detail"].as_str().unwrap_or("")
+}
+
+pub async fn digest_schedules_are_created_replaced_read_and_deleted(stores: Stores) {
+    let api = Api::start_with_stores(stores, Tokens::default()).await;
+    assert_eq!(api.get(SCHEDULE).await.0, 404);
+    let paris = json!({"time_zone": "Europe/Paris", "cron": "0 9 * * *"});
+    let (status, created) = send(&api, reqwest::Method::PUT, SCHEDULE, Some(&paris)).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(
+        (
+            &created["user_id"],
+            &created["time_zone"],
+            &created["cron"],
+            &created["send_empty"]
+        ),
+        (
+            &json!("ann"),
+            &json!("Europe/Paris"),
+            &json!("0 9 * * *"),
+            &json!(false)
+        )
+    );
+    let local = created["next"]["local"].as_str().unwrap();
+    assert!(
+        local.contains("T09:00:00+0"),
+        "09:00 in Paris, at +01:00 or +02:00: {created}"
+    );
+    let tokyo = json!({"time_zone": "Asia/Tokyo", "cron": "0 30 8 * * 1-5", "send_empty": true});
+    let (status, replaced) = send(&api, reqwest::Method::PUT, SCHEDULE, Some(&tokyo)).await;
+    assert_eq!((status, &replaced["send_empty"]), (200, &json!(true)), "{replaced}");
+    assert!(
+        replaced["next"]["local"].as_str().unwrap().ends_with("T08:30:00+09:00"),
+        "{replaced}"
+    );
+    assert_eq!(api.get(SCHEDULE).await, (200, replaced));
+    assert_eq!(send(&api, reqwest::Method::DELETE, SCHEDULE, None).await.0, 204);
+    assert_eq!(send(&api, reqwest::Method::DELETE, SCHEDULE, None).await.0, 404);
+    assert_eq!(api.get(SCHEDULE).await.0, 404);
+}
+
+pub async fn invalid_digest_schedules_are_422_problems_naming_the_field(stores: Stores) {
+    let api = Api::start_with_stores(stores, Tokens::default()).await;
+    let cases = [
+        (json!({"time_zone": "Mars/Olympus", "cron": "0 9 * * *"}), "time_zone"),
+        (json!({"time_zone": "Europe/Paris", "cron": "0 25 * * *"}), "cron"),
+        (json!({"time_zone": "Europe/Paris", "cron": "every day"}), "cron"),
+        (json!({"time_zone": "Europe/Paris"}), "cron"),
+        (json!({"cron": "0 9 * * *"}), "time_zone"),
+        (json!({"time_zone": "Europe/Paris", "cron": "0 9 * * *", "at": 9}), "at"),
+    ];
+    for (body, field) in cases {
+        let (status, problem) = send(&api, reqwest::Method::PUT, SCHEDULE, Some(&body)).await;
+        assert_eq!(status, 422, "{body} -> {problem}");
+        assert!(
+            detail(&problem).contains(field),
+            "{body}: the detail names {field}: {problem}"
+        );
+    }
+    assert_eq!(api.get(SCHEDULE).await.0, 404, "nothing was stored");
+}
+
+pub async fn next_occurrences_show_utc_and_local_time_across_a_daylight_saving_gap(stores: Stores) {
+    let api = Api::start_with_stores(stores, Tokens::default()).await;
+    assert_eq!(api.get(&format!("{SCHEDULE}/next")).await.0, 404, "no schedule yet");
+    // 02:30 does not exist in Paris on 2026-03-29: the clock jumps from 02:00 to 03:00.
+    let body = json!({"time_zone": "Europe/Paris", "cron": "30 2 * * *"});
+    assert_eq!(send(&api, reqwest::Method::PUT, SCHEDULE, Some(&body)).await.0, 201);
+    let (status, next) = api
+        .get(&format!("{SCHEDULE}/next?count=3&after=2026-03-28T12:00:00Z"))
+        .await;
+    assert_eq!(status, 200, "{next}");
+    assert_eq!(next["time_zone"], "Europe/Paris");
+    let at: Vec<_> = next["occurrences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["at"].clone())
+        .collect();
+    assert_eq!(
+        at,
+        [
+            json!("2026-03-29T01:00:00Z"),
+            json!("2026-03-30T00:30:00Z"),
+            json!("2026-03-31T00:30:00Z")
+        ]
+    );
+    let gap = &next["occurrences"][0];
+    assert_eq!(
+        (&gap["local"], &gap["offset"], &gap["scheduled"]),
+        (
+            &json!("2026-03-29T03:00:00+02:00"),
+            &json!("+02:00"),
+            &json!("2026-03-29T02:30:00")
+        ),
+        "the first instant after the gap, saying which local time it stands for"
+    );
+    assert!(next["occurrences"][1].get("scheduled").is_none(), "{next}");
+    for bad in ["count=0", "count=101", "count=x", "after=yesterday", "every=1"] {
+        let (status, problem) = api.get(&format!("{SCHEDULE}/next?{bad}")).await;
+        assert_eq!(status, 400, "{bad}: {problem}");
+    }
+    let (_, five) = api.get(&format!("{SCHEDULE}/next")).await;
+    assert_eq!(five["occurrences"].as_array().unwrap().len(), 5, "5 by default: {five}");
+}
+
+pub async fn maintenance_windows_are_opened_listed_changed_and_deleted(stores: Stores) {
+    let api = Api::start_with_stores(stores, Tokens::default()).await;
+    let once = json!({"services": ["payments"], "start": in_minutes(-1), "end": in_minutes(60),
+        "created_by": "ops", "comment": "database upgrade"});
+    let (status, opened) = send(&api, reqwest::Method::POST, WINDOWS, Some(&once)).await;
+    assert_eq!(status, 201, "{opened}");
+    assert_eq!(
+        (&opened["state"], &opened["services"]),
+        (&json!("active"), &json!(["payments"]))
+    );
+    assert_eq!(opened["holds_until"], opened["end"]);
+    let nightly = json!({"services": "all", "created_by": "ops",
+        "recurrence": {"cron": "0 2 * * *", "time_zone": "Europe/Paris", "duration_seconds": 3600}});
+    let (status, recurring) = send(&api, reqwest::Method::POST, WINDOWS, Some(&nightly)).await;
+    assert_eq!(status, 201, "{recurring}");
+    assert_eq!(recurring["services"], "all");
+    assert!(recurring["next_span"].is_array(), "{recurring}");
+    let (status, listed) = api.get(WINDOWS).await;
+    assert_eq!(status, 200);
+    let ids: Vec<_> = listed.as_array().unwrap().iter().map(|w| w["id"].clone()).collect();
+    assert!(
+        ids.contains(&opened["id"]) && ids.contains(&recurring["id"]),
+        "{listed}"
+    );
+    let one = format!("{WINDOWS}/{}", opened["id"].as_str().unwrap());
+    let (status, ended) = send(&api, reqwest::Method::PATCH, &one, Some(&json!({"end": in_minutes(0)}))).await;
+    assert_eq!(status, 200, "{ended}");
+    assert_eq!(ended["state"], "past", "ended early: {ended}");
+    assert_eq!(api.get(&one).await.1["end"], ended["end"]);
+    assert_eq!(send(&api, reqwest::Method::DELETE, &one, None).await.0, 204);
+    assert_eq!(send(&api, reqwest::Method::DELETE, &one, None).await.0, 404);
+    assert_eq!(api.get(&one).await.0, 404);
+    let (status, _) = send(&api, reqwest::Method::PATCH, &one, Some(&json!({"end": in_minutes(5)}))).await;
+    assert_eq!(status, 404);
+}
+
+pub async fn invalid_maintenance_windows_are_422_problems_naming_the_field(stores: Stores) {
+    let api = Api::start_with_stores(stores, Tokens::default()).await;
+    let (start, end) = (in_minutes(0), in_minutes(60));
+    let cases = [
+        (json!({"services": "all", "start": start, "created_by": "ops"}), "end"),
+        (
+            json!({"services": "all", "start": end, "end": start, "created_by": "ops"}),
+            "end",
+        ),
+        (
+            json!({"services": "all", "start": start, "end": in_minutes(8 * 24 * 60), "created_by": "ops"}),
+            "end",
+        ),
+        (
+            json!({"services": [], "start": start, "end": end, "created_by": "ops"}),
+            "services",
+        ),
+        (
+            json!({"services": "some", "start": start, "end": end, "created_by": "ops"}),
+            "services",
+        ),
+        (
+            json!({"services": [""], "start": start, "end": end, "created_by": "ops"}),
+            "services",
+        ),
+        (
+            json!({"services": "all", "start": start, "end": end, "created_by": " "}),
+            "created_by",
+        ),
+        (json!({"services": "all", "start": start, "end": end}), "created_by"),
+        (
+            json!({"services": "all", "start": "soon", "end": end, "created_by": "ops"}),
+            "start",
+        ),
+        (
+            json!({"services": "all", "created_by": "ops",
+            "recurrence": {"cron": "0 2 * * *", "time_zone": "Nowhere/City", "duration_seconds": 60}}),
+            "recurrence.time_zone",
+        ),
+        (
+            json!({"services": "all", "created_by": "ops",
+            "recurrence": {"cron": "0 2 * *", "time_zone": "UTC", "duration_seconds": 60}}),
+            "recurrence.cron",
+        ),
+        (
+            json!({"services": "all", "created_by": "ops",
+            "recurrence": {"cron": "0 2 * * *", "time_zone": "UTC", "duration_seconds": 0}}),
+            "recurrence.duration_seconds",
+        ),
+        (
+            json!({"services": "all", "created_by": "ops", "start": start, "end": end,
+            "recurrence": {"cron": "0 2 * * *", "time_zone": "UTC", "duration_seconds": 60}}),
+            "recurrence",
+        ),
+    ];
+    for (body, field) in cases {
+        let (status, problem) = send(&api, reqwest::Method::POST, WINDOWS, Some(&body)).await;
+        assert_eq!(status, 422, "{body} -> {problem}");
+        assert!(
+            detail(&problem).contains(field),
+            "{body}: the detail names {field}: {problem}"
+        );
+    }
+    assert_eq!(api.get(WINDOWS).await, (200, json!([])), "nothing was stored");
+}
+
+/// The level-1 notifications sent so far.
+fn level_one(notifications: &super::server::RecordedNotifications) -> usize {
+    notifications.0.lock().unwrap().iter().filter(|n| n.level == 1).count()
+}
+
+pub async fn an_alert_in_a_window_pages_nobody_until_the_window_is_ended_early_then_level_one_once(stores: Stores) {
+    let (api, notifications) = Api::start_wired(stores, Tokens::default(), true).await;
+    let policy = json!({"levels": [
+        {"targets": [{"type": "email", "address": "a@example.com"}, {"type": "sms", "phone": "+33600000000"}]},
+        {"targets": [{"type": "email", "address": "b@example.com"}]}
+    ]});
+    assert_eq!(send(&api, reqwest::Method::PUT, POLICY, Some(&policy)).await.0, 201);
+    let window = json!({"services": ["payments"], "start": in_minutes(-1), "end": in_minutes(60), "created_by": "ops"});
+    let (status, opened) = send(&api, reqwest::Method::POST, WINDOWS, Some(&window)).await;
+    assert_eq!(status, 201, "{opened}");
+    let critical = event(
+        "u1",
+        "checkout",
+        "CRITICAL",
+        &in_minutes(0),
+        "Checkout",
+        "payments",
+        "Ann",
+    );
+    api.seed(&[critical]).await;
+    let (_, service) = api.get("/v1/services/payments").await;
+    let incident = &service["Incident"];
+    assert_eq!(incident["HeldUntil"], opened["end"], "held by the window: {service}");
+    assert_eq!(
+        (&incident["TimeoutAt"], &incident["Level"]),
+        (&opened["end"], &json!(0)),
+        "no level notified; its only timer is the window's end: {service}"
+    );
+    assert!(
+        api.pager.fire_due().await.unwrap().is_empty(),
+        "nothing is due while the window holds"
+    );
+    assert_eq!(level_one(&notifications), 0, "nobody is paged in maintenance");
+
+    let one = format!("{WINDOWS}/{}", opened["id"].as_str().unwrap());
+    assert_eq!(
+        send(&api, reqwest::Method::PATCH, &one, Some(&json!({"end": in_minutes(0)})))
+            .await
+            .0,
+        200
+    );
+    let fired = api.pager.fire_due().await.unwrap();
+    assert_eq!(fired.len(), 1, "the window's end is due at once: {fired:?}");
+    assert_eq!(level_one(&notifications), 2, "both targets of level 1, once");
+    assert!(api.pager.fire_due().await.unwrap().is_empty(), "and only once");
+    assert_eq!(level_one(&notifications), 2);
+    let (_, service) = api.get("/v1/services/payments").await;
+    assert_eq!(
+        (&service["Incident"]["Level"], &service["Incident"]["HeldUntil"]),
+        (&json!(1), &Value::Null),
+        "{service}"
+    );
+}
+
+pub async fn an_incident_acknowledged_during_its_window_pages_nobody_when_the_window_ends(stores: Stores) {
+    let (api, notifications) = Api::start_wired(stores, Tokens::default(), true).await;
+    let policy = json!({"levels": [{"targets": [{"type": "email", "address": "a@example.com"}]}]});
+    assert_eq!(send(&api, reqwest::Method::PUT, POLICY, Some(&policy)).await.0, 201);
+    let window = json!({"services": "all", "start": in_minutes(-1), "end": in_minutes(60), "created_by": "ops"});
+    let (_, opened) = send(&api, reqwest::Method::POST, WINDOWS, Some(&window)).await;
+    api.seed(&[event(
+        "u1",
+        "checkout",
+        "CRITICAL",
+        &in_minutes(0),
+        "Checkout",
+        "payments",
+        "Ann",
+    )])
+    .await;
+    let (status, acked) = send(
+        &api,
+        reqwest::Method::POST,
+        "/v1/services/payments/acknowledge",
+        Some(&json!({})),
+    )
+    .await;
+    assert!(status == 200 || status == 201, "{status} {acked}");
+    let one = format!("{WINDOWS}/{}", opened["id"].as_str().unwrap());
+    assert_eq!(send(&api, reqwest::Method::DELETE, &one, None).await.0, 204);
+    api.pager.fire_due().await.unwrap();
+    assert_eq!(
+        level_one(&notifications),
+        0,
+        "acknowledged in the window: nobody is paged"
+    );
+}
