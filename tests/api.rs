@@ -199,4 +199,6 @@ pager_api_suite!(
     invalid_maintenance_windows_are_422_problems_naming_the_field,
     an_alert_in_a_window_pages_nobody_until_the_window_is_ended_early_then_level_one_once,
     an_incident_acknowledged_during_its_window_pages_nobody_when_the_window_ends,
+    a_claim_left_by_a_dead_replica_is_fired_by_another_and_skips_no_occurrence,
+    occurrences_missed_while_no_replica_ran_are_sent_as_one_digest,
 );

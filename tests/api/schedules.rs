@@ -1,12 +1,20 @@
 //! Digest schedules and maintenance windows over HTTP: made, read, changed and deleted;
 //! refused with a 422 naming the field; a window holding an incident's paging until it
-//! ends, and an early end releasing it once.
+//! ends, and an early end releasing it once; and the schedules' firing across replicas: a
+//! lapsed claim skips no occurrence, occurrences missed while none ran are sent as one.
 
 use super::server::{answer, event, Api};
+use alarm_digest::digests::{ClaimSettings, Digests};
+use alarm_digest::domain::ports::{Clock, DigestPublisher, ManualClock};
+use alarm_digest::domain::recurrence::Recurrence;
+use alarm_digest::domain::schedule::{DigestCause, DigestSchedule};
+use alarm_digest::domain::{EventTime, UserId};
 use alarm_digest::http::auth::Tokens;
+use alarm_digest::schedules::{DigestSchedules, ScheduleSettings};
 use alarm_digest::store::Stores;
 use chrono::{Duration as Span, SecondsFormat, Utc};
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 const SCHEDULE: &str = "/v1/users/ann/digest-schedule";
 const WINDOWS: &str = "/v1/maintenance-windows";
@@ -324,5 +332,141 @@ pub async fn an_incident_acknowledged_during_its_window_pages_nobody_when_the_wi
         level_one(&notifications),
         0,
         "acknowledged in the window: nobody is paged"
+    );
+}
+
+/// Two replicas' schedule use cases over one store, each on the same manual clock, and
+/// what they published.
+struct TwoReplicas {
+    clock: Arc<ManualClock>,
+    published: Arc<super::server::RecordedDigests>,
+    first: DigestSchedules,
+    second: DigestSchedules,
+}
+
+impl TwoReplicas {
+    fn new(stores: &Stores, at: &str) -> Self {
+        let clock = Arc::new(ManualClock::at(EventTime::parse_rfc3339(at).unwrap()));
+        let published = Arc::new(super::server::RecordedDigests::default());
+        let replica = |name: &str| {
+            let digests = Digests::new(
+                Arc::clone(&stores.alarms),
+                Arc::clone(&published) as Arc<dyn DigestPublisher>,
+                Arc::clone(&clock) as Arc<dyn Clock>,
+                name,
+                ClaimSettings::default(),
+            );
+            let settings = ScheduleSettings {
+                claim_ttl: std::time::Duration::from_secs(10),
+                batch: 100,
+            };
+            DigestSchedules::new(
+                Arc::clone(&stores.schedules),
+                Arc::new(digests),
+                clock.clone(),
+                settings,
+            )
+        };
+        Self {
+            first: replica("first"),
+            second: replica("second"),
+            clock,
+            published,
+        }
+    }
+
+    /// The occurrence of every scheduled digest published, in order.
+    fn occurrences(&self) -> Vec<String> {
+        self.published
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(digest, _)| match digest.cause {
+                DigestCause::Scheduled { occurrence } => occurrence.to_rfc3339(),
+                DigestCause::Requested => "requested".into(),
+            })
+            .collect()
+    }
+}
+
+pub async fn a_claim_left_by_a_dead_replica_is_fired_by_another_and_skips_no_occurrence(stores: Stores) {
+    let replicas = TwoReplicas::new(&stores, "2026-01-05T08:59:59Z");
+    let user = UserId::parse("ann").unwrap();
+    let every_2s = Recurrence::parse("*/2 * * * * *", "UTC").unwrap();
+    let schedule = DigestSchedule {
+        user_id: user.clone(),
+        recurrence: every_2s,
+        send_empty: true,
+    };
+    replicas.first.put(&schedule).await.unwrap();
+    replicas.clock.advance(std::time::Duration::from_secs(1));
+    // 09:00:00 falls due; the first replica claims it and dies before sending it.
+    let now = replicas.clock.now();
+    let claimed = stores
+        .schedules
+        .claim_due_schedules(now, now.after(std::time::Duration::from_secs(10)), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    // While its claim holds (10 s), nobody fires: 09:00:02 … 09:00:08 wait behind it.
+    replicas.clock.advance(std::time::Duration::from_secs(9));
+    assert!(
+        replicas.second.fire_due().await.unwrap().is_empty(),
+        "the claim still holds"
+    );
+    replicas.clock.advance(std::time::Duration::from_secs(2));
+    let fired = replicas.second.fire_due().await.unwrap();
+    let expected: Vec<String> = (0..=10)
+        .step_by(2)
+        .map(|s| format!("2026-01-05T09:00:{s:02}Z"))
+        .collect();
+    assert_eq!(
+        replicas.occurrences(),
+        expected,
+        "each occurrence once, in order: {fired:?}"
+    );
+    assert!(fired.iter().all(|f| f.occurrences == 1), "none folded: {fired:?}");
+    // The dead replica's claim can move nothing now, and the next occurrence fires once.
+    assert!(!stores.schedules.advance_schedule(&claimed[0], None).await.unwrap());
+    replicas.clock.advance(std::time::Duration::from_secs(1));
+    assert_eq!(replicas.first.fire_due().await.unwrap().len(), 1);
+    assert!(replicas.second.fire_due().await.unwrap().is_empty());
+    assert_eq!(replicas.occurrences().last().unwrap(), "2026-01-05T09:00:12Z");
+    assert_eq!(replicas.occurrences().len(), 7);
+}
+
+pub async fn occurrences_missed_while_no_replica_ran_are_sent_as_one_digest(stores: Stores) {
+    let replicas = TwoReplicas::new(&stores, "2026-01-05T08:59:59Z");
+    let schedule = DigestSchedule {
+        user_id: UserId::parse("ann").unwrap(),
+        recurrence: Recurrence::parse("0 * * * *", "Europe/Paris").unwrap(),
+        send_empty: true,
+    };
+    replicas.first.put(&schedule).await.unwrap();
+    // Every replica down from just before 10:00 Paris (09:00 UTC) until 13:31 Paris: the
+    // occurrences of 10:00, 11:00, 12:00 and 13:00 were missed.
+    replicas
+        .clock
+        .advance(std::time::Duration::from_secs(3 * 3600 + 31 * 60));
+    let fired = replicas.second.fire_due().await.unwrap();
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(
+        (fired[0].occurrences, fired[0].occurrence.to_rfc3339()),
+        (4, "2026-01-05T09:00:00Z".into())
+    );
+    assert_eq!(
+        fired[0].late_by,
+        std::time::Duration::from_secs(3 * 3600 + 30 * 60 + 59)
+    );
+    assert!(
+        replicas.first.fire_due().await.unwrap().is_empty(),
+        "sent once, by one replica"
+    );
+    let record = replicas.first.get(&schedule.user_id).await.unwrap().unwrap();
+    assert_eq!(
+        record.next_due.unwrap().to_rfc3339(),
+        "2026-01-05T13:00:00Z",
+        "14:00 Paris next"
     );
 }

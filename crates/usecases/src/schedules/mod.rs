@@ -15,6 +15,9 @@ use domain::{EventTime, UserId};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The most occurrences held back by a lapsed claim that one firing sends one by one.
+const MAX_CATCH_UP: usize = 100;
+
 /// How schedules are claimed.
 #[derive(Debug, Clone, Copy)]
 pub struct ScheduleSettings {
@@ -126,7 +129,7 @@ impl DigestSchedules {
             let full = claimed.len() >= self.settings.batch;
             for due in claimed {
                 match self.fire(&due).await {
-                    Ok(done) => fired.push(done),
+                    Ok(done) => fired.extend(done),
                     Err(e) => tracing::warn!(
                         user = %due.schedule.user_id, error = %Chain(&e),
                         "a scheduled digest was not sent; it fires again when its claim lapses"
@@ -139,37 +142,62 @@ impl DigestSchedules {
         }
     }
 
-    /// Sends the digest of one claimed occurrence and moves the timer on: past the
-    /// occurrences missed while no replica ran (sent as this one), or, when another
-    /// replica died firing it, to the occurrence after it (each is then fired in turn).
-    async fn fire(&self, due: &DueSchedule) -> Result<Fired, DigestError> {
+    /// Sends the digests of one claimed schedule and moves its timer on. Usually that is
+    /// one occurrence; the occurrences missed while no replica ran are sent as it, one
+    /// digest. When another replica died holding the claim (replicas were running), every
+    /// occurrence that fell due behind its claim is sent, one digest each, as it would have
+    /// been: a claim lapsing skips nothing.
+    async fn fire(&self, due: &DueSchedule) -> Result<Vec<Fired>, DigestError> {
         let now = self.clock.now();
         let schedule = &due.schedule;
+        let since = EventTime::from_nanos(due.occurrence.as_nanos() - 1);
         let (occurrences, next) = if due.lapsed {
-            (1, schedule.recurrence.next_after(due.occurrence))
-        } else {
-            let missed = schedule
+            let behind: Vec<(EventTime, u64)> = schedule
                 .recurrence
-                .missed_between(EventTime::from_nanos(due.occurrence.as_nanos() - 1), now);
+                .occurrences_after(since, MAX_CATCH_UP)
+                .into_iter()
+                .map(|o| o.at)
+                .take_while(|at| *at <= now)
+                .map(|at| (at, 1))
+                .collect();
+            let last = behind.last().map_or(due.occurrence, |(at, _)| *at);
+            // Beyond MAX_CATCH_UP the timer is still behind: the next claim sends the rest
+            // as one, as occurrences missed.
+            (behind, schedule.recurrence.next_after(last))
+        } else {
+            let missed = schedule.recurrence.missed_between(since, now);
             (
-                missed.as_ref().map_or(1, |m| m.count.max(1)),
+                vec![(due.occurrence, missed.as_ref().map_or(1, |m| m.count.max(1)))],
                 schedule.recurrence.next_after(now),
             )
         };
-        let late_by = Duration::from_nanos(now.as_nanos().saturating_sub(due.occurrence.as_nanos()).max(0) as u64);
-        // The occurrence's id answers it once, however often its claim lapses.
-        let id = format!("schedule:{}", due.occurrence.as_nanos());
-        let request = DigestRequest {
-            id: Some(&id),
-            cause: DigestCause::Scheduled {
-                occurrence: due.occurrence,
-            },
-            send_empty: schedule.send_empty,
-        };
-        let sent = self.digests.send(&schedule.user_id, &request).await?;
+        let mut fired = Vec::with_capacity(occurrences.len());
+        for (occurrence, count) in occurrences {
+            fired.push(self.send(schedule, occurrence, count, now).await?);
+        }
         if !self.store.advance_schedule(due, next.map(|o| o.at)).await? {
             tracing::info!(user = %schedule.user_id, "the schedule changed while its occurrence fired; its new timer stands");
         }
+        Ok(fired)
+    }
+
+    /// Sends the digest of one occurrence, standing for `occurrences` of them.
+    async fn send(
+        &self,
+        schedule: &DigestSchedule,
+        occurrence: EventTime,
+        occurrences: u64,
+        now: EventTime,
+    ) -> Result<Fired, DigestError> {
+        let late_by = Duration::from_nanos(now.as_nanos().saturating_sub(occurrence.as_nanos()).max(0) as u64);
+        // The occurrence's id answers it once, however often its claim lapses.
+        let id = format!("schedule:{}", occurrence.as_nanos());
+        let request = DigestRequest {
+            id: Some(&id),
+            cause: DigestCause::Scheduled { occurrence },
+            send_empty: schedule.send_empty,
+        };
+        let sent = self.digests.send(&schedule.user_id, &request).await?;
         if occurrences > 1 {
             tracing::warn!(
                 user = %schedule.user_id, occurrences, late_by = ?late_by,
@@ -179,7 +207,7 @@ impl DigestSchedules {
         self.observer.schedule_fired(late_by, occurrences);
         Ok(Fired {
             user_id: schedule.user_id.clone(),
-            occurrence: due.occurrence,
+            occurrence,
             occurrences,
             late_by,
             digest: sent.map(|s| s.id.as_str().to_string()),
