@@ -130,10 +130,17 @@ async fn confirm(
         match attempt.await {
             Ok(_) => break,
             Err(e) => {
-                assert!(
-                    started.elapsed() < patience,
-                    "{subject} never confirmed within {patience:?}: {e}"
-                );
+                if started.elapsed() >= patience {
+                    // Which node answered last says where the stream's interest was missing.
+                    let server = js.client().server_info();
+                    panic!(
+                        "{subject} never confirmed within {patience:?}: {e} (client on {} {}:{}, {:?})",
+                        server.server_name,
+                        server.host,
+                        server.port,
+                        js.client().connection_state()
+                    );
+                }
                 report.retries += 1;
                 // Nothing to await while the stream has no leader: try again shortly.
                 tokio::time::sleep(Duration::from_millis(100)).await;
