@@ -378,5 +378,4 @@ mod tests {
 }
 
 #[cfg(test)]
-#[path = "alarm_properties.rs"]
 mod properties;

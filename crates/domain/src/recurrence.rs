@@ -306,9 +306,7 @@ impl fmt::Display for Recurrence {
 }
 
 #[cfg(test)]
-#[path = "recurrence_tests.rs"]
 mod tests;
 
 #[cfg(test)]
-#[path = "recurrence_properties.rs"]
 mod properties;
