@@ -13,14 +13,6 @@
 //!
 //! Run with `cargo bench --bench store_apply`; output goes to stdout only.
 
-// The test support code, shared rather than copied (it allows its own dead code). Its
-// panic path kills a server without reaping it, which clippy flags outside the tests too.
-#[path = "../tests/support/mod.rs"]
-mod support;
-
-#[path = "engine/mod.rs"]
-mod engine;
-
 use alarm_digest::domain::digest::sort_for_digest;
 use alarm_digest::domain::ports::AlarmStore;
 use alarm_digest::domain::{
@@ -31,6 +23,7 @@ use alarm_digest::store::redact;
 use alarm_digest::store::sqlite::{Durability, SqliteOptions, SqliteStore};
 use futures::{stream, StreamExt};
 use std::time::{Duration, Instant};
+use testkit::engine;
 
 /// Events per `apply` call in the batched mode.
 const BATCH: usize = 1000;
@@ -415,7 +408,7 @@ async fn bench_sqlite(adapter: &'static str, durability: Durability, mode: Mode,
 
 async fn bench_mongo(uri: &str, mode: Mode, workload: &Workload) -> Figure {
     let adapter = "mongo";
-    let database = support::unique_database("bench_store_apply");
+    let database = testkit::unique_database("bench_store_apply");
     let store = MongoStore::connect(uri, Some(&database), Default::default())
         .await
         .unwrap_or_else(|e| panic!("{adapter}: cannot connect to {}: {e}", redact(uri)));
@@ -524,7 +517,7 @@ async fn bench() {
     }
 
     let from_env = std::env::var("MONGODB_URI").is_ok_and(|v| !v.is_empty());
-    let uri = tokio::task::spawn_blocking(support::mongo_uri)
+    let uri = tokio::task::spawn_blocking(testkit::mongo_uri)
         .await
         .expect("starting the MongoDB-wire server");
     if from_env {
@@ -546,7 +539,7 @@ async fn bench() {
         println!("workload mongo {}: {}", mode.as_str(), workload.describe());
         figures.push(bench_mongo(&uri, mode, &workload).await);
         if mode == Mode::Batched {
-            let database = support::unique_database("bench_store_ceiling");
+            let database = testkit::unique_database("bench_store_ceiling");
             let elapsed = engine::mongo::bulk_upsert(&uri, &database, &workload.events, BATCH).await;
             figures.push(ceiling("mongo-plain-bulk", workload.events.len(), elapsed));
         }

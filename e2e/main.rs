@@ -1,8 +1,5 @@
 //! End-to-end suite: real nats-server, real MongoDB-wire server, the real `alarm-digest`
 //! binary as 1 to 3 replicas, talked to only through NATS and HTTP, like users do.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
 mod harness;
 mod scenarios;

@@ -6,7 +6,6 @@
 //! `ops::docs_served`.
 
 mod ops;
-mod support;
 
 use alarm_digest::bus::backlog::{self, BacklogSampling};
 use alarm_digest::metrics::Metrics;
@@ -18,8 +17,8 @@ use ops::{alerting, promql, repo_file, repo_yaml};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use support::NatsServer;
+use std::time::Duration;
+use testkit::{eventually, NatsServer};
 use tokio_util::sync::CancellationToken;
 
 const PROMETHEUS_CONFIG: &str = "ops/prometheus/prometheus.yml";
@@ -399,13 +398,16 @@ async fn backlog_sampler_reports_pending_and_unacknowledged_messages_and_stops_o
 /// Waits (polling the registry: a sample lands on the sampler's own schedule) until the
 /// metrics page contains every one of `lines`.
 async fn await_page(metrics: &Metrics, lines: &[&str]) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let page = metrics.encode();
-        if lines.iter().all(|l| page.contains(l)) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{lines:?} never showed up in\n{page}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        format!("{lines:?} on the metrics page"),
+        Duration::from_secs(10),
+        || async {
+            let page = metrics.encode();
+            match lines.iter().all(|l| page.contains(l)) {
+                true => Ok(()),
+                false => Err(format!("the page is\n{page}")),
+            }
+        },
+    )
+    .await;
 }

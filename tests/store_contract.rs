@@ -2,13 +2,13 @@
 //! (`MONGODB_URI`, or a SecantusDB server started for this test binary).
 
 mod contract;
-mod support;
 
 use alarm_digest::domain::ports::AlarmStore;
 use alarm_digest::store::mongo::MongoStore;
 use alarm_digest::store::sqlite::{SqliteOptions, SqliteStore};
 use std::sync::Arc;
 use tempfile::TempDir;
+use testkit::TestDatabase;
 
 /// A file-backed SQLite store in a fresh directory (so WAL readers are exercised).
 fn sqlite() -> (Arc<dyn AlarmStore>, TempDir) {
@@ -21,21 +21,23 @@ fn sqlite() -> (Arc<dyn AlarmStore>, TempDir) {
     (Arc::new(store), dir)
 }
 
-/// A MongoDB store on a database of its own, dropped at the end of the test.
-struct MongoFixture(MongoStore);
-
-async fn mongo() -> (Arc<dyn AlarmStore>, MongoFixture) {
-    let uri = support::mongo_uri();
-    let store = MongoStore::connect(&uri, Some(&support::unique_database("contract")), contract::LIMITS)
-        .await
-        .unwrap();
-    (Arc::new(store.clone()), MongoFixture(store))
+/// A MongoDB store on a database of its own, dropped with the fixture at the end of the
+/// test, or when it panics.
+struct MongoFixture {
+    store: MongoStore,
+    _database: TestDatabase,
 }
 
-impl MongoFixture {
-    async fn cleanup(self) {
-        let _ = self.0.drop_database().await;
-    }
+async fn mongo() -> (Arc<dyn AlarmStore>, MongoFixture) {
+    let database = TestDatabase::new("contract");
+    let store = MongoStore::connect(&testkit::mongo_uri(), Some(database.name()), contract::LIMITS)
+        .await
+        .unwrap();
+    let fixture = MongoFixture {
+        store: store.clone(),
+        _database: database,
+    };
+    (Arc::new(store), fixture)
 }
 
 macro_rules! contract_suite {
@@ -53,9 +55,8 @@ macro_rules! contract_suite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let (store, fixture) = super::mongo().await;
+                    let (store, _fixture) = super::mongo().await;
                     super::contract::$name(super::Arg::from(&store).into()).await;
-                    fixture.cleanup().await;
                 }
             )*
         }
@@ -154,8 +155,7 @@ macro_rules! pager_contract_suite {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let (_, fixture) = super::mongo().await;
-                    super::contract::pager::$name(std::sync::Arc::new(fixture.0.clone())).await;
-                    fixture.cleanup().await;
+                    super::contract::pager::$name(std::sync::Arc::new(fixture.store.clone())).await;
                 }
             )*
         }
@@ -197,8 +197,7 @@ macro_rules! port_contract_suite {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let (_, fixture) = super::mongo().await;
-                    super::contract::$port::$name(std::sync::Arc::new(fixture.0.clone())).await;
-                    fixture.cleanup().await;
+                    super::contract::$port::$name(std::sync::Arc::new(fixture.store.clone())).await;
                 }
             )*
         }

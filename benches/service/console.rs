@@ -4,11 +4,11 @@
 //! same run: the plain SQL statement on the same database file, or for dead letters raw
 //! JetStream message gets. No page can beat its engine's read.
 
-use crate::harness::{Replica, ServiceEnv, StoreKind, TestBus};
-use crate::support::NatsServer;
 use rusqlite::{Connection, OpenFlags};
 use serde_json::json;
 use std::time::{Duration, Instant};
+use testkit::NatsServer;
+use testkit::{Replica, ServiceEnv, StoreKind, TestBus};
 
 /// One page's figures.
 pub struct PageTime {

@@ -3,13 +3,13 @@
 //! (per thread, per process) and, under `BENCH_PROFILE`, a perf profile.
 
 use crate::cpu;
-use crate::harness::{Replica, ServiceEnv, StoreKind, TestBus};
 use crate::profile::{self, Profile};
-use crate::support::NatsServer;
 use alarm_digest::config::LoadPublish;
 use alarm_digest::load::traffic::{Traffic, TrafficShape};
 use alarm_digest::load::{publish, Progress, Publishing};
 use std::time::{Duration, Instant};
+use testkit::NatsServer;
+use testkit::{Replica, ServiceEnv, StoreKind, TestBus};
 
 /// One ingest configuration.
 pub struct Setup {

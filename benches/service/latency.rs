@@ -3,11 +3,11 @@
 //! same server's transport floor for a digest of that size; then one digest of 100,000
 //! due alarms (split into parts) and the replica's peak memory while it is made.
 
-use crate::harness::{Replica, ServiceEnv, StoreKind, TestBus, TestEvent};
 use crate::ingest::peak_rss;
-use crate::support::NatsServer;
 use futures::StreamExt;
 use std::time::{Duration, Instant};
+use testkit::NatsServer;
+use testkit::{Replica, ServiceEnv, StoreKind, TestBus, TestEvent};
 
 /// Latencies of one size of digest.
 pub struct Latency {

@@ -13,17 +13,6 @@
 //! section alone (with `BENCH_QUICK` or not) and writes only to `BENCH_OUT`. No figure is
 //! asserted; every run checks that what it measured was complete.
 
-// Test support and the e2e harness, shared rather than copied (each allows its own dead code).
-#[path = "../../tests/support/mod.rs"]
-mod support;
-
-#[allow(dead_code, unused_imports)]
-#[path = "../../e2e/harness/mod.rs"]
-mod harness;
-
-#[path = "../engine/mod.rs"]
-mod engine;
-
 mod ceilings;
 mod commands;
 mod console;
@@ -39,9 +28,9 @@ mod stores;
 mod targets;
 
 use alarm_digest::store::sqlite::Durability;
-use harness::StoreKind;
 use ingest::Setup;
 use std::time::{Duration, Instant};
+use testkit::StoreKind;
 
 /// How much each figure is given.
 pub struct Plan {
@@ -151,7 +140,7 @@ async fn bench() {
 /// the service end to end.
 async fn engine_and_service(plan: &Plan, out: &mut report::Report) {
     let sample = ceilings::payloads(10_000);
-    let nats = support::NatsServer::start();
+    let nats = testkit::NatsServer::start();
     out.core = Some(ceilings::core(&nats.url(), plan.core, &sample).await);
     out.line_rate("ceiling NATS core publish -> subscriber", out.core.unwrap());
     out.jetstream = Some(ceilings::jetstream(&nats.url(), plan.jetstream, &sample).await);
@@ -171,7 +160,7 @@ async fn engine_and_service(plan: &Plan, out: &mut report::Report) {
     s.adapter_single = Some(stores::sqlite_adapter(&events[..plan.store_single], Durability::Full, 1).await);
     out.line_sqlite();
 
-    let uri = tokio::task::spawn_blocking(support::mongo_uri)
+    let uri = tokio::task::spawn_blocking(testkit::mongo_uri)
         .await
         .expect("starting the MongoDB-wire server");
     let events = ceilings::events(&ceilings::payloads(plan.mongo_store));
@@ -224,7 +213,7 @@ async fn engine_and_service(plan: &Plan, out: &mut report::Report) {
     out.line_latency(&latency);
     out.latency = Some(latency);
 
-    let nats = support::NatsServer::start();
+    let nats = testkit::NatsServer::start();
     let counts = commands::run(&uri, &nats.url(), plan.idle).await;
     drop(nats);
     out.line_commands(&counts);

@@ -4,9 +4,9 @@
 
 use crate::ceilings::Rate;
 use crate::commands::DIGEST_PHASES;
-use crate::harness::StoreKind;
 use crate::report::{load_average, mib, ms, percent, ratio, thousands, Report};
 use std::fmt::Write as _;
+use testkit::StoreKind;
 
 fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
@@ -124,7 +124,7 @@ fn ceilings(md: &mut String, r: &Report) {
         md,
         &format!(
             "SQLite plain upsert with the adapter's {} secondary indexes, FULL",
-            crate::engine::sqlite::adapter_indexes().len()
+            testkit::engine::sqlite::adapter_indexes().len()
         ),
         s.plain_full_indexed,
         ratio(s.plain_full_indexed, s.plain_full),

@@ -4,11 +4,11 @@
 use crate::ceilings::Rate;
 use crate::commands::{CommandCounts, DIGEST_PHASES};
 use crate::durability::{self, DurabilityRun};
-use crate::harness::StoreKind;
 use crate::ingest::{Ingest, Setup};
 use crate::latency::LatencyRun;
 use crate::Plan;
 use std::time::Duration;
+use testkit::StoreKind;
 
 /// The SQLite ceilings and the adapter on them.
 #[derive(Default)]

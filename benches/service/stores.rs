@@ -10,7 +10,7 @@ use alarm_digest::store::sqlite::{Durability, SqliteOptions, SqliteStore};
 use std::time::Instant;
 
 /// Events per apply of the SQLite adapter, as the plain upsert's transactions.
-pub const SQLITE_BATCH: usize = crate::engine::sqlite::PER_TRANSACTION;
+pub const SQLITE_BATCH: usize = testkit::engine::sqlite::PER_TRANSACTION;
 
 fn rate(events: &[AlarmEvent], elapsed: std::time::Duration) -> Rate {
     Rate {
@@ -38,19 +38,19 @@ pub async fn sqlite_adapter(events: &[AlarmEvent], durability: Durability, per_a
 /// The plain upsert of the same rows with `synchronous` (`FULL`, `NORMAL`); `indexed` adds
 /// the adapter's secondary indexes.
 pub fn sqlite_plain(events: &[AlarmEvent], synchronous: &str, indexed: bool) -> Rate {
-    let elapsed = tokio::task::block_in_place(|| crate::engine::sqlite::upsert(events, synchronous, indexed));
+    let elapsed = tokio::task::block_in_place(|| testkit::engine::sqlite::upsert(events, synchronous, indexed));
     rate(events, elapsed)
 }
 
 /// The MongoDB adapter on a fresh database of `uri`'s server, applying `events` in the
 /// service's batches.
 pub async fn mongo_adapter(uri: &str, events: &[AlarmEvent]) -> Rate {
-    let database = crate::support::unique_database("bench_adapter");
+    let database = testkit::unique_database("bench_adapter");
     let store = MongoStore::connect(uri, Some(&database), Default::default())
         .await
         .expect("the MongoDB adapter");
     let started = Instant::now();
-    for chunk in events.chunks(crate::engine::mongo::PER_BULK) {
+    for chunk in events.chunks(testkit::engine::mongo::PER_BULK) {
         store.apply(chunk).await.unwrap();
     }
     let elapsed = started.elapsed();
@@ -60,9 +60,9 @@ pub async fn mongo_adapter(uri: &str, events: &[AlarmEvent]) -> Rate {
 
 /// The plain bulk upsert of the same documents on `uri`'s server.
 pub async fn mongo_plain(uri: &str, events: &[AlarmEvent]) -> Rate {
-    let database = crate::support::unique_database("bench_ceiling");
+    let database = testkit::unique_database("bench_ceiling");
     rate(
         events,
-        crate::engine::mongo::bulk_upsert(uri, &database, events, crate::engine::mongo::PER_BULK).await,
+        testkit::engine::mongo::bulk_upsert(uri, &database, events, testkit::engine::mongo::PER_BULK).await,
     )
 }

@@ -2,8 +2,8 @@
 //! what the run showed bounds it.
 
 use crate::commands::DIGEST_PHASES;
-use crate::harness::StoreKind;
 use crate::report::{mib, percent, ratio, Report};
+use testkit::StoreKind;
 
 /// One row of the targets table.
 pub struct Target {
@@ -114,7 +114,7 @@ pub fn rows(r: &Report) -> Vec<Target> {
         met: full.zip(normal).map(|(f, n)| f >= 0.2 && n >= 0.2),
         why: format!(
             "the plain upsert with the adapter's {} secondary indexes runs at {} of the plain one, and the adapter also reads each alarm and writes a history row: fewer indexes and history writes per event",
-            crate::engine::sqlite::adapter_indexes().len(),
+            testkit::engine::sqlite::adapter_indexes().len(),
             percent(indexed)
         ),
     });

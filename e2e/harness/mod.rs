@@ -1,17 +1,14 @@
-//! Running replicas of the binary and observing them from outside.
+//! What only the end-to-end scenarios use to observe the service from outside; what the
+//! tests and benchmarks share with them (replicas, the bus, the model) is in the testkit.
 
-pub mod bus;
-pub mod model;
 pub mod notifications;
 pub mod prometheus_stack;
-pub mod replica;
 pub mod steady;
 pub mod tmpfs;
 pub mod trail;
 
-pub use bus::{DigestLog, TestBus};
-pub use model::{Model, TestEvent, Workload};
 pub use notifications::{levels_and_targets, NotificationLog};
-pub use replica::{Replica, ServiceEnv, StoreKind};
 pub use steady::{IntakeWatch, SteadyTraffic};
+pub use testkit::{bus, model};
+pub use testkit::{DigestLog, Model, Replica, ServiceEnv, StoreKind, TestBus, TestEvent, Workload};
 pub use tmpfs::Tmpfs;

@@ -1,13 +1,12 @@
 //! The pager seen from outside: publishing its inputs, reading every notification the
 //! notification stream holds, and driving policies and the console over HTTP.
 
-use super::bus::TestBus;
-use super::replica::Replica;
 use async_nats::jetstream::consumer::pull;
 use futures::StreamExt;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use testkit::TestBus;
 use tokio::sync::Notify;
 
 /// The service's default notification stream.
@@ -95,59 +94,4 @@ pub fn levels_and_targets(notifications: &[NotificationMsg]) -> Vec<(u64, String
     let mut pairs: Vec<_> = notifications.iter().map(|n| (n.level, n.target.clone())).collect();
     pairs.sort();
     pairs
-}
-
-impl TestBus {
-    /// Publishes a pager input through JetStream and waits for the PubAck.
-    pub async fn publish_json(&self, subject: &str, body: Value) {
-        self.js
-            .publish(subject.to_string(), body.to_string().into())
-            .await
-            .unwrap()
-            .await
-            .unwrap();
-    }
-
-    /// Publishes a `PagerAlert` for `service`.
-    pub async fn alert(&self, service: &str) {
-        let body =
-            json!({"ServiceID": service, "Message": format!("{service} is down"), "RaisedAt": "2024-01-01T00:00:00Z"});
-        self.publish_json("PagerAlert", body).await;
-    }
-}
-
-impl Replica {
-    /// PUTs an escalation policy for `service`; panics unless it is stored.
-    pub async fn put_policy(&self, service: &str, policy: &Value) {
-        let url = format!(
-            "http://127.0.0.1:{}/v1/services/{service}/escalation-policy",
-            self.http_port
-        );
-        let response = reqwest::Client::new().put(url).json(policy).send().await.unwrap();
-        assert!(response.status().is_success(), "{}", response.text().await.unwrap());
-    }
-
-    /// `GET /v1/services/{service}` as JSON.
-    pub async fn service(&self, service: &str) -> Value {
-        let (status, body) = self.get(&format!("/v1/services/{service}")).await;
-        assert_eq!(status, 200, "{body}");
-        serde_json::from_str(&body).unwrap()
-    }
-
-    /// Polls the service's state until `pred` holds, or panics after `timeout`. The state
-    /// lives in the store; there is no event to await from outside.
-    pub async fn wait_for_service(&self, service: &str, timeout: Duration, what: &str, pred: impl Fn(&Value) -> bool) {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let state = self.service(service).await;
-            if pred(&state) {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "timed out waiting for {what}: {state}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
 }

@@ -2,10 +2,10 @@
 //! Alertmanager intake, and a real Prometheus evaluating rules into it, each on free ports
 //! with its own files, killed by PID when dropped.
 
-use crate::support::process::{free_port, spawn_until_ready, stop};
 use std::process::{Child, Command};
 use std::time::Duration;
 use tempfile::TempDir;
+use testkit::process::{free_port, spawn_until_ready, stop};
 
 /// How long a binary may take to say it is ready.
 const START: Duration = Duration::from_secs(60);

@@ -1,11 +1,11 @@
 //! Traffic that keeps flowing through broker outages, like careful producers, and a watch
 //! on the replicas' intake that tells how long it stood still.
 
-use super::model::TestEvent;
 use async_nats::jetstream::{self, message::PublishMessage as Publish};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use testkit::TestEvent;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 

@@ -3,10 +3,10 @@
 //! them, what the service recorded of them, its delivery, and every digest that listed it,
 //! each stream read by sequence rather than through a consumer.
 
-use super::bus::{digests_by_sequence, stored_range, stream_bounds, TestBus, INPUT_STREAM};
-use super::model::{DigestMsg, Model, Violation};
 use std::fmt::Write;
 use std::time::Duration;
+use testkit::bus::{digests_by_sequence, stored_range, stream_bounds, TestBus, INPUT_STREAM};
+use testkit::model::{DigestMsg, Model, Violation};
 
 /// Judges every digest the digest stream holds (read by sequence) against `model`, and
 /// checks that a downstream reader (`seen`, through an ordered consumer) saw exactly those

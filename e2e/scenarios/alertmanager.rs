@@ -7,7 +7,7 @@ use super::{Stage, PATIENCE};
 use crate::harness::prometheus_stack::{Alertmanager, Prometheus};
 use crate::harness::{DigestLog, Replica, StoreKind};
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use testkit::eventually;
 
 const TOKEN: &str = "am-write-token";
 const USER: &str = "team-storage";
@@ -32,18 +32,15 @@ async fn alarms(replica: &Replica) -> Vec<Value> {
 /// Waits until the alarm named `name` shows `status`; the alarm. Alertmanager's delivery
 /// has no event the test can await: the API is asked until it shows it.
 async fn alarm_turns(replica: &Replica, name: &str, status: &str) -> Value {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
+    eventually(format!("{name} to turn {status}"), PATIENCE, || async {
         let listed = alarms(replica).await;
-        if let Some(alarm) = listed.iter().find(|a| a["Name"] == name && a["Status"] == status) {
-            return alarm.clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{name} never turned {status} within {PATIENCE:?}; the API lists {listed:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        listed
+            .iter()
+            .find(|a| a["Name"] == name && a["Status"] == status)
+            .cloned()
+            .ok_or_else(|| format!("the API lists {listed:?}"))
+    })
+    .await
 }
 
 /// One alert as Prometheus posts it to Alertmanager: resolved when it has ended.

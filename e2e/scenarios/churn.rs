@@ -7,7 +7,7 @@ use super::{Stage, HEAVY, PATIENCE};
 use crate::harness::{DigestLog, Model, Replica, StoreKind, TestEvent, Workload};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use testkit::eventually;
 
 const USERS: usize = 50;
 /// Distinct alarm ids that go active and then clear in one round.
@@ -48,18 +48,14 @@ async fn totals(replica: &Replica) -> Totals {
 /// Polls the counts until `pred` holds; the sweep runs on its own timer, so there is no
 /// event of it to await from outside.
 async fn wait_totals(replica: &Replica, what: &str, pred: impl Fn(&Totals) -> bool) -> Totals {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
+    eventually(what, PATIENCE, || async {
         let now = totals(replica).await;
-        if pred(&now) {
-            return now;
+        match pred(&now) {
+            true => Ok(now),
+            false => Err(format!("{now:?}")),
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{what}: still {now:?} after {PATIENCE:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 fn size(path: &Path) -> u64 {

@@ -59,21 +59,9 @@ async fn sigterm_under_load_exits_in_time_and_loses_nothing() {
     model.assert_first_digests(&all, w.seed);
 }
 
-/// Polls readiness until it is `want` (there is no event to await from outside).
-async fn await_readiness(replica: &Replica, want: u16) {
-    let deadline = std::time::Instant::now() + PATIENCE;
-    loop {
-        if replica.get("/readyz").await.0 == want {
-            return;
-        }
-        assert!(std::time::Instant::now() < deadline, "/readyz never answered {want}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_outage_holds_messages_and_loses_nothing() {
-    let mut store = crate::support::SecantusServer::start();
+    let mut store = testkit::SecantusServer::start();
     let mut stage = Stage::new(StoreKind::Sqlite).await;
     stage.env.store_url = store.uri("e2e_outage");
     let env = stage.env.with("STORE_TIMEOUT", "3s");
@@ -87,14 +75,14 @@ async fn store_outage_holds_messages_and_loses_nothing() {
     stage.bus.wait_drained(PATIENCE).await;
 
     store.stop();
-    await_readiness(&replica, 503).await;
+    replica.wait_readiness(false, PATIENCE).await;
     stage.bus.publish_events(during).await;
     let held = stage.bus.backlog().await;
     assert!(held > 0, "nothing can be acked while the store is down");
     assert_eq!(replica.get("/healthz").await.0, 200, "the process stays up");
 
     store.resume();
-    await_readiness(&replica, 200).await;
+    replica.wait_readiness(true, PATIENCE).await;
     let all = digests_for_every_user(&stage.bus, &model).await;
     model.assert_first_digests(&all, w.seed);
     println!("store_outage: {held} messages held during the outage, all applied after it");

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use testkit::eventually;
 
 const EVENTS: usize = 30_000;
 /// The SQLite adapter's `journal_size_limit`, over which an idle writer truncates the WAL.
@@ -146,17 +147,13 @@ async fn events_received(replica: &Replica) -> u64 {
 
 /// Polls the WAL's size until it is at most `bound` (the writer truncates it once idle).
 async fn wait_for_wal_under(wal: &Path, bound: u64, timeout: Duration) -> u64 {
-    let deadline = Instant::now() + timeout;
-    loop {
+    // The file's size has no notification; poll it.
+    eventually(format!("the WAL to shrink to {bound} bytes"), timeout, || async {
         let size = file_size(wal);
-        if size <= bound {
-            return size;
+        match size <= bound {
+            true => Ok(size),
+            false => Err(format!("still {size} bytes")),
         }
-        assert!(
-            Instant::now() < deadline,
-            "the WAL is still {size} bytes after {timeout:?}"
-        );
-        // The file's size has no notification; poll it.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }

@@ -4,6 +4,7 @@
 use super::{Stage, PATIENCE};
 use crate::harness::{Replica, StoreKind, TestEvent};
 use std::time::{Duration, Instant};
+use testkit::eventually;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn running_service_trims_histories_beyond_the_configured_alarm_count() {
@@ -26,8 +27,8 @@ async fn running_service_trims_histories_beyond_the_configured_alarm_count() {
         }
     }
     let events_of = |a: usize| format!("/v1/users/u/alarms/a{a}/events");
-    let deadline = Instant::now() + PATIENCE;
-    loop {
+    // The trim runs on its own schedule; there is no event to await from outside.
+    eventually("the histories of the two newest alarms alone", PATIENCE, || async {
         let mut kept = Vec::new();
         for a in 0..5 {
             let (status, body) = replica.get(&events_of(a)).await;
@@ -41,13 +42,12 @@ async fn running_service_trims_histories_beyond_the_configured_alarm_count() {
                 kept.push(a);
             }
         }
-        if kept == [3, 4] {
-            break;
+        match kept == [3, 4] {
+            true => Ok(()),
+            false => Err(format!("histories kept: {kept:?}")),
         }
-        assert!(Instant::now() < deadline, "histories kept: {kept:?}");
-        // The trim runs on its own schedule; there is no event to await from outside.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
     let (status, _) = replica.get("/v1/users/u/alarms/a0").await;
     assert_eq!(status, 200, "the alarm state itself is kept");
 }

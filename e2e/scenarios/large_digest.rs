@@ -3,7 +3,7 @@
 
 use super::{Stage, PATIENCE};
 use crate::harness::{DigestLog, Model, Replica, ServiceEnv, StoreKind, TestBus, TestEvent};
-use crate::support::NatsServer;
+use testkit::NatsServer;
 
 const ALARMS: usize = 10_000;
 

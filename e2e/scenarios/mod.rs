@@ -24,7 +24,7 @@ mod soak;
 
 use crate::harness::model::DigestMsg;
 use crate::harness::{DigestLog, Model, ServiceEnv, StoreKind, TestBus};
-use crate::support::NatsServer;
+use testkit::NatsServer;
 
 /// A private nats-server, a store, and the test's own client.
 pub struct Stage {

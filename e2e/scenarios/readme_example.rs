@@ -3,17 +3,14 @@
 //! subscriber must print exactly the lines the README shows. Editing the README changes
 //! what is tested.
 
-#[allow(dead_code)]
-#[path = "../../tests/ops/markdown.rs"]
-mod markdown;
-
 use super::{Stage, PATIENCE};
 use crate::harness::{Replica, StoreKind};
-use crate::support::process::{spawn_keeping_output, stop};
-use markdown::{code_blocks, section, shell_commands, shell_words};
 use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use testkit::eventually;
+use testkit::markdown::{code_blocks, section, shell_commands, shell_words};
+use testkit::process::{spawn_keeping_output, stop};
 
 const README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
 const SECTION: &str = "Try it by hand";
@@ -122,10 +119,19 @@ async fn the_readme_walkthrough_prints_what_the_readme_shows(kind: StoreKind) {
         );
     };
 
-    let deadline = Instant::now() + PATIENCE;
-    while subscriber.messages().len() < walkthrough.printed.len() && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let wanted = walkthrough.printed.len();
+    eventually(
+        format!("the subscriber to print the {wanted} lines README.md shows"),
+        PATIENCE,
+        || async {
+            let printed = subscriber.messages();
+            match printed.len() >= wanted {
+                true => Ok(()),
+                false => Err(format!("it printed {printed:#?}")),
+            }
+        },
+    )
+    .await;
     // Anything printed after the lines the README shows would be a difference too.
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(

@@ -4,9 +4,9 @@
 
 use super::PATIENCE;
 use crate::harness::{DigestLog, Replica, ServiceEnv, StoreKind, TestBus, TestEvent};
-use crate::support::NatsServer;
 use std::path::Path;
 use std::process::Command;
+use testkit::NatsServer;
 
 const NATS_PASSWORD: &str = "nats-pass-5d1e0c7a";
 const API_TOKEN: &str = "write-token-9b2f44e1";

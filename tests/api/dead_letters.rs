@@ -2,12 +2,12 @@
 //! listed with its reason, newest first, a page at a time, past letters deleted from the
 //! stream.
 
-use crate::replica::{Replica, ServiceEnv, StoreKind};
-use crate::support::NatsServer;
 use async_nats::jetstream::{self, consumer::pull};
 use futures::StreamExt;
 use serde_json::Value;
 use std::time::Duration;
+use testkit::NatsServer;
+use testkit::{Replica, ServiceEnv, StoreKind};
 
 const PATIENCE: Duration = Duration::from_secs(30);
 

@@ -1,53 +1,30 @@
 //! The HTTP API over real HTTP, on SQLite and on a MongoDB-wire server (`MONGODB_URI`, or
 //! a SecantusDB started for this test binary).
 
-#[path = "api/cases.rs"]
 mod cases;
-#[path = "api/clock.rs"]
 mod clock;
-#[path = "api/dead_letters.rs"]
 mod dead_letters;
-#[path = "api/failing_store.rs"]
 mod failing_store;
-#[path = "api/hostile.rs"]
 mod hostile;
-#[path = "api/openapi.rs"]
 mod openapi;
-#[path = "api/pager.rs"]
 mod pager;
-#[path = "api/preview.rs"]
 mod preview;
-#[path = "api/reports.rs"]
 mod reports;
-#[path = "api/schedules.rs"]
 mod schedules;
-#[path = "api/server.rs"]
 mod server;
-mod support;
-#[path = "api/webhooks.rs"]
 mod webhooks;
-
-#[allow(dead_code)]
-#[path = "../e2e/harness/replica.rs"]
-mod replica;
 
 use alarm_digest::domain::ports::AlarmStore;
 use alarm_digest::store::mongo::MongoStore;
 use alarm_digest::store::sqlite::{SqliteOptions, SqliteStore};
 use std::sync::Arc;
+use testkit::TestDatabase;
 
-/// Keeps a test's store alive and removes it afterwards.
+/// Keeps a test's store alive and removes it when dropped: at the end of the test, or when
+/// it panics.
 enum Fixture {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
-    Mongo(MongoStore),
-}
-
-impl Fixture {
-    async fn cleanup(self) {
-        if let Fixture::Mongo(store) = self {
-            let _ = store.drop_database().await;
-        }
-    }
+    Sqlite(#[allow(dead_code, reason = "held for its Drop")] tempfile::TempDir),
+    Mongo(#[allow(dead_code, reason = "held for its Drop")] TestDatabase),
 }
 
 fn sqlite() -> (Arc<dyn AlarmStore>, Fixture) {
@@ -61,11 +38,11 @@ fn sqlite() -> (Arc<dyn AlarmStore>, Fixture) {
 }
 
 async fn mongo() -> (Arc<dyn AlarmStore>, Fixture) {
-    let uri = support::mongo_uri();
-    let store = MongoStore::connect(&uri, Some(&support::unique_database("api")), server::LIMITS)
+    let database = TestDatabase::new("api");
+    let store = MongoStore::connect(&testkit::mongo_uri(), Some(database.name()), server::LIMITS)
         .await
         .unwrap();
-    (Arc::new(store.clone()), Fixture::Mongo(store))
+    (Arc::new(store), Fixture::Mongo(database))
 }
 
 /// Every test body, whichever file it lives in.
@@ -85,9 +62,8 @@ macro_rules! api_suite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let (store, fixture) = super::sqlite();
+                    let (store, _fixture) = super::sqlite();
                     super::all::$name(store).await;
-                    fixture.cleanup().await;
                 }
             )*
         }
@@ -95,9 +71,8 @@ macro_rules! api_suite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let (store, fixture) = super::mongo().await;
+                    let (store, _fixture) = super::mongo().await;
                     super::all::$name(store).await;
-                    fixture.cleanup().await;
                 }
             )*
         }
@@ -172,13 +147,11 @@ macro_rules! pager_api_suite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let uri = super::support::mongo_uri();
-                    let db = super::support::unique_database("api");
-                    let store = super::MongoStore::connect(&uri, Some(&db), super::server::LIMITS).await.unwrap();
-                    let shared = std::sync::Arc::new(store.clone());
+                    let database = super::TestDatabase::new("api");
+                    let store = super::MongoStore::connect(&testkit::mongo_uri(), Some(database.name()), super::server::LIMITS).await.unwrap();
+                    let shared = std::sync::Arc::new(store);
                     let stores = alarm_digest::store::Stores { alarms: shared.clone(), pager: shared.clone(), policies: shared.clone(), schedules: shared.clone(), maintenance: shared };
                     super::pager_routes::$name(stores).await;
-                    let _ = store.drop_database().await;
                 }
             )*
         }

@@ -1,13 +1,13 @@
 //! Headless Chromium over WebDriver: a chromedriver on a free port (killed by PID on drop,
 //! also when a test fails), a session on it, and page screenshots.
 
-use crate::support::free_port;
-use crate::support::process::{spawn_until_ready, stop};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::time::Duration;
+use testkit::process::{spawn_until_ready, stop};
+use testkit::{eventually, free_port};
 
 /// Debian's chromedriver, or `CHROMEDRIVER`.
 fn chromedriver_binary() -> String {
@@ -91,8 +91,8 @@ impl Browser {
     pub async fn follow(&self, at: Locator<'_>) {
         self.eval("window.replacedSoon = true; return null").await;
         self.click(at).await;
-        let started = std::time::Instant::now();
-        loop {
+        // WebDriver says nothing when a page replaces another; ask again shortly.
+        eventually("the click to lead to a new page", Duration::from_secs(30), || async {
             // While the old page unloads, scripts may fail to run: not loaded yet.
             let loaded = self
                 .client
@@ -101,16 +101,12 @@ impl Browser {
                     vec![],
                 )
                 .await;
-            if matches!(loaded, Ok(serde_json::Value::Bool(true))) {
-                return;
+            match loaded {
+                Ok(serde_json::Value::Bool(true)) => Ok(()),
+                other => Err(format!("{other:?}")),
             }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "the click led to no new page"
-            );
-            // WebDriver says nothing when a page replaces another; ask again shortly.
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        })
+        .await
     }
 
     /// Types `text` into the element `at` finds on the page shown now.

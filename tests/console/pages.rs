@@ -2,10 +2,10 @@
 //! Acknowledge, the digest preview and the digest then sent, and a hostile alarm id.
 
 use crate::browser::Chromedriver;
-use crate::replica::StoreKind;
 use crate::stage::{event, Stage, PATIENCE};
 use fantoccini::Locator;
 use serde_json::Value;
+use testkit::StoreKind;
 
 const HOSTILE: &str = "<script>alert(1)</script>\"'";
 const HOSTILE_NAME: &str = "<img src=x onerror=\"window.pwned=1\">";

@@ -1,11 +1,10 @@
 //! One console scenario's world: nats-server, the binary on SQLite or MongoDB-wire, a NATS client that
 //! publishes like producers, and an HTTP client for the API the pages must agree with.
 
-use crate::replica::{Replica, ServiceEnv, StoreKind};
-use crate::support::NatsServer;
 use futures::StreamExt;
 use serde_json::{json, Value};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use testkit::{eventually, NatsServer, Replica, ServiceEnv, StoreKind};
 
 /// How long anything the scenario waits for may take.
 pub const PATIENCE: Duration = Duration::from_secs(30);
@@ -88,8 +87,7 @@ impl Stage {
     /// The service tells nothing outside itself when it applied an input; its API is where
     /// a reader sees it, so ask again shortly.
     async fn poll(&self, path: &str, token: Option<&str>, what: &str, holds: impl Fn(u16, &Value) -> bool) {
-        let started = Instant::now();
-        loop {
+        eventually(what, PATIENCE, || async {
             let mut request = self.http.get(format!("{}{path}", self.base()));
             if let Some(t) = token {
                 request = request.bearer_auth(t);
@@ -97,15 +95,12 @@ impl Stage {
             let response = request.send().await.unwrap();
             let status = response.status().as_u16();
             let body = response.json().await.unwrap_or(Value::Null);
-            if holds(status, &body) {
-                return;
+            match holds(status, &body) {
+                true => Ok(()),
+                false => Err(format!("{path} answered {status} {body}")),
             }
-            assert!(
-                started.elapsed() < PATIENCE,
-                "{what}: not yet after {PATIENCE:?}: {status} {body}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await
     }
 
     /// Returns once the API lists `n` digests sent to `user`: a digest is recorded as sent

@@ -3,7 +3,6 @@
 
 use super::mongo_durability::{monitored_store, Seen};
 use super::{ev, sent, user};
-use crate::support::NatsServer;
 use alarm_digest::app::{Ports, UseCaseSettings, UseCases};
 use alarm_digest::bus::outbound::dead_letter_log::NatsDeadLetterLog;
 use alarm_digest::digests::ClaimSettings;
@@ -18,6 +17,7 @@ use alarm_digest::store::mongo::MongoStore;
 use alarm_digest::store::Stores;
 use std::sync::Arc;
 use std::time::Duration;
+use testkit::NatsServer;
 use tokio_util::sync::CancellationToken;
 
 /// The most commands one `apply` of a full intake batch may take.
@@ -65,10 +65,9 @@ async fn digest(store: &MongoStore) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn applying_512_new_alarms_takes_at_most_4_commands() {
-    let (store, seen) = monitored_store("").await;
+    let (store, seen, _database) = monitored_store("").await;
     let events = batch(512, 0, Status::Warning);
     let (commands, outcomes) = commands_during(&seen, store.apply(&events)).await;
-    store.drop_database().await.unwrap();
     assert_eq!(outcomes.unwrap().len(), 512);
     eprintln!("apply 512 new: {} commands {commands:?}", commands.len());
     assert!(commands.len() <= APPLY_COMMANDS, "{commands:?}");
@@ -76,12 +75,11 @@ async fn applying_512_new_alarms_takes_at_most_4_commands() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn applying_512_updates_takes_at_most_4_commands() {
-    let (store, seen) = monitored_store("").await;
+    let (store, seen, _database) = monitored_store("").await;
     store.apply(&batch(512, 0, Status::Warning)).await.unwrap();
     let events = batch(512, 10, Status::Critical);
     let (commands, outcomes) = commands_during(&seen, store.apply(&events)).await;
     let stored = store.due_alarms(&user("u1")).await.unwrap();
-    store.drop_database().await.unwrap();
     assert!(outcomes
         .unwrap()
         .iter()
@@ -92,14 +90,13 @@ async fn applying_512_updates_takes_at_most_4_commands() {
 }
 
 async fn digest_of(due: usize) {
-    let (store, seen) = monitored_store("").await;
+    let (store, seen, _database) = monitored_store("").await;
     store.apply(&batch(due, 0, Status::Warning)).await.unwrap();
     // A first digest creates the claim document; the one counted finds it there.
     let first = digest(&store).await;
     store.apply(&batch(due, 10, Status::Critical)).await.unwrap();
     let (commands, sent) = commands_during(&seen, digest(&store)).await;
     let left = store.due_alarms(&user("u1")).await.unwrap();
-    store.drop_database().await.unwrap();
     assert_eq!((first, sent, left.len()), (due, due, 0));
     eprintln!("digest of {due}: {} commands {commands:?}", commands.len());
     assert!(commands.len() <= DIGEST_COMMANDS, "{commands:?}");
@@ -136,7 +133,7 @@ impl Notifier for NothingSent {
 async fn an_idle_service_sends_the_store_one_command_a_second_for_each_of_its_two_timers() {
     let nats = tokio::task::spawn_blocking(NatsServer::start).await.unwrap();
     let client = async_nats::connect(nats.url()).await.unwrap();
-    let (store, seen) = monitored_store("").await;
+    let (store, seen, _database) = monitored_store("").await;
     let store = Arc::new(store);
     let ports = Ports {
         stores: Stores {
@@ -196,7 +193,6 @@ async fn an_idle_service_sends_the_store_one_command_a_second_for_each_of_its_tw
     stop.cancel();
     let _ = tokio::join!(watching, timers, schedules);
     let commands: Vec<String> = seen.lock().unwrap().iter().map(|(name, _)| name.clone()).collect();
-    store.drop_database().await.unwrap();
     assert_eq!(health.readiness().store, "ok");
     eprintln!("idle for {WINDOW_SECS} s: {} commands {commands:?}", commands.len());
     // One for each second and timer, the first readiness ping before any traffic, and
@@ -206,7 +202,7 @@ async fn an_idle_service_sends_the_store_one_command_a_second_for_each_of_its_tw
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn applying_512_events_that_bring_removed_alarms_back_takes_at_most_4_commands() {
-    let (store, seen) = monitored_store("").await;
+    let (store, seen, _database) = monitored_store("").await;
     store.apply(&batch(512, 0, Status::Cleared)).await.unwrap();
     let everything = Sweep {
         cleared_before_ms: i64::MAX,
@@ -218,7 +214,6 @@ async fn applying_512_events_that_bring_removed_alarms_back_takes_at_most_4_comm
     let events = batch(512, 10, Status::Warning);
     let (commands, outcomes) = commands_during(&seen, store.apply(&events)).await;
     let counts = store.counts().await.unwrap();
-    store.drop_database().await.unwrap();
     assert!(outcomes.unwrap().iter().all(|o| *o == ApplyOutcome::Applied));
     assert_eq!((counts.alarms, counts.tombstones), (512, 0));
     eprintln!("apply 512 revivals: {} commands {commands:?}", commands.len());

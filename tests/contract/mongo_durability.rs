@@ -4,7 +4,6 @@
 
 use super::pager::{opened, policy, service, T0 as PAGER_T0};
 use super::{alarm, ev, sent, user, v, LIMITS};
-use crate::support;
 use alarm_digest::domain::pager::{PagerStore, PolicyRepository};
 use alarm_digest::domain::ports::{AlarmStore, PreparedDigest};
 use alarm_digest::domain::query::{AlarmFilter, PageRequest, SortOrder};
@@ -16,6 +15,7 @@ use mongodb::event::EventHandler;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use testkit::TestDatabase;
 
 /// The commands that write; each takes a write concern.
 const WRITES: &[&str] = &[
@@ -35,9 +35,10 @@ const MIN_WRITES: usize = 20;
 pub type Seen = Arc<Mutex<Vec<(String, Document)>>>;
 
 /// A store on a database of its own at `uri` plus `query`, whose client records every
-/// command it starts.
-pub async fn monitored_store(query: &str) -> (MongoStore, Seen) {
-    let uri = support::mongo::mongo_replica_set_uri_for(&support::unique_database("durability")).await;
+/// command it starts; the database goes when the [`TestDatabase`] is dropped.
+pub async fn monitored_store(query: &str) -> (MongoStore, Seen, TestDatabase) {
+    let database = TestDatabase::new("durability");
+    let uri = testkit::mongo_replica_set_uri_for(database.name()).await;
     let separator = if uri.contains('?') { '&' } else { '?' };
     let uri = if query.is_empty() {
         uri
@@ -53,7 +54,7 @@ pub async fn monitored_store(query: &str) -> (MongoStore, Seen) {
         }
     }));
     let store = MongoStore::connect_with(options, None, LIMITS).await.unwrap();
-    (store, seen)
+    (store, seen, database)
 }
 
 /// Every kind of write the adapter makes, through its public ports: batches of events
@@ -163,10 +164,9 @@ fn is_one(w: Option<&Bson>) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_write_command_carries_majority_write_concern_with_journaling() {
-    let (store, seen) = monitored_store("").await;
+    let (store, seen, _database) = monitored_store("").await;
     drive_every_write(&store).await;
     let writes = writes_of(&seen);
-    store.drop_database().await.unwrap();
     for (name, command) in &writes {
         let concern = command.get_document("writeConcern").unwrap_or_else(|_| {
             panic!("{name} without a write concern: {command}");
@@ -178,7 +178,7 @@ async fn every_write_command_carries_majority_write_concern_with_journaling() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_read_command_goes_to_the_primary() {
-    let (store, seen) = monitored_store("").await;
+    let (store, seen, _database) = monitored_store("").await;
     drive_every_write(&store).await;
     let page = PageRequest {
         limit: 10,
@@ -188,7 +188,6 @@ async fn every_read_command_goes_to_the_primary() {
     store.list_alarms(&AlarmFilter::default(), &page).await.unwrap();
     store.counts().await.unwrap();
     let reads = read_modes(&seen);
-    store.drop_database().await.unwrap();
     for (name, mode) in reads {
         assert!(
             mode.is_none() || mode.as_deref() == Some("primary"),
@@ -199,10 +198,9 @@ async fn every_read_command_goes_to_the_primary() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_url_with_its_own_write_concern_keeps_it() {
-    let (store, seen) = monitored_store("w=1").await;
+    let (store, seen, _database) = monitored_store("w=1").await;
     drive_every_write(&store).await;
     let writes = writes_of(&seen);
-    store.drop_database().await.unwrap();
     for (name, command) in &writes {
         let concern = command
             .get_document("writeConcern")
@@ -214,10 +212,9 @@ async fn a_store_url_with_its_own_write_concern_keeps_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_url_with_its_own_read_preference_keeps_it() {
-    let (store, seen) = monitored_store("readPreference=secondaryPreferred").await;
+    let (store, seen, _database) = monitored_store("readPreference=secondaryPreferred").await;
     drive_every_write(&store).await;
     let reads = read_modes(&seen);
-    store.drop_database().await.unwrap();
     for (name, mode) in reads {
         assert_eq!(mode.as_deref(), Some("secondaryPreferred"), "{name}");
     }

@@ -2,7 +2,6 @@
 //! carried `resolved_ms` get it at connect, from their last update, once.
 
 use super::{alarm, ev, user, LIMITS};
-use crate::support;
 use alarm_digest::domain::ports::AlarmStore;
 use alarm_digest::domain::retention::Sweep;
 use alarm_digest::domain::Status;
@@ -20,8 +19,8 @@ fn cleared_before(cleared_before_ms: i64) -> Sweep {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cleared_alarm_stored_before_resolved_ms_existed_is_swept_from_its_last_update_after_a_reconnect() {
-    let database = support::unique_database("backfill");
-    let uri = support::mongo_uri_for(&database);
+    let database = testkit::TestDatabase::new("backfill");
+    let uri = database.uri();
     let store = MongoStore::connect(&uri, None, LIMITS).await.unwrap();
     store
         .apply(&[ev("u1", "a1", 0, Status::Cleared), ev("u1", "a2", 0, Status::Warning)])
@@ -29,7 +28,7 @@ async fn a_cleared_alarm_stored_before_resolved_ms_existed_is_swept_from_its_las
         .unwrap();
     // As an earlier version wrote them: no resolved_ms, last updated at 1,000 ms.
     let client = mongodb::Client::with_uri_str(&uri).await.unwrap();
-    let alarms = client.database(&database).collection::<Document>("alarms");
+    let alarms = client.database(database.name()).collection::<Document>("alarms");
     alarms
         .update_many(
             doc! {},
@@ -59,5 +58,4 @@ async fn a_cleared_alarm_stored_before_resolved_ms_existed_is_swept_from_its_las
     assert_eq!(again.sweep(&cleared_before(1_001)).await.unwrap().alarms, 1);
     assert_eq!(again.alarm(&user("u1"), &alarm("a1")).await.unwrap(), None);
     assert!(again.alarm(&user("u1"), &alarm("a2")).await.unwrap().is_some());
-    again.drop_database().await.unwrap();
 }

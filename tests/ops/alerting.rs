@@ -8,10 +8,10 @@ use super::processes::{run_in_repo, Service};
 use super::promql::selectors;
 use super::selection::{problems, service_selectors};
 use super::{repo_file, repo_yaml};
-use crate::support::NatsServer;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Duration;
+use testkit::NatsServer;
 
 /// The rules, as Prometheus loads them.
 pub const RULES: &str = "ops/prometheus/alerts.yml";

@@ -7,9 +7,9 @@ use super::exposition::Exposition;
 use super::markdown::{code_blocks, code_spans, prose, section, shell_commands, shell_words, table_rows};
 use super::processes::Service;
 use super::repo_file;
-use crate::support::NatsServer;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
+use testkit::NatsServer;
 
 const OPERATIONS: &str = "docs/OPERATIONS.md";
 const API: &str = "docs/API.md";

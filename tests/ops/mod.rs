@@ -8,7 +8,7 @@ pub mod docs;
 pub mod docs_served;
 pub mod docs_tables;
 pub mod exposition;
-pub mod markdown;
+pub use testkit::markdown;
 pub mod processes;
 pub mod promql;
 pub mod selection;

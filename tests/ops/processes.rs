@@ -2,12 +2,12 @@
 //! each on a free port and killed by PID when dropped.
 
 use super::exposition::Exposition;
-use crate::support::process::{spawn_until_ready, stop};
-use crate::support::{free_port, NatsServer};
 use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
+use testkit::process::{spawn_until_ready, stop};
+use testkit::{eventually, free_port, NatsServer};
 
 /// A running `alarm-digest serve` on an SQLite store in a temporary directory.
 pub struct Service {
@@ -145,18 +145,15 @@ impl Prometheus {
         within: Duration,
         accept: impl Fn(&[serde_json::Value]) -> bool,
     ) -> Vec<serde_json::Value> {
-        let deadline = Instant::now() + within;
-        loop {
+        // Prometheus offers nothing to wait on for "the next scrape landed", so this polls.
+        eventually(format!("{promql} to give the expected result"), within, || async {
             let result = self.query(promql).await;
-            if accept(&result) {
-                return result;
+            match accept(&result) {
+                true => Ok(result),
+                false => Err(format!("{result:?}")),
             }
-            assert!(
-                Instant::now() < deadline,
-                "{promql} did not give the expected result within {within:?}; last: {result:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
+        })
+        .await
     }
 }
 

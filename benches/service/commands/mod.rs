@@ -144,7 +144,7 @@ fn event(user: &UserId, alarm: usize, status: Status, nanos: i64) -> AlarmEvent 
 async fn monitored(uri: &str, tally: &Tally) -> MongoStore {
     let mut options = client_options(uri).await.expect("MongoDB options");
     options.command_event_handler = Some(tally.handler());
-    let database = crate::support::unique_database("bench_commands");
+    let database = testkit::unique_database("bench_commands");
     MongoStore::connect_with(options, Some(&database), Default::default())
         .await
         .expect("the monitored MongoDB store")

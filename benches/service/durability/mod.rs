@@ -9,9 +9,9 @@ pub use section::render;
 
 use crate::ceilings::{self, Rate, JETSTREAM_CEILING_STREAM};
 use crate::cpu;
-use crate::harness::StoreKind;
 use crate::ingest::{self, Ingest, Setup};
-use crate::support::{NatsCluster, NatsServer};
+use testkit::StoreKind;
+use testkit::{NatsCluster, NatsServer};
 
 /// Where the streams live: how many nodes, and the service settings that place its streams there.
 pub struct Topology {

@@ -1,12 +1,13 @@
 //! The test's own NATS client: publishing like producers do, watching the consumer drain,
 //! and recording every digest a downstream consumer would see.
 
-use super::model::{DigestEntry, DigestMsg, TestEvent};
+use crate::eventually;
+use crate::model::{DigestEntry, DigestMsg, TestEvent};
 use async_nats::jetstream::{self, consumer::pull};
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::Notify;
 
 /// Default stream and consumer names of the service.
@@ -58,25 +59,12 @@ impl TestBus {
     /// publishing through a broker restart, like a careful producer would.
     pub async fn publish_events_through_outages(&self, events: &[TestEvent], patience: Duration) {
         for e in events {
-            let deadline = Instant::now() + patience;
-            loop {
-                let attempt = async {
-                    self.js
-                        .publish("AlarmStatusChanged", e.to_json().into())
-                        .await?
-                        .await
-                        .map_err(Into::into)
-                };
-                let result: Result<_, Box<dyn std::error::Error + Send + Sync>> = attempt.await;
-                match result {
-                    Ok(_) => break,
-                    Err(err) => {
-                        assert!(Instant::now() < deadline, "event never confirmed: {err}");
-                        // Nothing to await while the broker is down: retry shortly.
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                    }
-                }
-            }
+            // Nothing to await while the broker is down: retry until the stream confirms.
+            eventually(format!("the stream to confirm event {e:?}"), patience, || async {
+                let ack = self.js.publish("AlarmStatusChanged", e.to_json().into()).await;
+                ack.map_err(|err| err.to_string())?.await.map_err(|err| err.to_string())
+            })
+            .await;
         }
     }
 
@@ -89,6 +77,27 @@ impl TestBus {
             .unwrap()
             .await
             .unwrap();
+    }
+
+    /// Publishes a JSON message (a pager input, ...) through JetStream and waits for the
+    /// PubAck.
+    pub async fn publish_json(&self, subject: &str, body: serde_json::Value) {
+        self.js
+            .publish(subject.to_string(), body.to_string().into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+
+    /// Publishes a `PagerAlert` for `service`.
+    pub async fn alert(&self, service: &str) {
+        let body = serde_json::json!({
+            "ServiceID": service,
+            "Message": format!("{service} is down"),
+            "RaisedAt": "2024-01-01T00:00:00Z",
+        });
+        self.publish_json("PagerAlert", body).await;
     }
 
     /// Publishes raw bytes with core NATS, like `nats pub`, and flushes.
@@ -137,21 +146,16 @@ impl TestBus {
     /// everything published so far was committed and acked. A JetStream that does not
     /// answer (a leader election in a cluster) is asked again until `timeout`.
     pub async fn wait_drained(&self, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        loop {
+        eventually("the shared consumer to drain", timeout, || async {
             let state = tokio::time::timeout(Duration::from_secs(2), self.try_consumer_state()).await;
-            let last = match state {
-                Ok(Ok((0, 0))) => return,
-                Ok(Ok((pending, unacked))) => format!("{pending} pending, {unacked} unacked"),
-                Ok(Err(e)) => format!("consumer info failed: {e}"),
-                Err(_) => "consumer info timed out".to_string(),
-            };
-            assert!(
-                Instant::now() < deadline,
-                "consumer not drained after {timeout:?}: {last}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            match state {
+                Ok(Ok((0, 0))) => Ok(()),
+                Ok(Ok((pending, unacked))) => Err(format!("{pending} pending, {unacked} unacked")),
+                Ok(Err(e)) => Err(format!("consumer info failed: {e}")),
+                Err(_) => Err("consumer info timed out".to_string()),
+            }
+        })
+        .await
     }
 
     async fn try_consumer_state(&self) -> Result<(u64, u64), async_nats::Error> {
@@ -164,18 +168,18 @@ impl TestBus {
 
 /// How many messages stream `name` holds, asked again while JetStream does not answer.
 pub async fn stored_messages(bus: &TestBus, name: &str, timeout: Duration) -> u64 {
-    let deadline = Instant::now() + timeout;
-    loop {
+    // A stream without a leader answers nothing to await; ask again shortly.
+    eventually(format!("stream {name} to answer"), timeout, || async {
         let info = async {
             let mut stream = bus.js.get_stream(name).await?;
             Ok::<_, async_nats::Error>(stream.info().await?.state.messages)
         };
         match tokio::time::timeout(Duration::from_secs(2), info).await {
-            Ok(Ok(messages)) => return messages,
-            other => assert!(Instant::now() < deadline, "stream {name} did not answer: {other:?}"),
+            Ok(result) => result.map_err(|e| e.to_string()),
+            Err(_) => Err("stream info timed out".to_string()),
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 /// Every digest seen by one downstream consumer, in arrival order; a digest split into
@@ -285,20 +289,19 @@ pub async fn digests_by_sequence(bus: &TestBus, timeout: Duration) -> Vec<Digest
 
 /// The first and last sequence stream `name` holds.
 pub async fn stream_bounds(bus: &TestBus, name: &str, timeout: Duration) -> (u64, u64) {
-    let deadline = Instant::now() + timeout;
-    loop {
+    // A stream without a leader answers nothing to await; ask again shortly.
+    eventually(format!("stream {name} to answer"), timeout, || async {
         let info = async {
             let mut stream = bus.js.get_stream(name).await?;
             let state = stream.info().await?.state.clone();
             Ok::<_, async_nats::Error>((state.first_sequence, state.last_sequence))
         };
         match tokio::time::timeout(Duration::from_secs(2), info).await {
-            Ok(Ok(bounds)) => return bounds,
-            other => assert!(Instant::now() < deadline, "stream {name} did not answer: {other:?}"),
+            Ok(result) => result.map_err(|e| e.to_string()),
+            Err(_) => Err("stream info timed out".to_string()),
         }
-        // A stream without a leader answers nothing to await; ask again shortly.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 /// Messages `first..=last` of stream `name`, each asked of the stream by sequence (again
@@ -313,26 +316,20 @@ pub async fn stored_range(
     let stream = bus.js.get_stream(name).await.expect("the stream exists");
     let mut out = Vec::with_capacity((last + 1).saturating_sub(first) as usize);
     for sequence in first.max(1)..=last {
-        let deadline = Instant::now() + timeout;
-        loop {
+        // A stream without a leader answers nothing to await; ask again shortly. A
+        // sequence the stream does not hold is an answer too: `None`, printed.
+        let what = format!("stream {name} to give message {sequence}");
+        let message = eventually(what, timeout, || async {
             match stream.get_raw_message(sequence).await {
-                Ok(message) => {
-                    out.push(message);
-                    break;
-                }
-                Err(e) if matches!(e.kind(), jetstream::stream::RawMessageErrorKind::NoMessageFound) => {
-                    println!("stream {name} has no message {sequence} (of {first}..={last})");
-                    break;
-                }
-                Err(e) => {
-                    assert!(
-                        Instant::now() < deadline,
-                        "stream {name} did not give message {sequence}: {e}"
-                    );
-                    // A stream without a leader answers nothing to await; ask again shortly.
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                }
+                Ok(message) => Ok(Some(message)),
+                Err(e) if matches!(e.kind(), jetstream::stream::RawMessageErrorKind::NoMessageFound) => Ok(None),
+                Err(e) => Err(e.to_string()),
             }
+        })
+        .await;
+        match message {
+            Some(message) => out.push(message),
+            None => println!("stream {name} has no message {sequence} (of {first}..={last})"),
         }
     }
     out

@@ -1,12 +1,11 @@
 //! The engines' own speed: plain writes of the rows and documents the store adapters keep,
 //! with no reads, no rules and no history, so the adapters can be reported as a fraction
 //! of the engine they run on, measured in the same run.
-#![allow(dead_code)]
 
 pub mod mongo;
 pub mod sqlite;
 
-use alarm_digest::domain::{AlarmEvent, Status};
+use domain::{AlarmEvent, Status};
 
 /// What a plain write stores for one event, as if it were the alarm's only event: the
 /// event's status register set to its time, the others empty.

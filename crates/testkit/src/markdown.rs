@@ -1,6 +1,7 @@
 //! Just enough Markdown for the checks that keep the documents true: sections by heading,
 //! fenced code blocks, table rows, code spans, links, GitHub's heading anchors, and the
-//! words of a shell command. Self-contained: the e2e suite reads the README with it too.
+//! words of a shell command. Shared: the operations checks read the documents with it, and
+//! the e2e suite reads the README with it.
 
 use std::collections::BTreeSet;
 

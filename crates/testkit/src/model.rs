@@ -1,6 +1,6 @@
 //! What was published, what should come out, and the invariant checker every scenario uses.
 
-use alarm_digest::domain::EventTime;
+use domain::EventTime;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 const RANKS: [&str; 3] = ["CLEARED", "WARNING", "CRITICAL"];
@@ -292,7 +292,7 @@ impl Workload {
         Self { state: seed | 1, seed }
     }
 
-    pub fn next(&mut self) -> u64 {
+    fn next_u64(&mut self) -> u64 {
         self.state ^= self.state << 13;
         self.state ^= self.state >> 7;
         self.state ^= self.state << 17;
@@ -300,7 +300,7 @@ impl Workload {
     }
 
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.next_u64() % n
     }
 
     /// `count` events over `users` × `alarms`, with times spread so arrival order differs

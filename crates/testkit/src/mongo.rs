@@ -1,7 +1,8 @@
 //! The MongoDB-wire server for tests: `MONGODB_URI` when set, else one SecantusDB per test
-//! binary, started on a free port and killed by PID when the binary exits.
+//! binary, started on a free port and killed by PID when the binary exits; a database of
+//! one test, dropped with it.
 
-use super::process::{free_port, spawn_until_ready};
+use crate::process::{free_port, spawn_until_ready};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{ChildStdin, Command, Stdio};
@@ -37,7 +38,7 @@ fn secantus_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("SECANTUSD") {
         return PathBuf::from(path);
     }
-    let local = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/secantusd-py");
+    let local = crate::workspace_root().join(".venv/bin/secantusd-py");
     if local.exists() {
         return local;
     }
@@ -162,7 +163,60 @@ impl SecantusServer {
 impl Drop for SecantusServer {
     fn drop(&mut self) {
         if let Some(child) = self.child.as_mut() {
-            super::process::stop(child);
+            crate::process::stop(child);
         }
     }
+}
+
+/// A database of one test on the test server, dropped when this is dropped: at the end of
+/// the test, and also when it panics first.
+pub struct TestDatabase {
+    name: String,
+}
+
+impl TestDatabase {
+    /// A database no other test uses, named after `prefix`; it is created by its first write.
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            name: unique_database(prefix),
+        }
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The test server's URI with this database as its path (see [`mongo_uri_for`]).
+    pub fn uri(&self) -> String {
+        mongo_uri_for(&self.name)
+    }
+}
+
+/// How long dropping a test's database may take before it is left behind: a test that
+/// stopped the server must not hang in its cleanup.
+const DROP_PATIENCE: Duration = Duration::from_secs(10);
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        // `Drop` cannot await, and blocking on the test's own runtime from inside it would
+        // panic; a thread with a runtime of its own can block, wherever this is dropped.
+        let (uri, name) = (mongo_uri(), self.name.clone());
+        let dropped = std::thread::spawn(move || drop_database(&uri, &name)).join();
+        if let Ok(Err(e)) = dropped {
+            eprintln!("test database {}: not dropped: {e}", self.name);
+        }
+    }
+}
+
+/// Drops database `name` of the server at `uri`, on a runtime of its own.
+fn drop_database(uri: &str, name: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let mut options = mongodb::options::ClientOptions::parse(uri).await?;
+        options.server_selection_timeout = Some(DROP_PATIENCE);
+        let client = mongodb::Client::with_options(options)?;
+        tokio::time::timeout(DROP_PATIENCE, client.database(name).drop()).await??;
+        Ok(())
+    })
 }

@@ -2,7 +2,7 @@
 //! names the binary (default: `nats-server` on the PATH), so the same tests run on the
 //! current server and on the oldest supported one.
 
-use super::process::{spawn_until_ready, stop};
+use crate::process::{spawn_until_ready, stop};
 use std::process::{Child, Command};
 use std::time::Duration;
 use tempfile::{NamedTempFile, TempDir};

@@ -3,8 +3,9 @@
 //! stopped and restarted by PID, on the same ports and store. Each node serves its
 //! monitoring endpoint, so a test can ask every node what its own copy of a stream holds.
 
-use super::nats::nats_server_binary;
-use super::process::{free_port, spawn_until_ready, stop};
+use crate::eventually;
+use crate::nats::nats_server_binary;
+use crate::process::{free_port, spawn_until_ready, stop};
 use async_nats::jetstream::{self, stream};
 use std::path::PathBuf;
 use std::process::{Child, Command};
@@ -17,8 +18,9 @@ const CLUSTER_NAME: &str = "alarm-digest-test";
 /// How often JetStream syncs its files to disk, as the compose files run it
 /// (`ops/nats/durable.conf`, the setting the README recommends): after every write.
 pub fn sync_interval() -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/ops/nats/durable.conf");
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+    let path = crate::workspace_root().join("ops/nats/durable.conf");
+    let path = path.display();
+    let text = std::fs::read_to_string(path.to_string()).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     text.lines()
         .filter(|l| !l.trim_start().starts_with('#'))
         .find_map(|l| l.trim().strip_prefix("sync_interval:"))
@@ -128,7 +130,7 @@ impl NatsCluster {
     }
 
     /// How many nodes.
-    pub fn len(&self) -> usize {
+    pub fn size(&self) -> usize {
         self.nodes.len()
     }
 
@@ -201,8 +203,9 @@ impl NatsCluster {
     pub async fn wait_for_placement(&self, replicas: usize, timeout: Duration) {
         let client = async_nats::connect(self.urls_of_running()).await.unwrap();
         let js = jetstream::new(client);
-        let deadline = Instant::now() + timeout;
-        loop {
+        // The election has no event a client can await; ask until a probe stream fits.
+        let what = format!("the cluster to place an R{replicas} stream");
+        eventually(what, timeout, || async {
             let probe = stream::Config {
                 name: "PLACEMENT_PROBE".into(),
                 subjects: vec!["placement.probe".into()],
@@ -210,18 +213,10 @@ impl NatsCluster {
                 storage: stream::StorageType::Memory,
                 ..Default::default()
             };
-            let created = js.create_stream(probe).await;
-            if created.is_ok() && js.delete_stream("PLACEMENT_PROBE").await.is_ok() {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the cluster could not place an R{replicas} stream within {timeout:?}: {:?}",
-                created.err()
-            );
-            // The election has no event a client can await; ask again shortly.
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
+            js.create_stream(probe).await.map_err(|e| e.to_string())?;
+            js.delete_stream("PLACEMENT_PROBE").await.map_err(|e| e.to_string())
+        })
+        .await;
     }
 
     /// Waits until stream `name` has a leader and every node of it holds the whole stream:
@@ -232,36 +227,28 @@ impl NatsCluster {
     /// stream without one (see the `cluster::broker` reproduction). Returns the leader's
     /// node index.
     pub async fn wait_stream_current(&self, js: &jetstream::Context, name: &str, timeout: Duration) -> usize {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let last = match self.stream_state(js, name).await {
-                Ok(state) => {
-                    let copies_behind: Vec<String> = state
-                        .copies
-                        .iter()
-                        .filter(|(_, copy)| copy.is_none_or(|seq| seq < state.last_sequence))
-                        .map(|(node, copy)| format!("{node} holds {copy:?}"))
-                        .collect();
-                    match state.leader {
-                        Some(leader) if state.replicas_current && copies_behind.is_empty() => return leader,
-                        _ => format!(
-                            "leader {:?}, replicas current: {}, last sequence {}, copies behind it: [{}]",
-                            state.leader.map(|i| self.name(i).to_string()),
-                            state.replicas_current,
-                            state.last_sequence,
-                            copies_behind.join(", ")
-                        ),
-                    }
-                }
-                Err(e) => e,
-            };
-            assert!(
-                Instant::now() < deadline,
-                "stream {name}: no leader with every node holding the stream within {timeout:?}; last seen: {last}"
-            );
-            // Raft catch-up has no event a client can await; ask again shortly.
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        // Raft catch-up has no event a client can await; ask until every copy is whole.
+        let what = format!("stream {name} to have a leader with every node holding the stream");
+        eventually(what, timeout, || async {
+            let state = self.stream_state(js, name).await?;
+            let copies_behind: Vec<String> = state
+                .copies
+                .iter()
+                .filter(|(_, copy)| copy.is_none_or(|seq| seq < state.last_sequence))
+                .map(|(node, copy)| format!("{node} holds {copy:?}"))
+                .collect();
+            match state.leader {
+                Some(leader) if state.replicas_current && copies_behind.is_empty() => Ok(leader),
+                _ => Err(format!(
+                    "leader {:?}, replicas current: {}, last sequence {}, copies behind it: [{}]",
+                    state.leader.map(|i| self.name(i).to_string()),
+                    state.replicas_current,
+                    state.last_sequence,
+                    copies_behind.join(", ")
+                )),
+            }
+        })
+        .await
     }
 
     /// What stream info says of stream `name`, and what each of its running, unpaused
@@ -318,8 +305,9 @@ impl NatsCluster {
     /// Waits until stream `name` has a leader among the running, unpaused nodes (after its
     /// leader was lost or paused); returns that node's index.
     pub async fn wait_leader(&self, js: &jetstream::Context, name: &str, timeout: Duration) -> usize {
-        let deadline = Instant::now() + timeout;
-        loop {
+        // An election has no event a client can await; ask until a running node leads.
+        let what = format!("stream {name} to have a leader among the running, unpaused nodes");
+        eventually(what, timeout, || async {
             let info = async {
                 let mut stream = js.get_stream(name).await.map_err(|e| e.to_string())?;
                 stream
@@ -328,24 +316,23 @@ impl NatsCluster {
                     .map(|i| i.cluster.clone())
                     .map_err(|e| e.to_string())
             };
-            let last = match tokio::time::timeout(Duration::from_secs(2), info).await {
+            match tokio::time::timeout(Duration::from_secs(2), info).await {
                 Ok(Ok(cluster)) => {
                     let leader = cluster.and_then(|c| c.leader);
                     match leader.as_deref().and_then(|l| self.index_of(l)) {
-                        Some(i) if self.answers(i) => return i,
-                        _ => format!("stream info names leader {leader:?}, not a running, unpaused node"),
+                        Some(i) if self.answers(i) => Ok(i),
+                        _ => Err(format!(
+                            "stream info names leader {leader:?}, not a running, unpaused node"
+                        )),
                     }
                 }
-                Ok(Err(e)) => format!("stream info failed: {e}"),
-                Err(_) => "stream info did not answer within 2 s (the client's server may be the paused one)".into(),
-            };
-            assert!(
-                Instant::now() < deadline,
-                "stream {name}: no leader among the running nodes seen within {timeout:?}; last: {last}"
-            );
-            // An election has no event a client can await; ask again shortly.
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+                Ok(Err(e)) => Err(format!("stream info failed: {e}")),
+                Err(_) => {
+                    Err("stream info did not answer within 2 s (the client's server may be the paused one)".into())
+                }
+            }
+        })
+        .await
     }
 
     fn urls_of_running(&self) -> Vec<String> {

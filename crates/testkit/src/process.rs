@@ -1,4 +1,5 @@
-//! Spawning server processes and waiting for the line that says they are ready.
+//! Spawning server processes, keeping what they print, and waiting for the line that says
+//! they are ready.
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
@@ -66,6 +67,32 @@ pub fn spawn_keeping_output(
             }
         }
     }
+}
+
+/// How many of its last lines [`spawn_logged`] keeps of a process not asked to keep all:
+/// enough to say why it failed to start.
+const TAIL: usize = 200;
+
+/// Starts `cmd` with its output piped and drained, without waiting for anything. Every line
+/// it prints is kept when `keep`, else only the last few (for a failure message).
+pub fn spawn_logged(mut cmd: Command, keep: bool) -> (Child, Arc<Mutex<Vec<String>>>) {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    let (tx, rx) = mpsc::channel::<String>();
+    forward_lines(child.stdout.take().unwrap(), tx.clone());
+    forward_lines(child.stderr.take().unwrap(), tx);
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&lines);
+    std::thread::spawn(move || {
+        for line in rx {
+            let mut lines = sink.lock().unwrap();
+            lines.push(line);
+            if !keep && lines.len() > TAIL {
+                lines.remove(0);
+            }
+        }
+    });
+    (child, lines)
 }
 
 fn forward_lines(stream: impl Read + Send + 'static, tx: mpsc::Sender<String>) {

@@ -1,11 +1,41 @@
-//! One `alarm-digest serve` process: started until it says intake is consuming, killed by PID.
+//! One `alarm-digest serve` process: started once `/readyz` answers 200, killed by PID
+//! when dropped.
 
-use crate::support::process::{spawn_keeping_output, stop};
-use crate::support::{free_port, mongo_uri_for, unique_database};
+use crate::eventually;
+use crate::mongo::TestDatabase;
+use crate::process::{free_port, spawn_logged, stop};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
+
+/// How long a replica may take to become ready: a cold SecantusDB or a JetStream still
+/// electing its leaders on a loaded machine takes seconds, not minutes.
+const STARTUP: Duration = Duration::from_secs(60);
+
+/// The `alarm-digest` binary: `ALARM_DIGEST_BIN` when set, else the one cargo builds next
+/// to the running test or benchmark (`target/<profile>/deps/<test>` has it in
+/// `target/<profile>/`), as it does for every integration test and benchmark of the root
+/// package.
+pub fn service_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("ALARM_DIGEST_BIN").filter(|p| !p.is_empty()) {
+        return PathBuf::from(path);
+    }
+    let exe = std::env::current_exe().expect("the test's own path");
+    let binary = exe
+        .ancestors()
+        .nth(2)
+        .map(|profile| profile.join(format!("alarm-digest{}", std::env::consts::EXE_SUFFIX)))
+        .filter(|path| path.exists());
+    binary.unwrap_or_else(|| {
+        panic!(
+            "no alarm-digest binary next to {}; run this as an integration test or benchmark \
+             of the root package, or set ALARM_DIGEST_BIN",
+            exe.display()
+        )
+    })
+}
 
 /// Which store the replicas share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,21 +55,25 @@ pub struct ServiceEnv {
     /// Extra environment (INTAKE, limits, ...).
     pub extra: Vec<(String, String)>,
     _dir: TempDir,
+    /// The MongoDB database of [`StoreKind::Mongo`], dropped with the scenario.
+    _database: Option<TestDatabase>,
 }
 
 impl ServiceEnv {
     /// A store of `kind` for a scenario on `nats_url`.
     pub fn new(nats_url: String, kind: StoreKind) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store_url = match kind {
-            StoreKind::Sqlite => format!("sqlite://{}", dir.path().join("alarms.db").display()),
-            StoreKind::Mongo => mongo_uri_for(&unique_database("e2e")),
+        let database = (kind == StoreKind::Mongo).then(|| TestDatabase::new("e2e"));
+        let store_url = match &database {
+            Some(database) => database.uri(),
+            None => format!("sqlite://{}", dir.path().join("alarms.db").display()),
         };
         Self {
             nats_url,
             store_url,
             extra: Vec::new(),
             _dir: dir,
+            _database: database,
         }
     }
 
@@ -60,7 +94,7 @@ pub struct Replica {
 }
 
 impl Replica {
-    /// Starts a replica and returns once its intake consumes.
+    /// Starts a replica and returns once it is ready.
     pub async fn start(env: &ServiceEnv) -> Replica {
         Self::launch(env, &[], false).await
     }
@@ -77,7 +111,7 @@ impl Replica {
 
     async fn launch(env: &ServiceEnv, own: &[(&str, &str)], keep_output: bool) -> Replica {
         let http_port = free_port();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_alarm-digest"));
+        let mut cmd = Command::new(service_binary());
         cmd.arg("serve")
             .env("NATS_URL", &env.nats_url)
             .env("STORE_URL", &env.store_url)
@@ -91,29 +125,54 @@ impl Replica {
         for (k, v) in own {
             cmd.env(k, v);
         }
-        let (child, output) = tokio::task::spawn_blocking(move || {
-            spawn_keeping_output(cmd, "intake is consuming", Duration::from_secs(60), keep_output)
-        })
-        .await
-        .unwrap();
-        Replica {
+        let (child, output) = spawn_logged(cmd, keep_output);
+        let mut replica = Replica {
             child,
             http_port,
             output,
+        };
+        replica.wait_started().await;
+        replica
+    }
+
+    /// Waits until `/readyz` answers 200, the one sign of a started replica that does not
+    /// depend on what it logs; panics with what it printed if it exits first.
+    async fn wait_started(&mut self) {
+        let url = format!("http://127.0.0.1:{}/readyz", self.http_port);
+        let client = probe_client();
+        let child = &mut self.child;
+        let exit = eventually("the replica's /readyz to answer 200", STARTUP, || {
+            let exited = child.try_wait().expect("the replica's status");
+            let answer = client.get(&url).send();
+            async move {
+                match exited {
+                    Some(status) => Ok(Some(status)),
+                    None => match answer.await {
+                        Ok(r) if r.status().as_u16() == 200 => Ok(None),
+                        Ok(r) => Err(format!("{} {}", r.status(), r.text().await.unwrap_or_default())),
+                        Err(e) => Err(e.to_string()),
+                    },
+                }
+            }
+        })
+        .await;
+        if let Some(status) = exit {
+            panic!(
+                "the replica exited ({status}) before it was ready; its last lines:\n{}",
+                self.output.lock().unwrap().join("\n")
+            );
         }
     }
 
     /// Waits for the process to exit on its own; its status.
     pub async fn exited(&mut self, timeout: Duration) -> ExitStatus {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "the replica did not exit within {timeout:?}");
-            // A child's exit has no async notification here; poll its status.
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let child = &mut self.child;
+        // A child's exit has no async notification here; poll its status.
+        eventually("the replica to exit", timeout, || {
+            let status = child.try_wait().unwrap();
+            async move { status }
+        })
+        .await
     }
 
     /// The process's peak resident set (VmHWM), in KiB.
@@ -127,7 +186,6 @@ impl Replica {
     }
 
     /// Its process id (the benchmark reads its peak memory from /proc).
-    #[allow(dead_code)]
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -169,27 +227,55 @@ impl Replica {
     pub async fn wait_readyz(&self, what: &str, timeout: Duration, pred: impl Fn(u16, &str) -> bool) -> Duration {
         let started = Instant::now();
         let url = format!("http://127.0.0.1:{}/readyz", self.http_port);
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()
-            .unwrap();
-        loop {
-            let answer = match client.get(&url).send().await {
-                Ok(r) => Ok((r.status().as_u16(), r.text().await.unwrap_or_default())),
-                Err(e) => Err(e),
-            };
-            if let Ok((status, body)) = &answer {
-                if pred(*status, body) {
-                    return started.elapsed();
-                }
+        let client = probe_client();
+        // Readiness is polled by probes too; there is no event to await.
+        eventually(format!("/readyz to turn {what}"), timeout, || async {
+            let answer = client.get(&url).send().await.map_err(|e| e.to_string())?;
+            let status = answer.status().as_u16();
+            let body = answer.text().await.unwrap_or_default();
+            match pred(status, &body) {
+                true => Ok(()),
+                false => Err(format!("{status} {body}")),
             }
-            assert!(
-                started.elapsed() < timeout,
-                "/readyz did not turn {what} within {timeout:?}: last answer {answer:?}"
-            );
-            // Readiness is polled by probes too; there is no event to await.
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        })
+        .await;
+        started.elapsed()
+    }
+
+    /// PUTs an escalation policy for `service`; panics unless it is stored.
+    pub async fn put_policy(&self, service: &str, policy: &serde_json::Value) {
+        let url = format!(
+            "http://127.0.0.1:{}/v1/services/{service}/escalation-policy",
+            self.http_port
+        );
+        let response = reqwest::Client::new().put(url).json(policy).send().await.unwrap();
+        assert!(response.status().is_success(), "{}", response.text().await.unwrap());
+    }
+
+    /// `GET /v1/services/{service}` as JSON.
+    pub async fn service(&self, service: &str) -> serde_json::Value {
+        let (status, body) = self.get(&format!("/v1/services/{service}")).await;
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// Polls the service's state until `pred` holds, or panics after `timeout`. The state
+    /// lives in the store; there is no event to await from outside.
+    pub async fn wait_for_service(
+        &self,
+        service: &str,
+        timeout: Duration,
+        what: &str,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) {
+        eventually(what, timeout, || async {
+            let state = self.service(service).await;
+            match pred(&state) {
+                true => Ok(()),
+                false => Err(format!("service {service} is {state}")),
+            }
+        })
+        .await
     }
 
     /// The value of one sample of `/metrics`, 0 when absent.
@@ -206,4 +292,12 @@ impl Drop for Replica {
     fn drop(&mut self) {
         stop(&mut self.child);
     }
+}
+
+/// An HTTP client for readiness probes: one that stopped answering must not hang a wait.
+fn probe_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .expect("an HTTP client")
 }

@@ -14,9 +14,9 @@ use crate::harness::trail::judge;
 use crate::harness::{
     DigestLog, IntakeWatch, Model, Replica, ServiceEnv, SteadyTraffic, StoreKind, TestBus, TestEvent, Workload,
 };
-use crate::support::process::free_port;
-use crate::support::{nats_server_version, NatsCluster, NatsServer};
 use std::time::{Duration, Instant};
+use testkit::process::free_port;
+use testkit::{nats_server_version, NatsCluster, NatsServer};
 
 const USERS: usize = 40;
 const ALARMS: usize = 10;

@@ -20,7 +20,7 @@ async fn a_rolling_restart_of_every_node_under_load_loses_nothing_and_readiness_
         PATIENCE,
     );
     let mut figures = Vec::new();
-    for node in 0..stage.cluster.len() {
+    for node in 0..stage.cluster.size() {
         traffic.wait_published(1_000 * (node + 1), PATIENCE).await;
         let stopped = Instant::now();
         stage.cluster.terminate(node);

@@ -3,12 +3,12 @@
 //! write concern.
 
 use super::{now_ms, Row};
-use alarm_digest::domain::AlarmEvent;
-use alarm_digest::store::mongo::client_options;
+use domain::AlarmEvent;
 use mongodb::bson::{doc, Bson, Document};
 use mongodb::Client;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
+use store_mongo::client_options;
 
 /// Statements per bulk in the service bench: the service's `MAX_BATCH`.
 pub const PER_BULK: usize = 512;

@@ -2,7 +2,7 @@
 //! key and columns, WAL, a given `synchronous`, a cached statement, 1,000 per transaction.
 
 use super::{now_ms, Row};
-use alarm_digest::domain::AlarmEvent;
+use domain::AlarmEvent;
 use rusqlite::{params, Connection};
 use std::time::{Duration, Instant};
 
@@ -25,7 +25,7 @@ CREATE TABLE alarms (
 /// The adapter's secondary indexes on `alarms`, read from a database the adapter itself
 /// created, so the diagnostic "what do they cost" row follows the schema.
 pub fn adapter_indexes() -> Vec<String> {
-    use alarm_digest::store::sqlite::{SqliteOptions, SqliteStore};
+    use store_sqlite::{SqliteOptions, SqliteStore};
     let dir = tempfile::tempdir().expect("temp dir for the adapter's schema");
     let path = dir.path().join("schema.db");
     drop(SqliteStore::open(&path, SqliteOptions::default()).expect("the adapter creates its schema"));
