@@ -220,3 +220,25 @@ fn drop_database(uri: &str, name: &str) -> Result<(), Box<dyn std::error::Error 
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn database_names() -> Vec<String> {
+        let client = mongodb::Client::with_uri_str(mongo_uri()).await.unwrap();
+        client.list_database_names().await.unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_test_database_is_dropped_with_its_fixture_even_inside_a_runtime() {
+        let database = TestDatabase::new("testkit");
+        let name = database.name().to_string();
+        let client = mongodb::Client::with_uri_str(database.uri()).await.unwrap();
+        let collection = client.database(&name).collection::<mongodb::bson::Document>("probe");
+        collection.insert_one(mongodb::bson::doc! { "x": 1 }).await.unwrap();
+        assert!(database_names().await.contains(&name), "{name} was created");
+        drop(database);
+        assert!(!database_names().await.contains(&name), "{name} is gone");
+    }
+}
