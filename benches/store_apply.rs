@@ -7,7 +7,7 @@
 //! chunks of [`BATCH`] events. `BENCH_QUICK=1` picks small counts. Only the `apply` calls
 //! are timed; after each run the stored state is checked against the domain's own rules so
 //! a store that loses or mangles events cannot produce a figure. The ceilings
-//! (`benches/engine`): a plain SQLite upsert of the same rows with the same `synchronous`,
+//! (`testkit::engine`): a plain SQLite upsert of the same rows with the same `synchronous`,
 //! 1,000 per transaction, and a plain unordered bulk of upserts of the same documents on
 //! the same MongoDB-wire server, [`BATCH`] per command.
 //!
