@@ -4,16 +4,41 @@
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
-/// A TCP port nobody listens on right now.
+/// A TCP port nobody listens on right now, and that no other call in this process
+/// handed out before.
+///
+/// It is taken below the kernel's ephemeral range (`net.ipv4.ip_local_port_range`,
+/// 32768–60999 by default), where the local ports of outgoing connections and of
+/// `bind(":0")` come from: a port of that range can be handed to someone else's
+/// connection between the check here and the server's own bind, which made a cluster
+/// node exit with "address already in use" one soak run in twenty. Each process starts
+/// at its own place in the range, so two test binaries rarely try the same ports.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("binding an ephemeral port")
-        .local_addr()
-        .unwrap()
-        .port()
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let (low, high) = below_ephemeral_range();
+    let span = u32::from(high - low);
+    let start = std::process::id().wrapping_mul(7919) % span;
+    for _ in 0..span {
+        let offset = (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span;
+        let port = low + offset as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free TCP port between {low} and {high}");
+}
+
+/// The ports `free_port` hands out: from 10000 up to the start of the ephemeral range.
+fn below_ephemeral_range() -> (u16, u16) {
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    (10_000, ephemeral_low.max(20_000))
 }
 
 /// Starts `cmd` with its output piped, and returns once a line of its output contains
@@ -58,7 +83,14 @@ pub fn spawn_keeping_output(
                     return (child, seen);
                 }
             }
-            Err(_) => {
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+                panic!(
+                    "{cmd:?} exited ({status}) before printing {ready:?}; output:\n{}",
+                    seen.lock().unwrap().join("\n")
+                );
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
                 stop(&mut child);
                 panic!(
                     "{cmd:?} did not print {ready:?} within {timeout:?}; output:\n{}",
@@ -110,4 +142,35 @@ fn forward_lines(stream: impl Read + Send + 'static, tx: mpsc::Sender<String>) {
 pub fn stop(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_ports_are_distinct_and_below_the_ephemeral_range() {
+        let (low, high) = below_ephemeral_range();
+        let ports: Vec<u16> = (0..200).map(|_| free_port()).collect();
+        let distinct: std::collections::HashSet<_> = ports.iter().collect();
+        assert_eq!(distinct.len(), ports.len(), "no port handed out twice");
+        assert!(ports.iter().all(|p| (low..high).contains(p)), "{ports:?}");
+    }
+
+    #[test]
+    fn a_server_that_exits_before_it_is_ready_is_reported_as_exited_at_once() {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo starting; exit 3"]);
+        let started = std::time::Instant::now();
+        let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            spawn_until_ready(cmd, "ready", Duration::from_secs(30))
+        }))
+        .expect_err("it never printed ready");
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(message.contains("exited") && message.contains("starting"), "{message}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "not after the whole timeout"
+        );
+    }
 }
