@@ -40,7 +40,7 @@ pub enum HttpError {
     Unprocessable(String),
     /// The store could not be reached (503); detail is logged, not shown.
     #[error("store unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// Anything else (500); detail is logged, not shown.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -67,7 +67,7 @@ impl HttpError {
 impl From<domain::ports::StoreError> for HttpError {
     fn from(e: domain::ports::StoreError) -> Self {
         if e.is_transient() {
-            HttpError::Unavailable(e.to_string())
+            HttpError::Unavailable(Box::new(e))
         } else {
             HttpError::Unexpected(anyhow::Error::new(e))
         }
@@ -78,7 +78,7 @@ impl From<usecases::pager::PagerError> for HttpError {
     fn from(e: usecases::pager::PagerError) -> Self {
         match e {
             usecases::pager::PagerError::Store(e) => e.into(),
-            other if other.is_transient() => HttpError::Unavailable(other.to_string()),
+            other if other.is_transient() => HttpError::Unavailable(Box::new(other)),
             other => HttpError::Unexpected(anyhow::Error::new(other)),
         }
     }
@@ -87,7 +87,7 @@ impl From<usecases::pager::PagerError> for HttpError {
 impl From<DeadLetterError> for HttpError {
     fn from(e: DeadLetterError) -> Self {
         match e {
-            DeadLetterError::Unavailable(failure) => HttpError::Unavailable(failure.to_string()),
+            DeadLetterError::Unavailable(failure) => HttpError::Unavailable(Box::new(failure)),
         }
     }
 }
@@ -129,7 +129,7 @@ impl HttpError {
     pub fn client_detail(&self) -> String {
         let status = self.status();
         if status.is_server_error() {
-            tracing::error!(error = %self, status = status.as_u16(), "request failed");
+            tracing::error!(error = %domain::failure::Chain(self), status = status.as_u16(), "request failed");
             "the server could not complete the request; it has been logged".to_string()
         } else {
             self.to_string()
@@ -199,5 +199,16 @@ mod tests {
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
         assert_eq!(body_of(response).await["detail"], "limit must be at most 500");
+    }
+
+    #[test]
+    fn a_store_outage_is_a_503_that_keeps_the_store_error_as_its_cause() {
+        let outage = domain::ports::StoreError::Unavailable("connection refused".into());
+        let error = HttpError::from(outage);
+        assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let cause = std::error::Error::source(&error).expect("the store error is kept");
+        assert_eq!(cause.to_string(), "store unavailable: connection refused");
+        let root = cause.source().expect("and its own cause");
+        assert_eq!(root.to_string(), "connection refused");
     }
 }
