@@ -3,6 +3,7 @@
 
 use super::{ev, sent, user, T0};
 use alarm_digest::domain::ports::{AlarmStore, DigestClaim, PreparedDigest};
+use alarm_digest::domain::schedule::DigestCause;
 use alarm_digest::domain::{DueAlarm, EventTime, Status};
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ fn digest(id: &str, alarms: &[DueAlarm], request: &str) -> PreparedDigest {
         id: id.into(),
         alarms: alarms.to_vec(),
         request: Some(request.into()),
+        cause: DigestCause::Requested,
     }
 }
 

@@ -21,6 +21,7 @@ pub use retention::*;
 
 use alarm_digest::domain::ports::{AlarmStore, PreparedDigest};
 use alarm_digest::domain::query::{AckOutcome, AlarmFilter, HistoryLimits, PageRequest, SortOrder};
+use alarm_digest::domain::schedule::DigestCause;
 use alarm_digest::domain::{
     AlarmEvent, AlarmId, AlarmMetadata, AlarmState, ApplyOutcome, DueAlarm, EventTime, Status, UserId, Version,
 };
@@ -86,6 +87,7 @@ pub fn sent(alarms: &[DueAlarm], request: Option<&str>) -> PreparedDigest {
         id: format!("digest-{}", alarms.len()),
         alarms: alarms.to_vec(),
         request: request.map(str::to_string),
+        cause: DigestCause::Requested,
     }
 }
 
@@ -412,6 +414,7 @@ pub async fn the_latest_sent_digests_are_kept_newest_first_per_user(store: &dyn 
             id: format!("d{n}"),
             alarms: due[..n % 3].to_vec(),
             request: None,
+            cause: DigestCause::Requested,
         };
         assert!(store.record_delivery(&claim, &digest).await.unwrap());
         assert!(store.release_digest(&claim).await.unwrap());
@@ -518,6 +521,7 @@ pub async fn prepared_digest_is_handed_to_the_next_holder_until_recorded(store: 
             version: v(3, Critical),
         }],
         request: Some("req-1".into()),
+        cause: DigestCause::Requested,
     };
     assert!(store.prepare_digest(&first, &prepared).await.unwrap());
     // The holder dies; after expiry the next holder finds the prepared digest.

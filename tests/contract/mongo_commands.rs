@@ -9,6 +9,7 @@ use alarm_digest::digests::ClaimSettings;
 use alarm_digest::domain::pager::{Notification, Notifier, NotifyError};
 use alarm_digest::domain::ports::{AlarmStore, DigestPublisher, PreparedDigest, PublishError, SystemClock};
 use alarm_digest::domain::retention::Sweep;
+use alarm_digest::domain::schedule::DigestCause;
 use alarm_digest::domain::{AlarmEvent, ApplyOutcome, Digest, DigestId, EventTime, Status};
 use alarm_digest::health::Health;
 use alarm_digest::metrics::Metrics;
@@ -56,6 +57,7 @@ async fn digest(store: &MongoStore) -> usize {
         id: "d1".into(),
         alarms: due.clone(),
         request: Some("req-1".into()),
+        cause: DigestCause::Requested,
     };
     assert!(store.prepare_digest(&claim, &prepared).await.unwrap());
     assert!(store.record_delivery(&claim, &sent(&due, Some("req-1"))).await.unwrap());

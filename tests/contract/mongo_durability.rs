@@ -7,6 +7,7 @@ use super::{alarm, ev, sent, user, v, LIMITS};
 use alarm_digest::domain::pager::{PagerStore, PolicyRepository};
 use alarm_digest::domain::ports::{AlarmStore, PreparedDigest};
 use alarm_digest::domain::query::{AlarmFilter, PageRequest, SortOrder};
+use alarm_digest::domain::schedule::DigestCause;
 use alarm_digest::domain::{DueAlarm, EventTime, Status};
 use alarm_digest::store::mongo::{client_options, MongoStore};
 use mongodb::bson::{Bson, Document};
@@ -84,6 +85,7 @@ async fn drive_every_write(store: &MongoStore) {
         id: "d1".into(),
         alarms: due.clone(),
         request: Some("req-1".into()),
+        cause: DigestCause::Requested,
     };
     assert!(store.prepare_digest(&claim, &prepared).await.unwrap());
     store.record_delivery(&claim, &sent(&due, Some("req-1"))).await.unwrap();

@@ -99,6 +99,8 @@ pub struct PreparedDigest {
     pub alarms: Vec<DueAlarm>,
     /// The request it answers, if the request has an id.
     pub request: Option<String>,
+    /// What caused it, so a holder that finishes it publishes it as it was first meant.
+    pub cause: crate::schedule::DigestCause,
 }
 
 /// An alarm as stored, for queries and checks.

@@ -2,6 +2,7 @@
 //! adapters: compact JSON text.
 
 use domain::ports::{PreparedDigest, SentDigest, StoreError, SENT_DIGESTS_KEPT};
+use domain::schedule::DigestCause;
 use domain::{AlarmId, DueAlarm, EventTime, Status, Version};
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +13,9 @@ struct Stored {
     alarms: Vec<(String, i64, i64)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     request: Option<String>,
+    /// The occurrence, in ns, of a scheduled digest; absent for a requested one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    occurrence: Option<i64>,
 }
 
 /// Encodes a prepared digest for a text column or string field.
@@ -30,6 +34,10 @@ pub fn encode(digest: &PreparedDigest) -> String {
             })
             .collect(),
         request: digest.request.clone(),
+        occurrence: match digest.cause {
+            DigestCause::Requested => None,
+            DigestCause::Scheduled { occurrence } => Some(occurrence.as_nanos()),
+        },
     };
     serde_json::to_string(&stored).expect("a prepared digest always serializes")
 }
@@ -55,6 +63,11 @@ pub fn decode(text: &str) -> Result<PreparedDigest, StoreError> {
         id: stored.id,
         alarms,
         request: stored.request,
+        cause: stored
+            .occurrence
+            .map_or(DigestCause::Requested, |nanos| DigestCause::Scheduled {
+                occurrence: EventTime::from_nanos(nanos),
+            }),
     })
 }
 
@@ -99,8 +112,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn prepared_digest_round_trips() {
-        let digest = PreparedDigest {
+    fn prepared_digest_round_trips_with_its_cause() {
+        let mut digest = PreparedDigest {
             id: "abc".into(),
             alarms: vec![DueAlarm {
                 alarm_id: AlarmId::parse("a\"1").unwrap(),
@@ -110,8 +123,19 @@ mod tests {
                 },
             }],
             request: Some("7@1".into()),
+            cause: DigestCause::Requested,
+        };
+        assert_eq!(decode(&encode(&digest)).unwrap(), digest);
+        digest.cause = DigestCause::Scheduled {
+            occurrence: EventTime::from_nanos(1_700_000_000_000_000_000),
         };
         assert_eq!(decode(&encode(&digest)).unwrap(), digest);
         assert!(decode("{").is_err());
+    }
+
+    #[test]
+    fn a_digest_prepared_before_causes_were_kept_reads_as_requested() {
+        let stored = r#"{"id":"abc","alarms":[],"request":"7@1"}"#;
+        assert_eq!(decode(stored).unwrap().cause, DigestCause::Requested);
     }
 }

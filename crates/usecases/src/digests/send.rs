@@ -193,7 +193,7 @@ impl Digests {
         let request = asked.id;
         if let Some(left) = claim.pending.take() {
             tracing::warn!(user = %user, digest = %left.id, "finishing a digest a previous holder published but never recorded");
-            let digest = Digest::new(user.clone(), left.alarms.clone());
+            let digest = Digest::new(user.clone(), left.alarms.clone()).caused_by(left.cause);
             let id = DigestId::from_stored(left.id.clone());
             match self.publisher.publish(&digest, &id).await {
                 Ok(()) => {
@@ -218,6 +218,7 @@ impl Digests {
             id: id.as_str().to_string(),
             alarms,
             request: request.map(str::to_string),
+            cause: asked.cause,
         };
         if !self
             .store

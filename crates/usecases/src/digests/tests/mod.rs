@@ -12,6 +12,7 @@ use domain::ports::{AlarmRecord, Clock, StoreError};
 use domain::ports::{DigestClaim, PreparedDigest, PublishError};
 use domain::query::HistoryLimits;
 use domain::query::{AckOutcome, AlarmFilter, Counts, HistoryEntry, Page, PageRequest};
+use domain::schedule::DigestCause;
 use domain::{AlarmEvent, AlarmId, ApplyOutcome, EventTime, UserId};
 use domain::{AlarmMetadata, Digest, DigestId, DueAlarm, Status, Version};
 use std::collections::VecDeque;
@@ -64,6 +65,8 @@ struct ScriptedPublisher {
     attempted: Mutex<Vec<DigestId>>,
     /// What the broker has: the id and alarms of every publish that succeeded.
     published: Mutex<Vec<(DigestId, Vec<DueAlarm>)>>,
+    /// The cause each successful publish said, in the same order.
+    causes: Mutex<Vec<DigestCause>>,
 }
 
 impl ScriptedPublisher {
@@ -88,6 +91,10 @@ impl ScriptedPublisher {
     fn published(&self) -> Vec<(DigestId, Vec<DueAlarm>)> {
         self.published.lock().unwrap().clone()
     }
+
+    fn causes(&self) -> Vec<DigestCause> {
+        self.causes.lock().unwrap().clone()
+    }
 }
 
 #[async_trait]
@@ -107,6 +114,7 @@ impl DigestPublisher for ScriptedPublisher {
         };
         if answer.is_ok() {
             self.published.lock().unwrap().push((id.clone(), digest.alarms.clone()));
+            self.causes.lock().unwrap().push(digest.cause);
         }
         answer
     }
@@ -184,13 +192,15 @@ impl Fixture {
         self.digests.send_digest(&self.user, Some(request)).await
     }
 
-    /// Prepares the user's due alarms under `claim`, as a holder does before publishing.
-    async fn prepare_due(&self, claim: &DigestClaim, request: &str) -> PreparedDigest {
+    /// Prepares the user's due alarms under `claim` for `request`, caused by `cause`, as a
+    /// holder does before publishing.
+    async fn prepare_due(&self, claim: &DigestClaim, request: &str, cause: DigestCause) -> PreparedDigest {
         let digest = Digest::new(self.user.clone(), self.due().await);
         let prepared = PreparedDigest {
             id: digest.id(claim.epoch).as_str().to_string(),
             alarms: digest.alarms,
             request: Some(request.to_string()),
+            cause,
         };
         assert!(self.store.prepare_digest(claim, &prepared).await.unwrap());
         prepared

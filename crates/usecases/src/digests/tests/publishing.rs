@@ -4,11 +4,35 @@
 use super::*;
 
 #[tokio::test]
+async fn a_scheduled_digest_left_by_a_dead_holder_is_finished_as_scheduled_for_its_occurrence() {
+    let f = Fixture::new();
+    f.change("disk", 1_000, Status::Warning).await;
+    let occurrence = EventTime::from_nanos(1_700_000_000_000_000_000);
+    let scheduled = DigestCause::Scheduled { occurrence };
+    let dead = f.claim_as("dead").await.expect("the claim is free");
+    let left = f.prepare_due(&dead, "schedule:1", scheduled).await;
+    f.lapse_claims();
+
+    let again = DigestRequest {
+        id: Some("schedule:1"),
+        cause: scheduled,
+        send_empty: false,
+    };
+    let sent = f.digests.send(&f.user, &again).await.unwrap().expect("answered");
+    assert_eq!(sent.id, DigestId::from_stored(left.id), "finished under its own id");
+    assert_eq!(
+        f.publisher.causes(),
+        [scheduled],
+        "published as the occurrence's digest, as it was prepared"
+    );
+}
+
+#[tokio::test]
 async fn a_prepared_digest_left_by_a_dead_holder_is_published_under_its_own_id_before_this_requests_digest() {
     let f = Fixture::new();
     f.change("disk", 1_000, Status::Warning).await;
     let dead = f.claim_as("dead").await.expect("the claim is free");
-    let left = f.prepare_due(&dead, "r0").await;
+    let left = f.prepare_due(&dead, "r0", DigestCause::Requested).await;
     // Changes after the dead holder prepared: the leftover must go out as prepared, not
     // rebuilt from the state now.
     f.change("disk", 3_000, Status::Critical).await;
