@@ -174,4 +174,5 @@ pager_api_suite!(
     an_incident_acknowledged_during_its_window_pages_nobody_when_the_window_ends,
     a_claim_left_by_a_dead_replica_is_fired_by_another_and_skips_no_occurrence,
     occurrences_missed_while_no_replica_ran_are_sent_as_one_digest,
+    a_timer_that_fell_behind_while_it_ran_sends_each_occurrence_it_missed,
 );

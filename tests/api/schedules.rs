@@ -337,6 +337,32 @@ pub async fn an_incident_acknowledged_during_its_window_pages_nobody_when_the_wi
 
 /// Two replicas' schedule use cases over one store, each on the same manual clock, and
 /// what they published.
+/// One replica's schedules, started at the clock's now, publishing into `published`.
+fn replica(
+    stores: &Stores,
+    clock: &Arc<ManualClock>,
+    published: &Arc<super::server::RecordedDigests>,
+    name: &str,
+) -> DigestSchedules {
+    let digests = Digests::new(
+        Arc::clone(&stores.alarms),
+        Arc::clone(published) as Arc<dyn DigestPublisher>,
+        Arc::clone(clock) as Arc<dyn Clock>,
+        name,
+        ClaimSettings::default(),
+    );
+    let settings = ScheduleSettings {
+        claim_ttl: std::time::Duration::from_secs(10),
+        batch: 100,
+    };
+    DigestSchedules::new(
+        Arc::clone(&stores.schedules),
+        Arc::new(digests),
+        clock.clone(),
+        settings,
+    )
+}
+
 struct TwoReplicas {
     clock: Arc<ManualClock>,
     published: Arc<super::server::RecordedDigests>,
@@ -348,31 +374,18 @@ impl TwoReplicas {
     fn new(stores: &Stores, at: &str) -> Self {
         let clock = Arc::new(ManualClock::at(EventTime::parse_rfc3339(at).unwrap()));
         let published = Arc::new(super::server::RecordedDigests::default());
-        let replica = |name: &str| {
-            let digests = Digests::new(
-                Arc::clone(&stores.alarms),
-                Arc::clone(&published) as Arc<dyn DigestPublisher>,
-                Arc::clone(&clock) as Arc<dyn Clock>,
-                name,
-                ClaimSettings::default(),
-            );
-            let settings = ScheduleSettings {
-                claim_ttl: std::time::Duration::from_secs(10),
-                batch: 100,
-            };
-            DigestSchedules::new(
-                Arc::clone(&stores.schedules),
-                Arc::new(digests),
-                clock.clone(),
-                settings,
-            )
-        };
         Self {
-            first: replica("first"),
-            second: replica("second"),
+            first: replica(stores, &clock, &published, "first"),
+            second: replica(stores, &clock, &published, "second"),
             clock,
             published,
         }
+    }
+
+    /// Both replicas started again now, after every replica was down.
+    fn restart(&mut self, stores: &Stores) {
+        self.first = replica(stores, &self.clock, &self.published, "first");
+        self.second = replica(stores, &self.clock, &self.published, "second");
     }
 
     /// The occurrence of every scheduled digest published, in order.
@@ -437,7 +450,7 @@ pub async fn a_claim_left_by_a_dead_replica_is_fired_by_another_and_skips_no_occ
 }
 
 pub async fn occurrences_missed_while_no_replica_ran_are_sent_as_one_digest(stores: Stores) {
-    let replicas = TwoReplicas::new(&stores, "2026-01-05T08:59:59Z");
+    let mut replicas = TwoReplicas::new(&stores, "2026-01-05T08:59:59Z");
     let schedule = DigestSchedule {
         user_id: UserId::parse("ann").unwrap(),
         recurrence: Recurrence::parse("0 * * * *", "Europe/Paris").unwrap(),
@@ -449,6 +462,7 @@ pub async fn occurrences_missed_while_no_replica_ran_are_sent_as_one_digest(stor
     replicas
         .clock
         .advance(std::time::Duration::from_secs(3 * 3600 + 31 * 60));
+    replicas.restart(&stores);
     let fired = replicas.second.fire_due().await.unwrap();
     assert_eq!(fired.len(), 1, "{fired:?}");
     assert_eq!(
@@ -469,4 +483,29 @@ pub async fn occurrences_missed_while_no_replica_ran_are_sent_as_one_digest(stor
         "2026-01-05T13:00:00Z",
         "14:00 Paris next"
     );
+}
+
+pub async fn a_timer_that_fell_behind_while_it_ran_sends_each_occurrence_it_missed(stores: Stores) {
+    let replicas = TwoReplicas::new(&stores, "2026-01-05T08:59:59Z");
+    let schedule = DigestSchedule {
+        user_id: UserId::parse("ann").unwrap(),
+        recurrence: Recurrence::parse("*/2 * * * * *", "UTC").unwrap(),
+        send_empty: true,
+    };
+    replicas.first.put(&schedule).await.unwrap();
+    // Both replicas run, but a burst kept them from ticking for 7 s: 09:00:00 … 09:00:06
+    // fell due meanwhile. They were running, so none is folded into another.
+    replicas.clock.advance(std::time::Duration::from_secs(8));
+    let fired = replicas.second.fire_due().await.unwrap();
+    assert!(fired.iter().all(|f| f.occurrences == 1), "none folded: {fired:?}");
+    assert_eq!(
+        replicas.occurrences(),
+        [
+            "2026-01-05T09:00:00Z",
+            "2026-01-05T09:00:02Z",
+            "2026-01-05T09:00:04Z",
+            "2026-01-05T09:00:06Z"
+        ]
+    );
+    assert!(replicas.first.fire_due().await.unwrap().is_empty(), "each once");
 }

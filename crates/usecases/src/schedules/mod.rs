@@ -15,7 +15,8 @@ use domain::{EventTime, UserId};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The most occurrences held back by a lapsed claim that one firing sends one by one.
+/// The most occurrences one firing sends one by one, when the timer fell behind while
+/// replicas ran; the next claim sends the rest.
 const MAX_CATCH_UP: usize = 100;
 
 /// How schedules are claimed.
@@ -67,6 +68,9 @@ pub struct DigestSchedules {
     clock: Arc<dyn Clock>,
     settings: ScheduleSettings,
     observer: Arc<dyn Observer>,
+    /// When this replica's schedules began: occurrences that fell due since, a timer ran
+    /// for (this one at least); those before may have fallen due while none ran.
+    running_since: EventTime,
 }
 
 impl DigestSchedules {
@@ -78,6 +82,7 @@ impl DigestSchedules {
         settings: ScheduleSettings,
     ) -> Self {
         Self {
+            running_since: clock.now(),
             store,
             digests,
             clock,
@@ -143,34 +148,36 @@ impl DigestSchedules {
     }
 
     /// Sends the digests of one claimed schedule and moves its timer on. Usually that is
-    /// one occurrence; the occurrences missed while no replica ran are sent as it, one
-    /// digest. When another replica died holding the claim (replicas were running), every
-    /// occurrence that fell due behind its claim is sent, one digest each, as it would have
-    /// been: a claim lapsing skips nothing.
+    /// one occurrence. A timer that fell behind while replicas ran (a replica died holding
+    /// the claim, or a burst kept this one busy) sends every occurrence it fell behind on,
+    /// one digest each, as it would have been: falling behind skips nothing. Only the
+    /// occurrences that fell due before this replica began, while no replica may have run,
+    /// are sent as one digest, the earliest standing for them all.
     async fn fire(&self, due: &DueSchedule) -> Result<Vec<Fired>, DigestError> {
         let now = self.clock.now();
         let schedule = &due.schedule;
+        let recurrence = &schedule.recurrence;
         let since = EventTime::from_nanos(due.occurrence.as_nanos() - 1);
-        let (occurrences, next) = if due.lapsed {
-            let behind: Vec<(EventTime, u64)> = schedule
-                .recurrence
-                .occurrences_after(since, MAX_CATCH_UP)
-                .into_iter()
-                .map(|o| o.at)
-                .take_while(|at| *at <= now)
-                .map(|at| (at, 1))
-                .collect();
-            let last = behind.last().map_or(due.occurrence, |(at, _)| *at);
-            // Beyond MAX_CATCH_UP the timer is still behind: the next claim sends the rest
-            // as one, as occurrences missed.
-            (behind, schedule.recurrence.next_after(last))
-        } else {
-            let missed = schedule.recurrence.missed_between(since, now);
-            (
-                vec![(due.occurrence, missed.as_ref().map_or(1, |m| m.count.max(1)))],
-                schedule.recurrence.next_after(now),
-            )
-        };
+        // A lapsed claim means a replica ran when these fell due: none of them folds.
+        let ran_from = if due.lapsed { since } else { self.running_since };
+        let mut occurrences: Vec<(EventTime, u64)> = Vec::new();
+        let mut covered = since;
+        let fold_until = EventTime::from_nanos(ran_from.as_nanos().saturating_sub(1)).min(now);
+        if let Some(missed) = recurrence.missed_between(since, fold_until) {
+            occurrences.push((missed.first.at, missed.count));
+            covered = missed.last.at;
+        }
+        let behind = recurrence
+            .occurrences_after(covered, MAX_CATCH_UP)
+            .into_iter()
+            .map(|o| o.at)
+            .take_while(|at| *at <= now);
+        for at in behind {
+            occurrences.push((at, 1));
+            covered = at;
+        }
+        // Beyond MAX_CATCH_UP the next occurrence is still due: the next claim goes on.
+        let next = recurrence.next_after(covered);
         let mut fired = Vec::with_capacity(occurrences.len());
         for (occurrence, count) in occurrences {
             fired.push(self.send(schedule, occurrence, count, now).await?);
