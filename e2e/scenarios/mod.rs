@@ -18,6 +18,7 @@ mod out_of_order;
 mod pager;
 mod readme_example;
 mod replicas;
+mod schedules;
 mod security;
 mod services_api;
 mod soak;

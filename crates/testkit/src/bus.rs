@@ -218,6 +218,7 @@ fn part_of(headers: Option<&async_nats::HeaderMap>) -> Option<(String, usize, us
 /// One digest message as the test reads it; `sequence` is its place in the digest stream
 /// (0 when it came through core NATS).
 fn digest_message(payload: &[u8], headers: Option<&async_nats::HeaderMap>, sequence: u64) -> DigestMsg {
+    let header = |name: &str| headers.and_then(|h| h.get(name)).map(|v| v.as_str().to_string());
     let v: serde_json::Value = serde_json::from_slice(payload).expect("digests are JSON");
     let alarms = v["ActiveAlarms"]
         .as_array()
@@ -233,10 +234,10 @@ fn digest_message(payload: &[u8], headers: Option<&async_nats::HeaderMap>, seque
         user: v["UserID"].as_str().unwrap().to_string(),
         alarms,
         parts: 1,
-        id: headers
-            .and_then(|h| h.get("Alarm-Digest-Id"))
-            .map(|id| id.as_str().to_string()),
+        id: header("Alarm-Digest-Id"),
         sequences: if sequence > 0 { vec![sequence] } else { Vec::new() },
+        cause: header("Alarm-Digest-Cause"),
+        occurrence: header("Alarm-Digest-Occurrence"),
     }
 }
 
@@ -256,12 +257,15 @@ impl Assembler {
             return None;
         }
         let slots = self.partial.remove(&id).unwrap();
+        let first = slots[0].as_ref().unwrap();
         let mut whole = DigestMsg {
-            user: slots[0].as_ref().unwrap().user.clone(),
+            user: first.user.clone(),
             alarms: Vec::new(),
             parts,
             id: Some(id.clone()),
             sequences: Vec::new(),
+            cause: first.cause.clone(),
+            occurrence: first.occurrence.clone(),
         };
         for p in slots.into_iter().flatten() {
             assert_eq!(p.user, whole.user, "parts of digest {id} name one user");

@@ -74,6 +74,10 @@ pub struct DigestMsg {
     pub id: Option<String>,
     /// The digest stream's sequence of each part, when read from the stream.
     pub sequences: Vec<u64>,
+    /// What caused it (`Alarm-Digest-Cause`: `requested` or `scheduled`), when said.
+    pub cause: Option<String>,
+    /// The occurrence a scheduled digest was sent for (`Alarm-Digest-Occurrence`, RFC 3339).
+    pub occurrence: Option<String>,
 }
 
 impl DigestMsg {

@@ -242,6 +242,25 @@ impl Replica {
         started.elapsed()
     }
 
+    /// Sends `method` to a path of its HTTP server, with `body` as JSON; (status, body as
+    /// JSON, `null` when empty).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = reqwest::Client::new().request(method, format!("http://127.0.0.1:{}{path}", self.http_port));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+        (status, body)
+    }
+
     /// PUTs an escalation policy for `service`; panics unless it is stored.
     pub async fn put_policy(&self, service: &str, policy: &serde_json::Value) {
         let url = format!(
