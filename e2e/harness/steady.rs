@@ -5,6 +5,8 @@ use async_nats::jetstream::{self, message::PublishMessage as Publish};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use testkit::bus::INPUT_STREAM;
+use testkit::nats_cluster::interest_report;
 use testkit::TestEvent;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -33,7 +35,8 @@ pub struct SteadyTraffic {
 impl SteadyTraffic {
     /// Publishes `events` in order at about `rate` per second, and after every
     /// `request_every` of them a `SendAlarmDigest` for the next of `users`; a publish not
-    /// confirmed within `patience` fails the scenario.
+    /// confirmed within `patience` fails the scenario. A publish refused for longer than
+    /// [`REPORT_AFTER`] prints what the nodes behind `monitors` say of the subject's interest.
     pub fn start(
         js: jetstream::Context,
         events: Vec<TestEvent>,
@@ -41,6 +44,7 @@ impl SteadyTraffic {
         request_every: usize,
         rate: u32,
         patience: Duration,
+        monitors: Vec<String>,
     ) -> Self {
         let published = Arc::new(AtomicUsize::new(0));
         let progressed = Arc::new(Notify::new());
@@ -57,7 +61,7 @@ impl SteadyTraffic {
             for (i, event) in events.iter().enumerate() {
                 pace.tick().await;
                 let message = Publish::build().payload(event.to_json().into());
-                confirm(&js, "AlarmStatusChanged", message, patience, &mut report).await;
+                confirm(&js, "AlarmStatusChanged", message, patience, &monitors, &mut report).await;
                 report.events += 1;
                 if request_every > 0 && (i + 1) % request_every == 0 && !users.is_empty() {
                     let user = &users[report.requests % users.len()];
@@ -67,7 +71,7 @@ impl SteadyTraffic {
                     let message = Publish::build()
                         .payload(body.into())
                         .message_id(format!("steady-request-{}", report.requests));
-                    confirm(&js, "SendAlarmDigest", message, patience, &mut report).await;
+                    confirm(&js, "SendAlarmDigest", message, patience, &monitors, &mut report).await;
                     report.requests += 1;
                 }
                 count.store(i + 1, Ordering::Relaxed);
@@ -111,15 +115,20 @@ impl SteadyTraffic {
     }
 }
 
+/// How long a publish is refused before the nodes are asked where the subject's interest is.
+const REPORT_AFTER: Duration = Duration::from_secs(10);
+
 /// Publishes `message` until the stream confirms it.
 async fn confirm(
     js: &jetstream::Context,
     subject: &str,
     message: Publish,
     patience: Duration,
+    monitors: &[String],
     report: &mut TrafficReport,
 ) {
     let started = Instant::now();
+    let mut reported = false;
     loop {
         let attempt = async {
             js.send_publish(subject.to_string(), message.clone())
@@ -130,15 +139,26 @@ async fn confirm(
         match attempt.await {
             Ok(_) => break,
             Err(e) => {
+                // Which node the client is on, and what each node matches to the subject,
+                // say where the stream's interest went missing.
+                let server = js.client().server_info();
+                let client_on = format!(
+                    "client on {} {}:{}, {:?}",
+                    server.server_name,
+                    server.host,
+                    server.port,
+                    js.client().connection_state()
+                );
                 if started.elapsed() >= patience {
-                    // Which node answered last says where the stream's interest was missing.
-                    let server = js.client().server_info();
-                    panic!(
-                        "{subject} never confirmed within {patience:?}: {e} (client on {} {}:{}, {:?})",
-                        server.server_name,
-                        server.host,
-                        server.port,
-                        js.client().connection_state()
+                    let nodes = interest_report(monitors, subject, INPUT_STREAM).await;
+                    panic!("{subject} never confirmed within {patience:?}: {e} ({client_on})\n{nodes}");
+                }
+                if !reported && started.elapsed() >= REPORT_AFTER && !monitors.is_empty() {
+                    reported = true;
+                    let nodes = interest_report(monitors, subject, INPUT_STREAM).await;
+                    println!(
+                        "{subject} refused for {:?}: {e} ({client_on})\n{nodes}",
+                        started.elapsed()
                     );
                 }
                 report.retries += 1;

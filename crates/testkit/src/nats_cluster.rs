@@ -302,6 +302,14 @@ impl NatsCluster {
             .and_then(|stream| stream["state"]["last_seq"].as_u64())
     }
 
+    /// Every node's monitoring URL (`http://127.0.0.1:port`), for [`interest_report`].
+    pub fn monitor_urls(&self) -> Vec<String> {
+        self.nodes
+            .iter()
+            .map(|n| format!("http://127.0.0.1:{}", n.monitor_port))
+            .collect()
+    }
+
     /// Waits until stream `name` has a leader among the running, unpaused nodes (after its
     /// leader was lost or paused); returns that node's index.
     pub async fn wait_leader(&self, js: &jetstream::Context, name: &str, timeout: Duration) -> usize {
@@ -352,4 +360,66 @@ impl Drop for NatsCluster {
             }
         }
     }
+}
+
+/// What each node behind `monitors` says, at this moment, of who receives `subject` and who
+/// leads stream `stream`: its routes, the subscriptions it matches to `subject` (local and
+/// from routes) and the leader it believes in. A publish answered "no responders" is one
+/// whose node matched nothing; this says which node and which interest was missing.
+pub async fn interest_report(monitors: &[String], subject: &str, stream: &str) -> String {
+    let client = match reqwest::Client::builder().timeout(Duration::from_secs(2)).build() {
+        Ok(client) => client,
+        Err(e) => return format!("no HTTP client: {e}"),
+    };
+    let get = |url: String| {
+        let client = client.clone();
+        async move {
+            match client.get(&url).send().await {
+                Ok(response) => response.json::<serde_json::Value>().await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    };
+    let mut lines = Vec::new();
+    for monitor in monitors {
+        let varz = get(format!("{monitor}/varz")).await;
+        let Ok(varz) = varz else {
+            lines.push(format!("{monitor}: does not answer"));
+            continue;
+        };
+        let routes = get(format!("{monitor}/routez")).await.unwrap_or_default();
+        let remotes: Vec<String> = routes["routes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| format!("{}(rid {})", r["remote_name"].as_str().unwrap_or("?"), r["rid"]))
+            .collect();
+        let subs = get(format!("{monitor}/subsz?subs=1&test={subject}"))
+            .await
+            .unwrap_or_default();
+        let matched: Vec<String> = subs["subscriptions_list"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| format!("{} on cid {}", s["subject"].as_str().unwrap_or("?"), s["cid"]))
+            .collect();
+        let jsz = get(format!("{monitor}/jsz?accounts=true&streams=true"))
+            .await
+            .unwrap_or_default();
+        let leader = jsz["account_details"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|account| account["stream_detail"].as_array().into_iter().flatten())
+            .find(|s| s["name"] == stream)
+            .map(|s| format!("{} (last seq {})", s["cluster"]["leader"], s["state"]["last_seq"]));
+        lines.push(format!(
+            "{}: routes [{}]; subscriptions matching {subject}: [{}]; {stream} leader as it sees it: {}",
+            varz["server_name"].as_str().unwrap_or(monitor),
+            remotes.join(", "),
+            matched.join(", "),
+            leader.unwrap_or_else(|| "holds no copy".into())
+        ));
+    }
+    lines.join("\n")
 }

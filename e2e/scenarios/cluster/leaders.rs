@@ -27,6 +27,7 @@ async fn on_a_cluster_killing_the_input_and_digest_stream_leaders_loses_nothing_
         REQUEST_EVERY,
         RATE,
         PATIENCE,
+        stage.cluster.monitor_urls(),
     );
     let started = Instant::now();
 
@@ -97,6 +98,7 @@ async fn pausing_the_input_stream_leader_past_an_election_under_load_loses_nothi
         REQUEST_EVERY,
         RATE,
         PATIENCE,
+        stage.cluster.monitor_urls(),
     );
     let started = Instant::now();
     traffic.wait_published(1_000, PATIENCE).await;

@@ -18,6 +18,7 @@ async fn a_rolling_restart_of_every_node_under_load_loses_nothing_and_readiness_
         REQUEST_EVERY,
         RATE,
         PATIENCE,
+        stage.cluster.monitor_urls(),
     );
     let mut figures = Vec::new();
     for node in 0..stage.cluster.size() {
@@ -156,6 +157,7 @@ async fn a_replica_whose_node_is_lost_reconnects_to_a_node_the_cluster_advertise
         REQUEST_EVERY,
         RATE,
         PATIENCE,
+        stage.cluster.monitor_urls(),
     );
     traffic.wait_published(700, PATIENCE).await;
     let cut = Instant::now();
