@@ -8,4 +8,5 @@ mod alerts;
 mod insight;
 mod pager;
 mod pages;
+mod schedules;
 mod sessions;

@@ -33,6 +33,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/alarms/{user}/{alarm}", get(alarm::one))
         .route("/alarms/{user}/{alarm}/ack", post(alarm::acknowledge))
         .route("/users/{user}/digest", get(digest::preview))
+        .route("/users/{user}/digest/schedule", post(digest::submit_schedule))
         .route("/stats", get(stats::stats))
         .route("/dead-letters", get(dead_letters::listing))
         .route("/services", get(services::listing))
