@@ -8,7 +8,7 @@ pub mod timer;
 use crate::digests::{DigestError, DigestRequest, Digests};
 use crate::observer::{unobserved, Observer};
 use domain::failure::Chain;
-use domain::ports::{Clock, StoreError};
+use domain::ports::{Clock, StoreError, ANSWERED_REQUESTS_KEPT};
 use domain::recurrence::{Occurrence, Recurrence};
 use domain::schedule::{DigestCause, DigestSchedule, DueSchedule, ScheduleRecord, ScheduleStore};
 use domain::{EventTime, UserId};
@@ -16,8 +16,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// The most occurrences one firing sends one by one, when the timer fell behind while
-/// replicas ran; the next claim sends the rest.
-const MAX_CATCH_UP: usize = 100;
+/// replicas ran; the next claim sends the rest. Half the request ids a user's claim
+/// remembers: a firing that fails part way and fires again finds every occurrence it sent
+/// already answered, beside the user's own requests.
+const MAX_CATCH_UP: usize = ANSWERED_REQUESTS_KEPT / 2;
 
 /// How schedules are claimed.
 #[derive(Debug, Clone, Copy)]
