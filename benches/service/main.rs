@@ -2,7 +2,8 @@
 //! a plain MongoDB bulk upsert) and, in the same run, the store adapters and the service
 //! end to end (ingest on SQLite and on MongoDB-wire, digest latency against the transport
 //! floor, a digest of 100,000 alarms, peak memory, MongoDB commands per operation, the
-//! console's pages at 10,000 alarms and 500 services against plain reads of their rows),
+//! console's pages at 10,000 alarms and 500 services against plain reads of their rows,
+//! 10,000 scheduled digests due at one instant on one and on two replicas),
 //! and what JetStream's `sync_interval: always` costs the engine and the ingest on one
 //! node and on a three-node cluster.
 //!
@@ -10,7 +11,8 @@
 //! `BENCH_QUICK=1` runs small counts and writes nothing unless `BENCH_OUT` is set: `make
 //! test` runs it so the benchmark cannot rot. `BENCH_PROFILE=1` (`make profile`) adds a
 //! perf profile of each ingest setup. `BENCH_ONLY=durability` runs the `sync_interval`
-//! section alone (with `BENCH_QUICK` or not) and writes only to `BENCH_OUT`. No figure is
+//! section alone, `BENCH_ONLY=schedules` the burst of scheduled digests (with `BENCH_QUICK`
+//! or not), and writes only to `BENCH_OUT`. No figure is
 //! asserted; every run checks that what it measured was complete.
 
 mod ceilings;
@@ -24,6 +26,7 @@ mod latency;
 mod markdown;
 mod profile;
 mod report;
+mod schedules;
 mod stores;
 mod targets;
 
@@ -47,23 +50,35 @@ pub struct Plan {
     pub latency: [(usize, usize); 4],
     /// Due alarms of the one big digest.
     pub huge: usize,
+    /// Users whose scheduled digests fall due at one instant.
+    pub burst: usize,
     /// How long the replica at rest is watched.
     pub idle: Duration,
     /// Console pages: (alarms, services, requests per page).
     pub console: (usize, usize, usize),
     /// Messages per cell of the `sync_interval` section, by setting.
     pub durability: durability::Counts,
-    /// `BENCH_ONLY=durability`: that section alone.
-    pub only_durability: bool,
+    /// `BENCH_ONLY`: one section alone.
+    pub only: Option<Only>,
+}
+
+/// The sections that run alone under `BENCH_ONLY`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Only {
+    /// `durability`: what `sync_interval: always` costs.
+    Durability,
+    /// `schedules`: the burst of scheduled digests due at one instant.
+    Schedules,
 }
 
 impl Plan {
     fn from_env() -> Self {
         let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
-        let only_durability = match std::env::var("BENCH_ONLY").unwrap_or_default().as_str() {
-            "" => false,
-            "durability" => true,
-            other => panic!("BENCH_ONLY={other}: the one section that runs alone is `durability`"),
+        let only = match std::env::var("BENCH_ONLY").unwrap_or_default().as_str() {
+            "" => None,
+            "durability" => Some(Only::Durability),
+            "schedules" => Some(Only::Schedules),
+            other => panic!("BENCH_ONLY={other}: the sections that run alone are `durability` and `schedules`"),
         };
         if quick {
             Plan {
@@ -78,13 +93,14 @@ impl Plan {
                 mongo: 1_000,
                 latency: [(10, 20), (100, 20), (1_000, 10), (10_000, 3)],
                 huge: 20_000,
+                burst: 500,
                 idle: Duration::from_secs(4),
                 console: (2_000, 100, 10),
                 durability: durability::Counts {
                     default: 5_000,
                     always: 2_000,
                 },
-                only_durability,
+                only,
             }
         } else {
             Plan {
@@ -99,13 +115,14 @@ impl Plan {
                 mongo: 5_000,
                 latency: [(10, 200), (100, 200), (1_000, 100), (10_000, 20)],
                 huge: 100_000,
+                burst: 10_000,
                 idle: Duration::from_secs(10),
                 console: (10_000, 500, 50),
                 durability: durability::Counts {
                     default: 200_000,
                     always: 20_000,
                 },
-                only_durability,
+                only,
             }
         }
     }
@@ -127,11 +144,16 @@ async fn bench() {
         "bench: {} run; the service is the release binary, each setup on a fresh nats-server",
         if plan.quick { "BENCH_QUICK" } else { "full" }
     );
-    if !plan.only_durability {
+    if plan.only.is_none() {
         engine_and_service(&plan, &mut out).await;
     }
-    let costs = durability::run(plan.durability, |cell| out.line_durability(cell)).await;
-    out.durability = Some(costs);
+    if plan.only != Some(Only::Durability) {
+        bursts(&plan, &mut out).await;
+    }
+    if plan.only != Some(Only::Schedules) {
+        let costs = durability::run(plan.durability, |cell| out.line_durability(cell)).await;
+        out.durability = Some(costs);
+    }
     out.took = began.elapsed();
     out.finish();
 }
@@ -223,4 +245,13 @@ async fn engine_and_service(plan: &Plan, out: &mut report::Report) {
     let console = console::run(alarms, services, samples).await;
     out.line_console(&console);
     out.console = Some(console);
+}
+
+/// The burst of scheduled digests due at one instant, on one replica and on two.
+async fn bursts(plan: &Plan, out: &mut report::Report) {
+    for replicas in [1, 2] {
+        let burst = schedules::run(plan.burst, replicas).await;
+        out.line_burst(&burst);
+        out.bursts.push(burst);
+    }
 }

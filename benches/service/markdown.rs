@@ -295,6 +295,48 @@ fn latency(md: &mut String, r: &Report) {
     );
 }
 
+fn bursts(md: &mut String, r: &Report) {
+    if r.bursts.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "## Scheduled digests due at one instant\n");
+    let _ = writeln!(
+        md,
+        "Every user has a schedule due at the same second (a cron in UTC) and one due alarm; the \
+         replicas share one SQLite store and tick every second (`SCHEDULE_TICK`, the default). \
+         Measured from that second to each digest received on a core subscription; each user's \
+         digest arrives once. The engine is the same server taking as many JetStream publishes \
+         of a digest's size: acked one by one (as one replica sends its digests), and with 64 in \
+         flight.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| replicas | digests | first (ms) | last (ms) | digests/s | engine, one by one (msg/s) | of it | engine, 64 in flight (msg/s) | sent per replica | peak RSS (MiB) |"
+    );
+    let _ = writeln!(
+        md,
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"
+    );
+    for b in &r.bursts {
+        let shares: Vec<String> = b.shares.iter().map(|s| thousands(*s as f64)).collect();
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            b.replicas,
+            thousands(b.digests as f64),
+            ms(b.first),
+            ms(b.last),
+            thousands(b.per_second()),
+            thousands(b.serial.per_second()),
+            percent(Some(b.of_serial())),
+            thousands(b.pipelined.per_second()),
+            shares.join(" / "),
+            mib(b.peak_rss)
+        );
+    }
+    let _ = writeln!(md);
+}
+
 fn commands(md: &mut String, r: &Report) {
     let Some(c) = &r.commands else { return };
     let _ = writeln!(md, "## MongoDB commands per operation\n");
@@ -360,6 +402,7 @@ pub fn render(r: &Report) -> String {
         crate::durability::render(&mut md, run);
     }
     latency(&mut md, r);
+    bursts(&mut md, r);
     commands(&mut md, r);
     console(&mut md, r);
     md

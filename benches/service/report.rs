@@ -42,6 +42,7 @@ pub struct Report {
     pub mongo: MongoFigures,
     pub ingest: Vec<(&'static str, StoreKind, usize, Ingest)>,
     pub latency: Option<LatencyRun>,
+    pub bursts: Vec<crate::schedules::Burst>,
     pub commands: Option<CommandCounts>,
     pub console: Option<crate::console::ConsoleRun>,
     pub durability: Option<DurabilityRun>,
@@ -90,7 +91,7 @@ impl Report {
     pub fn new(plan: &Plan) -> Self {
         Self {
             quick: plan.quick,
-            partial: plan.only_durability,
+            partial: plan.only.is_some(),
             load_at_start: load_average(),
             core: None,
             jetstream: None,
@@ -98,6 +99,7 @@ impl Report {
             mongo: MongoFigures::default(),
             ingest: Vec::new(),
             latency: None,
+            bursts: Vec::new(),
             commands: None,
             console: None,
             durability: None,
@@ -201,6 +203,24 @@ impl Report {
             ms(h.elapsed),
             h.parts,
             mib(h.peak_rss)
+        );
+    }
+
+    pub fn line_burst(&self, b: &crate::schedules::Burst) {
+        println!(
+            "bench: {} scheduled digests due at one instant, {} replica(s), SQLite: first after {} ms, last after {} ms \
+             ({} digests/s, {} of the engine's {} publishes/s acked one by one; {} with 64 in flight); \
+             sent per replica {:?}; peak RSS {} MiB",
+            thousands(b.digests as f64),
+            b.replicas,
+            ms(b.first),
+            ms(b.last),
+            thousands(b.per_second()),
+            percent(Some(b.of_serial())),
+            thousands(b.serial.per_second()),
+            thousands(b.pipelined.per_second()),
+            b.shares,
+            mib(b.peak_rss)
         );
     }
 

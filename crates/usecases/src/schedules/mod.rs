@@ -12,6 +12,7 @@ use domain::ports::{Clock, StoreError, ANSWERED_REQUESTS_KEPT};
 use domain::recurrence::{Occurrence, Recurrence};
 use domain::schedule::{DigestCause, DigestSchedule, DueSchedule, ScheduleRecord, ScheduleStore};
 use domain::{EventTime, UserId};
+use futures::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +21,12 @@ use std::time::Duration;
 /// remembers: a firing that fails part way and fires again finds every occurrence it sent
 /// already answered, beside the user's own requests.
 const MAX_CATCH_UP: usize = ANSWERED_REQUESTS_KEPT / 2;
+
+/// How many claimed schedules one replica fires at once. Their digests are different
+/// users' and share nothing but the store, which commits concurrent work together (the
+/// SQLite writer in one transaction, MongoDB in parallel): a burst of one instant goes out
+/// in a fraction of the time one by one would take.
+const FIRING_AT_ONCE: usize = 32;
 
 /// How schedules are claimed.
 #[derive(Debug, Clone, Copy)]
@@ -134,8 +141,16 @@ impl DigestSchedules {
                 .claim_due_schedules(now, now.after(self.settings.claim_ttl), self.settings.batch)
                 .await?;
             let full = claimed.len() >= self.settings.batch;
-            for due in claimed {
-                match self.fire(&due).await {
+            let results: Vec<_> = futures::stream::iter(claimed)
+                .map(|due| async move {
+                    let result = self.fire(&due).await;
+                    (due, result)
+                })
+                .buffer_unordered(FIRING_AT_ONCE)
+                .collect()
+                .await;
+            for (due, result) in results {
+                match result {
                     Ok(done) => fired.extend(done),
                     Err(e) => tracing::warn!(
                         user = %due.schedule.user_id, error = %Chain(&e),
