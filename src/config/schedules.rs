@@ -17,9 +17,9 @@ pub struct ScheduleConfig {
     /// another fires it this long after the claim.
     #[arg(long, env = "SCHEDULE_CLAIM_TTL", default_value = "30s", value_parser = parse_duration)]
     pub schedule_claim_ttl: Duration,
-    /// How many due schedules one claim takes: replicas share a burst (100,000 users at
-    /// "0 9 * * *" in one zone) batch by batch.
-    #[arg(long, env = "SCHEDULE_BATCH", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    /// How many due schedules one claim takes, their digests sent at once: replicas share a
+    /// burst (100,000 users at "0 9 * * *" in one zone) batch by batch.
+    #[arg(long, env = "SCHEDULE_BATCH", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1_000))]
     pub schedule_batch: u32,
 }
 

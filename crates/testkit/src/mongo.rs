@@ -16,12 +16,16 @@ static SHARED: OnceLock<(String, Mutex<ChildStdin>)> = OnceLock::new();
 
 /// The URI of a MongoDB-wire server; panics with instructions when none can be had.
 pub fn mongo_uri() -> String {
-    if let Ok(uri) = std::env::var("MONGODB_URI") {
-        if !uri.is_empty() {
-            return uri;
-        }
+    if shared_is_the_test_server() {
+        return SHARED.get_or_init(start_secantus).0.clone();
     }
-    SHARED.get_or_init(start_secantus).0.clone()
+    std::env::var("MONGODB_URI").unwrap_or_default()
+}
+
+/// Whether [`mongo_uri`] is this run's own MongoDB-wire test server, shared by every test
+/// of the process, rather than a server `MONGODB_URI` names.
+pub fn shared_is_the_test_server() -> bool {
+    std::env::var("MONGODB_URI").map_or(true, |uri| uri.is_empty())
 }
 
 /// A database name no other test uses.

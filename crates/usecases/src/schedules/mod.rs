@@ -22,18 +22,15 @@ use std::time::Duration;
 /// already answered, beside the user's own requests.
 const MAX_CATCH_UP: usize = ANSWERED_REQUESTS_KEPT / 2;
 
-/// How many claimed schedules one replica fires at once. Their digests are different
-/// users' and share nothing but the store, which commits concurrent work together (the
-/// SQLite writer in one transaction, MongoDB in parallel): a burst of one instant goes out
-/// in a fraction of the time one by one would take.
-const FIRING_AT_ONCE: usize = 32;
-
 /// How schedules are claimed.
 #[derive(Debug, Clone, Copy)]
 pub struct ScheduleSettings {
     /// How long a claimed occurrence is this replica's; past it another replica fires it.
     pub claim_ttl: Duration,
-    /// How many due schedules one claim takes: replicas share a burst batch by batch.
+    /// How many due schedules one claim takes, all fired at once: their digests are
+    /// different users' and share nothing but the store, which commits concurrent work
+    /// together. Replicas share a burst batch by batch, and a batch is fired well within
+    /// its claim's lifetime.
     pub batch: usize,
 }
 
@@ -41,7 +38,7 @@ impl Default for ScheduleSettings {
     fn default() -> Self {
         Self {
             claim_ttl: Duration::from_secs(60),
-            batch: 100,
+            batch: 32,
         }
     }
 }
@@ -146,7 +143,7 @@ impl DigestSchedules {
                     let result = self.fire(&due).await;
                     (due, result)
                 })
-                .buffer_unordered(FIRING_AT_ONCE)
+                .buffer_unordered(self.settings.batch.max(1))
                 .collect()
                 .await;
             for (due, result) in results {
