@@ -114,6 +114,13 @@ impl Browser {
         self.client.find(at).await.unwrap().send_keys(text).await.unwrap();
     }
 
+    /// Replaces the text of the field with this id on the page shown now.
+    pub async fn retype(&self, id: &str, text: &str) {
+        let field = self.client.find(Locator::Id(id)).await.unwrap();
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
     /// Runs `script` (a function body) in the page; its return value.
     pub async fn eval(&self, script: &str) -> serde_json::Value {
         self.client.execute(script, vec![]).await.unwrap()

@@ -9,13 +9,6 @@ use serde_json::{json, Value};
 
 const HOSTILE: &str = "<script>alert(1)</script>\"'";
 
-/// Replaces the text of the field with this id.
-async fn retype(browser: &Browser, id: &str, text: &str) {
-    let field = browser.client.find(Locator::Id(id)).await.unwrap();
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
-}
-
 /// Clicks the editor button of this `op` value; returns once the page it posts to is shown.
 async fn op(browser: &Browser, value: &str) {
     browser
@@ -34,11 +27,11 @@ async fn a_policy_edited_in_the_page_is_the_apis_an_invalid_phone_is_refused_bes
 
     // A first draft: one level, one e-mail target. Add an SMS level, move it first, repeat.
     browser.client.goto(&editor).await.unwrap();
-    retype(&browser, "level-0-target-0-address", "a@example.com").await;
+    browser.retype("level-0-target-0-address", "a@example.com").await;
     op(&browser, "add-level").await;
     op(&browser, "add-sms:1").await;
-    retype(&browser, "level-1-target-0-address", "+33600000000").await;
-    retype(&browser, "level-1-timeout", "120").await;
+    browser.retype("level-1-target-0-address", "+33600000000").await;
+    browser.retype("level-1-timeout", "120").await;
     op(&browser, "add-email:1").await;
     op(&browser, "remove-target:1:1").await;
     op(&browser, "up:1").await;
@@ -59,7 +52,7 @@ async fn a_policy_edited_in_the_page_is_the_apis_an_invalid_phone_is_refused_bes
     assert_eq!(stage.fetch(api).await, (200, expected.clone()));
 
     // An invalid phone: the error sits with its field, the draft is kept, nothing saved.
-    retype(&browser, "level-0-target-0-address", "+12").await;
+    browser.retype("level-0-target-0-address", "+12").await;
     browser.follow(Locator::Id("save")).await;
     let error = browser
         .client

@@ -2,17 +2,10 @@
 //! API's, an unknown zone is refused beside its field with nothing saved, and Remove
 //! deletes it.
 
-use crate::browser::{Browser, Chromedriver};
+use crate::browser::Chromedriver;
 use crate::stage::Stage;
 use fantoccini::Locator;
 use serde_json::json;
-
-/// Replaces the text of the field with this id.
-async fn retype(browser: &Browser, id: &str, text: &str) {
-    let field = browser.client.find(Locator::Id(id)).await.unwrap();
-    field.clear().await.unwrap();
-    field.send_keys(text).await.unwrap();
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_schedule_saved_in_the_digest_page_is_the_apis_an_unknown_zone_is_refused_beside_it_and_remove_deletes_it() {
@@ -24,8 +17,8 @@ async fn a_schedule_saved_in_the_digest_page_is_the_apis_an_unknown_zone_is_refu
     assert_eq!(stage.fetch(api).await.0, 404);
 
     browser.client.goto(&page).await.unwrap();
-    retype(&browser, "schedule-zone", "Asia/Kolkata").await;
-    retype(&browser, "schedule-cron", "30 8 * * 1-5").await;
+    browser.retype("schedule-zone", "Asia/Kolkata").await;
+    browser.retype("schedule-cron", "30 8 * * 1-5").await;
     browser.click(Locator::Id("schedule-empty")).await;
     browser.follow(Locator::Id("schedule-save")).await;
     let notice = browser
@@ -51,7 +44,7 @@ async fn a_schedule_saved_in_the_digest_page_is_the_apis_an_unknown_zone_is_refu
     browser.screenshots("digest-schedule").await;
 
     // An unknown zone: refused beside its field, the draft kept, nothing saved.
-    retype(&browser, "schedule-zone", "Mars/Olympus_Mons").await;
+    browser.retype("schedule-zone", "Mars/Olympus_Mons").await;
     browser.follow(Locator::Id("schedule-save")).await;
     let error = browser
         .client
