@@ -6,7 +6,7 @@ use domain::{AlarmEvent, EventTime};
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// The running total of alarms removed, in `store_totals`.
-const REMOVED: &str = "alarms_removed";
+pub(super) const REMOVED: &str = "alarms_removed";
 
 /// The ChangedAt of the clear that removed this event's alarm, if it has a tombstone.
 pub(super) fn tombstone(conn: &Connection, ev: &AlarmEvent) -> rusqlite::Result<Option<EventTime>> {
@@ -78,14 +78,4 @@ pub(super) fn sweep_notifications(conn: &Connection, sent_before_ms: i64, limit:
         )?
         .execute(params![sent_before_ms.saturating_mul(1_000_000), limit as i64])?;
     Ok(removed as u64)
-}
-
-/// The tombstones kept and the alarms ever removed.
-pub(super) fn totals(conn: &Connection) -> rusqlite::Result<(u64, u64)> {
-    conn.query_row(
-        "SELECT (SELECT count(*) FROM alarm_tombstones),
-                coalesce((SELECT value FROM store_totals WHERE name = ?1), 0)",
-        [REMOVED],
-        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
-    )
 }
