@@ -294,12 +294,7 @@ impl NatsCluster {
             .build()
             .ok()?;
         let jsz: serde_json::Value = client.get(url).send().await.ok()?.json().await.ok()?;
-        jsz["account_details"]
-            .as_array()?
-            .iter()
-            .flat_map(|account| account["stream_detail"].as_array().into_iter().flatten())
-            .find(|stream| stream["name"] == name)
-            .and_then(|stream| stream["state"]["last_seq"].as_u64())
+        stream_detail(&jsz, name).and_then(|stream| stream["state"]["last_seq"].as_u64())
     }
 
     /// Every node's monitoring URL (`http://127.0.0.1:port`), for [`interest_report`].
@@ -362,6 +357,15 @@ impl Drop for NatsCluster {
     }
 }
 
+/// What a node's `/jsz?accounts=true&streams=true` says of stream `name`, if it holds a copy.
+fn stream_detail<'a>(jsz: &'a serde_json::Value, name: &str) -> Option<&'a serde_json::Value> {
+    jsz["account_details"]
+        .as_array()?
+        .iter()
+        .flat_map(|account| account["stream_detail"].as_array().into_iter().flatten())
+        .find(|stream| stream["name"] == name)
+}
+
 /// What each node behind `monitors` says, at this moment, of who receives `subject` and who
 /// leads stream `stream`: its routes, the subscriptions it matches to `subject` (local and
 /// from routes) and the leader it believes in. A publish answered "no responders" is one
@@ -406,12 +410,7 @@ pub async fn interest_report(monitors: &[String], subject: &str, stream: &str) -
         let jsz = get(format!("{monitor}/jsz?accounts=true&streams=true"))
             .await
             .unwrap_or_default();
-        let leader = jsz["account_details"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|account| account["stream_detail"].as_array().into_iter().flatten())
-            .find(|s| s["name"] == stream)
+        let leader = stream_detail(&jsz, stream)
             .map(|s| format!("{} (last seq {})", s["cluster"]["leader"], s["state"]["last_seq"]));
         lines.push(format!(
             "{}: routes [{}]; subscriptions matching {subject}: [{}]; {stream} leader as it sees it: {}",
