@@ -3,6 +3,9 @@
 use domain::EventTime;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+#[cfg(test)]
+mod replay;
+
 const RANKS: [&str; 3] = ["CLEARED", "WARNING", "CRITICAL"];
 
 fn rank(status: &str) -> usize {
@@ -293,6 +296,11 @@ impl Workload {
                     .as_nanos() as u64
             });
         println!("{name}: seed = {seed} (replay with E2E_SEED={seed})");
+        Self::with_seed(seed)
+    }
+
+    /// The generator of `seed`: the same seed gives the same traffic.
+    pub fn with_seed(seed: u64) -> Self {
         Self { state: seed | 1, seed }
     }
 
