@@ -10,6 +10,8 @@ RUNS="${SOAK_RUNS:-20}"
 # Which scenarios: a substring of their test paths (default: every cluster scenario).
 FILTER="${SOAK_FILTER:-scenarios::cluster::}"
 LOGS="${SOAK_LOGS:-target/soak-cluster}"
+# Keep the output of passing runs too (their figures and any early-signal report), not only of failures.
+KEEP="${SOAK_KEEP_LOGS:-0}"
 # Busy processes competing for the cores (default: one per core).
 LOAD="${SOAK_LOAD:-$(nproc)}"
 
@@ -43,7 +45,7 @@ for scenario in "${scenarios[@]}"; do
         started=$(date +%s)
         if E2E_SEED="$seed" "$bin" --exact "$scenario" --nocapture >"$out" 2>&1; then
             passes=$((passes + 1))
-            rm -f "$out"
+            [ "$KEEP" = 1 ] || rm -f "$out"
             verdict=pass
         else
             failures=$((failures + 1))

@@ -366,6 +366,65 @@ fn stream_detail<'a>(jsz: &'a serde_json::Value, name: &str) -> Option<&'a serde
         .find(|stream| stream["name"] == name)
 }
 
+/// What each node behind `monitors` holds of stream `stream`, at this moment, from its own
+/// `/jsz`: the leader it believes in, its copy's messages and last sequence, and for each
+/// consumer of the stream it holds, the consumer's leader as it sees it, what it counts
+/// pending and unacknowledged, and the stream sequence its ack floor reached. Printed when
+/// two answers of the cluster disagree, so the log says which node answered from where.
+pub async fn stream_views(monitors: &[String], stream: &str) -> String {
+    let client = match reqwest::Client::builder().timeout(Duration::from_secs(2)).build() {
+        Ok(client) => client,
+        Err(e) => return format!("no HTTP client: {e}"),
+    };
+    let mut lines = Vec::new();
+    for monitor in monitors {
+        let url = format!("{monitor}/jsz?accounts=true&streams=true&consumers=true");
+        let jsz = match client.get(&url).send().await {
+            Ok(response) => response.json::<serde_json::Value>().await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let jsz = match jsz {
+            Ok(jsz) => jsz,
+            Err(e) => {
+                lines.push(format!("{monitor}: does not answer ({e})"));
+                continue;
+            }
+        };
+        let node = jsz["server_name"].as_str().unwrap_or(monitor).to_string();
+        let Some(detail) = stream_detail(&jsz, stream) else {
+            lines.push(format!("{node}: holds no copy of {stream}"));
+            continue;
+        };
+        let consumers: Vec<String> = detail["consumer_detail"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| {
+                format!(
+                    "consumer {} led by {} ({} pending, {} unacked, ack floor at stream seq {})",
+                    c["name"],
+                    c["cluster"]["leader"],
+                    c["num_pending"],
+                    c["num_ack_pending"],
+                    c["ack_floor"]["stream_seq"]
+                )
+            })
+            .collect();
+        lines.push(format!(
+            "{node}: {stream} led by {} as it sees it; its copy holds {} messages, last seq {}; {}",
+            detail["cluster"]["leader"],
+            detail["state"]["messages"],
+            detail["state"]["last_seq"],
+            if consumers.is_empty() {
+                "no consumer".to_string()
+            } else {
+                consumers.join("; ")
+            }
+        ));
+    }
+    lines.join("\n")
+}
+
 /// What each node behind `monitors` says, at this moment, of who receives `subject` and who
 /// leads stream `stream`: its routes, the subscriptions it matches to `subject` (local and
 /// from routes) and the leader it believes in. A publish answered "no responders" is one

@@ -16,6 +16,7 @@ use crate::harness::{
 };
 use std::time::{Duration, Instant};
 use testkit::eventually;
+use testkit::nats_cluster::stream_views;
 use testkit::process::free_port;
 use testkit::{nats_server_version, NatsCluster, NatsServer};
 
@@ -93,6 +94,13 @@ impl ClusterStage {
         }
         let (drained, consumed) = self.bus.consumer_state().await;
         let input = stored_messages(&self.bus, INPUT_STREAM, PATIENCE).await;
+        // Each node's own view at this moment, to place the answer that came early.
+        let monitors = self.cluster.monitor_urls();
+        let views = format!(
+            "{}\n{}",
+            stream_views(&monitors, INPUT_STREAM).await,
+            stream_views(&monitors, DIGEST_STREAM).await
+        );
         let started = Instant::now();
         // The stream's count has no event a client can await; ask until it is whole.
         eventually(format!("{expected} digests in the digest stream"), PATIENCE, || async {
@@ -105,7 +113,7 @@ impl ClusterStage {
         println!(
             "cluster: with the input reported drained and consumed, the digest stream held {first} of \
              {expected} digests (consumer now: {drained} pending, {consumed} unacked; input stream: {input} \
-             messages); the rest were stored within {:.1}s",
+             messages); the rest were stored within {:.1}s; what each node held when the digests were short:\n{views}",
             started.elapsed().as_secs_f64()
         );
     }
