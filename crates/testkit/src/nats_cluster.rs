@@ -283,8 +283,9 @@ impl NatsCluster {
     }
 
     /// The last sequence node `i`'s own copy of stream `name` holds, from its monitoring
-    /// endpoint; `None` when it does not answer or holds no copy.
-    async fn own_last_sequence(&self, i: usize, name: &str) -> Option<u64> {
+    /// endpoint; `None` when it does not answer or holds no copy. It answers while the
+    /// stream has no leader.
+    pub async fn own_last_sequence(&self, i: usize, name: &str) -> Option<u64> {
         let url = format!(
             "http://127.0.0.1:{}/jsz?accounts=true&streams=true",
             self.nodes[i].monitor_port

@@ -3,6 +3,7 @@
 //! prints the time without intake, the messages redelivered and the digests the duplicate
 //! window dropped; the invariant checker judges every digest.
 
+mod broker;
 mod leaders;
 mod nodes;
 
