@@ -69,6 +69,7 @@ impl ClusterStage {
             self.bus.request_digest(&user).await;
         }
         self.bus.wait_drained(PATIENCE * 2).await;
+        self.report_early_drain(requests + model.users().len()).await;
         self.assert_input_consumed().await;
         self.wait_every_request_answered(requests + model.users().len()).await;
         let seen = digests.wait_caught_up(&self.bus, PATIENCE).await;
@@ -83,6 +84,22 @@ impl ClusterStage {
 }
 
 impl ClusterStage {
+    /// Prints what the streams held at the moment the consumer reported nothing pending
+    /// and nothing unacknowledged, when that was less than done: the check of the first
+    /// report judged at that moment, so this counts how often it would have judged early.
+    async fn report_early_drain(&self, expected: usize) {
+        let input = stored_messages(&self.bus, INPUT_STREAM, PATIENCE).await;
+        let digests = stored_messages(&self.bus, DIGEST_STREAM, PATIENCE).await as usize;
+        if input > 0 || digests < expected {
+            println!(
+                "cluster: the consumer reported nothing pending or unacked while the input stream still held \
+                 {input} messages and the digest stream {digests} of {expected} digests; what each node held:\n{}\n{}",
+                stream_views(&self.cluster.monitor_urls(), INPUT_STREAM).await,
+                stream_views(&self.cluster.monitor_urls(), DIGEST_STREAM).await
+            );
+        }
+    }
+
     /// Waits until the digest stream holds `expected` messages, one per request. Once the
     /// input is drained and consumed it should already, since a request is acknowledged
     /// only after its digest is stored; a quorum-loss run once found 2 of 40 there, the
