@@ -65,11 +65,15 @@ impl ClusterStage {
         ports: &[u16],
     ) -> usize {
         self.bus.wait_drained(PATIENCE * 2).await;
+        // The consumer's word is not enough: after a leader loss it has said "nothing
+        // pending, nothing unacked" while events still waited for redelivery, and the final
+        // digests were then built before them. A work queue holds a message until it is
+        // acknowledged, so an empty input stream is the barrier.
+        self.assert_input_consumed().await;
         for user in model.users() {
             self.bus.request_digest(&user).await;
         }
         self.bus.wait_drained(PATIENCE * 2).await;
-        self.report_early_drain(requests + model.users().len()).await;
         self.assert_input_consumed().await;
         self.wait_every_request_answered(requests + model.users().len()).await;
         let seen = digests.wait_caught_up(&self.bus, PATIENCE).await;
@@ -84,22 +88,6 @@ impl ClusterStage {
 }
 
 impl ClusterStage {
-    /// Prints what the streams held at the moment the consumer reported nothing pending
-    /// and nothing unacknowledged, when that was less than done: the check of the first
-    /// report judged at that moment, so this counts how often it would have judged early.
-    async fn report_early_drain(&self, expected: usize) {
-        let input = stored_messages(&self.bus, INPUT_STREAM, PATIENCE).await;
-        let digests = stored_messages(&self.bus, DIGEST_STREAM, PATIENCE).await as usize;
-        if input > 0 || digests < expected {
-            println!(
-                "cluster: the consumer reported nothing pending or unacked while the input stream still held \
-                 {input} messages and the digest stream {digests} of {expected} digests; what each node held:\n{}\n{}",
-                stream_views(&self.cluster.monitor_urls(), INPUT_STREAM).await,
-                stream_views(&self.cluster.monitor_urls(), DIGEST_STREAM).await
-            );
-        }
-    }
-
     /// Waits until the digest stream holds `expected` messages, one per request. Once the
     /// input is drained and consumed it should already, since a request is acknowledged
     /// only after its digest is stored; a quorum-loss run once found 2 of 40 there, the
@@ -137,17 +125,36 @@ impl ClusterStage {
     }
 
     /// The input stream is a work queue: once the consumer reports nothing pending and
-    /// nothing unacknowledged, it must hold nothing. A message left there was never
-    /// delivered although the consumer counts it done; each one is printed.
+    /// nothing unacknowledged, it must soon hold nothing. Messages still there are printed
+    /// with how long they took to go (a redelivery after the ack wait is one); a message
+    /// left past `PATIENCE` was never delivered although the consumer counts it done, and
+    /// each one is printed in the failure.
     async fn assert_input_consumed(&self) {
-        let deadline = Instant::now() + PATIENCE;
+        let said = Instant::now();
+        let deadline = said + PATIENCE;
+        let held = stored_messages(&self.bus, INPUT_STREAM, PATIENCE).await;
+        // Each node's own view while the consumer's word and the stream disagree.
+        let views = if held > 0 {
+            stream_views(&self.cluster.monitor_urls(), INPUT_STREAM).await
+        } else {
+            String::new()
+        };
         // An acknowledged message leaves the stream once the consumer's leader told the
         // stream's: no event a client can await, so ask until it is empty.
+        let mut left = held;
         while Instant::now() < deadline {
-            if stored_messages(&self.bus, INPUT_STREAM, PATIENCE).await == 0 {
+            if left == 0 {
+                if held > 0 {
+                    println!(
+                        "cluster: the consumer reported nothing pending or unacked while the input stream held \
+                         {held} messages; it was empty {:.1}s later; what each node held then:\n{views}",
+                        said.elapsed().as_secs_f64()
+                    );
+                }
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
+            left = stored_messages(&self.bus, INPUT_STREAM, PATIENCE).await;
         }
         let (first, last) = stream_bounds(&self.bus, INPUT_STREAM, PATIENCE).await;
         let left: Vec<String> = stored_range(&self.bus, INPUT_STREAM, first, last, PATIENCE)
