@@ -66,7 +66,7 @@ impl ClusterStage {
     ) -> usize {
         self.bus.wait_drained(PATIENCE * 2).await;
         // The consumer's word is not enough: after a leader loss it has said "nothing
-        // pending, nothing unacked" while events still waited for redelivery, and the final
+        // pending, nothing unacked" while some events were still to be delivered, and the final
         // digests were then built before them. A work queue holds a message until it is
         // acknowledged, so an empty input stream is the barrier.
         self.assert_input_consumed().await;
