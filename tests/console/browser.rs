@@ -109,6 +109,12 @@ impl Browser {
         .await
     }
 
+    /// The text of the notice a form's result page shows (`p.notice`), once it is there.
+    pub async fn notice(&self) -> String {
+        let notice = self.client.wait().for_element(Locator::Css("p.notice")).await.unwrap();
+        notice.text().await.unwrap()
+    }
+
     /// Types `text` into the element `at` finds on the page shown now.
     pub async fn type_into(&self, at: Locator<'_>, text: &str) {
         self.client.find(at).await.unwrap().send_keys(text).await.unwrap();

@@ -39,12 +39,7 @@ async fn a_policy_edited_in_the_page_is_the_apis_an_invalid_phone_is_refused_bes
     assert_eq!(stage.fetch(api).await.0, 404, "edits are not saved until Save");
     browser.screenshots("policy-editor").await;
     browser.follow(Locator::Id("save")).await;
-    browser
-        .client
-        .wait()
-        .for_element(Locator::Css("p.notice"))
-        .await
-        .unwrap();
+    assert_eq!(browser.notice().await, "Saved.");
     let expected = json!({"levels": [
         {"targets": [{"type": "sms", "phone": "+33600000000"}], "timeout_seconds": 120},
         {"targets": [{"type": "email", "address": "a@example.com"}]},
@@ -84,12 +79,7 @@ async fn a_policy_edited_in_the_page_is_the_apis_an_invalid_phone_is_refused_bes
     assert_eq!(stage.fetch(api).await.0, 200, "cancelled");
     browser.follow(Locator::Css("a.danger")).await;
     browser.follow(Locator::Id("confirm-delete")).await;
-    browser
-        .client
-        .wait()
-        .for_element(Locator::Css("p.notice"))
-        .await
-        .unwrap();
+    assert_eq!(browser.notice().await, "The policy was deleted.");
     assert_eq!(stage.fetch(api).await.0, 404);
     browser.close().await;
 }

@@ -21,13 +21,7 @@ async fn a_schedule_saved_in_the_digest_page_is_the_apis_an_unknown_zone_is_refu
     browser.retype("schedule-cron", "30 8 * * 1-5").await;
     browser.click(Locator::Id("schedule-empty")).await;
     browser.follow(Locator::Id("schedule-save")).await;
-    let notice = browser
-        .client
-        .wait()
-        .for_element(Locator::Css("p.notice"))
-        .await
-        .unwrap();
-    assert_eq!(notice.text().await.unwrap(), "Schedule saved.");
+    assert_eq!(browser.notice().await, "Schedule saved.");
     let (status, saved) = stage.fetch(api).await;
     assert_eq!(status, 200, "{saved}");
     assert_eq!(
@@ -69,13 +63,7 @@ async fn a_schedule_saved_in_the_digest_page_is_the_apis_an_unknown_zone_is_refu
 
     browser.client.goto(&page).await.unwrap();
     browser.follow(Locator::Id("schedule-remove")).await;
-    let notice = browser
-        .client
-        .wait()
-        .for_element(Locator::Css("p.notice"))
-        .await
-        .unwrap();
-    assert_eq!(notice.text().await.unwrap(), "The schedule was removed.");
+    assert_eq!(browser.notice().await, "The schedule was removed.");
     assert_eq!(stage.fetch(api).await.0, 404);
     browser.close().await;
 }
