@@ -254,16 +254,9 @@ impl NatsCluster {
     /// What stream info says of stream `name`, and what each of its running, unpaused
     /// nodes holds of it by its own account.
     pub async fn stream_state(&self, js: &jetstream::Context, name: &str) -> Result<StreamState, String> {
-        let info = async {
-            let mut stream = js.get_stream(name).await.map_err(|e| e.to_string())?;
-            stream.info().await.cloned().map_err(|e| e.to_string())
-        };
-        let info = tokio::time::timeout(Duration::from_secs(2), info)
-            .await
-            .map_err(|_| "stream info timed out".to_string())??;
+        let info = stream_info(js, name).await?;
+        let replicas_current = replicas_current(&info);
         let cluster = info.cluster.clone().unwrap_or_default();
-        let replicas_current = cluster.replicas.len() + 1 >= info.config.num_replicas
-            && cluster.replicas.iter().all(|r| r.current && !r.offline);
         let peers = cluster
             .leader
             .iter()
@@ -356,6 +349,24 @@ impl Drop for NatsCluster {
             }
         }
     }
+}
+
+/// Stream info of `name`, or why there is none within 2 s (a stream without a leader
+/// answers nothing).
+pub async fn stream_info(js: &jetstream::Context, name: &str) -> Result<stream::Info, String> {
+    let info = async {
+        let mut stream = js.get_stream(name).await.map_err(|e| e.to_string())?;
+        stream.info().await.cloned().map_err(|e| e.to_string())
+    };
+    tokio::time::timeout(Duration::from_secs(2), info)
+        .await
+        .map_err(|_| "stream info did not answer within 2 s".to_string())?
+}
+
+/// Whether stream info reports every replica of the stream there, current and online.
+pub fn replicas_current(info: &stream::Info) -> bool {
+    let cluster = info.cluster.clone().unwrap_or_default();
+    cluster.replicas.len() + 1 >= info.config.num_replicas && cluster.replicas.iter().all(|r| r.current && !r.offline)
 }
 
 /// What a node's `/jsz?accounts=true&streams=true` says of stream `name`, if it holds a copy.

@@ -4,6 +4,7 @@
 
 use super::*;
 use async_nats::jetstream::stream;
+use testkit::nats_cluster::{replicas_current, stream_info};
 
 const RAISED_STREAM: &str = "REPLICA_RAISE";
 /// Enough data that copying it to the new replicas takes a moment: 60,000 messages of 1 KiB.
@@ -62,17 +63,14 @@ async fn a_stream_raised_to_three_replicas_loses_no_acknowledged_message_when_it
     let raised = Instant::now();
     // Replication has no event a client can await; ask until stream info says it is done.
     eventually("stream info to report 3 current replicas", PATIENCE, || async {
-        let info = async {
-            let mut stream = js.get_stream(RAISED_STREAM).await.map_err(|e| e.to_string())?;
-            stream.info().await.cloned().map_err(|e| e.to_string())
-        };
-        let info = tokio::time::timeout(Duration::from_secs(2), info)
-            .await
-            .map_err(|_| "stream info did not answer within 2 s".to_string())??;
-        let cluster = info.cluster.unwrap_or_default();
-        match cluster.replicas.iter().filter(|r| r.current && !r.offline).count() {
-            2 => Ok(()),
-            n => Err(format!("{n} of 2 new replicas current")),
+        let info = stream_info(&js, RAISED_STREAM).await?;
+        if replicas_current(&info) {
+            Ok(())
+        } else {
+            Err(format!(
+                "replicas not current yet: {:?}",
+                info.cluster.map(|c| c.replicas)
+            ))
         }
     })
     .await;
