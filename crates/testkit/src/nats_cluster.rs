@@ -287,7 +287,7 @@ impl NatsCluster {
             .timeout(Duration::from_secs(2))
             .build()
             .ok()?;
-        let jsz: serde_json::Value = client.get(url).send().await.ok()?.json().await.ok()?;
+        let jsz = get_json(&client, &url).await.ok()?;
         stream_detail(&jsz, name).and_then(|stream| stream["state"]["last_seq"].as_u64())
     }
 
@@ -369,6 +369,12 @@ pub fn replicas_current(info: &stream::Info) -> bool {
     cluster.replicas.len() + 1 >= info.config.num_replicas && cluster.replicas.iter().all(|r| r.current && !r.offline)
 }
 
+/// The JSON a node's monitoring endpoint answers at `url`, or why there is none.
+async fn get_json(client: &reqwest::Client, url: &str) -> Result<serde_json::Value, String> {
+    let response = client.get(url).send().await.map_err(|e| e.to_string())?;
+    response.json().await.map_err(|e| e.to_string())
+}
+
 /// What a node's `/jsz?accounts=true&streams=true` says of stream `name`, if it holds a copy.
 fn stream_detail<'a>(jsz: &'a serde_json::Value, name: &str) -> Option<&'a serde_json::Value> {
     jsz["account_details"]
@@ -391,11 +397,7 @@ pub async fn stream_views(monitors: &[String], stream: &str) -> String {
     let mut lines = Vec::new();
     for monitor in monitors {
         let url = format!("{monitor}/jsz?accounts=true&streams=true&consumers=true");
-        let jsz = match client.get(&url).send().await {
-            Ok(response) => response.json::<serde_json::Value>().await.map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        let jsz = match jsz {
+        let jsz = match get_json(&client, &url).await {
             Ok(jsz) => jsz,
             Err(e) => {
                 lines.push(format!("{monitor}: does not answer ({e})"));
@@ -446,30 +448,23 @@ pub async fn interest_report(monitors: &[String], subject: &str, stream: &str) -
         Ok(client) => client,
         Err(e) => return format!("no HTTP client: {e}"),
     };
-    let get = |url: String| {
-        let client = client.clone();
-        async move {
-            match client.get(&url).send().await {
-                Ok(response) => response.json::<serde_json::Value>().await.map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            }
-        }
-    };
     let mut lines = Vec::new();
     for monitor in monitors {
-        let varz = get(format!("{monitor}/varz")).await;
+        let varz = get_json(&client, &format!("{monitor}/varz")).await;
         let Ok(varz) = varz else {
             lines.push(format!("{monitor}: does not answer"));
             continue;
         };
-        let routes = get(format!("{monitor}/routez")).await.unwrap_or_default();
+        let routes = get_json(&client, &format!("{monitor}/routez"))
+            .await
+            .unwrap_or_default();
         let remotes: Vec<String> = routes["routes"]
             .as_array()
             .into_iter()
             .flatten()
             .map(|r| format!("{}(rid {})", r["remote_name"].as_str().unwrap_or("?"), r["rid"]))
             .collect();
-        let subs = get(format!("{monitor}/subsz?subs=1&test={subject}"))
+        let subs = get_json(&client, &format!("{monitor}/subsz?subs=1&test={subject}"))
             .await
             .unwrap_or_default();
         let matched: Vec<String> = subs["subscriptions_list"]
@@ -478,7 +473,7 @@ pub async fn interest_report(monitors: &[String], subject: &str, stream: &str) -
             .flatten()
             .map(|s| format!("{} on cid {}", s["subject"].as_str().unwrap_or("?"), s["cid"]))
             .collect();
-        let jsz = get(format!("{monitor}/jsz?accounts=true&streams=true"))
+        let jsz = get_json(&client, &format!("{monitor}/jsz?accounts=true&streams=true"))
             .await
             .unwrap_or_default();
         let leader = stream_detail(&jsz, stream)
